@@ -1,0 +1,138 @@
+/*
+ * loadctl.h - the NIC's load control (paper section 3.2, Figure 3).
+ *
+ * The NIC keeps the number of connections handed off to it (Cnum) under a Soft limit that it
+ * moves so as to keep the number of received NIC packets waiting on its receive queue (Qlen)
+ * between two watermarks, Lowat and Hiwat. The arrows of Figure 3, in the order they are
+ * checked:
+ *
+ *   from       condition            action                            to
+ *   MONITOR    Qlen > Hiwat         Soft limit -= step, advertise     DECREASE
+ *   MONITOR    Qlen < Lowat         Soft limit += step, advertise     INCREASE
+ *   DECREASE   Cnum < Soft limit    -                                 MONITOR
+ *   INCREASE   Qlen > Hiwat         Soft limit -= step, advertise     DECREASE
+ *   INCREASE   Cnum >= Soft limit   -                                 MONITOR
+ *
+ * DECREASE waits for connections to end, INCREASE for new ones to arrive; in INCREASE an
+ * overload is checked first, since shedding load matters more than filling the NIC.
+ *
+ * The machine is evaluated only when a packet arrives at the receive queue, when the host hands
+ * a connection off, and when a connection on the NIC ends; each evaluation takes at most one
+ * transition (one arrow of the figure). Every change of Soft limit is an advertisement the
+ * driver must be told of: the evaluation functions return 1 when that happens. Every
+ * transition can be traced through a callback.
+ *
+ * Choices the paper leaves open, and ours (docs/policy-engine.md gives the reasoning):
+ * - Soft limit moves by a fixed step per transition (params.step), never above Hard limit and
+ *   never below params.min_soft_limit (>= 1: at 0, "Cnum < Soft limit" could never hold and
+ *   DECREASE could never be left).
+ * - An arrow whose Soft limit cannot move (already at Hard limit or at the floor) is not taken:
+ *   there is nothing to advertise and nothing to wait for.
+ * - With load control disabled (the paper's "N"), Soft limit stays at Hard limit, the machine
+ *   stays in MONITOR and only admission against Hard limit is enforced.
+ *
+ * The object is a plain struct so it can be embedded in the firmware's state without
+ * allocation; its fields are private to loadctl.c (read them through the accessors).
+ */
+#ifndef HANDOFF_LOADCTL_H
+#define HANDOFF_LOADCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The states of Figure 3, in order. */
+enum ho_lc_state {
+    HO_LC_MONITOR = 0,  /* Qlen between the watermarks, or Soft limit just reached */
+    HO_LC_DECREASE = 1, /* overloaded: waiting for connections to end */
+    HO_LC_INCREASE = 2, /* underloaded: waiting for new connections */
+    HO_LC_NSTATES
+};
+
+/* What caused an evaluation. */
+enum ho_lc_event {
+    HO_LC_EV_PACKET = 0,   /* a packet arrived on the receive queue */
+    HO_LC_EV_HANDOFF = 1,  /* the host handed a connection off (accepted) */
+    HO_LC_EV_CONN_END = 2, /* a connection on the NIC ended (closed or restored) */
+    HO_LC_NEVENTS
+};
+
+/* One transition, as given to the trace callback. */
+struct ho_lc_transition {
+    uint64_t now;              /* time of the evaluation (caller's clock) */
+    enum ho_lc_event event;    /* what caused it */
+    enum ho_lc_state from;     /* state before */
+    enum ho_lc_state to;       /* state after */
+    uint32_t qlen;             /* Qlen seen by the evaluation */
+    uint32_t cnum;             /* Cnum after the event was applied */
+    uint32_t soft_limit_old;   /* Soft limit before */
+    uint32_t soft_limit_new;   /* Soft limit after (equal to old if unchanged) */
+};
+
+typedef void (*ho_lc_trace_fn)(void *ctx, const struct ho_lc_transition *t);
+
+struct ho_lc_params {
+    uint32_t hard_limit;     /* connections the NIC's memory can hold; >= 1 */
+    uint32_t hiwat;          /* Qlen above this means overload; > lowat */
+    uint32_t lowat;          /* Qlen below this means underload */
+    uint32_t step;           /* connections Soft limit moves per transition; >= 1 */
+    uint32_t min_soft_limit; /* floor of Soft limit; 1 <= min_soft_limit <= hard_limit */
+    bool enabled;            /* false: the paper's "N", Soft limit fixed at Hard limit */
+    ho_lc_trace_fn trace;    /* called on every transition; may be NULL */
+    void *trace_ctx;         /* passed to trace */
+};
+
+struct ho_lc {
+    struct ho_lc_params p;  /* parameters, fixed at init */
+    enum ho_lc_state state; /* current state of Figure 3 */
+    uint32_t soft_limit;    /* current maximum number of connections on the NIC */
+    uint32_t cnum;          /* connections currently on the NIC */
+    uint64_t adverts;       /* Soft-limit advertisements produced */
+    uint64_t refused;       /* handoffs refused by admission */
+    uint64_t transitions[HO_LC_NSTATES][HO_LC_NSTATES]; /* taken arrows, [from][to] */
+};
+
+/*
+ * Fills params with the defaults: the given hard limit, Hiwat 1024 and Lowat 512 (the paper's
+ * threshold of 1024 for W-4096-P-L; Lowat is ours), step 16, floor 1, enabled, no trace.
+ */
+void ho_lc_params_default(struct ho_lc_params *p, uint32_t hard_limit);
+
+/*
+ * Initialises lc in MONITOR with Soft limit = Hard limit and Cnum = 0.
+ * Returns HO_OK, or HO_EINVAL (lc untouched) if a parameter is out of range: hard_limit 0,
+ * step 0, lowat >= hiwat, or min_soft_limit outside [1, hard_limit].
+ */
+int ho_lc_init(struct ho_lc *lc, const struct ho_lc_params *p);
+
+/*
+ * A packet arrived on the receive queue, which now holds qlen NIC packets.
+ * Returns 1 if Soft limit changed (advertise ho_lc_soft_limit() to the driver), else 0.
+ */
+int ho_lc_packet(struct ho_lc *lc, uint32_t qlen, uint64_t now);
+
+/*
+ * The host offers a connection. Admits it if Cnum < Soft limit (and so < Hard limit): Cnum
+ * grows by one and the machine is evaluated. A refused offer changes nothing but a counter
+ * (the driver may not yet have heard the latest advertisement).
+ * Returns 1 if admitted and Soft limit changed, 0 if admitted and it did not, or HO_ELIMIT if
+ * refused.
+ */
+int ho_lc_admit(struct ho_lc *lc, uint32_t qlen, uint64_t now);
+
+/*
+ * A connection on the NIC ended (closed, reset, or restored to the host): Cnum drops by one
+ * and the machine is evaluated.
+ * Returns 1 if Soft limit changed, 0 if not, or HO_ESTATE (nothing changed) if Cnum is 0.
+ */
+int ho_lc_conn_end(struct ho_lc *lc, uint32_t qlen, uint64_t now);
+
+enum ho_lc_state ho_lc_state(const struct ho_lc *lc);
+uint32_t ho_lc_soft_limit(const struct ho_lc *lc);
+uint32_t ho_lc_cnum(const struct ho_lc *lc);
+
+/* "MONITOR", "DECREASE", "INCREASE", or "?" for a value out of range. */
+const char *ho_lc_state_name(enum ho_lc_state s);
+/* "packet", "handoff", "conn-end", or "?". */
+const char *ho_lc_event_name(enum ho_lc_event e);
+
+#endif
