@@ -28,7 +28,7 @@ build: deps
 test: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHANDOFF_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
-	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+	@./scripts/run-tests.sh $(ASAN_BUILD) -j $(JOBS)
 
 reproduce: build
 	@./$(BUILD)/handoff reproduce --out $(OUT)
