@@ -17,9 +17,9 @@
 #include <stdint.h>
 
 struct ho_wr {
-    uint8_t *buf; /* destination; may be NULL when cap is 0 (measuring) */
+    uint8_t *buf; /* destination */
     size_t cap;   /* bytes available at buf */
-    size_t len;   /* bytes written so far (keeps counting past cap when measuring) */
+    size_t len;   /* bytes written so far */
     int err;      /* HO_OK, or HO_EMSGSIZE after an overflow */
 };
 
@@ -30,7 +30,7 @@ struct ho_rd {
     int err;            /* HO_OK, or HO_EMSGSIZE after a read past the end */
 };
 
-/* Starts writing into buf[0..cap). buf may be NULL with cap 0 to measure an encoding's size. */
+/* Starts writing into buf[0..cap). With buf NULL every write fails (capacity 0). */
 void ho_wr_init(struct ho_wr *w, uint8_t *buf, size_t cap);
 void ho_wr_u8(struct ho_wr *w, uint8_t v);
 void ho_wr_u16(struct ho_wr *w, uint16_t v);

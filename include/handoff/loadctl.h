@@ -40,6 +40,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "handoff/cmd.h"
+
 /* The states of Figure 3, in order. */
 enum ho_lc_state {
     HO_LC_MONITOR = 0,  /* Qlen between the watermarks, or Soft limit just reached */
@@ -58,14 +60,14 @@ enum ho_lc_event {
 
 /* One transition, as given to the trace callback. */
 struct ho_lc_transition {
-    uint64_t now;              /* time of the evaluation (caller's clock) */
-    enum ho_lc_event event;    /* what caused it */
-    enum ho_lc_state from;     /* state before */
-    enum ho_lc_state to;       /* state after */
-    uint32_t qlen;             /* Qlen seen by the evaluation */
-    uint32_t cnum;             /* Cnum after the event was applied */
-    uint32_t soft_limit_old;   /* Soft limit before */
-    uint32_t soft_limit_new;   /* Soft limit after (equal to old if unchanged) */
+    uint64_t now;            /* time of the evaluation (caller's clock) */
+    enum ho_lc_event event;  /* what caused it */
+    enum ho_lc_state from;   /* state before */
+    enum ho_lc_state to;     /* state after */
+    uint32_t qlen;           /* Qlen seen by the evaluation */
+    uint32_t cnum;           /* Cnum after the event was applied */
+    uint32_t soft_limit_old; /* Soft limit before */
+    uint32_t soft_limit_new; /* Soft limit after (equal to old if unchanged) */
 };
 
 typedef void (*ho_lc_trace_fn)(void *ctx, const struct ho_lc_transition *t);
@@ -125,6 +127,14 @@ int ho_lc_admit(struct ho_lc *lc, uint32_t qlen, uint64_t now);
  * Returns 1 if Soft limit changed, 0 if not, or HO_ESTATE (nothing changed) if Cnum is 0.
  */
 int ho_lc_conn_end(struct ho_lc *lc, uint32_t qlen, uint64_t now);
+
+/*
+ * Fills out with the SOFT_LIMIT advertisement of lc's current Soft limit, Hard limit, Cnum and
+ * state, numbered seq (the firmware's next message sequence number to the driver). Called after
+ * an evaluation returned 1; the result always encodes (Soft limit and Cnum never exceed Hard
+ * limit).
+ */
+void ho_lc_advert(const struct ho_lc *lc, uint32_t seq, struct ho_cmd *out);
 
 enum ho_lc_state ho_lc_state(const struct ho_lc *lc);
 uint32_t ho_lc_soft_limit(const struct ho_lc *lc);

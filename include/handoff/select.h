@@ -38,11 +38,11 @@ struct ho_sel_policy {
 
 /* Where a connection stands with respect to handoff, in order of its life. */
 enum ho_sel_state {
-    HO_SEL_HOST = 0,      /* on the host, not yet considered */
-    HO_SEL_OFFERED = 1,   /* offered, the NIC's reply not yet back */
-    HO_SEL_ON_NIC = 2,    /* accepted by the NIC */
-    HO_SEL_PASSED = 3,    /* considered and kept on the host for good (no room or refused) */
-    HO_SEL_RETURNED = 4,  /* was on the NIC, ended there or restored to the host */
+    HO_SEL_HOST = 0,     /* on the host, not yet considered */
+    HO_SEL_OFFERED = 1,  /* offered, the NIC's reply not yet back */
+    HO_SEL_ON_NIC = 2,   /* accepted by the NIC */
+    HO_SEL_PASSED = 3,   /* considered and kept on the host for good (no room or refused) */
+    HO_SEL_RETURNED = 4, /* was on the NIC, ended there or restored to the host */
     HO_SEL_NSTATES
 };
 
@@ -56,16 +56,16 @@ struct ho_sel_conn {
 #define HO_SEL_MAX_PORTS 64
 
 struct ho_sel {
-    struct ho_sel_policy dflt;                 /* policy for ports not listed */
-    uint16_t ports[HO_SEL_MAX_PORTS];          /* ports with their own policy */
+    struct ho_sel_policy dflt;        /* policy for ports not listed */
+    uint16_t ports[HO_SEL_MAX_PORTS]; /* ports with their own policy */
     struct ho_sel_policy port_policy[HO_SEL_MAX_PORTS];
-    uint32_t nports;                           /* entries used in ports[] */
-    uint32_t soft_limit;                       /* last Soft limit the NIC advertised */
-    uint32_t on_nic;                           /* connections offered or accepted, not ended */
-    uint64_t offered;                          /* handoffs offered */
-    uint64_t accepted;                         /* handoffs the NIC accepted */
-    uint64_t refused;                          /* handoffs the NIC refused */
-    uint64_t no_room;                          /* considered while the Soft limit had no room */
+    uint32_t nports;     /* entries used in ports[] */
+    uint32_t soft_limit; /* last Soft limit the NIC advertised */
+    uint32_t on_nic;     /* connections offered or accepted, not ended */
+    uint64_t offered;    /* handoffs offered */
+    uint64_t accepted;   /* handoffs the NIC accepted */
+    uint64_t refused;    /* handoffs the NIC refused */
+    uint64_t no_room;    /* considered while the Soft limit had no room */
 };
 
 /* What the OS should do with a connection now. */

@@ -59,8 +59,8 @@ int ho_lc_init(struct ho_lc *lc, const struct ho_lc_params *p)
 }
 
 /* The single place where the state and Soft limit change. Returns 1 if Soft limit changed. */
-static int lc_enter(struct ho_lc *lc, enum ho_lc_state to, uint32_t soft_limit,
-                    enum ho_lc_event ev, uint32_t qlen, uint64_t now)
+static int lc_enter(struct ho_lc *lc, enum ho_lc_state to, uint32_t soft_limit, enum ho_lc_event ev,
+                    uint32_t qlen, uint64_t now)
 {
     struct ho_lc_transition t = {
         .now = now,
@@ -158,6 +158,18 @@ int ho_lc_conn_end(struct ho_lc *lc, uint32_t qlen, uint64_t now)
     }
     lc->cnum--;
     return lc_evaluate(lc, HO_LC_EV_CONN_END, qlen, now);
+}
+
+void ho_lc_advert(const struct ho_lc *lc, uint32_t seq, struct ho_cmd *out)
+{
+    memset(out, 0, sizeof *out);
+    out->type = HO_CMD_SOFT_LIMIT;
+    out->seq = seq;
+    out->soft_limit.soft_limit = lc->soft_limit;
+    out->soft_limit.hard_limit = lc->p.hard_limit;
+    /* Cnum can exceed Hard limit only through a caller bug; the message must stay valid. */
+    out->soft_limit.cnum = lc->cnum < lc->p.hard_limit ? lc->cnum : lc->p.hard_limit;
+    out->soft_limit.lc_state = (uint8_t)lc->state;
 }
 
 enum ho_lc_state ho_lc_state(const struct ho_lc *lc)

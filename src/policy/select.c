@@ -15,8 +15,8 @@
 #include "handoff/err.h"
 
 static const char *const state_names[HO_SEL_NSTATES] = {
-    [HO_SEL_HOST] = "host",         [HO_SEL_OFFERED] = "offered", [HO_SEL_ON_NIC] = "on-nic",
-    [HO_SEL_PASSED] = "passed",     [HO_SEL_RETURNED] = "returned",
+    [HO_SEL_HOST] = "host",     [HO_SEL_OFFERED] = "offered",   [HO_SEL_ON_NIC] = "on-nic",
+    [HO_SEL_PASSED] = "passed", [HO_SEL_RETURNED] = "returned",
 };
 
 const char *ho_sel_state_name(enum ho_sel_state st)

@@ -12,31 +12,33 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "handoff/cmd.h"
 #include "handoff/err.h"
 #include "handoff/loadctl.h"
+#include "handoff/select.h"
 
 enum { M = HO_LC_MONITOR, D = HO_LC_DECREASE, I = HO_LC_INCREASE };
 enum { PKT = HO_LC_EV_PACKET, HO = HO_LC_EV_HANDOFF, END = HO_LC_EV_CONN_END };
 
 /* Parameters of every table row: Hard limit 100, Hiwat 50, Lowat 10, step 8, floor 4. */
-#define HARD 100
+#define HARD  100
 #define HIWAT 50
 #define LOWAT 10
-#define STEP 8
+#define STEP  8
 #define FLOOR 4
 
 struct row {
     const char *what;
-    int from;        /* state before */
-    uint32_t soft;   /* Soft limit before */
-    uint32_t cnum;   /* Cnum before */
-    int event;       /* PKT, HO or END */
-    uint32_t qlen;   /* Qlen at the event */
-    int ret;         /* expected return */
-    int to;          /* expected state after */
-    uint32_t soft2;  /* expected Soft limit after */
-    uint32_t cnum2;  /* expected Cnum after */
-    int traced;      /* expected number of trace callbacks */
+    int from;       /* state before */
+    uint32_t soft;  /* Soft limit before */
+    uint32_t cnum;  /* Cnum before */
+    int event;      /* PKT, HO or END */
+    uint32_t qlen;  /* Qlen at the event */
+    int ret;        /* expected return */
+    int to;         /* expected state after */
+    uint32_t soft2; /* expected Soft limit after */
+    uint32_t cnum2; /* expected Cnum after */
+    int traced;     /* expected number of trace callbacks */
 };
 
 static const struct row rows[] = {
@@ -62,8 +64,7 @@ static const struct row rows[] = {
     /* INCREASE -> DECREASE: Qlen > Hiwat */
     {"increase over hiwat decreases", I, 48, 40, PKT, 60, 1, D, 40, 40, 1},
     {"increase over hiwat on handoff", I, 48, 47, HO, 60, 1, D, 40, 48, 1},
-    {"increase at floor over hiwat falls to cnum check", I, FLOOR, 2, PKT, 60, 0, I, FLOOR, 2,
-     0},
+    {"increase at floor over hiwat falls to cnum check", I, FLOOR, 2, PKT, 60, 0, I, FLOOR, 2, 0},
     /* INCREASE -> MONITOR: Cnum reaches Soft limit */
     {"increase waits below soft", I, 48, 40, HO, 30, 0, I, 48, 41, 0},
     {"increase leaves when cnum reaches soft", I, 48, 47, HO, 30, 0, M, 48, 48, 1},
@@ -122,9 +123,9 @@ static void test_every_arrow_of_figure_3(void **state)
         int ret = apply(&lc, r->event, r->qlen, 1000 + i);
         if (ret != r->ret || (int)ho_lc_state(&lc) != r->to || ho_lc_soft_limit(&lc) != r->soft2 ||
             ho_lc_cnum(&lc) != r->cnum2 || traces != r->traced) {
-            fail_msg("row %zu '%s': got ret %d state %s soft %u cnum %u traces %d", i, r->what,
-                     ret, ho_lc_state_name(ho_lc_state(&lc)), ho_lc_soft_limit(&lc),
-                     ho_lc_cnum(&lc), traces);
+            fail_msg("row %zu '%s': got ret %d state %s soft %u cnum %u traces %d", i, r->what, ret,
+                     ho_lc_state_name(ho_lc_state(&lc)), ho_lc_soft_limit(&lc), ho_lc_cnum(&lc),
+                     traces);
         }
         if (traces) {
             assert_int_equal(last.from, r->from);
@@ -319,6 +320,78 @@ static void test_overload_from_the_start(void **state)
     assert_true(toy_qlen(ho_lc_cnum(&lc), capacity) <= p.hiwat + 2 * p.step);
 }
 
+/*
+ * Every change of Soft limit becomes a SOFT_LIMIT message; the driver decodes it and its
+ * selection policy then offers no more than the advertised value. Checked over a run where the
+ * limit moves up and down many times.
+ */
+struct driver {
+    struct ho_lc *lc;
+    struct ho_sel sel;
+    uint32_t seq, received, last_soft;
+};
+
+/* After each evaluation: if it returned 1, the NIC advertises and the driver takes it in. */
+static void after_eval(struct driver *d, int rc)
+{
+    assert_int_equal(rc == 1, ho_lc_soft_limit(d->lc) != d->last_soft);
+    if (rc != 1) {
+        return;
+    }
+    struct ho_cmd adv, got;
+    uint8_t buf[64];
+    ho_lc_advert(d->lc, d->seq++, &adv);
+    int len = ho_cmd_encode(&adv, buf, sizeof buf);
+    assert_true(len > 0);
+    assert_int_equal(ho_cmd_decode(buf, (size_t)len, &got), HO_OK);
+    assert_int_equal(got.type, HO_CMD_SOFT_LIMIT);
+    assert_int_equal(got.soft_limit.soft_limit, ho_lc_soft_limit(d->lc));
+    assert_int_equal(got.soft_limit.lc_state, ho_lc_state(d->lc));
+    ho_sel_advertised(&d->sel, got.soft_limit.soft_limit);
+    d->received++;
+    d->last_soft = got.soft_limit.soft_limit;
+}
+
+static void test_every_change_is_advertised(void **state)
+{
+    (void)state;
+    struct ho_lc_params p;
+    ho_lc_params_default(&p, 300);
+    p.hiwat = 40;
+    p.lowat = 10;
+    p.step = 8;
+    struct ho_lc lc;
+    assert_int_equal(ho_lc_init(&lc, &p), HO_OK);
+    struct driver d = {.lc = &lc, .last_soft = ho_lc_soft_limit(&lc)};
+    const struct ho_sel_policy fcfs = {.kind = HO_SEL_FCFS};
+    assert_int_equal(ho_sel_init(&d.sel, &fcfs, p.hard_limit), HO_OK);
+
+    struct ho_sel_conn conns[400] = {0};
+    uint32_t live = 0;
+    for (uint64_t now = 0; now < 30000; now++) {
+        uint32_t capacity = (now / 5000) % 2 ? 200 : 80;
+        uint32_t q = toy_qlen(ho_lc_cnum(&lc), capacity) / 4;
+        if (live < 400 && ho_sel_established(&d.sel, &conns[live], 80) == HO_SEL_OFFER) {
+            int rc = ho_lc_admit(&lc, q, now);
+            assert_int_equal(ho_sel_reply(&d.sel, &conns[live], rc >= 0), HO_OK);
+            after_eval(&d, rc);
+            live += rc >= 0;
+        }
+        if (now % 2 == 0 && live > 0) {
+            live--;
+            assert_int_equal(ho_sel_left_nic(&d.sel, &conns[live]), HO_OK);
+            after_eval(&d, ho_lc_conn_end(&lc, q, now));
+        }
+        after_eval(&d, ho_lc_packet(&lc, q, now));
+        /* The driver never has more on the NIC than the NIC allows. */
+        assert_true(d.sel.on_nic == ho_lc_cnum(&lc));
+    }
+    assert_true(d.received > 20);
+    assert_true(lc.adverts == d.received);
+    /* The driver heard every advertisement at once, so the NIC never had to refuse. */
+    assert_true(lc.refused == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_disabled_is_fixed_at_hard_limit),
         cmocka_unit_test(test_soft_limit_follows_qlen),
         cmocka_unit_test(test_overload_from_the_start),
+        cmocka_unit_test(test_every_change_is_advertised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,30 @@
+/*
+ * outdir.h - writing a command's results into an output directory.
+ *
+ * Files are written to "NAME.tmp" and renamed into place when closed, so a reader never sees a
+ * half-written report and an interrupted run leaves the previous results intact. Errors are
+ * printed to stderr naming the file.
+ */
+#ifndef HANDOFF_CLI_OUTDIR_H
+#define HANDOFF_CLI_OUTDIR_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Creates dir (and its parents) if needed. Returns 0, or -1 after printing why. */
+int outdir_make(const char *dir);
+
+/* Opens dir/name for writing (creating name's subdirectories). Returns NULL after printing why. */
+FILE *outdir_open(const char *dir, const char *name);
+
+/* Closes f and moves it into place as dir/name. Returns 0, or -1 after printing why. */
+int outdir_close(FILE *f, const char *dir, const char *name);
+
+/*
+ * Draws dir/timeseries/demo-CONFIG.csv as dir/figures/demo-CONFIG.svg and .png with gnuplot.
+ * Writes into note a Markdown sentence for the report: the figure links, or why there are none
+ * (gnuplot missing or failed). Never fails the run.
+ */
+void outdir_plot_timeseries(const char *dir, const char *config, char *note, size_t len);
+
+#endif
