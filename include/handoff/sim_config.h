@@ -1,0 +1,131 @@
+/*
+ * sim_config.h - the parameters of one simulation run, from the paper's shorthand or a file.
+ *
+ * A run is named as in the paper's Table 3: Workload-NICConnections-Priority-LoadControl-
+ * Selection-MIPS, e.g. "W-4096-P-L-FCFS-400" or "I-256-P-L-T20-600". That shorthand sets the
+ * six fields it names; every other parameter of the model has a default. A configuration file
+ * starts from a shorthand and overrides any parameter by key:
+ *
+ *     # my experiment
+ *     base = W-4096-P-L-FCFS-400
+ *     nic.hiwat = 512
+ *     run.seed = 7
+ *
+ * One "key = value" per line; '#' starts a comment; blank lines and CRLF line ends are fine; the
+ * base line may come anywhere (it is applied first); a key may appear once. Every key, its
+ * meaning, range and default are listed by sim_config_describe() (`handoff run --print-config`).
+ * Every error names the file and line and what was wrong.
+ *
+ * The cost model's parameters will join this table as the simulator gains them; they are one
+ * set for every run (docs/cost-model.md), so a file that overrides them is a different model,
+ * not a different experiment.
+ */
+#ifndef HANDOFF_SIM_CONFIG_H
+#define HANDOFF_SIM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "handoff/select.h"
+
+/* The paper's four workloads (section 4.2, Table 3). */
+enum sim_workload {
+    SIM_WL_W = 0, /* World Cup 98 trace replay, 2048 clients */
+    SIM_WL_I = 1, /* IBM trace replay, 2048 clients */
+    SIM_WL_D = 2, /* SPECweb99, 2048 clients */
+    SIM_WL_S = 3, /* SPECweb99 static content only, 4096 clients */
+    SIM_WL_COUNT
+};
+
+#define SIM_CONFIG_PATH_MAX 1024
+
+struct sim_config {
+    /* The six fields of the shorthand. */
+    enum sim_workload workload;     /* W, I, D or S */
+    uint32_t nic_conns;             /* NIC Hard limit; 0 = no handoff */
+    bool host_first;                /* host-first packet processing (P) or FCFS (N) */
+    bool load_control;              /* load control (L) or not (N) */
+    struct ho_sel_policy selection; /* FCFS or Tn */
+    uint32_t nic_mips;              /* NIC instruction rate, millions per second */
+
+    /* The run. */
+    uint32_t clients;                     /* simultaneous clients; 0 = the workload's default */
+    uint64_t warmup_packets;              /* packets on the wire before measuring */
+    uint64_t measure_packets;             /* packets on the wire measured */
+    uint64_t seed;                        /* seed of every random stream */
+    char trace_file[SIM_CONFIG_PATH_MAX]; /* replay this trace instead of the synthetic one */
+
+    /* The NIC. */
+    uint32_t hiwat;            /* load control: Qlen above this is overload */
+    uint32_t lowat;            /* load control: Qlen below this is underload */
+    uint32_t lc_step;          /* load control: connections per Soft-limit move */
+    uint32_t rx_queue_packets; /* receive memory shared by host and NIC packets */
+
+    /* The wire. */
+    uint64_t wire_bps;      /* bit rate of each direction */
+    uint64_t wire_delay_ns; /* one-way propagation delay */
+
+    /* The host. */
+    uint64_t host_hz;     /* processor clock */
+    uint32_t l2_bytes;    /* L2 cache size (Table 2: 1 MB) */
+    uint32_t l2_ways;     /* L2 associativity (Table 2: 16) */
+    uint32_t line_bytes;  /* cache line (Table 2: 64 B) */
+    uint32_t dram_cycles; /* DRAM access latency (Table 2: 195 cycles) */
+
+    /* TCP, on every machine. */
+    uint32_t mss;       /* maximum segment size (1518-byte frames: 1460) */
+    uint64_t delack_ns; /* delayed-ACK timer (FreeBSD 4.7: 100 ms) */
+    uint32_t sndbuf;    /* send socket buffer, bytes */
+    uint32_t rcvbuf;    /* receive socket buffer, bytes */
+};
+
+/* An error message naming the file and line (or the argument) at fault. */
+struct sim_config_err {
+    char msg[512];
+};
+
+/* Fills c with the defaults of every parameter, for shorthand W-0-N-N-FCFS-400. */
+void sim_config_defaults(struct sim_config *c);
+
+/*
+ * Sets the six shorthand fields of c from text (e.g. "I-256-P-L-T20-600"), leaving the other
+ * parameters alone. Returns 0, or -1 with err filled (err may be NULL) if text is not a valid
+ * shorthand; c is then unchanged.
+ */
+int sim_config_shorthand(struct sim_config *c, const char *text, struct sim_config_err *err);
+
+/* Writes the canonical shorthand of c's six fields into buf ("W-4096-P-L-FCFS-400"). */
+const char *sim_config_name(const struct sim_config *c, char *buf, size_t len);
+
+/*
+ * Sets one parameter by key from its text value, as a configuration line would. Returns 0, or
+ * -1 with err filled ("unknown key", "expected an integer in [a, b]", ...).
+ */
+int sim_config_set(struct sim_config *c, const char *key, const char *value,
+                   struct sim_config_err *err);
+
+/*
+ * Builds c from defaults, a shorthand or a configuration file:
+ *  - if spec is a shorthand, c is the defaults with that shorthand;
+ *  - otherwise spec is a file's path, read as described above.
+ * Then checks the parameters against each other. Returns 0, or -1 with err filled; err names the
+ * file and line ("exp.conf:3: unknown key 'nic.hiwatt'") when the fault is in a file.
+ */
+int sim_config_load(struct sim_config *c, const char *spec, struct sim_config_err *err);
+
+/* Checks the parameters against each other (e.g. lowat < hiwat). Returns 0 or -1 with err. */
+int sim_config_check(const struct sim_config *c, struct sim_config_err *err);
+
+/* The number of clients a run uses: c->clients, or the workload's default (2048 or 4096). */
+uint32_t sim_config_clients(const struct sim_config *c);
+
+/* Writes every parameter as a configuration file (key = value, each with its meaning and
+ * range as a comment), so the output can be edited and loaded back. */
+void sim_config_describe(const struct sim_config *c, FILE *out);
+
+/* "W", "I", "D", "S", or "?". */
+const char *sim_workload_name(enum sim_workload w);
+
+#endif

@@ -1,0 +1,557 @@
+/*
+ * config.c - simulation parameters: defaults, the paper's shorthand, and configuration files
+ * (see include/handoff/sim_config.h).
+ *
+ * Every parameter that a file may set is one row of `keys` below: its name, type, place in
+ * struct sim_config, range and meaning. Parsing, range checks, error messages and the
+ * self-describing dump (`handoff run --print-config`) all read that one table, so adding a
+ * parameter is adding a row.
+ */
+#include "handoff/sim_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_type { K_U32, K_U64, K_BOOL, K_WORKLOAD, K_SELECTION, K_PATH };
+
+struct key {
+    const char *name;
+    enum key_type type;
+    size_t offset;
+    uint64_t min, max; /* for K_U32 and K_U64 */
+    const char *doc;
+};
+
+#define F(field) offsetof(struct sim_config, field)
+
+static const struct key keys[] = {
+    {"workload", K_WORKLOAD, F(workload), 0, 0, "W, I, D or S (paper Table 3)"},
+    {"nic.connections", K_U32, F(nic_conns), 0, 1u << 20, "NIC Hard limit; 0 = no handoff"},
+    {"nic.host_first", K_BOOL, F(host_first), 0, 0, "host-first packet processing (P)"},
+    {"nic.load_control", K_BOOL, F(load_control), 0, 0, "load control (L)"},
+    {"os.selection", K_SELECTION, F(selection), 0, 0, "connection selection: FCFS or Tn"},
+    {"nic.mips", K_U32, F(nic_mips), 1, 100000, "NIC instruction rate, millions per second"},
+    {"run.clients", K_U32, F(clients), 0, 1u << 20,
+     "simultaneous clients; 0 = the workload's default (2048, S: 4096)"},
+    {"run.warmup_packets", K_U64, F(warmup_packets), 0, 1ull << 40,
+     "packets on the wire before measuring (paper: 400000)"},
+    {"run.measure_packets", K_U64, F(measure_packets), 1, 1ull << 40,
+     "packets on the wire measured (paper: 600000)"},
+    {"run.seed", K_U64, F(seed), 0, UINT64_MAX, "seed of every random stream"},
+    {"run.trace", K_PATH, F(trace_file), 0, 0,
+     "trace to replay instead of the synthetic workload (empty = none)"},
+    {"nic.hiwat", K_U32, F(hiwat), 1, 1u << 24, "load control high watermark on Qlen, packets"},
+    {"nic.lowat", K_U32, F(lowat), 0, 1u << 24, "load control low watermark on Qlen, packets"},
+    {"nic.lc_step", K_U32, F(lc_step), 1, 1u << 20, "connections per Soft-limit move"},
+    {"nic.rx_queue", K_U32, F(rx_queue_packets), 1, 1u << 24,
+     "NIC receive memory, packets (host and NIC packets share it)"},
+    {"wire.rate_bps", K_U64, F(wire_bps), 1000000, 1000000000000ull,
+     "bit rate of each direction of the wire"},
+    {"wire.delay_ns", K_U64, F(wire_delay_ns), 0, 1000000000ull, "one-way propagation delay, ns"},
+    {"host.hz", K_U64, F(host_hz), 1000000, 100000000000ull, "host processor clock, Hz"},
+    {"host.l2_bytes", K_U32, F(l2_bytes), 1024, 1u << 30, "host L2 cache size, bytes"},
+    {"host.l2_ways", K_U32, F(l2_ways), 1, 64, "host L2 associativity"},
+    {"host.line_bytes", K_U32, F(line_bytes), 16, 4096, "cache line size, bytes"},
+    {"host.dram_cycles", K_U32, F(dram_cycles), 1, 100000, "DRAM access latency, host cycles"},
+    {"tcp.mss", K_U32, F(mss), 88, 9000, "maximum segment size, bytes"},
+    {"tcp.delack_ns", K_U64, F(delack_ns), 1000, 10000000000ull, "delayed-ACK timer, ns"},
+    {"tcp.sndbuf", K_U32, F(sndbuf), 1024, 1u << 30, "send socket buffer, bytes"},
+    {"tcp.rcvbuf", K_U32, F(rcvbuf), 1024, 1u << 30, "receive socket buffer, bytes"},
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static const char *const workload_names[SIM_WL_COUNT] = {"W", "I", "D", "S"};
+
+const char *sim_workload_name(enum sim_workload w)
+{
+    return (unsigned)w < SIM_WL_COUNT ? workload_names[w] : "?";
+}
+
+static void fail(struct sim_config_err *err, const char *fmt, ...)
+{
+    if (!err) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+}
+
+void sim_config_defaults(struct sim_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->workload = SIM_WL_W;
+    c->selection.kind = HO_SEL_FCFS;
+    c->nic_mips = 400;
+    c->warmup_packets = 400000;
+    c->measure_packets = 600000;
+    c->seed = 1;
+    c->hiwat = 1024;
+    c->lowat = 512;
+    c->lc_step = 16;
+    c->rx_queue_packets = 2048;
+    c->wire_bps = 10000000000ull;
+    c->wire_delay_ns = 1000;
+    c->host_hz = 2000000000ull;
+    c->l2_bytes = 1u << 20;
+    c->l2_ways = 16;
+    c->line_bytes = 64;
+    c->dram_cycles = 195;
+    c->mss = 1460;
+    c->delack_ns = 100000000ull;
+    c->sndbuf = 65536;
+    c->rcvbuf = 65536;
+}
+
+uint32_t sim_config_clients(const struct sim_config *c)
+{
+    if (c->clients) {
+        return c->clients;
+    }
+    return c->workload == SIM_WL_S ? 4096 : 2048;
+}
+
+/* Parses a whole decimal number in [min, max]; no sign, no spaces, no suffix. */
+static int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!isdigit((unsigned char)s[0])) {
+        return -1;
+    }
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE || *end != '\0' || v < min || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_workload(const char *s, enum sim_workload *out)
+{
+    for (int w = 0; w < SIM_WL_COUNT; w++) {
+        if (!strcmp(s, workload_names[w])) {
+            *out = (enum sim_workload)w;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int sim_config_shorthand(struct sim_config *c, const char *text, struct sim_config_err *err)
+{
+    /* Split into exactly six fields on '-'. */
+    char buf[128];
+    if (strlen(text) >= sizeof buf) {
+        fail(err, "'%.40s...': not a configuration shorthand (too long)", text);
+        return -1;
+    }
+    strcpy(buf, text);
+    char *field[6];
+    int n = 0;
+    for (char *p = buf; n < 7; p++) {
+        if (n < 6) {
+            field[n] = p;
+        }
+        n++;
+        p = strchr(p, '-');
+        if (!p) {
+            break;
+        }
+        *p = '\0';
+    }
+    if (n != 6) {
+        fail(err,
+             "'%s': a shorthand has six fields, Workload-NICConnections-Priority-LoadControl-"
+             "Selection-MIPS (e.g. W-4096-P-L-FCFS-400)",
+             text);
+        return -1;
+    }
+    struct sim_config t = *c;
+    uint64_t v;
+    if (parse_workload(field[0], &t.workload) != 0) {
+        fail(err, "'%s': unknown workload '%s' (W, I, D or S)", text, field[0]);
+        return -1;
+    }
+    if (parse_uint(field[1], 0, 1u << 20, &v) != 0) {
+        fail(err, "'%s': NIC connections '%s' is not an integer in [0, %u]", text, field[1],
+             1u << 20);
+        return -1;
+    }
+    t.nic_conns = (uint32_t)v;
+    if (strcmp(field[2], "P") && strcmp(field[2], "N")) {
+        fail(err, "'%s': packet priority '%s' must be P or N", text, field[2]);
+        return -1;
+    }
+    t.host_first = field[2][0] == 'P';
+    if (strcmp(field[3], "L") && strcmp(field[3], "N")) {
+        fail(err, "'%s': load control '%s' must be L or N", text, field[3]);
+        return -1;
+    }
+    t.load_control = field[3][0] == 'L';
+    if (ho_sel_parse(field[4], &t.selection) != 0 || t.selection.kind == HO_SEL_NEVER) {
+        fail(err, "'%s': selection policy '%s' must be FCFS or Tn with n >= 1", text, field[4]);
+        return -1;
+    }
+    if (parse_uint(field[5], 1, 100000, &v) != 0) {
+        fail(err, "'%s': NIC MIPS '%s' is not an integer in [1, 100000]", text, field[5]);
+        return -1;
+    }
+    t.nic_mips = (uint32_t)v;
+    *c = t;
+    return 0;
+}
+
+const char *sim_config_name(const struct sim_config *c, char *buf, size_t len)
+{
+    char sel[16];
+    snprintf(buf, len, "%s-%u-%c-%c-%s-%u", sim_workload_name(c->workload), c->nic_conns,
+             c->host_first ? 'P' : 'N', c->load_control ? 'L' : 'N',
+             ho_sel_format(&c->selection, sel, sizeof sel), c->nic_mips);
+    return buf;
+}
+
+static const struct key *find_key(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (!strcmp(keys[i].name, name)) {
+            return &keys[i];
+        }
+    }
+    return NULL;
+}
+
+int sim_config_set(struct sim_config *c, const char *key, const char *value,
+                   struct sim_config_err *err)
+{
+    const struct key *k = find_key(key);
+    if (!k) {
+        fail(err, "unknown key '%s' (handoff run --print-config lists them)", key);
+        return -1;
+    }
+    char *field = (char *)c + k->offset;
+    uint64_t v;
+    switch (k->type) {
+    case K_U32:
+    case K_U64:
+        if (parse_uint(value, k->min, k->max, &v) != 0) {
+            fail(err, "'%s': expected an integer in [%llu, %llu], got '%s'", key,
+                 (unsigned long long)k->min, (unsigned long long)k->max, value);
+            return -1;
+        }
+        if (k->type == K_U32) {
+            uint32_t v32 = (uint32_t)v;
+            memcpy(field, &v32, sizeof v32);
+        } else {
+            memcpy(field, &v, sizeof v);
+        }
+        return 0;
+    case K_BOOL: {
+        bool b;
+        if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1")) {
+            b = true;
+        } else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0")) {
+            b = false;
+        } else {
+            fail(err, "'%s': expected true or false, got '%s'", key, value);
+            return -1;
+        }
+        memcpy(field, &b, sizeof b);
+        return 0;
+    }
+    case K_WORKLOAD:
+        if (parse_workload(value, &c->workload) != 0) {
+            fail(err, "'%s': expected W, I, D or S, got '%s'", key, value);
+            return -1;
+        }
+        return 0;
+    case K_SELECTION:
+        if (ho_sel_parse(value, &c->selection) != 0) {
+            fail(err, "'%s': expected FCFS, NEVER or Tn with n >= 1, got '%s'", key, value);
+            return -1;
+        }
+        return 0;
+    case K_PATH:
+        if (strlen(value) >= SIM_CONFIG_PATH_MAX) {
+            fail(err, "'%s': path longer than %d bytes", key, SIM_CONFIG_PATH_MAX - 1);
+            return -1;
+        }
+        strcpy(field, value);
+        return 0;
+    }
+    return -1;
+}
+
+int sim_config_check(const struct sim_config *c, struct sim_config_err *err)
+{
+    if (c->lowat >= c->hiwat) {
+        fail(err, "nic.lowat (%u) must be below nic.hiwat (%u)", c->lowat, c->hiwat);
+        return -1;
+    }
+    if (c->load_control && c->hiwat >= c->rx_queue_packets) {
+        fail(err,
+             "nic.hiwat (%u) must be below nic.rx_queue (%u): load control must act "
+             "before the queue drops",
+             c->hiwat, c->rx_queue_packets);
+        return -1;
+    }
+    if (c->l2_bytes % (c->l2_ways * c->line_bytes) != 0 ||
+        (c->line_bytes & (c->line_bytes - 1)) != 0) {
+        fail(err,
+             "host.l2_bytes (%u) must be a multiple of host.l2_ways x host.line_bytes "
+             "(%u x %u), with a power-of-two line",
+             c->l2_bytes, c->l2_ways, c->line_bytes);
+        return -1;
+    }
+    if (c->mss + 40 + 18 > 9018) {
+        fail(err, "tcp.mss (%u) too large for an Ethernet frame", c->mss);
+        return -1;
+    }
+    return 0;
+}
+
+/* Strips leading and trailing blanks in place; returns the start. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) {
+        s[--n] = '\0';
+    }
+    return s;
+}
+
+#define LINE_MAX_BYTES 4096
+
+/* One "key = value" of a file, kept until the base is applied. */
+struct pending {
+    char key[64];
+    char value[LINE_MAX_BYTES];
+    unsigned line;
+};
+
+static int load_file(struct sim_config *c, const char *path, FILE *f, struct sim_config_err *err)
+{
+    enum { MAX_LINES = 256 };
+    static const size_t pend_size = sizeof(struct pending) * MAX_LINES;
+    struct pending *pend = malloc(pend_size);
+    if (!pend) {
+        fail(err, "%s: out of memory", path);
+        return -1;
+    }
+    size_t npend = 0;
+    char base[128] = "";
+    unsigned base_line = 0;
+    char line[LINE_MAX_BYTES + 2];
+    unsigned lineno = 0;
+    int rc = -1;
+
+    for (;;) {
+        size_t n = 0;
+        int ch;
+        bool too_long = false, nul = false;
+        while ((ch = fgetc(f)) != EOF && ch != '\n') {
+            if (ch == '\0') {
+                nul = true;
+            }
+            if (n < LINE_MAX_BYTES) {
+                line[n++] = (char)ch;
+            } else {
+                too_long = true;
+            }
+        }
+        if (ch == EOF && n == 0 && !too_long) {
+            break;
+        }
+        line[n] = '\0';
+        lineno++;
+        if (nul) {
+            fail(err, "%s:%u: NUL byte in a text file", path, lineno);
+            goto out;
+        }
+        if (too_long) {
+            fail(err, "%s:%u: line longer than %d bytes", path, lineno, LINE_MAX_BYTES);
+            goto out;
+        }
+        char *hash = strchr(line, '#');
+        if (hash) {
+            *hash = '\0';
+        }
+        char *s = trim(line);
+        if (*s == '\0') {
+            if (ch == EOF) {
+                break;
+            }
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            fail(err, "%s:%u: expected 'key = value', got '%.60s'", path, lineno, s);
+            goto out;
+        }
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        const struct key *k = find_key(key);
+        if (*key == '\0' || (*value == '\0' && !(k && k->type == K_PATH))) {
+            fail(err, "%s:%u: expected 'key = value' with both parts", path, lineno);
+            goto out;
+        }
+        if (!strcmp(key, "base")) {
+            if (base_line) {
+                fail(err, "%s:%u: 'base' given twice (first on line %u)", path, lineno, base_line);
+                goto out;
+            }
+            if (strlen(value) >= sizeof base) {
+                fail(err, "%s:%u: 'base' is not a shorthand", path, lineno);
+                goto out;
+            }
+            strcpy(base, value);
+            base_line = lineno;
+        } else {
+            if (!k) {
+                fail(err, "%s:%u: unknown key '%.60s' (handoff run --print-config lists them)",
+                     path, lineno, key);
+                goto out;
+            }
+            for (size_t i = 0; i < npend; i++) {
+                if (!strcmp(pend[i].key, key)) {
+                    fail(err, "%s:%u: '%s' given twice (first on line %u)", path, lineno, key,
+                         pend[i].line);
+                    goto out;
+                }
+            }
+            if (npend == MAX_LINES) {
+                fail(err, "%s:%u: more than %d settings", path, lineno, MAX_LINES);
+                goto out;
+            }
+            snprintf(pend[npend].key, sizeof pend[npend].key, "%s", key);
+            snprintf(pend[npend].value, sizeof pend[npend].value, "%s", value);
+            pend[npend].line = lineno;
+            npend++;
+        }
+        if (ch == EOF) {
+            break;
+        }
+    }
+    if (ferror(f)) {
+        fail(err, "%s: read error", path);
+        goto out;
+    }
+    if (!base_line) {
+        fail(err, "%s: no 'base = SHORTHAND' line (e.g. base = W-4096-P-L-FCFS-400)", path);
+        goto out;
+    }
+    sim_config_defaults(c);
+    struct sim_config_err e;
+    if (sim_config_shorthand(c, base, &e) != 0) {
+        fail(err, "%s:%u: %s", path, base_line, e.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < npend; i++) {
+        if (sim_config_set(c, pend[i].key, pend[i].value, &e) != 0) {
+            fail(err, "%s:%u: %s", path, pend[i].line, e.msg);
+            goto out;
+        }
+    }
+    if (sim_config_check(c, &e) != 0) {
+        fail(err, "%s: %s", path, e.msg);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(pend);
+    return rc;
+}
+
+/* True if text looks like a shorthand rather than a path: a workload letter and a dash. */
+static bool looks_like_shorthand(const char *text)
+{
+    return strchr("WIDS", text[0]) && text[0] != '\0' && text[1] == '-' && !strchr(text, '/');
+}
+
+int sim_config_load(struct sim_config *c, const char *spec, struct sim_config_err *err)
+{
+    if (looks_like_shorthand(spec)) {
+        struct sim_config t;
+        sim_config_defaults(&t);
+        if (sim_config_shorthand(&t, spec, err) != 0 || sim_config_check(&t, err) != 0) {
+            return -1;
+        }
+        *c = t;
+        return 0;
+    }
+    FILE *f = fopen(spec, "r");
+    if (!f) {
+        fail(err,
+             "'%s': neither a configuration shorthand (e.g. W-4096-P-L-FCFS-400) nor a "
+             "readable file: %s",
+             spec, strerror(errno));
+        return -1;
+    }
+    struct sim_config t;
+    int rc = load_file(&t, spec, f, err);
+    fclose(f);
+    if (rc == 0) {
+        *c = t;
+    }
+    return rc;
+}
+
+static void describe_value(const struct sim_config *c, const struct key *k, FILE *out)
+{
+    const char *field = (const char *)c + k->offset;
+    char sel[16];
+    switch (k->type) {
+    case K_U32: {
+        uint32_t v;
+        memcpy(&v, field, sizeof v);
+        fprintf(out, "%u", v);
+        break;
+    }
+    case K_U64: {
+        uint64_t v;
+        memcpy(&v, field, sizeof v);
+        fprintf(out, "%llu", (unsigned long long)v);
+        break;
+    }
+    case K_BOOL: {
+        bool b;
+        memcpy(&b, field, sizeof b);
+        fputs(b ? "true" : "false", out);
+        break;
+    }
+    case K_WORKLOAD:
+        fputs(sim_workload_name(c->workload), out);
+        break;
+    case K_SELECTION:
+        fputs(ho_sel_format(&c->selection, sel, sizeof sel), out);
+        break;
+    case K_PATH:
+        fputs(field, out);
+        break;
+    }
+}
+
+void sim_config_describe(const struct sim_config *c, FILE *out)
+{
+    char name[64];
+    fprintf(out, "# handoff simulation parameters; load with: handoff run FILE\n");
+    fprintf(out, "base = %s\n", sim_config_name(c, name, sizeof name));
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+        fprintf(out, "%-20s = ", k->name);
+        describe_value(c, k, out);
+        if (k->type == K_U32 || k->type == K_U64) {
+            fprintf(out, "  # %s [%llu..%llu]\n", k->doc, (unsigned long long)k->min,
+                    (unsigned long long)k->max);
+        } else {
+            fprintf(out, "  # %s\n", k->doc);
+        }
+    }
+}
