@@ -3,6 +3,7 @@
 #   make            release build into build/ (the program is build/handoff)
 #   make test       the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make reproduce  the paper's evaluation (for now: the best demo that exists, see README)
+#   make fuzz       build the libFuzzer targets (fuzz/fuzz_*.c) and run each for FUZZ_SECONDS
 #   make format     clang-format every C file
 #   make clean      remove build/ and out/
 #
@@ -14,7 +15,7 @@ BUILD := build
 ASAN_BUILD := build/asan
 OUT ?= out
 
-.PHONY: all deps build test reproduce format clean
+.PHONY: all deps build test reproduce fuzz format clean
 
 all: build
 
@@ -32,6 +33,25 @@ test: deps
 
 reproduce: build
 	@./$(BUILD)/handoff reproduce --out $(OUT)
+
+# Each fuzz/fuzz_NAME.c is linked with the TCP engine and utilities and run from its seed corpus
+# fuzz/corpus/NAME; new inputs go to build/fuzz/corpus-NAME, never into the source tree.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-D_POSIX_C_SOURCE=200809L -Iinclude -Isrc/tcpe
+fuzz: deps
+	@mkdir -p build/fuzz
+	@set -e; for src in fuzz/fuzz_*.c; do \
+		name=$$(basename $$src .c); name=$${name#fuzz_}; \
+		echo "fuzz: building $$name"; \
+		clang $(FUZZ_CFLAGS) $$src src/tcpe/*.c src/util/*.c -o build/fuzz/fuzz_$$name; \
+		mkdir -p build/fuzz/corpus-$$name; \
+		echo "fuzz: running $$name for $(FUZZ_SECONDS) s"; \
+		./build/fuzz/fuzz_$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			build/fuzz/corpus-$$name fuzz/corpus/$$name 2>build/fuzz/$$name.log || \
+			{ tail -40 build/fuzz/$$name.log; echo "fuzz: $$name FOUND A FAILURE"; exit 1; }; \
+		grep -E 'stat::number_of_executed_units|stat::peak_rss' build/fuzz/$$name.log; \
+	done
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
