@@ -1,14 +1,467 @@
 /*
- * cmd_trace.c - `handoff trace`: generate and summarise workload traces.
+ * cmd_trace.c - `handoff trace`: generate synthetic traces and summarise trace files.
+ *
+ *   handoff trace gen W|I --out FILE [--seed N] [--clients N] [--requests N]
+ *   handoff trace stats FILE [--format wc|clf|wsesslog] [--json] [--allow-backstep S]
+ *                            [--max-requests N]
+ *
+ * Called by main.c's dispatcher. All the work is in the workload library (src/workload); this
+ * file parses options, reports errors the way every subcommand does (exit 2 for a usage error,
+ * 1 for a failed run, messages prefixed "handoff trace ...") and formats the summary as text
+ * or JSON.
  */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "handoff/err.h"
+#include "handoff/workload.h"
+#include "handoff/workload_stats.h"
+#include "handoff/workload_trace.h"
+
+#define GEN_MAX_CLIENTS 10000000u
+
+static void usage_trace(FILE *f)
+{
+    fprintf(f, "usage: handoff trace gen W|I --out FILE [--seed N] [--clients N] [--requests N]\n"
+               "       handoff trace stats FILE [--format wc|clf|wsesslog] [--json]\n"
+               "                                [--allow-backstep S] [--max-requests N]\n"
+               "\n"
+               "  gen    write a synthetic World Cup-like (W) or IBM-like (I) trace in the\n"
+               "         World Cup 98 binary format\n"
+               "  stats  summarise a trace: requests, clients, connections, sizes, status mix,\n"
+               "         requests per connection and the connection-lifetime distribution\n"
+               "\n"
+               "Run 'handoff trace gen --help' or 'handoff trace stats --help' for details.\n");
+}
+
+static void usage_gen(FILE *f)
+{
+    fprintf(f,
+            "usage: handoff trace gen W|I --out FILE [--seed N] [--clients N] [--requests N]\n"
+            "\n"
+            "Writes a synthetic trace of the paper's W (World Cup-like) or I (IBM-like) workload\n"
+            "as World Cup 98 binary records (20 bytes each, big-endian, sorted by time).\n"
+            "Connections are dealt to the clients in turn until the request budget is spent;\n"
+            "only the final connection is cut short to fit. Timestamps are laid out so that\n"
+            "grouping each client's requests by the replayer's 15-second rule gives back\n"
+            "exactly the generated persistent connections.\n"
+            "The models are described in docs/workloads.md.\n"
+            "\n"
+            "  --out FILE      file to write (replaced if it exists)\n"
+            "  --seed N        generator seed (default 1); the same seed gives the same file\n"
+            "  --clients N     clients in the trace, 1..%u (default 2048; fewer appear when\n"
+            "                  there are fewer connections than clients)\n"
+            "  --requests N    records to write, 1..4294967295 (default 100000)\n"
+            "\n"
+            "Exit status: 0 written, 1 the file could not be written, 2 usage error.\n",
+            GEN_MAX_CLIENTS);
+}
+
+static void usage_stats(FILE *f)
+{
+    fprintf(f,
+            "usage: handoff trace stats FILE [--format wc|clf|wsesslog] [--json]\n"
+            "                                [--allow-backstep S] [--max-requests N]\n"
+            "\n"
+            "Reads a trace and prints: requests, clients, objects, connections (a client's\n"
+            "requests within 15 s of its previous one share a persistent connection; each\n"
+            "session of a wsesslog file is one connection), response bytes and size\n"
+            "percentiles, status and method mix, requests per connection, and the\n"
+            "connection-lifetime distribution of the paper's Figure 4: connections ranked by\n"
+            "the packets the server sends (ceil(size/1448)+1 per response), with the share of\n"
+            "packets and bytes carried by the shortest 50 %% and the longest 10 %%.\n"
+            "\n"
+            "  --format F          wc (World Cup 98 binary), clf (Common/Combined Log Format)\n"
+            "                      or wsesslog (httperf session file); by default detected from\n"
+            "                      the extension (.wc .wc98 .bin / .log .clf / .wsesslog .wsess\n"
+            "                      .sess) or else from the content\n"
+            "  --json              print the summary as one JSON object\n"
+            "  --allow-backstep S  accept records up to S seconds older than the newest one\n"
+            "                      seen (default 0: time going backwards is an error)\n"
+            "  --max-requests N    read only the first N requests\n"
+            "\n"
+            "Exit status: 0 success, 1 the file is unreadable or malformed (the message names\n"
+            "the file and the line or record), 2 usage error.\n");
+}
+
+/* Strict unsigned decimal in [lo, hi]. */
+static int parse_num(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    if (!s || !*s) {
+        return -1;
+    }
+    uint64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            return -1;
+        }
+        v = v * 10 + d;
+    }
+    if (v < lo || v > hi) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Matches argv[*i] against --name / --name=value and yields the value. Returns 1 on a match
+ * (advancing *i past a separate value), 0 when it is another option, -1 when the value is
+ * missing. */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0) {
+        return 0;
+    }
+    if (a[n] == '=') {
+        *val = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0') {
+        return 0;
+    }
+    if (*i + 1 >= argc) {
+        return -1;
+    }
+    *val = argv[++*i];
+    return 1;
+}
+
+static int is_help(const char *a)
+{
+    return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
+/* Reports a usage error: the message, then 'arg' when there is one. Returns 2. */
+static int usage_error(const char *sub, const char *msg, const char *arg)
+{
+    fprintf(stderr, "handoff trace%s%s: %s", sub ? " " : "", sub ? sub : "", msg);
+    if (arg) {
+        fprintf(stderr, " '%s'", arg);
+    }
+    fprintf(stderr, "\n(run 'handoff trace%s%s --help' for usage)\n", sub ? " " : "",
+            sub ? sub : "");
+    return 2;
+}
+
+/* A numeric option: 1 parsed, 0 not this option, 2 usage error already reported. */
+static int num_opt(const char *sub, int argc, char **argv, int *i, const char *name, uint64_t lo,
+                   uint64_t hi, uint64_t *out)
+{
+    const char *v;
+    int m = opt_value(argc, argv, i, name, &v);
+    if (m == 0) {
+        return 0;
+    }
+    if (m < 0) {
+        char msg[80];
+        snprintf(msg, sizeof msg, "%s needs a value", name);
+        return usage_error(sub, msg, NULL);
+    }
+    if (parse_num(v, lo, hi, out)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s needs a whole number from %" PRIu64 " to %" PRIu64 ", not",
+                 name, lo, hi);
+        return usage_error(sub, msg, v);
+    }
+    return 1;
+}
+
+static int cmd_gen(int argc, char **argv)
+{
+    const char *out = NULL;
+    int type = -1;
+    uint64_t seed = 1, clients = 2048, requests = 100000;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v;
+        int m;
+        if (is_help(a)) {
+            usage_gen(stdout);
+            return 0;
+        }
+        if ((m = opt_value(argc, argv, &i, "--out", &v)) != 0) {
+            if (m < 0 || !*v) {
+                return usage_error("gen", "--out needs a file name", NULL);
+            }
+            out = v;
+        } else if ((m = num_opt("gen", argc, argv, &i, "--seed", 0, UINT64_MAX, &seed)) != 0 ||
+                   (m = num_opt("gen", argc, argv, &i, "--clients", 1, GEN_MAX_CLIENTS,
+                                &clients)) != 0 ||
+                   (m = num_opt("gen", argc, argv, &i, "--requests", 1, UINT32_MAX, &requests)) !=
+                       0) {
+            if (m == 2) {
+                return 2;
+            }
+        } else if (a[0] == '-') {
+            return usage_error("gen", "unknown option", a);
+        } else if (type >= 0) {
+            return usage_error("gen", "unexpected argument", a);
+        } else {
+            type = ho_wl_type_parse(a);
+            if (type != HO_WL_WORLDCUP && type != HO_WL_IBM) {
+                return usage_error("gen",
+                                   "the workload must be W or I (SPECweb99's D and S are "
+                                   "generated inside the simulator: their request kinds and "
+                                   "pacing do not fit the World Cup format), not",
+                                   a);
+            }
+        }
+    }
+    if (type < 0) {
+        return usage_error("gen", "missing the workload (W or I)", NULL);
+    }
+    if (!out) {
+        return usage_error("gen", "missing --out FILE", NULL);
+    }
+    FILE *f = fopen(out, "wb");
+    if (!f) {
+        fprintf(stderr, "handoff trace gen: %s: cannot create: %s\n", out, strerror(errno));
+        return 1;
+    }
+    struct ho_wc_gen_params p = {.type = (enum ho_wl_type)type,
+                                 .seed = seed,
+                                 .clients = (uint32_t)clients,
+                                 .requests = requests};
+    struct ho_wl_err err = {{0}};
+    int rc = ho_wc_gen_write(f, out, &p, NULL, NULL, &err);
+    if (fclose(f) != 0 && rc == HO_OK) {
+        snprintf(err.msg, sizeof err.msg, "%s: write failed: %s", out, strerror(errno));
+        rc = HO_ENOENT;
+    }
+    if (rc != HO_OK) {
+        remove(out);
+        fprintf(stderr, "handoff trace gen: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* Writes s as a JSON string. */
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            fprintf(f, "\\%c", *p);
+        } else if (*p < 0x20) {
+            fprintf(f, "\\u%04x", *p);
+        } else {
+            fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void print_json(FILE *f, const char *path, const struct ho_trace *t,
+                       const struct ho_wl_stats *s)
+{
+    fprintf(f, "{\"file\": ");
+    json_string(f, path);
+    fprintf(f,
+            ", \"format\": \"%s\", \"requests\": %" PRIu64 ", \"clients\": %" PRIu64
+            ", \"objects\": %" PRIu64 ", \"connections\": %" PRIu64 ", \"duration_s\": %lld"
+            ", \"backsteps\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"unknown_size\": %" PRIu64
+            ", \"upload_bytes\": %" PRIu64,
+            ho_trace_format_name(t->format), s->requests, t->nclients, t->nobjects, s->connections,
+            (long long)(t->t_last - t->t_first), t->backsteps, s->bytes, s->unknown_size,
+            s->upload_bytes);
+    fprintf(f,
+            ", \"size\": {\"mean\": %.1f, \"median\": %u, \"p90\": %u, \"p99\": %u, \"max\": %u}",
+            s->size_mean, s->size_median, s->size_p90, s->size_p99, s->size_max);
+    fprintf(f, ", \"status\": {");
+    for (unsigned i = 0; i < s->nstatus; i++) {
+        fprintf(f, "%s\"%u\": %" PRIu64, i ? ", " : "", s->status_code[i], s->status_count[i]);
+    }
+    if (s->status_other) {
+        fprintf(f, "%s\"more\": %" PRIu64, s->nstatus ? ", " : "", s->status_other);
+    }
+    fprintf(f, "}, \"methods\": {");
+    for (unsigned m = 0; m < HO_METHOD_COUNT; m++) {
+        fprintf(f, "%s\"%s\": %" PRIu64, m ? ", " : "", ho_method_name(m), s->method_count[m]);
+    }
+    fprintf(f,
+            "}, \"requests_per_connection\": {\"mean\": %.3f, \"median\": %u, \"p90\": %u, "
+            "\"max\": %u}",
+            s->reqs_per_conn_mean, s->reqs_per_conn_median, s->reqs_per_conn_p90,
+            s->reqs_per_conn_max);
+    fprintf(f,
+            ", \"lifetime\": {\"packet_rule\": \"ceil(size/1448)+1 per response\", \"packets\": "
+            "%" PRIu64 ", \"bottom50_packet_share\": %.4f, \"bottom50_byte_share\": %.4f, "
+            "\"top10_packet_share\": %.4f, \"top10_byte_share\": %.4f, \"cdf\": [",
+            s->packets, s->bottom50_packet_share, s->bottom50_byte_share, s->top10_packet_share,
+            s->top10_byte_share);
+    for (int k = 0; k <= 10; k++) {
+        fprintf(f, "%s{\"connections\": %.1f, \"packets\": %.4f, \"bytes\": %.4f}", k ? ", " : "",
+                k / 10.0, s->cdf_packets[k], s->cdf_bytes[k]);
+    }
+    fprintf(f, "]}}\n");
+}
+
+static void print_text(FILE *f, const char *path, const struct ho_trace *t,
+                       const struct ho_wl_stats *s)
+{
+    fprintf(f, "file                 %s (%s)\n", path, ho_trace_format_name(t->format));
+    fprintf(f, "requests             %" PRIu64 "\n", s->requests);
+    fprintf(f, "clients              %" PRIu64 "\n", t->nclients);
+    fprintf(f, "objects              %" PRIu64 "\n", t->nobjects);
+    fprintf(f, "connections          %" PRIu64 "\n", s->connections);
+    if (t->format != HO_TRACE_WSESSLOG) {
+        fprintf(f, "duration             %lld s\n", (long long)(t->t_last - t->t_first));
+    }
+    if (t->backsteps) {
+        fprintf(f, "out-of-order records %" PRIu64 " (tolerated by --allow-backstep)\n",
+                t->backsteps);
+    }
+    fprintf(f, "response bytes       %" PRIu64 "\n", s->bytes);
+    if (s->unknown_size) {
+        fprintf(f, "unknown sizes        %" PRIu64 " requests (left out of sizes and packets)\n",
+                s->unknown_size);
+    }
+    if (s->upload_bytes) {
+        fprintf(f, "request body bytes   %" PRIu64 "\n", s->upload_bytes);
+    }
+    fprintf(f, "response size        mean %.1f, median %u, p90 %u, p99 %u, max %u bytes\n",
+            s->size_mean, s->size_median, s->size_p90, s->size_p99, s->size_max);
+    fprintf(f, "status              ");
+    for (unsigned i = 0; i < s->nstatus; i++) {
+        if (s->status_code[i]) {
+            fprintf(f, " %u %.1f%%", s->status_code[i], pct(s->status_count[i], s->requests));
+        } else {
+            fprintf(f, " other %.1f%%", pct(s->status_count[i], s->requests));
+        }
+    }
+    if (s->status_other) {
+        fprintf(f, " more %.1f%%", pct(s->status_other, s->requests));
+    }
+    fprintf(f, "\nmethods             ");
+    for (unsigned m = 0; m < HO_METHOD_COUNT; m++) {
+        if (s->method_count[m]) {
+            fprintf(f, " %s %.1f%%", ho_method_name(m), pct(s->method_count[m], s->requests));
+        }
+    }
+    fprintf(f, "\nrequests/connection  mean %.2f, median %u, p90 %u, max %u\n",
+            s->reqs_per_conn_mean, s->reqs_per_conn_median, s->reqs_per_conn_p90,
+            s->reqs_per_conn_max);
+    fprintf(f,
+            "connection lifetimes (ranked by packets sent, ceil(size/1448)+1 per response; "
+            "%" PRIu64 " packets)\n",
+            s->packets);
+    fprintf(f, "  shortest 50%% of connections send %5.1f%% of packets, %5.1f%% of bytes\n",
+            100 * s->bottom50_packet_share, 100 * s->bottom50_byte_share);
+    fprintf(f, "  longest  10%% of connections send %5.1f%% of packets, %5.1f%% of bytes\n",
+            100 * s->top10_packet_share, 100 * s->top10_byte_share);
+    fprintf(f, "  cumulative share by connection rank:\n    rank   packets   bytes\n");
+    for (int k = 1; k <= 10; k++) {
+        fprintf(f, "    %3d%%   %6.1f%%  %6.1f%%\n", 10 * k, 100 * s->cdf_packets[k],
+                100 * s->cdf_bytes[k]);
+    }
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+    const char *path = NULL;
+    int json = 0;
+    struct ho_trace_params p;
+    ho_trace_params_default(&p);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v;
+        int m;
+        uint64_t num;
+        if (is_help(a)) {
+            usage_stats(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if ((m = opt_value(argc, argv, &i, "--format", &v)) != 0) {
+            int f = m < 0 ? HO_EINVAL : ho_trace_format_parse(v);
+            if (f < 0 || f == HO_TRACE_AUTO) {
+                return usage_error("stats", "--format needs wc, clf or wsesslog, not",
+                                   m < 0 ? "" : v);
+            }
+            p.format = (enum ho_trace_format)f;
+        } else if ((m = num_opt("stats", argc, argv, &i, "--allow-backstep", 0, UINT32_MAX,
+                                &num)) != 0) {
+            if (m == 2) {
+                return 2;
+            }
+            p.max_backstep_s = (uint32_t)num;
+        } else if ((m = num_opt("stats", argc, argv, &i, "--max-requests", 1, UINT32_MAX, &num)) !=
+                   0) {
+            if (m == 2) {
+                return 2;
+            }
+            p.max_requests = num;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error("stats", "unknown option", a);
+        } else if (path) {
+            return usage_error("stats", "one trace at a time; unexpected argument", a);
+        } else {
+            path = a;
+        }
+    }
+    if (!path) {
+        return usage_error("stats", "missing the trace FILE", NULL);
+    }
+    struct ho_trace *t;
+    struct ho_wl_err err = {{0}};
+    int rc = ho_trace_read(path, &p, &t, &err);
+    if (rc != HO_OK) {
+        fprintf(stderr, "handoff trace stats: %s\n", err.msg);
+        return 1;
+    }
+    struct ho_wl_stats s;
+    rc = ho_wl_stats_of_trace(t, &s);
+    if (rc != HO_OK) {
+        fprintf(stderr, "handoff trace stats: %s: %s\n", path, ho_strerror(rc));
+        ho_trace_free(t);
+        return 1;
+    }
+    if (json) {
+        print_json(stdout, path, t, &s);
+    } else {
+        print_text(stdout, path, t, &s);
+    }
+    ho_trace_free(t);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "handoff trace stats: cannot write the summary\n");
+        return 1;
+    }
+    return 0;
+}
 
 int cli_trace(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "handoff trace: not available in this build\n");
-    return 2;
+    if (argc < 2) {
+        usage_trace(stderr);
+        return 2;
+    }
+    const char *sub = argv[1];
+    if (is_help(sub) || !strcmp(sub, "help")) {
+        usage_trace(stdout);
+        return 0;
+    }
+    if (!strcmp(sub, "gen")) {
+        return cmd_gen(argc - 1, argv + 1);
+    }
+    if (!strcmp(sub, "stats")) {
+        return cmd_stats(argc - 1, argv + 1);
+    }
+    return usage_error(NULL, "unknown subcommand (gen or stats):", sub);
 }

@@ -1,0 +1,155 @@
+/*
+ * workload.h - what the simulated web clients ask for: requests grouped into persistent
+ * connections, pulled one connection at a time by closed-loop clients.
+ *
+ * A workload is either a synthetic generator (the paper's W, I, D and S, see docs/workloads.md
+ * for every parameter and its source) or a trace read from a file (workload_trace.h). Both look
+ * the same to the simulator: each of N closed-loop clients, when its previous connection ends,
+ * pulls its next connection with ho_wl_next_conn() and then pulls that connection's requests one
+ * at a time with ho_wl_next_req(), sending each as soon as the previous response has arrived
+ * (the paper's replayer, section 4.2) unless the request carries a think time or a pacing gap.
+ *
+ * Memory stays bounded for runs of any length: a connection is a small cursor owned by the
+ * caller (struct ho_conn), and synthetic requests are generated when pulled, from a generator
+ * state stored in the cursor. A synthetic workload holds only its tables (object catalog, Zipf
+ * tables) and one generator per client; a trace workload holds the trace, which the caller
+ * loaded once and replays in a loop.
+ *
+ * Determinism: a synthetic client's sequence of connections and requests depends only on the
+ * seed, the workload's parameters and the client's index, never on the order in which clients
+ * pull. A trace hands out its connections in trace order to whichever client asks next.
+ */
+#ifndef HANDOFF_WORKLOAD_H
+#define HANDOFF_WORKLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "handoff/rng.h"
+
+/* The error text a reader or a workload constructor leaves behind: it names the file and the
+ * line (or record and byte offset) and says what is wrong. Always NUL-terminated. */
+struct ho_wl_err {
+    char msg[256];
+};
+
+/* HTTP request methods a workload can carry. */
+enum ho_method {
+    HO_METHOD_GET = 0,
+    HO_METHOD_HEAD,
+    HO_METHOD_POST,
+    HO_METHOD_OTHER, /* any other method a trace names (PUT, DELETE, ...) */
+    HO_METHOD_COUNT
+};
+
+/* How the server produces a response, so that it can cost each kind differently. Traces and
+ * the W and I generators produce only static requests (the paper's replayer requests static
+ * content only); SPECweb99 (D) mixes in the four dynamic kinds. */
+enum ho_req_kind {
+    HO_REQ_STATIC = 0,  /* a file sent with sendfile (zero copy) */
+    HO_REQ_DYN_GET,     /* SPECweb99 standard dynamic GET: a file wrapped by a script, copied */
+    HO_REQ_DYN_POST,    /* SPECweb99 dynamic POST: the server logs the posted data, then as GET */
+    HO_REQ_DYN_AD_GET,  /* SPECweb99 dynamic GET with custom ad rotation (cookie, table lookup) */
+    HO_REQ_DYN_CGI_GET, /* SPECweb99 standard dynamic GET run as a CGI process */
+    HO_REQ_KIND_COUNT
+};
+
+/* ho_req.flags */
+enum {
+    /* Part of the same burst as the previous request (an httperf --wsesslog burst item): a
+     * client may send it without waiting for the previous response. */
+    HO_REQ_F_BURST = 0x01,
+};
+
+/* ho_req.size when the trace does not say how large the response is (an httperf session file
+ * without size=). Such a trace can be summarised but not replayed. */
+#define HO_REQ_SIZE_UNKNOWN UINT32_MAX
+
+/* One HTTP request and what its response will be. */
+struct ho_req {
+    uint32_t object;   /* object (file) id; the same id always has the same size in a workload */
+    uint32_t size;     /* response body bytes; 0 when the response has no body (304, HEAD) */
+    uint32_t upload;   /* request body bytes (POST data); 0 for GET and HEAD */
+    uint32_t think_us; /* idle time after this response arrives before the next request, us */
+    uint32_t gap_us;   /* pacing: the client's next request leaves no earlier than this one's
+                        * send time plus gap_us (SPECweb99's 400 kb/s per client), us */
+    uint16_t status;   /* HTTP status code of the response: 200, 206, 304, 404, ... */
+    uint8_t method;    /* enum ho_method */
+    uint8_t kind;      /* enum ho_req_kind */
+    uint8_t flags;     /* HO_REQ_F_* */
+};
+
+/* The workloads of the paper's Table 3, plus replay of a trace file. */
+enum ho_wl_type {
+    HO_WL_WORLDCUP = 0,   /* W: synthetic, shaped like the 1998 World Cup trace */
+    HO_WL_IBM,            /* I: synthetic, shaped like the paper's IBM trace */
+    HO_WL_SPECWEB,        /* D: SPECweb99, 70 % static and 30 % dynamic, paced per client */
+    HO_WL_SPECWEB_STATIC, /* S: SPECweb99 with static requests only, paced per client */
+    HO_WL_TRACE,          /* replay of a trace read with ho_trace_read() */
+    HO_WL_TYPE_COUNT
+};
+
+struct ho_trace; /* workload_trace.h */
+
+struct ho_wl_params {
+    enum ho_wl_type type;
+    uint64_t seed;                /* every synthetic draw derives from it */
+    uint32_t clients;             /* closed-loop clients that will pull, >= 1; SPECweb99 also
+                                   * sizes its file set from it (section "D and S" of the doc) */
+    const struct ho_trace *trace; /* HO_WL_TRACE only: borrowed, must outlive the workload */
+};
+
+/* A connection being consumed: a small value owned by the caller. Copying it makes an
+ * independent cursor over the same remaining requests (useful to look ahead). */
+struct ho_conn {
+    uint64_t seq;    /* 0, 1, 2 ... in the order the workload handed connections out */
+    uint32_t client; /* the client that pulled it */
+    uint32_t origin; /* the client it came from: a trace's client id, or == client */
+    uint32_t nreq;   /* requests on this connection, >= 1 */
+    uint32_t done;   /* requests already returned by ho_wl_next_req() */
+    /* private to the workload: */
+    uint64_t src;      /* trace: index of the trace connection */
+    struct ho_rng rng; /* synthetic: the generator of the remaining requests */
+};
+
+struct ho_wl;
+
+/* Creates a workload. On success stores it in *out and returns HO_OK. Errors: HO_EINVAL for a
+ * bad parameter (clients 0, unknown type, a trace type without a trace, a trace with no
+ * requests or with requests of unknown size), HO_ENOMEM. On error err (if not NULL) says why
+ * and *out is untouched. */
+int ho_wl_create(const struct ho_wl_params *p, struct ho_wl **out, struct ho_wl_err *err);
+
+/* Frees the workload (NULL is fine). Cursors pulled from it become invalid. */
+void ho_wl_destroy(struct ho_wl *wl);
+
+/* Hands client `client` its next connection in *conn (overwriting it). Returns HO_OK, or
+ * HO_EINVAL if client >= the clients the workload was created for. */
+int ho_wl_next_conn(struct ho_wl *wl, uint32_t client, struct ho_conn *conn);
+
+/* Returns 1 and stores the connection's next request in *req, or returns 0 when the
+ * connection has no more requests (the client then closes it and pulls a new one). conn must
+ * come from ho_wl_next_conn() on the same workload. Never fails otherwise. */
+int ho_wl_next_req(const struct ho_wl *wl, struct ho_conn *conn, struct ho_req *req);
+
+/* How many times a trace workload has started over from its first connection (0 for a
+ * synthetic workload). */
+uint64_t ho_wl_wraps(const struct ho_wl *wl);
+
+/* The one-letter name of Table 3 ("W", "I", "D", "S") or "trace". */
+const char *ho_wl_type_name(enum ho_wl_type t);
+
+/* Parses "W", "I", "D" or "S" (case-insensitive). Returns the type, or HO_EINVAL. */
+int ho_wl_type_parse(const char *s);
+
+/* Short constant names for enum ho_method and enum ho_req_kind ("?" when out of range). */
+const char *ho_method_name(unsigned m);
+const char *ho_req_kind_name(unsigned k);
+
+/* The packets a server sends for a response of `size` body bytes, the rule used for the
+ * connection-lifetime distribution (Figure 4): one segment per 1448 bytes of body (a 1500-byte
+ * MTU less 40 bytes of IP and TCP headers and 12 of timestamp option), plus one for the
+ * response header. A response with no body counts 1. */
+uint32_t ho_wl_resp_packets(uint32_t size);
+
+#endif
