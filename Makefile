@@ -3,6 +3,7 @@
 #   make            release build into build/ (the program is build/handoff)
 #   make test       the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make reproduce  the paper's evaluation (for now: the best demo that exists, see README)
+#   make bench      build with optimisation and run every benchmark (bench/bench_*.c)
 #   make fuzz       build the libFuzzer targets (fuzz/fuzz_*.c) and run each for FUZZ_SECONDS
 #   make format     clang-format every C file
 #   make clean      remove build/ and out/
@@ -15,7 +16,7 @@ BUILD := build
 ASAN_BUILD := build/asan
 OUT ?= out
 
-.PHONY: all deps build test reproduce fuzz format clean
+.PHONY: all deps build test reproduce bench fuzz format clean
 
 all: build
 
@@ -33,6 +34,12 @@ test: deps
 
 reproduce: build
 	@./$(BUILD)/handoff reproduce --out $(OUT)
+
+BENCH_BUILD := build/bench
+bench: deps
+	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DHANDOFF_TESTS=OFF -DHANDOFF_BENCH=ON >/dev/null
+	@cmake --build $(BENCH_BUILD) -j $(JOBS)
+	@set -e; for b in $(BENCH_BUILD)/bench_*; do echo "== $$(basename $$b)"; $$b; done
 
 # Each fuzz/fuzz_NAME.c is linked with the TCP engine and utilities and run from its seed corpus
 # fuzz/corpus/NAME; new inputs go to build/fuzz/corpus-NAME, never into the source tree.
