@@ -1,0 +1,689 @@
+/*
+ * tcp_in.c - segment arrival, in the order of RFC 9293 3.10.7 ("SEGMENT ARRIVES").
+ *
+ * Called by tcpe_stack_input / tcpe_conn_input (tcp_stack.c) once the connection is found:
+ *
+ *   tcp_input
+ *     CLOSED        -> tcp_input_no_conn          (3.10.7.1: RST)
+ *     LISTEN        -> tcp_input_listen           (3.10.7.2: new SYN_RECEIVED child)
+ *     SYN_SENT      -> tcp_input_syn_sent         (3.10.7.3), then the data steps
+ *     otherwise, 3.10.7.4 step by step:
+ *        1. tcp_seq_acceptable / tcp_input_unacceptable   acceptability, RFC 5961 throttling
+ *        2. tcp_input_rst                                 RFC 5961 3: exact, challenge, drop
+ *        4. SYN                                           RFC 5961 4: challenge ACK
+ *           tcp_trim                                      to RCV.NXT and the window
+ *        5. tcp_input_ack -> tcp_ack_new / tcp_ack_dup    RFC 5681, RFC 6582, RFC 6298
+ *           tcp_window_update                             SND.WL1 / SND.WL2
+ *        7. tcp_input_data (+ tcp_reass.c)                in order, out of order, delayed ACK
+ *        8. FIN                                           state transitions
+ *     tcp_output                                          whatever is now owed or allowed
+ *
+ * Step 3 (security/compartment) and step 6 (URG) do not apply: the engine has no compartments
+ * and ignores the urgent pointer, as RFC 9293 3.8.5 allows new applications to.
+ * The segment being processed lives in a local struct tcp_in, trimmed as the steps go; nothing
+ * is kept in file-level state (lwIP's tcp_in.c does, which is why it is single-instance).
+ */
+#include "handoff/assert.h"
+#include "handoff/err.h"
+#include "tcp_var.h"
+
+/* The segment as the steps trim it. */
+struct tcp_in {
+    uint32_t seq;        /* sequence number of the first octet (or the SYN) */
+    uint32_t ack;        /* acknowledgment number */
+    uint8_t flags;       /* TCPE_* flags still to process */
+    uint16_t wnd;        /* window field, unscaled */
+    uint32_t len;        /* payload octets left */
+    const uint8_t *data; /* payload, or NULL for virtual payload */
+};
+
+static uint32_t seg_space(const struct tcp_in *in)
+{
+    return in->len + ((in->flags & TCPE_SYN) ? 1 : 0) + ((in->flags & TCPE_FIN) ? 1 : 0);
+}
+
+/* ---- no connection, listeners, options ---- */
+
+/* RFC 9293 3.10.7.1: answer anything but a RST with a RST the sender will accept. */
+void tcp_input_no_conn(struct tcpe_stack *s, const struct tcpe_seg *seg)
+{
+    if (seg->flags & TCPE_RST) {
+        return;
+    }
+    struct tcpe_tuple t = {seg->dst_ip, seg->src_ip, seg->dst_port, seg->src_port};
+    if (seg->flags & TCPE_ACK) {
+        tcp_respond(s, NULL, &t, seg->ack, 0, TCPE_RST);
+    } else {
+        uint32_t n =
+            seg->len + ((seg->flags & TCPE_SYN) ? 1 : 0) + ((seg->flags & TCPE_FIN) ? 1 : 0);
+        tcp_respond(s, NULL, &t, 0, seg->seq + n, TCPE_RST | TCPE_ACK);
+    }
+}
+
+/*
+ * The options of the peer's SYN: its MSS (536 if absent, RFC 9293 3.7.1; below 48 raised to 48
+ * as Linux does, so a tiny MSS cannot make us send a flood of tiny segments, CVE-2019-11479),
+ * and window scaling, which holds only if both SYNs carry the option (RFC 7323 1.3), with shifts
+ * above 14 taken as 14 (RFC 7323 2.3).
+ */
+static void tcp_syn_options(struct tcpe_conn *tp, const struct tcpe_seg *seg)
+{
+    uint32_t peer = (seg->opts & TCPE_OPT_MSS) ? seg->mss : TCP_MSS_DEFAULT;
+    if (peer < TCP_MSS_MIN) {
+        peer = TCP_MSS_MIN;
+    }
+    uint32_t ours = tp->stack->p.mss;
+    tp->t_maxseg = (uint16_t)(peer < ours ? peer : ours);
+    if (seg->opts & TCPE_OPT_WSCALE) {
+        tp->snd_wscale = seg->wscale < TCP_MAX_WSCALE ? seg->wscale : TCP_MAX_WSCALE;
+        tp->t_flags |= TF_WSCALE;
+    } else {
+        tp->snd_wscale = 0;
+        tp->rcv_wscale = 0;
+        tp->t_flags &= ~TF_WSCALE;
+    }
+}
+
+/* The receive side of a SYN: IRS, RCV.NXT, and the peer's unscaled window. */
+static void tcp_syn_received(struct tcpe_conn *tp, const struct tcpe_seg *seg)
+{
+    tp->irs = seg->seq;
+    tp->rcv_nxt = seg->seq + 1;
+    tp->rcv_adv = tp->rcv_nxt;
+    tp->last_ack_sent = tp->rcv_nxt;
+    tp->snd_wnd = seg->wnd; /* a SYN's window is never scaled (RFC 7323 2.2) */
+    tp->max_sndwnd = seg->wnd;
+    tp->snd_wl1 = seg->seq;
+    tcp_syn_options(tp, seg);
+}
+
+/* RFC 9293 3.10.7.2, with a bounded backlog of half-open and unaccepted connections. */
+static void tcp_input_listen(struct tcpe_conn *l, const struct tcpe_seg *seg, uint64_t now)
+{
+    struct tcpe_stack *s = l->stack;
+    struct tcpe_tuple t = {seg->dst_ip, seg->src_ip, seg->dst_port, seg->src_port};
+    if (seg->flags & TCPE_RST) {
+        tcp_drop_count(s, l, TCPE_DROP_BAD_FLAGS);
+        return;
+    }
+    if (seg->flags & TCPE_ACK) {
+        tcp_respond(s, l, &t, seg->ack, 0, TCPE_RST);
+        tcp_drop_count(s, l, TCPE_DROP_BAD_ACK);
+        return;
+    }
+    /* SYN+FIN is not an opening anyone means (Linux drops it too). */
+    if (!(seg->flags & TCPE_SYN) || (seg->flags & TCPE_FIN)) {
+        tcp_drop_count(s, l, TCPE_DROP_BAD_FLAGS);
+        return;
+    }
+    if (l->qlen >= l->backlog) {
+        tcp_drop_count(s, l, TCPE_DROP_BACKLOG);
+        return;
+    }
+    struct tcpe_conn *tp = tcp_conn_new(s, &t);
+    if (tp == NULL) {
+        tcp_drop_count(s, l, TCPE_DROP_NOMEM);
+        return;
+    }
+    /* Born a clone of the listener (as BSD's sonewconn), held by no one until accepted. */
+    tp->state = TCPE_LISTEN;
+    tp->t_flags = (l->t_flags & (TF_VIRTUAL | TF_NODELAY)) | TF_PASSIVE | TF_RELEASED;
+    tp->sndbuf = l->sndbuf;
+    tp->rcvbuf = l->rcvbuf;
+    if (tcp_hash_insert(tp) < 0) {
+        /* Only when a caller hands a listener a segment of an existing connection. */
+        tcp_free_conn(tp);
+        tcp_drop_count(s, l, TCPE_DROP_MALFORMED);
+        return;
+    }
+    tp->listener = l;
+    l->qlen++;
+    tcp_syn_received(tp, seg);
+    tp->iss = tcp_new_isn(s, &t, now);
+    tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
+    tp->snd_recover = tp->iss;
+    tp->snd_wl2 = tp->iss;
+    tp->t_rcvtime = now;
+    tcp_set_state(tp, TCPE_SYN_RECEIVED, now);
+    tcp_output(tp, now);
+}
+
+/*
+ * Our SYN is acknowledged (from SYN_SENT or SYN_RECEIVED): start the data phase with the
+ * initial congestion window (RFC 5681 3.1) and, if the SYN had to be retransmitted and gave no
+ * RTT sample, a 3 s RTO (RFC 6298 5.7).
+ */
+static void tcp_established(struct tcpe_conn *tp, uint32_t ack, uint64_t now)
+{
+    const struct tcpe_params *p = &tp->stack->p;
+    tp->snd_una = tp->iss + 1;
+    if (SEQ_LT(tp->snd_nxt, tp->snd_una)) {
+        tp->snd_nxt = tp->snd_una;
+    }
+    tcp_timer_stop(tp, TCP_T_REXMT);
+    if ((tp->t_flags & TF_RTTIMING) && SEQ_GT(ack, tp->t_rtseq)) {
+        tcp_rtt_sample(tp, now - tp->t_rtstart);
+    } else if ((tp->t_flags & TF_SYN_REXMT) && tp->t_srtt == 0) {
+        uint64_t rto = TCP_RTO_SYN_FALLBACK;
+        tp->t_rto = rto < p->rto_min ? p->rto_min : rto > p->rto_max ? p->rto_max : rto;
+    }
+    tp->t_flags &= ~TF_RTTIMING;
+    tp->t_rxtshift = 0;
+    tp->snd_cwnd = tcp_initial_cwnd(tp);
+    tp->snd_recover = tp->iss;
+    tcp_set_state(tp, (tp->t_flags & TF_NEEDFIN) ? TCPE_FIN_WAIT_1 : TCPE_ESTABLISHED, now);
+    struct tcpe_conn *l = tp->listener;
+    if (l != NULL) {
+        if (l->acc_tail != NULL) {
+            l->acc_tail->acc_next = tp;
+        } else {
+            l->acc_head = tp;
+        }
+        l->acc_tail = tp;
+        tcp_event(l, TCPE_EV_ACCEPT);
+    } else {
+        tcp_event(tp, TCPE_EV_CONNECTED | TCPE_EV_WRITABLE);
+    }
+}
+
+/* RFC 9293 3.10.7.3. Returns true when a SYN-ACK completed the handshake and the segment's
+ * data and FIN (in) remain to be processed. */
+static bool tcp_input_syn_sent(struct tcpe_conn *tp, const struct tcpe_seg *seg, struct tcp_in *in,
+                               uint64_t now)
+{
+    struct tcpe_stack *s = tp->stack;
+    bool ack = (in->flags & TCPE_ACK) != 0;
+    if (ack && (SEQ_LEQ(in->ack, tp->iss) || SEQ_GT(in->ack, tp->snd_max))) {
+        if (!(in->flags & TCPE_RST)) {
+            tcp_respond(s, tp, &tp->tuple, in->ack, 0, TCPE_RST);
+        }
+        tcp_drop_count(s, tp, TCPE_DROP_BAD_ACK);
+        return false;
+    }
+    if (in->flags & TCPE_RST) {
+        /* Only a RST acknowledging our SYN is believed (RFC 5961 3.2): connection refused. */
+        if (ack) {
+            tcp_close(tp, now, TCPE_EV_RESET);
+        } else {
+            tcp_drop_count(s, tp, TCPE_DROP_RST_INVALID);
+        }
+        return false;
+    }
+    if (!(in->flags & TCPE_SYN)) {
+        tcp_drop_count(s, tp, TCPE_DROP_BAD_FLAGS);
+        return false;
+    }
+    tcp_syn_received(tp, seg);
+    tp->t_rcvtime = now;
+    if (!ack) {
+        /* Simultaneous open (RFC 9293 Figure 8): answer with SYN-ACK from SYN_RECEIVED. */
+        tp->snd_wl2 = tp->iss;
+        tcp_set_state(tp, TCPE_SYN_RECEIVED, now);
+        tp->snd_nxt = tp->iss;
+        tcp_output(tp, now);
+        return false;
+    }
+    tp->snd_wl2 = in->ack;
+    tcp_established(tp, in->ack, now);
+    tp->t_flags |= TF_ACKNOW;
+    in->seq++;
+    in->flags &= (uint8_t)~TCPE_SYN;
+    return true;
+}
+
+/* ---- step 1: acceptability ---- */
+
+/* RFC 9293 3.10.7.4's table, plus Linux's allowance for a bare FIN at a zero window (it takes no
+ * buffer, and some stacks repeat it forever otherwise). */
+static bool tcp_seq_acceptable(const struct tcpe_conn *tp, const struct tcp_in *in)
+{
+    uint32_t wnd = tcp_rcv_window(tp);
+    uint32_t n = seg_space(in);
+    uint32_t lo = tp->rcv_nxt;
+    uint32_t hi = tp->rcv_nxt + wnd;
+    if (n == 0) {
+        return wnd == 0 ? in->seq == lo : SEQ_IN(in->seq, lo, hi);
+    }
+    if (wnd == 0) {
+        return in->seq == lo && in->len == 0 && (in->flags & (TCPE_FIN | TCPE_SYN)) == TCPE_FIN;
+    }
+    return SEQ_IN(in->seq, lo, hi) || SEQ_IN(in->seq + n - 1, lo, hi);
+}
+
+/*
+ * An unacceptable segment is answered with an ACK (never a RST) and dropped. Segments that
+ * carry data or a FIN are always answered: the ACK is how the peer learns its retransmission was
+ * a duplicate. Bare ACKs and SYNs draw at most the challenge-ACK budget (RFC 5961 4 and 7), so
+ * two endpoints that disagree cannot ping-pong ACKs at line rate.
+ */
+static void tcp_input_unacceptable(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t now)
+{
+    struct tcpe_stack *s = tp->stack;
+    if (in->flags & TCPE_RST) {
+        tcp_drop_count(s, tp, TCPE_DROP_OUT_OF_WINDOW);
+        return;
+    }
+    if (in->flags & TCPE_SYN) {
+        tcp_drop_count(s, tp, TCPE_DROP_SYN_INVALID);
+        tcp_send_challenge_ack(tp, now);
+        return;
+    }
+    tcp_drop_count(s, tp, TCPE_DROP_OUT_OF_WINDOW);
+    if (tp->state == TCPE_TIME_WAIT && (in->flags & TCPE_FIN)) {
+        /* The peer's FIN again: our last ACK was lost. ACK it and wait 2*MSL afresh. */
+        tcp_timer_set(tp, TCP_T_2MSL, now + 2 * s->p.msl);
+    }
+    if (in->len > 0 || (in->flags & TCPE_FIN) || tcp_ack_allowed(tp, now)) {
+        tcp_send_ack_now(tp, now);
+    }
+}
+
+/* ---- step 2: RST (RFC 5961 3) ---- */
+
+static void tcp_input_rst(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t now)
+{
+    if (in->seq != tp->rcv_nxt) {
+        tcp_drop_count(tp->stack, tp, TCPE_DROP_RST_INVALID);
+        tcp_send_challenge_ack(tp, now);
+        return;
+    }
+    switch (tp->state) {
+    case TCPE_SYN_RECEIVED:
+        /* A passive child just goes away (the listener stays); an active one was refused. */
+        tcp_close(tp, now, (tp->t_flags & TF_PASSIVE) ? 0 : TCPE_EV_RESET);
+        break;
+    case TCPE_ESTABLISHED:
+    case TCPE_FIN_WAIT_1:
+    case TCPE_FIN_WAIT_2:
+    case TCPE_CLOSE_WAIT:
+        tcp_close(tp, now, TCPE_EV_RESET);
+        break;
+    default: /* CLOSING, LAST_ACK, TIME_WAIT: the peer is done anyway */
+        tcp_close(tp, now, TCPE_EV_CLOSED);
+        break;
+    }
+}
+
+/* ---- trimming to the window (RFC 9293 3.10.7.4, "the idealized segment") ---- */
+
+static void tcp_trim(struct tcpe_conn *tp, struct tcp_in *in)
+{
+    int32_t old = SEQ_DIFF(tp->rcv_nxt, in->seq);
+    if (old > 0) {
+        /* Octets we already have; acceptability guarantees something new (or the FIN) follows. */
+        uint32_t n = (uint32_t)old < in->len ? (uint32_t)old : in->len;
+        in->seq += n;
+        in->len -= n;
+        if (in->data != NULL) {
+            in->data += n;
+        }
+        tp->t_flags |= TF_ACKNOW;
+    }
+    uint32_t right = tp->rcv_nxt + tcp_rcv_window(tp);
+    int32_t excess = SEQ_DIFF(in->seq + in->len, right);
+    if (excess > 0) {
+        /* Beyond the window: cut, lose the FIN with it, and repeat the window in an ACK. */
+        in->len -= (uint32_t)excess;
+        in->flags &= (uint8_t)~TCPE_FIN;
+        tp->t_flags |= TF_ACKNOW;
+    }
+}
+
+/* ---- step 5: ACK ---- */
+
+/* Retransmits one segment from SND.UNA, leaving SND.NXT and cwnd as they were (FreeBSD's
+ * fast-retransmit idiom). */
+static void tcp_rexmt_first(struct tcpe_conn *tp, uint64_t now)
+{
+    uint32_t nxt = tp->snd_nxt;
+    uint32_t cwnd = tp->snd_cwnd;
+    tp->snd_nxt = tp->snd_una;
+    tp->snd_cwnd = tp->t_maxseg;
+    tcp_output(tp, now);
+    tp->snd_cwnd = cwnd;
+    if (SEQ_GT(nxt, tp->snd_nxt)) {
+        tp->snd_nxt = nxt;
+    }
+}
+
+/* A duplicate ACK (RFC 5681 2): fast retransmit on the third, NewReno's guard against a second
+ * reduction for one window (RFC 6582 3.2 step 1), and cwnd inflation during recovery. */
+static void tcp_ack_dup(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t now)
+{
+    TCP_STAT_INC(tp, dupacks_in);
+    if (tp->t_flags & TF_RECOVERY) {
+        tp->snd_cwnd += tp->t_maxseg;
+        return;
+    }
+    if (++tp->t_dupacks != 3 || !SEQ_GT(in->ack, tp->snd_recover)) {
+        return;
+    }
+    uint32_t half = tcp_flight_size(tp) / 2;
+    tp->snd_ssthresh = half > 2u * tp->t_maxseg ? half : 2u * tp->t_maxseg;
+    tp->snd_recover = tp->snd_max;
+    tp->t_flags |= TF_RECOVERY;
+    tp->t_flags &= ~TF_PARTIALACK;
+    tp->t_flags &= ~TF_RTTIMING;
+    TCP_STAT_INC(tp, fast_rexmts);
+    tcp_timer_stop(tp, TCP_T_REXMT);
+    tcp_rexmt_first(tp, now);
+    tp->snd_cwnd = tp->snd_ssthresh + 3u * tp->t_maxseg;
+}
+
+/* The largest window the peer could offer: a bound for cwnd. */
+static uint32_t tcp_max_window(const struct tcpe_conn *tp)
+{
+    return (uint32_t)TCP_MAXWIN << tp->snd_wscale;
+}
+
+/* An ACK of new data: RTT sample, congestion window, freeing the buffer, timers, FIN. */
+static void tcp_ack_new(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t now)
+{
+    struct tcpe_stack *s = tp->stack;
+    uint32_t acked = in->ack - tp->snd_una;
+    bool fin_acked = (tp->t_flags & TF_SENTFIN) && in->ack == tp->snd_max;
+    uint32_t data_acked = acked - (fin_acked ? 1 : 0);
+    HO_ASSERT(data_acked <= tp->snd.len, "ACK of %u octets with %u buffered", data_acked,
+              tp->snd.len);
+
+    if ((tp->t_flags & TF_RTTIMING) && SEQ_GT(in->ack, tp->t_rtseq)) {
+        tcp_rtt_sample(tp, now - tp->t_rtstart);
+        tp->t_flags &= ~TF_RTTIMING;
+    }
+
+    bool partial = false;
+    uint32_t mss = tp->t_maxseg;
+    if (tp->t_flags & TF_RECOVERY) {
+        if (SEQ_GEQ(in->ack, tp->snd_recover)) {
+            /* Full ACK (RFC 6582 3.2 step 3, option 1). */
+            uint32_t flight = tp->snd_max - in->ack;
+            uint32_t w = (flight > mss ? flight : mss) + mss;
+            tp->snd_cwnd = w < tp->snd_ssthresh ? w : tp->snd_ssthresh;
+            tp->t_flags &= ~(TF_RECOVERY | TF_PARTIALACK);
+            tp->t_dupacks = 0;
+        } else {
+            partial = true;
+        }
+    } else {
+        tp->t_dupacks = 0;
+        if (tp->snd_cwnd < tp->snd_ssthresh) {
+            tp->snd_cwnd += acked < mss ? acked : mss; /* slow start, L = 1 SMSS (RFC 3465) */
+        } else {
+            tp->bytes_acked += acked; /* congestion avoidance by bytes (RFC 5681 3.1) */
+            if (tp->bytes_acked >= tp->snd_cwnd) {
+                tp->bytes_acked -= tp->snd_cwnd;
+                tp->snd_cwnd += mss;
+            }
+        }
+        if (tp->snd_cwnd > tcp_max_window(tp)) {
+            tp->snd_cwnd = tcp_max_window(tp);
+        }
+    }
+
+    tcp_buf_drop(&tp->snd, &s->alloc, data_acked);
+    TCP_STAT_ADD(tp, bytes_acked, data_acked);
+    tp->snd_una = in->ack;
+    if (SEQ_LT(tp->snd_nxt, tp->snd_una)) {
+        tp->snd_nxt = tp->snd_una;
+    }
+    /* Keep "recover" within 2^31 of SND.UNA so the NewReno check survives wraparound. */
+    if (!(tp->t_flags & TF_RECOVERY) && SEQ_LT(tp->snd_recover, tp->snd_una)) {
+        tp->snd_recover = tp->snd_una - 1;
+    }
+
+    if (tp->snd_una == tp->snd_max) {
+        tcp_timer_stop(tp, TCP_T_REXMT);
+    } else if (!partial || !(tp->t_flags & TF_PARTIALACK)) {
+        tcp_rexmt_restart(tp, now); /* RFC 6298 5.3; RFC 6582: first partial ACK only */
+    }
+    if (partial) {
+        /* RFC 6582 3.2 step 4: resend the next hole, deflate by what was acknowledged. */
+        tp->t_flags |= TF_PARTIALACK;
+        tcp_rexmt_first(tp, now);
+        tp->snd_cwnd = tp->snd_cwnd > acked ? tp->snd_cwnd - acked : 0;
+        if (acked >= mss) {
+            tp->snd_cwnd += mss;
+        }
+        if (tp->snd_cwnd < mss) {
+            tp->snd_cwnd = mss;
+        }
+    }
+
+    unsigned ev = TCPE_EV_ACKED;
+    if (data_acked > 0 && !(tp->t_flags & TF_NEEDFIN)) {
+        ev |= TCPE_EV_WRITABLE;
+    }
+    tcp_event(tp, ev);
+
+    if (fin_acked) {
+        switch (tp->state) {
+        case TCPE_FIN_WAIT_1:
+            tcp_set_state(tp, TCPE_FIN_WAIT_2, now);
+            if ((tp->t_flags & TF_RELEASED) && s->p.fin_wait_2_timeout > 0) {
+                tcp_timer_set(tp, TCP_T_2MSL, now + s->p.fin_wait_2_timeout);
+            }
+            break;
+        case TCPE_CLOSING:
+            tcp_enter_time_wait(tp, now);
+            break;
+        case TCPE_LAST_ACK:
+            tcp_close(tp, now, TCPE_EV_CLOSED);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* RFC 9293 3.10.7.4 step 5, "update the send window", guarded by SND.WL1 and SND.WL2. */
+static void tcp_window_update(struct tcpe_conn *tp, const struct tcp_in *in)
+{
+    if (SEQ_LT(in->ack, tp->snd_una) ||
+        !(SEQ_LT(tp->snd_wl1, in->seq) ||
+          (tp->snd_wl1 == in->seq && SEQ_LEQ(tp->snd_wl2, in->ack)))) {
+        return;
+    }
+    uint32_t w = (uint32_t)in->wnd << tp->snd_wscale;
+    tp->snd_wnd = w;
+    tp->snd_wl1 = in->seq;
+    tp->snd_wl2 = in->ack;
+    if (w > tp->max_sndwnd) {
+        tp->max_sndwnd = w;
+    }
+    if (w > 0 && tcp_timer_on(tp, TCP_T_PERSIST)) {
+        tcp_timer_stop(tp, TCP_T_PERSIST); /* the window opened: output sends at once */
+        tp->t_persist_shift = 0;
+    }
+}
+
+/* Step 5. Returns false when processing stops (dropped, or the connection closed). */
+static bool tcp_input_ack(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t now)
+{
+    struct tcpe_stack *s = tp->stack;
+    if (!(in->flags & TCPE_ACK)) {
+        tcp_drop_count(s, tp, TCPE_DROP_BAD_FLAGS);
+        return false;
+    }
+    if (tp->state == TCPE_SYN_RECEIVED) {
+        if (!(SEQ_LT(tp->snd_una, in->ack) && SEQ_LEQ(in->ack, tp->snd_max))) {
+            tcp_respond(s, tp, &tp->tuple, in->ack, 0, TCPE_RST);
+            tcp_drop_count(s, tp, TCPE_DROP_BAD_ACK);
+            return false;
+        }
+        tcp_established(tp, in->ack, now);
+    }
+    /* RFC 5961 5.2: acceptable from SND.UNA - MAX.SND.WND up to what was sent. */
+    if (SEQ_GT(in->ack, tp->snd_max) || SEQ_LT(in->ack, tp->snd_una - tp->max_sndwnd)) {
+        tcp_drop_count(s, tp, TCPE_DROP_BAD_ACK);
+        tcp_send_challenge_ack(tp, now);
+        return false;
+    }
+    tp->t_probes = 0; /* the peer is alive */
+    bool dup = in->ack == tp->snd_una && in->len == 0 && !(in->flags & TCPE_FIN) &&
+               tp->snd_una != tp->snd_max && ((uint32_t)in->wnd << tp->snd_wscale) == tp->snd_wnd;
+    if (SEQ_GT(in->ack, tp->snd_una)) {
+        tcp_ack_new(tp, in, now);
+    } else if (dup) {
+        tcp_ack_dup(tp, in, now);
+    }
+    if (tp->state == TCPE_CLOSED) {
+        return false;
+    }
+    tcp_window_update(tp, in);
+    return true;
+}
+
+/* ---- steps 7 and 8: data and FIN ---- */
+
+/* In-order data: ACK every second full-sized segment at once, others after the delayed-ACK
+ * timeout (RFC 9293 3.8.6.3, RFC 5681 4.2). */
+static void tcp_delack(struct tcpe_conn *tp, uint64_t now)
+{
+    const struct tcpe_params *p = &tp->stack->p;
+    if (p->delack == 0 || tp->rcv_nxt - tp->last_ack_sent >= 2u * tp->t_maxseg) {
+        tp->t_flags |= TF_ACKNOW;
+    } else if (!tcp_timer_on(tp, TCP_T_DELACK)) {
+        tcp_timer_set(tp, TCP_T_DELACK, now + p->delack);
+    }
+}
+
+static void tcp_input_fin(struct tcpe_conn *tp, uint64_t now)
+{
+    tp->rcv_nxt++;
+    tp->t_flags |= TF_ACKNOW | TF_GOTFIN;
+    tcp_event(tp, TCPE_EV_READABLE);
+    switch (tp->state) {
+    case TCPE_ESTABLISHED:
+        tcp_set_state(tp, TCPE_CLOSE_WAIT, now);
+        break;
+    case TCPE_FIN_WAIT_1: /* our FIN is not yet acknowledged: simultaneous close */
+        tcp_set_state(tp, TCPE_CLOSING, now);
+        break;
+    case TCPE_FIN_WAIT_2:
+        tcp_enter_time_wait(tp, now);
+        break;
+    default:
+        HO_ASSERT(false, "FIN processed in state %s", tcpe_state_name(tp->state));
+    }
+}
+
+static void tcp_input_data(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t now)
+{
+    struct tcpe_stack *s = tp->stack;
+    if (in->len == 0 && !(in->flags & TCPE_FIN)) {
+        return;
+    }
+    if (tp->state != TCPE_ESTABLISHED && tp->state != TCPE_FIN_WAIT_1 &&
+        tp->state != TCPE_FIN_WAIT_2) {
+        return; /* after the peer's FIN nothing more can come (RFC 9293 step 7) */
+    }
+    if (in->len > 0 && (tp->t_flags & TF_RELEASED) && tp->listener == NULL) {
+        /* Nobody will read it: say so with a RST (RFC 1122 4.2.2.13). */
+        tcp_drop_count(s, tp, TCPE_DROP_AFTER_CLOSE);
+        tcp_drop(tp, now, 0);
+        return;
+    }
+    if (in->seq != tp->rcv_nxt) {
+        int err = tcp_reass_insert(tp, in->seq, in->len, in->data, (in->flags & TCPE_FIN) != 0);
+        if (err == HO_ENOSPC) {
+            tcp_drop_count(s, tp, TCPE_DROP_OOO_FULL);
+        } else if (err < 0) {
+            tcp_drop_count(s, tp, TCPE_DROP_NOMEM);
+        } else {
+            TCP_STAT_INC(tp, ooo_segs);
+        }
+        tp->t_flags |= TF_ACKNOW; /* a duplicate ACK at once (RFC 5681 4.2) */
+        return;
+    }
+    bool fin = (in->flags & TCPE_FIN) != 0;
+    if (in->len > 0) {
+        if (tcp_buf_append(&tp->rcv, &s->alloc, in->data, in->len) < 0) {
+            tcp_drop_count(s, tp, TCPE_DROP_NOMEM);
+            return; /* not acknowledged: the peer will send it again */
+        }
+        tp->rcv_nxt += in->len;
+        TCP_STAT_ADD(tp, bytes_in, in->len);
+        tcp_event(tp, TCPE_EV_READABLE);
+    }
+    if (tp->ooo != NULL) {
+        if (fin) {
+            tcp_reass_free(tp); /* nothing queued can lie beyond the FIN */
+        } else {
+            fin = tcp_reass_pull(tp);
+        }
+        tp->t_flags |= TF_ACKNOW; /* a hole filled: ACK at once (RFC 5681 4.2) */
+    } else if (in->len > 0) {
+        tcp_delack(tp, now);
+    }
+    if (fin) {
+        tcp_input_fin(tp, now);
+    }
+}
+
+/* ---- the driver ---- */
+
+void tcp_input(struct tcpe_conn *tp, const struct tcpe_seg *seg, uint64_t now)
+{
+    struct tcp_in in = {
+        .seq = seg->seq,
+        .ack = seg->ack,
+        .flags = seg->flags,
+        .wnd = seg->wnd,
+        .len = seg->len,
+        .data = (tp->t_flags & TF_VIRTUAL) ? NULL : seg->data,
+    };
+    TCP_STAT_INC(tp, segs_in);
+    switch (tp->state) {
+    case TCPE_CLOSED:
+        tcp_drop_count(tp->stack, tp, TCPE_DROP_NO_CONN);
+        tcp_input_no_conn(tp->stack, seg);
+        return;
+    case TCPE_LISTEN:
+        tcp_input_listen(tp, seg, now);
+        return;
+    case TCPE_SYN_SENT:
+        if (tcp_input_syn_sent(tp, seg, &in, now)) {
+            tcp_trim(tp, &in);
+            tcp_input_data(tp, &in, now);
+            tcp_output(tp, now);
+        }
+        return;
+    case TCPE_SYN_RECEIVED:
+        if ((in.flags & TCPE_SYN) && in.seq == tp->irs) {
+            if (!(in.flags & TCPE_ACK)) {
+                /* The peer repeated its SYN: our SYN-ACK was lost. Send it again. */
+                tp->snd_nxt = tp->iss;
+                tcp_output(tp, now);
+                return;
+            }
+            if (in.ack == tp->snd_max) {
+                /* Simultaneous open: the peer's SYN-ACK acknowledges our SYN. */
+                in.seq++;
+                in.flags &= (uint8_t)~TCPE_SYN;
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    if (!tcp_seq_acceptable(tp, &in)) {
+        tcp_input_unacceptable(tp, &in, now);
+        return;
+    }
+    if (in.flags & TCPE_RST) {
+        tcp_input_rst(tp, &in, now);
+        return;
+    }
+    if (in.flags & TCPE_SYN) {
+        tcp_drop_count(tp->stack, tp, TCPE_DROP_SYN_INVALID);
+        tcp_send_challenge_ack(tp, now);
+        return;
+    }
+    tcp_trim(tp, &in);
+    tp->t_rcvtime = now;
+    if (!tcp_input_ack(tp, &in, now)) {
+        return;
+    }
+    tcp_input_data(tp, &in, now);
+    tcp_output(tp, now);
+}

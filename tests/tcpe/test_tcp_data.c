@@ -1,0 +1,299 @@
+/*
+ * test_tcp_data.c - the data path as scenario scripts: delayed ACKs, window updates, Nagle,
+ * segment acceptability and trimming, the out-of-order queue and its bound, window scaling,
+ * zero windows and persist probes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "handoff/tcpe.h"
+#include "helpers/tt_script.h"
+
+static void run_cfg(const char *script, struct tt_script_cfg *cfg)
+{
+    assert_int_equal(tt_script_run_wrapped(script, cfg), 0);
+}
+
+static void run(const char *script)
+{
+    struct tt_script_cfg cfg;
+    tt_script_cfg_init(&cfg);
+    run_cfg(script, &cfg);
+}
+
+/* RFC 9293 3.8.6.3 / RFC 5681 4.2: a lone segment is ACKed when the delayed-ACK timer fires
+ * (100 ms), every second full-sized segment at once; reading opens the window with an update. */
+static void test_delayed_ack(void **state)
+{
+    (void)state;
+    run(TT_PASSIVE_OPEN "0.2 < P. 1:1001(1000) ack 1 win 65535\n"
+                        "0.3 > . 1:1(0) ack 1001 win 64535\n"
+                        "0.4 < . 1001:2001(1000) ack 1 win 65535\n"
+                        "0.4 < . 2001:3001(1000) ack 1 win 65535\n"
+                        "0.4 > . 1:1(0) ack 3001 win 62535\n"
+                        "0.4 call stat delayed_acks 1\n"
+                        "0.5 call recv 3000\n"
+                        "0.5 > . 1:1(0) ack 3001 win 65535\n"
+                        "0.6 call eof 0\n");
+}
+
+/* Sending: the initial window is 4 segments; ACKs grow cwnd by one segment each in slow
+ * start; the last segment of what is queued carries PSH. */
+static void test_send_slow_start(void **state)
+{
+    (void)state;
+    run(TT_PASSIVE_OPEN "0.2 call send 6000\n"
+                        "0.2 > . 1:1001(1000) ack 1\n"
+                        "0.2 > . 1001:2001(1000) ack 1\n"
+                        "0.2 > . 2001:3001(1000) ack 1\n"
+                        "0.2 > . 3001:4001(1000) ack 1\n"
+                        "0.3 < . 1:1(0) ack 2001 win 65535\n"
+                        "0.3 > . 4001:5001(1000) ack 1\n"
+                        "0.3 > P. 5001:6001(1000) ack 1\n"
+                        "0.3 call info cwnd 5000\n"
+                        "0.3 call info srtt_ms 100\n"
+                        "0.4 < . 1:1(0) ack 6001 win 65535\n"
+                        "0.4 call info cwnd 6000\n"
+                        "0.4 call info sndbuf 0\n"
+                        "0.4 call wake never\n");
+}
+
+/* Nagle (RFC 896): with data in flight a small segment waits for the ACK. */
+static void test_nagle(void **state)
+{
+    (void)state;
+    run(TT_PASSIVE_OPEN "0.2 call send 100\n"
+                        "0.2 > P. 1:101(100) ack 1\n"
+                        "0.2 call send 100\n"
+                        "0.3 < . 1:1(0) ack 101 win 65535\n"
+                        "0.3 > P. 101:201(100) ack 1\n");
+}
+
+/* RFC 9293 3.10.7.4: data beyond the window is cut off and the ACK repeats the window
+ * (reliability case 6); an old duplicate is answered with an ACK at once. */
+static void test_trim_to_window(void **state)
+{
+    (void)state;
+    struct tt_script_cfg cfg;
+    tt_script_cfg_init(&cfg);
+    cfg.params.rcvbuf = 4000;
+    run_cfg("0   call listen\n"
+            "0   < S 0:0(0) win 65535 <mss 1000>\n"
+            "0   > S. 0:0(0) ack 1 win 4000 <mss 1000>\n"
+            "0.1 < . 1:1(0) ack 1 win 65535\n"
+            "0.1 call accept\n"
+            "0.2 < . 1:3001(3000) ack 1 win 65535\n"
+            "0.2 > . 1:1(0) ack 3001 win 1000\n"
+            "0.3 < . 3001:5001(2000) ack 1 win 65535\n" /* only 1000 fit */
+            "0.3 > . 1:1(0) ack 4001 win 0\n"
+            "0.3 call info rcvbuf 4000\n"
+            "0.4 < . 1:1001(1000) ack 1 win 65535\n" /* old: ACK at once */
+            "0.4 > . 1:1(0) ack 4001 win 0\n"
+            "0.4 call drop out_of_window 1\n"
+            "0.5 call recv 4000\n"
+            "0.5 > . 1:1(0) ack 4001 win 4000\n",
+            &cfg);
+}
+
+/* Out of order: an immediate duplicate ACK; filling the hole ACKs everything at once. */
+static void test_out_of_order(void **state)
+{
+    (void)state;
+    run(TT_PASSIVE_OPEN "0.2 < . 1001:2001(1000) ack 1 win 65535\n"
+                        "0.2 > . 1:1(0) ack 1 win 65535\n"
+                        "0.2 < . 3001:4001(1000) ack 1 win 65535\n"
+                        "0.2 > . 1:1(0) ack 1 win 65535\n"
+                        "0.2 call info ooo 2\n"
+                        "0.3 < . 1:1001(1000) ack 1 win 65535\n"
+                        "0.3 > . 1:1(0) ack 2001 win 63535\n"
+                        "0.4 < . 2001:3001(1000) ack 1 win 65535\n"
+                        "0.4 > . 1:1(0) ack 4001 win 61535\n"
+                        "0.4 call info ooo 0\n"
+                        "0.4 call recv 4000\n"
+                        "0.4 > . 1:1(0) ack 4001 win 65535\n"
+                        "0.4 call stat ooo_segs 2\n");
+}
+
+/* The out-of-order queue is bounded (reliability 15, CVE-2019-11478): beyond ooo_max the
+ * segment is dropped and counted, and the connection still completes. Overlaps are trimmed. */
+static void test_ooo_bound(void **state)
+{
+    (void)state;
+    struct tt_script_cfg cfg;
+    tt_script_cfg_init(&cfg);
+    cfg.params.ooo_max = 2;
+    run_cfg(TT_PASSIVE_OPEN "0.2 < . 1001:1101(100) ack 1 win 65535\n"
+                            "0.2 > . 1:1(0) ack 1 win 65535\n"
+                            "0.2 < . 1201:1301(100) ack 1 win 65535\n"
+                            "0.2 > . 1:1(0) ack 1 win 65535\n"
+                            "0.2 < . 1401:1501(100) ack 1 win 65535\n"
+                            "0.2 > . 1:1(0) ack 1 win 65535\n"
+                            "0.2 call drop ooo_full 1\n"
+                            "0.2 call info ooo 2\n"
+                            /* covers both queued segments: replaces them, fits */
+                            "0.3 < . 1051:1351(300) ack 1 win 65535\n"
+                            "0.3 > . 1:1(0) ack 1 win 65535\n"
+                            "0.3 call info ooo 2\n"
+                            "0.4 < . 1:1001(1000) ack 1 win 65535\n"
+                            "0.4 > . 1:1(0) ack 1351 win 64185\n"
+                            "0.4 call info ooo 0\n"
+                            "0.4 call recv 1350\n", /* opens less than 2 segments: no update */
+            &cfg);
+}
+
+/* Window scaling (RFC 7323): both SYNs carry it, so the peer's window field is shifted; a
+ * shift above 14 counts as 14 (reliability 5). */
+static void test_window_scaling(void **state)
+{
+    (void)state;
+    struct tt_script_cfg cfg;
+    tt_script_cfg_init(&cfg);
+    cfg.params.rcvbuf = 1 << 20;
+    run_cfg("0   call listen\n"
+            "0   < S 0:0(0) win 65535 <mss 1000,wscale 20>\n"
+            "0   > S. 0:0(0) ack 1 win 65535 <mss 1000,wscale 5>\n"
+            "0.1 < . 1:1(0) ack 1 win 2\n"
+            "0.1 call accept\n"
+            "0.1 call info snd_wscale 14\n"
+            "0.1 call info rcv_wscale 5\n"
+            "0.1 call info snd_wnd 32768\n"
+            "0.2 < . 1:1001(1000) ack 1 win 2\n"
+            "0.3 > . 1:1(0) ack 1001 win 32736\n",
+            &cfg);
+}
+
+/* No scaling unless both ask: our offer is withdrawn when the peer's SYN lacks it. */
+static void test_no_window_scaling(void **state)
+{
+    (void)state;
+    struct tt_script_cfg cfg;
+    tt_script_cfg_init(&cfg);
+    cfg.params.rcvbuf = 1 << 20;
+    run_cfg("0   call listen\n"
+            "0   < S 0:0(0) win 65535 <mss 1000>\n"
+            "0   > S. 0:0(0) ack 1 win 65535 <mss 1000>\n"
+            "0.1 < . 1:1(0) ack 1 win 65535\n"
+            "0.1 call accept\n"
+            "0.1 call info rcv_wscale 0\n"
+            "0.1 call info snd_wscale 0\n"
+            "0.2 < . 1:1001(1000) ack 1 win 65535\n"
+            "0.3 > . 1:1(0) ack 1001 win 65535\n",
+            &cfg);
+}
+
+/* Zero window (reliability 12): persist probes back off (5 s, 10 s, 20 s ...), the connection
+ * stays up while they are answered, and data flows when the window opens. */
+static void test_zero_window_persist(void **state)
+{
+    (void)state;
+    run(TT_PASSIVE_OPEN "0.2 call send 2000\n"
+                        "0.2 > . 1:1001(1000) ack 1\n"
+                        "0.2 > P. 1001:2001(1000) ack 1\n"
+                        "0.3 < . 1:1(0) ack 1001 win 0\n"
+                        "0.3 call info snd_wnd 0\n"
+                        "0.3 call wake 5.3\n" /* the retransmission timer gave way to persist */
+                        "5.3 > . 1000:1000(0) ack 1\n" /* probe: SND.UNA - 1, no data */
+                        "5.4 < . 1:1(0) ack 1001 win 0\n"
+                        "10.3 > . 1000:1000(0) ack 1\n" /* RTO 1 s doubling, within 5 s .. 60 s */
+                        "10.4 < . 1:1(0) ack 1001 win 0\n"
+                        "15.3 > . 1000:1000(0) ack 1\n"
+                        "15.4 < . 1:1(0) ack 1001 win 0\n"
+                        "23.3 > . 1000:1000(0) ack 1\n"
+                        "23.4 < . 1:1(0) ack 1001 win 0\n"
+                        "39.3 > . 1000:1000(0) ack 1\n"
+                        "39.4 < . 1:1(0) ack 1001 win 0\n"
+                        "71.3 > . 1000:1000(0) ack 1\n"
+                        "71.4 < . 1:1(0) ack 1001 win 0\n"
+                        "131.3 > . 1000:1000(0) ack 1\n"
+                        "131.4 < . 1:1(0) ack 1001 win 0\n"
+                        "191.3 > . 1000:1000(0) ack 1\n" /* capped at 60 s */
+                        "191.4 < . 1:1(0) ack 1001 win 0\n"
+                        "251.3 > . 1000:1000(0) ack 1\n"
+                        "251.4 < . 1:1(0) ack 1001 win 1000\n"
+                        "251.4 > P. 1001:2001(1000) ack 1\n"
+                        "251.5 < . 1:1(0) ack 2001 win 65535\n"
+                        "251.5 call stat persist_probes 9\n"
+                        "251.5 call stat timeouts 0\n"
+                        "251.5 call state ESTABLISHED\n"
+                        "251.5 call wake never\n");
+}
+
+/* Probes that nobody answers give up after the retry limit. */
+static void test_zero_window_unanswered(void **state)
+{
+    (void)state;
+    struct tt_script_cfg cfg;
+    tt_script_cfg_init(&cfg);
+    cfg.params.rexmt_limit = 3;
+    run_cfg(TT_PASSIVE_OPEN "0.2 < . 1:1(0) ack 1 win 0\n"
+                            "0.3 call send 1000\n"
+                            "5.3 > . 0:0(0) ack 1\n"
+                            "10.3 > . 0:0(0) ack 1\n"
+                            "15.3 > . 0:0(0) ack 1\n"
+                            "23.3 > R. 1:1(0) ack 1\n"
+                            "23.3 call state CLOSED\n"
+                            "23.3 call stat conns_timedout 1\n",
+            &cfg);
+}
+
+/* A bare FIN at a zero window is accepted (it takes no buffer), as Linux does. */
+static void test_fin_at_zero_window(void **state)
+{
+    (void)state;
+    struct tt_script_cfg cfg;
+    tt_script_cfg_init(&cfg);
+    cfg.params.rcvbuf = 2000;
+    run_cfg("0   call listen\n"
+            "0   < S 0:0(0) win 65535 <mss 1000>\n"
+            "0   > S. 0:0(0) ack 1 win 2000 <mss 1000>\n"
+            "0.1 < . 1:1(0) ack 1 win 65535\n"
+            "0.1 call accept\n"
+            "0.2 < . 1:2001(2000) ack 1 win 65535\n"
+            "0.2 > . 1:1(0) ack 2001 win 0\n"
+            "0.3 < F. 2001:2001(0) ack 1 win 65535\n"
+            "0.3 > . 1:1(0) ack 2002 win 0\n"
+            "0.3 call state CLOSE_WAIT\n"
+            "0.4 call recv 2000\n"
+            "0.4 call eof 1\n",
+            &cfg);
+}
+
+/* Our FIN goes out even into a zero window (it takes no buffer), and data waiting behind the
+ * window keeps the FIN behind it. */
+static void test_send_fin_at_zero_window(void **state)
+{
+    (void)state;
+    run(TT_PASSIVE_OPEN "0.2 < . 1:1(0) ack 1 win 0\n"
+                        "0.3 call shutdown\n"
+                        "0.3 > F. 1:1(0) ack 1\n"
+                        "0.4 < . 1:1(0) ack 2 win 0\n"
+                        "0.4 call state FIN_WAIT_2\n");
+    run(TT_PASSIVE_OPEN "0.2 < . 1:1(0) ack 1 win 0\n"
+                        "0.3 call send 500\n"
+                        "0.3 call shutdown\n"
+                        "5.3 > . 0:0(0) ack 1\n" /* only a probe: the FIN waits for the data */
+                        "5.4 < . 1:1(0) ack 1 win 1000\n"
+                        "5.4 > FP. 1:501(500) ack 1\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_delayed_ack),
+        cmocka_unit_test(test_send_slow_start),
+        cmocka_unit_test(test_nagle),
+        cmocka_unit_test(test_trim_to_window),
+        cmocka_unit_test(test_out_of_order),
+        cmocka_unit_test(test_ooo_bound),
+        cmocka_unit_test(test_window_scaling),
+        cmocka_unit_test(test_no_window_scaling),
+        cmocka_unit_test(test_zero_window_persist),
+        cmocka_unit_test(test_zero_window_unanswered),
+        cmocka_unit_test(test_fin_at_zero_window),
+        cmocka_unit_test(test_send_fin_at_zero_window),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

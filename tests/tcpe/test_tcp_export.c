@@ -1,0 +1,391 @@
+/*
+ * test_tcp_export.c - the handoff codec on its own: which states export, the encoding's size
+ * and round trip (export . import . export is the identity), and hostile input: every
+ * truncation, trailing bytes, wrong magic and version, and thousands of random corruptions,
+ * each of which must either be refused or yield a connection the engine can run without
+ * tripping an assertion.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "handoff/err.h"
+#include "handoff/rng.h"
+#include "handoff/tcpe.h"
+#include "helpers/tt_world.h"
+
+#define CLI_IP   0x0a000001u
+#define SRV_IP   0x0a000002u
+#define SRV_PORT 80
+
+/* A client and a server over a clean channel, and a third stack to import into. */
+struct pair {
+    struct tt_world w;
+    struct tcpe_stack *cli;
+    struct tcpe_stack *srv;
+    struct tcpe_stack *other;
+    struct tcpe_conn *lsn;
+    struct tcpe_conn *c; /* client end */
+    struct tcpe_conn *s; /* server end (accepted) */
+};
+
+static void pair_init(struct pair *p, bool virt, uint32_t rcvbuf)
+{
+    struct tt_chan_params cp = {.seed = 1, .delay = 10 * TT_MS};
+    tt_world_init(&p->w, &cp);
+    struct tcpe_params prm;
+    tcpe_params_init(&prm);
+    prm.virtual_payload = virt;
+    prm.rcvbuf = rcvbuf;
+    p->cli = tt_world_add_stack(&p->w, 0, &prm, NULL, NULL);
+    p->srv = tt_world_add_stack(&p->w, 1, &prm, NULL, NULL);
+    p->other = tt_world_add_stack(&p->w, 1, &prm, NULL, NULL);
+    tt_world_set_offset(&p->w, p->other, 5000 * TT_SEC);
+    assert_int_equal(tcpe_listen(p->srv, SRV_IP, SRV_PORT, 0, &p->lsn), 0);
+    struct tcpe_tuple t = {CLI_IP, SRV_IP, 1234, SRV_PORT};
+    assert_int_equal(tcpe_connect(p->cli, &t, p->w.now, &p->c), 0);
+    tt_world_run(&p->w, p->w.now + TT_SEC, NULL, NULL);
+    p->s = tcpe_accept(p->lsn);
+    assert_non_null(p->s);
+    assert_int_equal(tcpe_conn_state(p->s), TCPE_ESTABLISHED);
+}
+
+static void pair_fini(struct pair *p)
+{
+    tt_world_fini(&p->w);
+}
+
+static void send_bytes(struct pair *p, struct tcpe_conn *c, uint32_t n, bool virt)
+{
+    uint8_t *b = malloc(n ? n : 1);
+    tt_pattern_fill(7, 0, b, n);
+    assert_int_equal(tcpe_send(c, virt ? NULL : b, n, tt_world_clock(&p->w, tcpe_conn_stack(c))),
+                     (int)n);
+    free(b);
+}
+
+/* Exports c into a fresh buffer; returns its length. */
+static size_t export_conn(struct pair *p, struct tcpe_conn *c, uint8_t **out)
+{
+    uint64_t now = tt_world_clock(&p->w, tcpe_conn_stack(c));
+    int n = tcpe_export(c, now, NULL, 0);
+    assert_true(n > 0);
+    *out = malloc((size_t)n);
+    assert_int_equal(tcpe_export(c, now, *out, (size_t)n), n);
+    return (size_t)n;
+}
+
+static void test_refused_states(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init(&p, false, 65536);
+    uint8_t buf[4096];
+    assert_int_equal(tcpe_export(p.lsn, p.w.now, buf, sizeof buf), HO_ESTATE);
+    /* SYN_SENT and SYN_RECEIVED: a handshake in flight. */
+    struct tcpe_tuple t = {CLI_IP, SRV_IP, 1235, SRV_PORT};
+    struct tcpe_conn *c2 = NULL;
+    assert_int_equal(tcpe_connect(p.cli, &t, p.w.now, &c2), 0);
+    assert_int_equal(tcpe_export(c2, p.w.now, buf, sizeof buf), HO_ESTATE);
+    tt_world_step(&p.w, p.w.now + TT_SEC); /* the SYN arrives */
+    struct tcpe_tuple st = {SRV_IP, CLI_IP, SRV_PORT, 1235};
+    struct tcpe_conn *half = tcpe_stack_lookup(p.srv, &st);
+    assert_non_null(half);
+    assert_int_equal(tcpe_conn_state(half), TCPE_SYN_RECEIVED);
+    assert_int_equal(tcpe_export(half, p.w.now, buf, sizeof buf), HO_ESTATE);
+    /* TIME_WAIT and CLOSED. */
+    tcpe_shutdown(p.c, p.w.now);
+    tcpe_shutdown(p.s, p.w.now);
+    tt_world_run(&p.w, p.w.now + TT_SEC, NULL, NULL);
+    assert_int_equal(tcpe_conn_state(p.c), TCPE_TIME_WAIT);
+    assert_int_equal(tcpe_export(p.c, p.w.now, buf, sizeof buf), HO_ESTATE);
+    tt_world_run(&p.w, p.w.now + 100 * TT_SEC, NULL, NULL);
+    assert_int_equal(tcpe_conn_state(p.s), TCPE_CLOSED);
+    assert_int_equal(tcpe_export(p.s, p.w.now, buf, sizeof buf), HO_ESTATE);
+    pair_fini(&p);
+}
+
+/* Export, import elsewhere at another time, export again: the same bytes. */
+static void roundtrip(struct pair *p, struct tcpe_conn **cp)
+{
+    struct tcpe_conn *c = *cp;
+    struct tcpe_stack *from = tcpe_conn_stack(c);
+    struct tcpe_stack *to = from == p->srv ? p->other : p->srv;
+    uint8_t *a = NULL, *b = NULL;
+    size_t n = export_conn(p, c, &a);
+    uint64_t wake = tcpe_conn_next_wake(c);
+    uint64_t now_from = tt_world_clock(&p->w, from);
+    tcpe_detach(c);
+    struct tcpe_conn *n2 = NULL;
+    uint64_t now_to = tt_world_clock(&p->w, to);
+    assert_int_equal(tcpe_import(to, a, n, now_to, &n2), HO_OK);
+    /* Timers keep their remaining time on the new clock. */
+    if (wake == TCPE_NEVER) {
+        assert_true(tcpe_conn_next_wake(n2) == TCPE_NEVER);
+    } else {
+        assert_true(tcpe_conn_next_wake(n2) - now_to == wake - now_from);
+    }
+    size_t m = export_conn(p, n2, &b);
+    assert_int_equal(m, n);
+    assert_memory_equal(a, b, n);
+    free(a);
+    free(b);
+    *cp = n2;
+}
+
+static void test_roundtrip_states(void **state)
+{
+    (void)state;
+    for (int virt = 0; virt <= 1; virt++) {
+        struct pair p;
+        pair_init(&p, virt, 4000);
+        /* ESTABLISHED with unsent, unacknowledged and unread data both ways. */
+        send_bytes(&p, p.c, 3000, virt);
+        send_bytes(&p, p.s, 20000, virt);
+        tt_world_step(&p.w, TCPE_NEVER);
+        tt_world_step(&p.w, TCPE_NEVER);
+        roundtrip(&p, &p.s);
+        tt_world_run(&p.w, p.w.now + 30 * TT_SEC, NULL, NULL); /* persist fills the window */
+        roundtrip(&p, &p.s);                                   /* back, now at a zero window */
+        struct tcpe_info in;
+        tcpe_conn_info(p.s, &in);
+        assert_int_equal(in.snd_wnd, 0);
+        assert_true(in.rcvbuf_len == 3000);
+        /* CLOSE_WAIT, then LAST_ACK. */
+        tcpe_shutdown(p.c, tt_world_clock(&p.w, p.cli));
+        tt_world_run(&p.w, p.w.now + TT_SEC, NULL, NULL);
+        assert_int_equal(tcpe_conn_state(p.s), TCPE_CLOSE_WAIT);
+        roundtrip(&p, &p.s);
+        tcpe_shutdown(p.s, tt_world_clock(&p.w, tcpe_conn_stack(p.s)));
+        assert_int_equal(tcpe_conn_state(p.s), TCPE_LAST_ACK);
+        roundtrip(&p, &p.s);
+        /* Let it finish: the client reads everything, both sides close. */
+        uint8_t *buf = malloc(65536);
+        for (int i = 0; i < 400 && tcpe_conn_state(p.s) != TCPE_CLOSED; i++) {
+            tcpe_recv(p.c, virt ? NULL : buf, 65536, tt_world_clock(&p.w, p.cli));
+            tcpe_recv(p.s, virt ? NULL : buf, 65536, tt_world_clock(&p.w, tcpe_conn_stack(p.s)));
+            tt_world_step(&p.w, p.w.now + 10 * TT_SEC);
+        }
+        free(buf);
+        assert_int_equal(tcpe_conn_state(p.s), TCPE_CLOSED);
+        assert_true(tcpe_conn_eof(p.c));
+        pair_fini(&p);
+    }
+}
+
+/* FIN_WAIT_1, FIN_WAIT_2 and CLOSING, and out-of-order data in the encoding. */
+static void test_roundtrip_closing_and_ooo(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init(&p, false, 65536);
+    /* Lose one segment toward the server so that later ones wait out of order. */
+    send_bytes(&p, p.c, 1000, false);
+    p.w.drop_all[1] = true;
+    tt_world_step(&p.w, TCPE_NEVER);
+    p.w.drop_all[1] = false;
+    tt_world_run(&p.w, p.w.now + 500 * TT_MS, NULL, NULL); /* the first was acked: cwnd grew */
+    p.w.drop_all[1] = true;
+    send_bytes(&p, p.c, 1000, false);
+    p.w.drop_all[1] = false;
+    send_bytes(&p, p.c, 3000, false);
+    tt_world_run(&p.w, p.w.now + 15 * TT_MS, NULL, NULL);
+    struct tcpe_info in;
+    tcpe_conn_info(p.s, &in);
+    assert_true(in.ooo_count > 0);
+    roundtrip(&p, &p.s);
+    tcpe_shutdown(p.s, tt_world_clock(&p.w, tcpe_conn_stack(p.s)));
+    assert_int_equal(tcpe_conn_state(p.s), TCPE_FIN_WAIT_1);
+    roundtrip(&p, &p.s);
+    tt_world_run(&p.w, p.w.now + 50 * TT_MS, NULL, NULL);
+    assert_int_equal(tcpe_conn_state(p.s), TCPE_FIN_WAIT_2);
+    roundtrip(&p, &p.s);
+    tt_world_run(&p.w, p.w.now + 5 * TT_SEC, NULL, NULL);
+    uint8_t buf[8192];
+    assert_int_equal(tcpe_recv(p.s, buf, sizeof buf, tt_world_clock(&p.w, tcpe_conn_stack(p.s))),
+                     5000);
+    for (int i = 0; i < 5000; i++) {
+        assert_int_equal(buf[i], tt_pattern(7, (uint64_t)(i < 1000   ? i
+                                                          : i < 2000 ? i - 1000
+                                                                     : i - 2000)));
+    }
+    pair_fini(&p);
+
+    /* CLOSING: both FINs cross. */
+    pair_init(&p, false, 65536);
+    tcpe_shutdown(p.s, p.w.now);
+    tcpe_shutdown(p.c, p.w.now);
+    tt_world_step(&p.w, TCPE_NEVER); /* both FINs arrive */
+    assert_int_equal(tcpe_conn_state(p.s), TCPE_CLOSING);
+    roundtrip(&p, &p.s);
+    tt_world_run(&p.w, p.w.now + TT_SEC, NULL, NULL);
+    assert_int_equal(tcpe_conn_state(p.s), TCPE_TIME_WAIT);
+    pair_fini(&p);
+}
+
+static void test_size_and_small_buffers(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init(&p, true, 65536); /* virtual: no payload octets, only the fixed part */
+    send_bytes(&p, p.s, 5000, true);
+    assert_int_equal(tcpe_export(p.s, p.w.now, NULL, 0), 454);
+    pair_fini(&p);
+
+    pair_init(&p, false, 65536);
+    send_bytes(&p, p.s, 5000, false);
+    int n = tcpe_export(p.s, p.w.now, NULL, 0);
+    assert_true(n > 5000);
+    uint8_t *buf = malloc((size_t)n);
+    for (int cap = 0; cap < n; cap += 97) {
+        assert_int_equal(tcpe_export(p.s, p.w.now, buf, (size_t)cap), HO_EMSGSIZE);
+    }
+    assert_int_equal(tcpe_export(p.s, p.w.now, buf, (size_t)n), n);
+    free(buf);
+    pair_fini(&p);
+}
+
+/* Every truncation and any trailing byte is refused, and the stack is left as it was. */
+static void test_truncated_and_trailing(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init(&p, false, 65536);
+    send_bytes(&p, p.s, 3000, false);
+    uint8_t *a = NULL;
+    size_t n = export_conn(&p, p.s, &a);
+    struct tcpe_conn *c = NULL;
+    uint32_t before = tcpe_stack_conn_count(p.other);
+    for (size_t len = 0; len < n; len++) {
+        int err = tcpe_import(p.other, a, len, p.w.now, &c);
+        assert_true(err == HO_EMSGSIZE || err == HO_EPROTO);
+        assert_null(c);
+        assert_int_equal(tcpe_stack_conn_count(p.other), before);
+    }
+    uint8_t *longer = malloc(n + 1);
+    memcpy(longer, a, n);
+    longer[n] = 0;
+    assert_int_equal(tcpe_import(p.other, longer, n + 1, p.w.now, &c), HO_EPROTO);
+    /* Wrong magic, wrong version. */
+    longer[0] ^= 1;
+    assert_int_equal(tcpe_import(p.other, longer, n, p.w.now, &c), HO_EPROTO);
+    longer[0] ^= 1;
+    longer[5] ^= 2;
+    assert_int_equal(tcpe_import(p.other, longer, n, p.w.now, &c), HO_EVERSION);
+    /* The same 4-tuple cannot be imported twice. */
+    assert_int_equal(tcpe_import(p.other, a, n, p.w.now, &c), HO_OK);
+    struct tcpe_conn *dup = NULL;
+    assert_int_equal(tcpe_import(p.other, a, n, p.w.now, &dup), HO_EEXIST);
+    free(longer);
+    free(a);
+    pair_fini(&p);
+}
+
+/* Drives an imported connection through segments and timers: no assertion may trip. */
+static void exercise(struct tcpe_stack *s, struct tcpe_conn *c, struct ho_rng *r, uint64_t now)
+{
+    const struct tcpe_tuple *t = tcpe_conn_tuple(c);
+    struct tcpe_info in;
+    tcpe_conn_info(c, &in);
+    uint8_t data[3000];
+    memset(data, 0x5a, sizeof data);
+    for (int i = 0; i < 20; i++) {
+        struct tcpe_seg g;
+        memset(&g, 0, sizeof g);
+        g.src_ip = t->remote_ip;
+        g.dst_ip = t->local_ip;
+        g.src_port = t->remote_port;
+        g.dst_port = t->local_port;
+        g.seq = in.rcv_nxt + (uint32_t)ho_rng_below(r, 4000) - 1000;
+        g.ack = in.snd_una + (uint32_t)ho_rng_below(r, 4000) - 1000;
+        g.flags = (uint8_t)(TCPE_ACK | (ho_rng_below(r, 8) == 0 ? TCPE_FIN : 0) |
+                            (ho_rng_below(r, 16) == 0 ? TCPE_RST : 0));
+        g.wnd = (uint16_t)ho_rng_below(r, 65536);
+        g.len = (uint32_t)ho_rng_below(r, 3000);
+        g.data = in.virtual_payload ? NULL : data;
+        if (tcpe_conn_input(c, &g, now) < 0 || tcpe_conn_state(c) == TCPE_CLOSED) {
+            break;
+        }
+        now += ho_rng_below(r, 2 * TT_SEC);
+        tcpe_stack_timers(s, now);
+        if (tcpe_conn_state(c) == TCPE_CLOSED) {
+            break;
+        }
+        tcpe_conn_info(c, &in);
+    }
+    tcpe_stack_timers(s, now + 3600 * TT_SEC);
+}
+
+static void test_corruption_fuzz(void **state)
+{
+    (void)state;
+    struct ho_rng r;
+    ho_rng_seed(&r, 2024);
+    int accepted = 0, refused = 0;
+    for (int virt = 0; virt <= 1; virt++) {
+        struct pair p;
+        pair_init(&p, virt, 8000);
+        send_bytes(&p, p.c, 3000, virt);
+        send_bytes(&p, p.s, 12000, virt);
+        tt_world_step(&p.w, TCPE_NEVER);
+        uint8_t *a = NULL;
+        size_t n = export_conn(&p, p.s, &a);
+        uint8_t *b = malloc(n);
+        /* TCPE_FUZZ_ITERS raises the count for a longer local search. */
+        const char *env = getenv("TCPE_FUZZ_ITERS");
+        int iters = env != NULL ? atoi(env) : 3000;
+        for (int iter = 0; iter < iters; iter++) {
+            memcpy(b, a, n);
+            int flips = 1 + (int)ho_rng_below(&r, 4);
+            for (int k = 0; k < flips; k++) {
+                size_t at = ho_rng_below(&r, n < 260 ? n : 260); /* mostly the fixed part */
+                if (ho_rng_below(&r, 4) == 0) {
+                    at = ho_rng_below(&r, n);
+                }
+                b[at] = ho_rng_below(&r, 2) ? (uint8_t)ho_rng_next(&r)
+                                            : (uint8_t)(b[at] ^ (1u << ho_rng_below(&r, 8)));
+            }
+            struct tcpe_stack *s = p.other;
+            uint64_t now = tt_world_clock(&p.w, s);
+            struct tcpe_conn *c = NULL;
+            int err = tcpe_import(s, b, n, now, &c);
+            if (err == HO_OK) {
+                accepted++;
+                exercise(s, c, &r, now);
+                if (tcpe_conn_state(c) == TCPE_CLOSED) {
+                    tcpe_release(c, now);
+                } else {
+                    tcpe_detach(c);
+                }
+            } else {
+                refused++;
+                assert_true(err == HO_EPROTO || err == HO_EMSGSIZE || err == HO_EVERSION ||
+                            err == HO_EEXIST);
+            }
+            assert_int_equal(tcpe_stack_conn_count(s), 0);
+        }
+        free(a);
+        free(b);
+        pair_fini(&p);
+    }
+    /* Both outcomes occurred: the checks are neither blind nor paranoid. */
+    assert_true(accepted > 100);
+    assert_true(refused > 100);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refused_states),
+        cmocka_unit_test(test_roundtrip_states),
+        cmocka_unit_test(test_roundtrip_closing_and_ooo),
+        cmocka_unit_test(test_size_and_small_buffers),
+        cmocka_unit_test(test_truncated_and_trailing),
+        cmocka_unit_test(test_corruption_fuzz),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
