@@ -8,6 +8,7 @@
 #ifndef HANDOFF_CLI_H
 #define HANDOFF_CLI_H
 
+int cli_run(int argc, char **argv);
 int cli_trace(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_reproduce(int argc, char **argv);

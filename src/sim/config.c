@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum key_type { K_U32, K_U64, K_BOOL, K_WORKLOAD, K_SELECTION, K_PATH };
 
@@ -469,15 +470,15 @@ out:
     return rc;
 }
 
-/* True if text looks like a shorthand rather than a path: a workload letter and a dash. */
+/* True if text looks like a shorthand rather than a path: dashes, no slash, no dot. */
 static bool looks_like_shorthand(const char *text)
 {
-    return strchr("WIDS", text[0]) && text[0] != '\0' && text[1] == '-' && !strchr(text, '/');
+    return strchr(text, '-') && !strchr(text, '/') && !strchr(text, '.');
 }
 
 int sim_config_load(struct sim_config *c, const char *spec, struct sim_config_err *err)
 {
-    if (looks_like_shorthand(spec)) {
+    if (looks_like_shorthand(spec) && access(spec, F_OK) != 0) {
         struct sim_config t;
         sim_config_defaults(&t);
         if (sim_config_shorthand(&t, spec, err) != 0 || sim_config_check(&t, err) != 0) {

@@ -1,0 +1,202 @@
+/*
+ * world_priv.h - the state of one simulated run, shared by the files of src/sim/ that model its
+ * parts: wire.c (the wire and the packet pool), clients.c (the client machine), nic.c (the
+ * NIC's firmware and processor), host.c (the host's processor, TCP stack and web server) and
+ * world.c (creation, the run's phases, metrics and conservation checks).
+ *
+ * A packet travels clients -> wire -> NIC -> host and back; each part hands it to the next by
+ * calling that part's entry point (wire_send, nic_rx_arrive, host_rx, ...) at the simulated
+ * time the handoff happens, so the files depend on each other only through this header.
+ */
+#ifndef HANDOFF_SIM_WORLD_PRIV_H
+#define HANDOFF_SIM_WORLD_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "handoff/sched.h"
+#include "handoff/sim_cache.h"
+#include "handoff/sim_config.h"
+#include "handoff/sim_cpu.h"
+#include "handoff/sim_evq.h"
+#include "handoff/sim_world.h"
+#include "handoff/tcpe.h"
+#include "handoff/workload.h"
+
+#define SERVER_IP   0x0a000001u /* 10.0.0.1 */
+#define SERVER_PORT 80
+#define CLIENT_NET  0x0a010000u /* clients are 10.1.x.y */
+
+/*
+ * The cost model: every number the simulator charges, one set for every run. Host costs are
+ * cycles of the 2 GHz processor before memory stalls (the cache model adds those); NIC costs are
+ * instructions of its single-issue processor. docs/cost-model.md gives each one's meaning and
+ * origin.
+ */
+struct sim_costs {
+    /* Host, network stack below the system calls (category NET). */
+    uint32_t host_rx_pkt; /* interrupt, driver, IP and TCP input of one packet */
+    uint32_t host_tx_pkt; /* TCP and IP output and the driver for one packet */
+    uint32_t host_timer;  /* one run of the TCP timers */
+    /* Host, system calls (category OS). */
+    uint32_t sys_event;    /* the event loop's wait (select/kevent) per ready socket */
+    uint32_t sys_accept;   /* accept() */
+    uint32_t sys_read;     /* read() of a request */
+    uint32_t sys_write;    /* write() of a response header (plus the copy below) */
+    uint32_t sys_sendfile; /* sendfile() call */
+    uint32_t sys_close;    /* close() */
+    uint32_t copy_per_kb;  /* copying 1 KB between user and kernel (headers, dynamic data) */
+    /* Host, the web server itself (category USER). */
+    uint32_t user_request; /* parse a request, find the file, build the header */
+    uint32_t user_dynamic; /* extra work of a dynamic request (SPECweb99) */
+    /* Host memory touched per packet. */
+    uint32_t conn_state_bytes; /* connection state (TCB, inpcb, socket) touched per packet */
+    uint32_t pkt_hdr_bytes;    /* packet header buffer touched per packet (DMA'd, so missing) */
+    /* NIC instructions. */
+    uint32_t nic_host_rx;      /* receive a host packet: MAC, lookup miss, DMA to the host */
+    uint32_t nic_host_tx;      /* send a host packet: DMA from the host, MAC */
+    uint32_t nic_lookup_probe; /* one probe of the lookup table */
+};
+
+/* A packet on the simulated network: headers parsed, payload virtual. */
+struct sim_pkt {
+    struct tcpe_seg seg;  /* the segment (seg.data is always NULL) */
+    uint32_t frame_bytes; /* Ethernet frame length, header to FCS */
+    uint32_t conn_slot;   /* host: the server connection's cache slot, or UINT32_MAX */
+    uint64_t t_nic;       /* when it entered the NIC (receive) or its send queue */
+    uint32_t index;       /* its place in the pool */
+    uint32_t next_free;   /* free-list link */
+    bool measured;        /* put on the wire during the measured phase */
+};
+
+enum { DIR_TO_SERVER = 0, DIR_TO_CLIENT = 1 };
+#define PKT_CHUNK 4096u
+
+struct wire_dir {
+    uint64_t bits;     /* bits serialized since time 0 (absolute, no drift) */
+    uint64_t free_bit; /* the bit count at which the wire is next free */
+    uint64_t sent, delivered, in_flight;
+};
+
+/* A client: one closed-loop user of the workload. */
+struct client {
+    struct tcpe_conn *conn; /* its connection, or NULL between connections */
+    struct ho_conn wc;      /* the workload's cursor for that connection */
+    struct ho_req req;      /* the request in progress */
+    uint32_t expected;      /* response bytes (header + body) of the request in progress */
+    uint32_t received;      /* response bytes received so far */
+    uint64_t sent_at;       /* when the request was sent */
+    uint64_t next_at;       /* pacing: earliest time of the next request */
+    uint16_t port;          /* the connection's client port */
+    bool waiting;           /* a request is outstanding */
+};
+
+/* A server connection on the host: the web server's view and the cache slot of its state. */
+struct srv_conn {
+    struct tcpe_conn *conn; /* NULL when the slot is free */
+    int32_t client;         /* the client whose request is being read or parsed, or -1 */
+    uint32_t req_need;      /* request bytes still to read */
+    uint64_t resp_left;     /* response bytes still to queue */
+    uint32_t gen;           /* bumped when the slot is freed: stale tasks see the change */
+    bool closing;           /* the client closed; our close is under way */
+};
+
+struct sim_world {
+    struct sim_config cfg;
+    struct sim_costs costs;
+    struct sim_evq *evq;
+    uint64_t now_hint;
+
+    /* Packets. */
+    struct sim_pkt **pkt_chunks; /* PKT_CHUNK packets each; packets never move */
+    uint32_t npkts, free_pkt, live_pkts;
+    struct wire_dir wire[2];
+    uint64_t wire_bps;
+
+    /* Clients. */
+    struct tcpe_stack *cli_stack;
+    struct ho_wl *wl;
+    struct ho_trace *trace;
+    struct client *clients;
+    uint32_t nclients;
+    uint64_t cli_timer_at, cli_timer_handle;
+    uint32_t next_port;
+
+    /* NIC. */
+    struct sim_cpu *nic_cpu;
+    struct ho_sched *nic_q;
+    bool nic_busy;
+
+    /* Host. */
+    struct sim_cpu *host_cpu;
+    struct sim_cache *l2;
+    struct tcpe_stack *host_stack;
+    struct tcpe_conn *listener;
+    struct srv_conn *srv; /* by slot */
+    uint32_t nsrv, free_srv_hint;
+    uint32_t *free_slots;
+    uint32_t nfree_slots;
+    uint64_t host_timer_at, host_timer_handle;
+
+    /* Phases and metrics. */
+    bool measuring, done;
+    uint64_t measure_start_ns, measure_end_ns;
+    uint64_t wire_packets; /* packets put on the wire, whole run */
+    uint64_t m_requests, m_resp_bytes, m_resp_ns, m_conns, m_conns_nic;
+    uint64_t m_host_pkts, m_host_misses, m_nic_pkts;
+    float *delay_rx, *delay_tx;
+    uint64_t ndelay_rx, ndelay_tx, cap_delay_rx, cap_delay_tx;
+    uint64_t retrans_base;
+    double soft_sum, cnum_sum;
+    uint64_t nsamples;
+    uint64_t host_busy_prev, nic_busy_prev, host_elapsed_prev, nic_elapsed_prev;
+
+    /* Conservation. */
+    uint64_t bad_responses; /* responses that got more bytes than they should */
+    char failure[256];
+};
+
+/* Host CPU categories and priorities. */
+enum { CAT_USER = 0, CAT_OS = 1, CAT_NET = 2, HOST_NCATS = 3 };
+enum { PRIO_NET = 0, PRIO_APP = 1 };
+
+/* wire.c */
+int wire_init(struct sim_world *w);
+struct sim_pkt *pkt_new(struct sim_world *w, const struct tcpe_seg *seg);
+void pkt_free(struct sim_world *w, struct sim_pkt *p);
+struct sim_pkt *pkt_at(const struct sim_world *w, uint32_t index);
+void pkt_pool_fini(struct sim_world *w);
+void wire_send(struct sim_world *w, int dir, struct sim_pkt *p, uint64_t now);
+
+/* clients.c */
+int clients_init(struct sim_world *w, struct sim_config_err *err);
+void clients_start(struct sim_world *w, uint64_t now);
+void clients_rx(struct sim_world *w, struct sim_pkt *p, uint64_t now);
+void clients_fini(struct sim_world *w);
+uint32_t clients_request_bytes(const struct sim_world *w, uint32_t client);
+uint64_t clients_response_bytes(const struct sim_world *w, uint32_t client);
+/* The client at the other end of a server connection with a request outstanding, or -1. */
+int clients_of_tuple(const struct sim_world *w, const struct tcpe_tuple *server_side);
+const struct ho_req *clients_request(const struct sim_world *w, uint32_t client);
+
+/* nic.c */
+int nic_init(struct sim_world *w);
+void nic_rx_arrive(struct sim_world *w, struct sim_pkt *p, uint64_t now);
+void nic_host_tx(struct sim_world *w, struct sim_pkt *p, uint64_t now);
+void nic_fini(struct sim_world *w);
+
+/* host.c */
+int host_init(struct sim_world *w);
+void host_rx(struct sim_world *w, struct sim_pkt *p, uint64_t now);
+void host_fini(struct sim_world *w);
+
+/* world.c */
+void world_packet_on_wire(struct sim_world *w, struct sim_pkt *p, uint64_t now);
+void world_delay_sample(struct sim_world *w, bool rx, uint64_t ns);
+void world_request_done(struct sim_world *w, uint64_t response_ns, uint32_t bytes, bool exact);
+void world_conn_established(struct sim_world *w, bool on_nic);
+void world_fail(struct sim_world *w, const char *fmt, ...);
+void world_stack_timer(struct sim_world *w, struct tcpe_stack *s, uint64_t *at, uint64_t *handle,
+                       sim_event_fn fn, uint64_t now);
+
+#endif

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `handoff run`: JSON with the documented keys, byte-identical for the same seed apart from
+# wall_seconds, time series, configuration files, and clear errors for bad input.
+# usage: tests/cli/run.sh PATH_TO_HANDOFF
+set -euo pipefail
+bin=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+small=(--warmup 5000 --measure 15000 --quiet)
+"$bin" run W-0-N-N-FCFS-400 "${small[@]}" --seed 3 --json "$tmp/a.json" --timeseries "$tmp/a.csv"
+"$bin" run W-0-N-N-FCFS-400 "${small[@]}" --seed 3 --json "$tmp/b.json"
+"$bin" run W-0-N-N-FCFS-400 "${small[@]}" --seed 4 --json "$tmp/c.json"
+for k in config seed requests_per_s http_mbps packets_per_s nic_packet_share connections_per_s \
+    nic_connection_share host_user_pct host_os_pct host_idle_pct nic_idle_pct \
+    host_send_delay_median_us host_recv_delay_median_us mean_response_ms nic_rx_drops \
+    retransmits soft_limit_mean nic_connections_mean events wall_seconds; do
+    grep -q "\"$k\":" "$tmp/a.json" || fail "JSON lacks $k"
+done
+grep -q '"config": "W-0-N-N-FCFS-400"' "$tmp/a.json" || fail "config name"
+diff <(grep -v wall_seconds "$tmp/a.json") <(grep -v wall_seconds "$tmp/b.json") >/dev/null ||
+    fail "same seed, different JSON"
+diff <(grep -v wall_seconds "$tmp/a.json") <(grep -v wall_seconds "$tmp/c.json") >/dev/null &&
+    fail "different seeds, same JSON"
+head -1 "$tmp/a.csv" | grep -q '^time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy$' ||
+    fail "time-series header"
+[ "$(wc -l <"$tmp/a.csv")" -gt 3 ] || fail "time series too short"
+
+# A configuration file: --print-config output loads back and runs the same.
+"$bin" run W-0-N-N-FCFS-400 --seed 3 --print-config >"$tmp/w.conf"
+grep -q '^base = W-0-N-N-FCFS-400' "$tmp/w.conf" || fail "print-config base line"
+"$bin" run "$tmp/w.conf" "${small[@]}" --json "$tmp/d.json"
+diff <(grep -v wall_seconds "$tmp/a.json") <(grep -v wall_seconds "$tmp/d.json") >/dev/null ||
+    fail "the printed configuration did not reproduce the run"
+
+expect_error() {
+    local code=$1 want=$2
+    shift 2
+    set +e
+    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+    local st=$?
+    set -e
+    [ $st -eq "$code" ] || fail "'$*' exited $st, expected $code"
+    grep -q -- "$want" "$tmp/err" || fail "'$*' did not say '$want': $(cat "$tmp/err")"
+}
+printf 'base = W-0-N-N-FCFS-400\nnic.hiwat = lots\n' >"$tmp/bad.conf"
+expect_error 2 "bad.conf:2: 'nic.hiwat'" run "$tmp/bad.conf"
+expect_error 2 "unknown workload 'X'" run X-0-N-N-FCFS-400
+expect_error 2 "six fields" run W-0-N-N
+expect_error 2 "neither a configuration shorthand" run /nonexistent.conf
+expect_error 2 "missing CONFIG" run
+expect_error 2 "unknown option '--frobnicate'" run W-0-N-N-FCFS-400 --frobnicate 1
+expect_error 2 "run.seed" run W-0-N-N-FCFS-400 --seed -1
+expect_error 2 "run.measure_packets" run W-0-N-N-FCFS-400 --measure 0
+expect_error 1 "cannot write" run W-0-N-N-FCFS-400 "${small[@]}" --json /nonexistent/x.json
+"$bin" run --help | grep -q 'Workload-NICConnections' || fail "--help"
+echo "run.sh: all checks passed"

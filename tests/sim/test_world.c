@@ -1,0 +1,113 @@
+/*
+ * test_world.c - whole simulated runs: they finish, pass their conservation checks, report
+ * consistent metrics, and the same seed gives the same results.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "handoff/sim_config.h"
+#include "handoff/sim_world.h"
+
+static void small_run(const char *shorthand, uint64_t seed, struct sim_metrics *m)
+{
+    struct sim_config c;
+    struct sim_config_err e = {{0}};
+    assert_int_equal(sim_config_load(&c, shorthand, &e), 0);
+    c.clients = 128;
+    c.warmup_packets = 5000;
+    c.measure_packets = 20000;
+    c.seed = seed;
+    struct sim_world *w;
+    if (sim_world_create(&c, &w, &e) != 0 || sim_world_run(w, 0, NULL, NULL, NULL, &e) != 0) {
+        fail_msg("%s: %s", shorthand, e.msg);
+    }
+    sim_world_metrics(w, m);
+    sim_world_destroy(w);
+}
+
+static void test_every_workload_runs(void **state)
+{
+    (void)state;
+    const char *configs[] = {"W-0-N-N-FCFS-400", "I-0-N-N-FCFS-400", "D-0-N-N-FCFS-400",
+                             "S-0-N-N-FCFS-400"};
+    for (size_t i = 0; i < 4; i++) {
+        struct sim_metrics m;
+        small_run(configs[i], 1, &m);
+        assert_true(m.packets == 20000);
+        assert_true(m.requests > 0);
+        assert_true(m.measured_s > 0);
+        double total = m.host_user_pct + m.host_os_pct + m.host_idle_pct;
+        assert_true(total > 99.9 && total < 100.1);
+        assert_true(m.host_net_pct <= m.host_os_pct);
+        assert_true(m.nic_idle_pct >= 0 && m.nic_idle_pct <= 100);
+        assert_true(m.mean_response_ms > 0);
+        assert_true(m.host_recv_delay_median_us > 0);
+        /* Packet rate and request rate agree with the packets and requests counted. */
+        assert_true(m.packets_per_s * m.measured_s > 19999 &&
+                    m.packets_per_s * m.measured_s < 20001);
+    }
+}
+
+static void test_same_seed_same_results(void **state)
+{
+    (void)state;
+    struct sim_metrics a, b, c;
+    small_run("W-0-N-N-FCFS-400", 7, &a);
+    small_run("W-0-N-N-FCFS-400", 7, &b);
+    small_run("W-0-N-N-FCFS-400", 8, &c);
+    assert_memory_equal(&a, &b, sizeof a);
+    assert_true(a.requests != c.requests || a.measured_s != c.measured_s);
+}
+
+/* More clients than the cache holds connection state for: more DRAM accesses per packet. */
+static void test_cache_pressure_grows_with_connections(void **state)
+{
+    (void)state;
+    struct sim_config c;
+    struct sim_config_err e = {{0}};
+    double misses[2];
+    const uint32_t clients[2] = {64, 4096};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sim_config_load(&c, "W-0-N-N-FCFS-400", &e), 0);
+        c.clients = clients[i];
+        c.warmup_packets = 30000;
+        c.measure_packets = 30000;
+        struct sim_world *w;
+        assert_int_equal(sim_world_create(&c, &w, &e), 0);
+        if (sim_world_run(w, 0, NULL, NULL, NULL, &e) != 0) {
+            fail_msg("%s", e.msg);
+        }
+        struct sim_metrics m;
+        sim_world_metrics(w, &m);
+        sim_world_destroy(w);
+        misses[i] = m.host_misses_per_packet;
+    }
+    assert_true(misses[1] > misses[0] + 1.0);
+}
+
+static void test_handoff_configs_are_refused_clearly(void **state)
+{
+    (void)state;
+    struct sim_config c;
+    struct sim_config_err e = {{0}};
+    assert_int_equal(sim_config_load(&c, "W-1024-P-N-FCFS-400", &e), 0);
+    struct sim_world *w = NULL;
+    assert_int_equal(sim_world_create(&c, &w, &e), -1);
+    assert_non_null(strstr(e.msg, "NIC connections 0"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_workload_runs),
+        cmocka_unit_test(test_same_seed_same_results),
+        cmocka_unit_test(test_cache_pressure_grows_with_connections),
+        cmocka_unit_test(test_handoff_configs_are_refused_clearly),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
