@@ -36,10 +36,30 @@ reproduce: build
 	@./$(BUILD)/handoff reproduce --out $(OUT)
 
 BENCH_BUILD := build/bench
-bench: deps
+# After our own benchmarks, the same kind of run in ns-3 (bench/ns3/http_closed_loop.cc), so that
+# simulated packets per wall-clock second are compared on one machine in one run. It is built
+# with Debian's ns-3, an optional dependency (install-deps.sh --bench tries to install it); when
+# ns-3 is absent the comparison is skipped. NS3_ARGS passes options, e.g. NS3_ARGS=--packets=100000.
+NS3_MODULES := ns3-core ns3-network ns3-internet ns3-point-to-point ns3-applications
+NS3_SRC := bench/ns3/http_closed_loop.cc
+NS3_BENCH := $(BENCH_BUILD)/ns3_http_closed_loop
+NS3_ARGS ?=
+bench:
+	@./scripts/install-deps.sh --bench
 	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DHANDOFF_TESTS=OFF -DHANDOFF_BENCH=ON >/dev/null
 	@cmake --build $(BENCH_BUILD) -j $(JOBS)
 	@set -e; for b in $(BENCH_BUILD)/bench_*; do echo "== $$(basename $$b)"; $$b; done
+	@if ! pkg-config --exists $(NS3_MODULES) 2>/dev/null; then \
+		echo "== ns3_http_closed_loop: skipped (ns-3 is not installed; scripts/install-deps.sh --bench installs it)"; \
+	else \
+		if [ ! $(NS3_BENCH) -nt $(NS3_SRC) ]; then \
+			g++ -O2 -std=c++17 -DNS3_VERSION="\"$$(pkg-config --modversion ns3-core)\"" $(NS3_SRC) \
+				$$(pkg-config --cflags --libs $(NS3_MODULES)) -o $(NS3_BENCH) || \
+				{ echo "ns3_http_closed_loop: building against ns-3 failed"; exit 1; }; \
+		fi; \
+		echo "== ns3_http_closed_loop"; \
+		$(NS3_BENCH) $(NS3_ARGS); \
+	fi
 
 # Each fuzz/fuzz_NAME.c is linked with the TCP engine and utilities and run from its seed corpus
 # fuzz/corpus/NAME; new inputs go to build/fuzz/corpus-NAME, never into the source tree.

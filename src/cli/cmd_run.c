@@ -23,7 +23,7 @@ static void run_usage(FILE *f)
             "CONFIG is the paper's shorthand Workload-NICConnections-Priority-LoadControl-\n"
             "Selection-MIPS (e.g. W-0-N-N-FCFS-400, I-256-P-L-T20-600) or a configuration file\n"
             "(`base = SHORTHAND` plus `key = value` overrides; --print-config lists every key).\n"
-            "So far the simulator runs configurations without handoff (NIC connections 0).\n"
+            ""
             "\n"
             "options:\n"
             "  --warmup N         packets on the wire before measuring (default 400000)\n"

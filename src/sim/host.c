@@ -121,8 +121,24 @@ static void rx_done(void *ctx, uint64_t arg, uint64_t now)
 {
     struct sim_world *w = ctx;
     struct sim_pkt *p = pkt_at(w, (uint32_t)arg);
+    w->pkts_in_host_tasks--;
     if (w->measuring) {
         w->m_host_pkts++;
+    }
+    if (w->transit && ho_lookup_count(w->transit) > 0) {
+        struct tcpe_tuple key = ho_lookup_key_from_rx(&p->seg);
+        int slot = ho_lookup_find(w->transit, &key);
+        if (slot >= 0) {
+            struct srv_conn *s = &w->srv[slot];
+            if (s->nheld == s->cap_held) {
+                s->cap_held = s->cap_held ? 2 * s->cap_held : 8;
+                s->held = realloc(s->held, s->cap_held * sizeof *s->held);
+                HO_ASSERT(s->held, "out of memory");
+            }
+            s->held[s->nheld++] = p->index;
+            w->pkts_held++;
+            return;
+        }
     }
     tcpe_stack_input(w->host_stack, &p->seg, now);
     pkt_free(w, p);
@@ -133,6 +149,7 @@ void host_rx(struct sim_world *w, struct sim_pkt *p, uint64_t now)
 {
     /* The NIC wrote the frame into a receive buffer: those lines leave the cache. */
     sim_cache_invalidate(w->l2, buf_addr(p), BUF_BYTES);
+    w->pkts_in_host_tasks++;
     submit(w, PRIO_NET, CAT_NET, w->costs.host_rx_pkt, rx_start, rx_done, p->index, now);
 }
 
@@ -149,6 +166,7 @@ static void tx_done(void *ctx, uint64_t arg, uint64_t now)
 {
     struct sim_world *w = ctx;
     struct sim_pkt *p = pkt_at(w, (uint32_t)arg);
+    w->pkts_in_host_tasks--;
     if (w->measuring) {
         w->m_host_pkts++;
     }
@@ -161,6 +179,7 @@ static void host_output(void *ctx, const struct tcpe_seg *seg)
     struct sim_pkt *p = pkt_new(w, seg);
     HO_ASSERT(p, "out of memory for packets");
     p->conn_slot = pkt_slot(w, seg, false);
+    w->pkts_in_host_tasks++;
     submit(w, PRIO_NET, CAT_NET, w->costs.host_tx_pkt, tx_start, tx_done, p->index,
            sim_evq_now(w->evq));
 }
@@ -191,6 +210,8 @@ static void slot_free(struct sim_world *w, uint32_t slot)
 {
     struct srv_conn *s = &w->srv[slot];
     uint32_t gen = s->gen + 1;
+    free(s->blob);
+    free(s->held);
     memset(s, 0, sizeof *s);
     s->gen = gen;
     w->free_slots[w->nfree_slots++] = slot;
@@ -209,10 +230,60 @@ static void srv_task(struct sim_world *w, uint32_t slot, enum srv_op op, unsigne
     submit(w, PRIO_APP, cat, cycles, NULL, srv_done, op_arg(w, slot, op), now);
 }
 
-/* Queues as much of the response as the send socket buffer takes (sendfile semantics). */
+/*
+ * The driver hands a connection to the NIC: its state is exported and leaves the host's stack,
+ * the socket switches to the bypass protocol, and packets that reach the host before the NIC
+ * answers are held (then forwarded to the NIC, or given back to the stack if it refuses).
+ */
+static void host_offer(struct sim_world *w, uint32_t slot, uint64_t now)
+{
+    struct srv_conn *s = &w->srv[slot];
+    int len = tcpe_export(s->conn, now, NULL, 0);
+    HO_ASSERT(len > 0, "connection in state %s cannot be exported",
+              tcpe_state_name(tcpe_conn_state(s->conn)));
+    s->blob = malloc((size_t)len);
+    HO_ASSERT(s->blob, "out of memory");
+    HO_ASSERT(tcpe_export(s->conn, now, s->blob, (size_t)len) == len, "export");
+    s->blob_len = (uint32_t)len;
+    s->snd_inflight = tcpe_conn_unacked(s->conn);
+    tcpe_detach(s->conn);
+    s->conn = NULL;
+    s->where = SRV_OFFERED;
+    int rc = ho_lookup_insert(w->transit, &s->tuple, slot);
+    HO_ASSERT(rc == HO_OK, "connection offered twice (%d)", rc);
+    struct ho_cmd cmd = {.type = HO_CMD_HANDOFF};
+    cmd.handoff.conn_id = slot;
+    cmd.handoff.tuple = s->tuple;
+    cmd.handoff.sockbuf.snd_unacked = (uint32_t)s->snd_inflight;
+    cmd.handoff.sockbuf.rcv_space = w->cfg.rcvbuf;
+    cmd.handoff.state.len = s->blob_len;
+    cmd.handoff.state.data = s->blob;
+    pci_to_nic(w, &cmd, w->costs.host_handoff, now);
+}
+
+/* Sends the rest of the response if the socket buffer has room: through the host's TCP, or as
+ * SEND commands to the NIC for a connection handed off (the buffer stays in host memory). */
 static void srv_push(struct sim_world *w, uint32_t slot, uint64_t now)
 {
     struct srv_conn *s = &w->srv[slot];
+    if (s->where == SRV_ON_NIC) {
+        uint64_t room = w->cfg.sndbuf > s->snd_inflight ? w->cfg.sndbuf - s->snd_inflight : 0;
+        uint32_t n = (uint32_t)(s->resp_left < room ? s->resp_left : room);
+        if (n > 0) {
+            struct ho_cmd cmd = {.type = HO_CMD_SEND};
+            cmd.send.conn_id = slot;
+            cmd.send.len = n;
+            cmd.send.addr = slot;
+            cmd.send.flags = HO_CMD_SEND_PUSH;
+            s->snd_inflight += n;
+            s->resp_left -= n;
+            pci_to_nic(w, &cmd, 0, now);
+        }
+        return;
+    }
+    if (s->where != SRV_HOST) {
+        return; /* on its way to the NIC: the reply will resume the send */
+    }
     while (s->resp_left > 0) {
         uint32_t chunk = s->resp_left > (1u << 30) ? 1u << 30 : (uint32_t)s->resp_left;
         int n = tcpe_send(s->conn, NULL, chunk, now);
@@ -220,6 +291,79 @@ static void srv_push(struct sim_world *w, uint32_t slot, uint64_t now)
             break;
         }
         s->resp_left -= (uint32_t)n;
+        if (ho_sel_enqueued(&w->sel, &s->sel) == HO_SEL_OFFER) {
+            host_offer(w, slot, now);
+            return;
+        }
+    }
+}
+
+static void srv_accept(struct sim_world *w, uint64_t now)
+{
+    struct tcpe_conn *c;
+    while ((c = tcpe_accept(w->listener)) != NULL) {
+        uint32_t slot = slot_alloc(w);
+        struct srv_conn *s = &w->srv[slot];
+        s->in_use = true;
+        s->where = SRV_HOST;
+        s->conn = c;
+        s->client = -1;
+        s->tuple = *tcpe_conn_tuple(c);
+        tcpe_conn_set_user(c, (void *)(uintptr_t)(slot + 1));
+        s->counted = world_conn_established(w);
+        if (ho_sel_established(&w->sel, &s->sel, SERVER_PORT) == HO_SEL_OFFER) {
+            host_offer(w, slot, now);
+        }
+    }
+}
+
+/* Reads what the socket has (from the host's TCP, or delivered by the NIC). */
+static void srv_read(struct sim_world *w, uint32_t slot, uint64_t now)
+{
+    struct srv_conn *s = &w->srv[slot];
+    const struct sim_costs *k = &w->costs;
+    int n = 0;
+    bool eof = false;
+    if (s->where == SRV_HOST) {
+        n = tcpe_recv(s->conn, NULL, UINT32_MAX >> 1, now);
+        eof = tcpe_conn_eof(s->conn);
+    } else if (s->where == SRV_ON_NIC) {
+        n = (int)s->rx_ready;
+        s->rx_ready = 0;
+        eof = s->nic_eof;
+    }
+    if (n > 0 && s->req_need == 0 && s->client < 0) {
+        s->client = clients_of_tuple(w, &s->tuple);
+        HO_ASSERT(s->client >= 0, "request bytes from a client with no request");
+        s->req_need = clients_request_bytes(w, (uint32_t)s->client);
+    }
+    if (n > 0) {
+        s->req_need = (uint32_t)n >= s->req_need ? 0 : s->req_need - (uint32_t)n;
+        if (s->req_need == 0) {
+            const struct ho_req *r = clients_request(w, (uint32_t)s->client);
+            uint64_t user = k->user_request + (r->kind != HO_REQ_STATIC ? k->user_dynamic : 0);
+            srv_task(w, slot, OP_PARSE, CAT_USER, user, now);
+        }
+    }
+    if (eof && !s->closing) {
+        s->closing = true;
+        srv_task(w, slot, OP_CLOSE, CAT_OS, k->sys_close, now);
+    }
+}
+
+static void srv_close(struct sim_world *w, uint32_t slot, uint64_t now)
+{
+    struct srv_conn *s = &w->srv[slot];
+    if (s->where == SRV_HOST) {
+        tcpe_release(s->conn, now);
+        slot_free(w, slot);
+    } else if (s->where == SRV_ON_NIC) {
+        struct ho_cmd cmd = {.type = HO_CMD_CLOSE};
+        cmd.close.conn_id = slot;
+        cmd.close.how = HO_CMD_CLOSE_CLOSE;
+        pci_to_nic(w, &cmd, 0, now); /* the slot is freed when the NIC says CLOSED */
+    } else {
+        s->close_pending = true; /* closed once the NIC has answered the handoff */
     }
 }
 
@@ -230,43 +374,18 @@ static void srv_done(void *ctx, uint64_t arg, uint64_t now)
     enum srv_op op = (enum srv_op)((arg >> 28) & 0xf);
     const struct sim_costs *k = &w->costs;
     if (op == OP_ACCEPT) {
-        struct tcpe_conn *c;
-        while ((c = tcpe_accept(w->listener)) != NULL) {
-            uint32_t s = slot_alloc(w);
-            w->srv[s].conn = c;
-            w->srv[s].client = -1;
-            tcpe_conn_set_user(c, (void *)(uintptr_t)(s + 1));
-            world_conn_established(w, false);
-        }
+        srv_accept(w, now);
         host_rearm(w, now);
         return;
     }
     struct srv_conn *s = &w->srv[slot];
-    if (slot >= w->nsrv || s->gen != (uint32_t)(arg >> 32) || !s->conn) {
+    if (slot >= w->nsrv || s->gen != (uint32_t)(arg >> 32) || !s->in_use) {
         return; /* the connection was closed before this task ran */
     }
     switch (op) {
-    case OP_READ: {
-        int n = tcpe_recv(s->conn, NULL, UINT32_MAX >> 1, now);
-        if (n > 0 && s->req_need == 0 && s->client < 0) {
-            s->client = clients_of_tuple(w, tcpe_conn_tuple(s->conn));
-            HO_ASSERT(s->client >= 0, "request bytes from a client with no request");
-            s->req_need = clients_request_bytes(w, (uint32_t)s->client);
-        }
-        if (n > 0) {
-            s->req_need = (uint32_t)n >= s->req_need ? 0 : s->req_need - (uint32_t)n;
-            if (s->req_need == 0) {
-                const struct ho_req *r = clients_request(w, (uint32_t)s->client);
-                uint64_t user = k->user_request + (r->kind != HO_REQ_STATIC ? k->user_dynamic : 0);
-                srv_task(w, slot, OP_PARSE, CAT_USER, user, now);
-            }
-        }
-        if (tcpe_conn_eof(s->conn) && !s->closing) {
-            s->closing = true;
-            srv_task(w, slot, OP_CLOSE, CAT_OS, k->sys_close, now);
-        }
+    case OP_READ:
+        srv_read(w, slot, now);
         break;
-    }
     case OP_PARSE: {
         /* The header is written (copied); a static body goes by sendfile, a dynamic one is
          * generated in user space and copied too. */
@@ -285,8 +404,7 @@ static void srv_done(void *ctx, uint64_t arg, uint64_t now)
         srv_push(w, slot, now);
         break;
     case OP_CLOSE:
-        tcpe_release(s->conn, now);
-        slot_free(w, slot);
+        srv_close(w, slot, now);
         break;
     case OP_ACCEPT:
         break;
@@ -324,6 +442,93 @@ static void host_event(void *ctx, struct tcpe_conn *c, unsigned ev)
     if ((ev & TCPE_EV_WRITABLE) && s->resp_left > 0) {
         srv_task(w, slot, OP_SENDMORE, CAT_OS, k->sys_event + k->sys_sendfile, now);
     }
+}
+
+/* ---- messages from the NIC -------------------------------------------------------------- */
+
+static void handoff_answered(struct sim_world *w, const struct ho_cmd_handoff_reply *r,
+                             uint64_t now)
+{
+    uint32_t slot = r->conn_id;
+    struct srv_conn *s = &w->srv[slot];
+    HO_ASSERT(s->in_use && s->where == SRV_OFFERED, "reply for connection %u not offered", slot);
+    ho_lookup_remove(w->transit, &s->tuple);
+    bool accepted = r->status == HO_CMD_ACCEPTED;
+    ho_sel_reply(&w->sel, &s->sel, accepted);
+    ho_sel_advertised(&w->sel, r->soft_limit);
+    if (accepted) {
+        w->accepts_in_flight--;
+        s->where = SRV_ON_NIC;
+        if (s->counted) {
+            world_conn_handed_off(w);
+        }
+        for (uint32_t i = 0; i < s->nheld; i++) {
+            nic_forward(w, pkt_at(w, s->held[i]), now);
+        }
+    } else {
+        int rc = tcpe_import(w->host_stack, s->blob, s->blob_len, now, &s->conn);
+        HO_ASSERT(rc == HO_OK, "a refused connection cannot come back: %s", ho_strerror(rc));
+        tcpe_conn_set_user(s->conn, (void *)(uintptr_t)(slot + 1));
+        s->where = SRV_HOST;
+        for (uint32_t i = 0; i < s->nheld; i++) {
+            struct sim_pkt *p = pkt_at(w, s->held[i]);
+            tcpe_stack_input(w->host_stack, &p->seg, now);
+            pkt_free(w, p);
+        }
+    }
+    w->pkts_held -= s->nheld;
+    s->nheld = 0;
+    free(s->blob);
+    s->blob = NULL;
+    if (s->close_pending) {
+        srv_close(w, slot, now);
+    } else if (s->resp_left > 0) {
+        srv_push(w, slot, now);
+    }
+}
+
+void host_msg_arrive(struct sim_world *w, uint64_t handle, uint64_t now)
+{
+    struct ho_cmd cmd;
+    pci_msg_decode(w, handle, &cmd, &w->seq_to_host_got);
+    const struct sim_costs *k = &w->costs;
+    struct srv_conn *s;
+    switch (cmd.type) {
+    case HO_CMD_HANDOFF_REPLY:
+        handoff_answered(w, &cmd.handoff_reply, now);
+        break;
+    case HO_CMD_SOFT_LIMIT:
+        ho_sel_advertised(&w->sel, cmd.soft_limit.soft_limit);
+        break;
+    case HO_CMD_RECV:
+        s = &w->srv[cmd.recv.conn_id];
+        s->rx_ready += cmd.recv.len;
+        s->nic_eof |= (cmd.recv.flags & HO_CMD_RECV_FIN) != 0;
+        srv_task(w, cmd.recv.conn_id, OP_READ, CAT_OS, k->sys_event + k->sys_read, now);
+        break;
+    case HO_CMD_ACKED:
+        for (unsigned i = 0; i < cmd.acked.count; i++) {
+            s = &w->srv[cmd.acked.entries[i].conn_id];
+            HO_ASSERT(s->snd_inflight >= cmd.acked.entries[i].bytes, "ACKED more than sent");
+            s->snd_inflight -= cmd.acked.entries[i].bytes;
+            if (s->resp_left > 0) {
+                srv_task(w, cmd.acked.entries[i].conn_id, OP_SENDMORE, CAT_OS,
+                         k->sys_event + k->sys_sendfile, now);
+            }
+        }
+        break;
+    case HO_CMD_CLOSED:
+        s = &w->srv[cmd.closed.conn_id];
+        HO_ASSERT(s->in_use && s->where == SRV_ON_NIC, "CLOSED for a connection not on the NIC");
+        ho_sel_left_nic(&w->sel, &s->sel);
+        w->closes_in_flight--;
+        slot_free(w, cmd.closed.conn_id);
+        break;
+    default:
+        HO_ASSERT(0, "the driver does not expect %s", ho_cmd_type_name(cmd.type));
+    }
+    pci_msg_free(w, handle);
+    host_rearm(w, now);
 }
 
 int host_init(struct sim_world *w)
@@ -367,6 +572,18 @@ int host_init(struct sim_world *w)
         return HO_ENOMEM;
     }
     w->host_timer_at = TCPE_NEVER;
+    struct ho_sel_policy never = {.kind = HO_SEL_NEVER};
+    if (ho_sel_init(&w->sel, w->cfg.nic_conns ? &w->cfg.selection : &never, w->cfg.nic_conns) !=
+        HO_OK) {
+        return HO_EINVAL;
+    }
+    if (w->cfg.nic_conns) {
+        struct ho_lookup_params tlp = {.capacity = w->nclients * 2, .hash_seed = w->cfg.seed};
+        w->transit = ho_lookup_create(&tlp);
+        if (!w->transit) {
+            return HO_ENOMEM;
+        }
+    }
     /* Create the slot array (slot LISTEN_SLOT stays reserved) and give the first slot back. */
     uint32_t first = slot_alloc(w);
     w->free_slots[w->nfree_slots++] = first;
@@ -378,6 +595,11 @@ void host_fini(struct sim_world *w)
     tcpe_stack_destroy(w->host_stack);
     sim_cache_destroy(w->l2);
     sim_cpu_destroy(w->host_cpu);
+    for (uint32_t i = 0; i < w->nsrv; i++) {
+        free(w->srv[i].blob);
+        free(w->srv[i].held);
+    }
     free(w->srv);
     free(w->free_slots);
+    ho_lookup_destroy(w->transit);
 }

@@ -18,23 +18,31 @@
  * W-0-N-N-FCFS-400 alone and then used unchanged for every run.
  */
 static const struct sim_costs default_costs = {
-    .host_rx_pkt = 2500,
-    .host_tx_pkt = 2000,
-    .host_timer = 500,
-    .sys_event = 800,
-    .sys_accept = 3000,
-    .sys_read = 1500,
-    .sys_write = 2000,
-    .sys_sendfile = 2500,
-    .sys_close = 2500,
-    .copy_per_kb = 500,
-    .user_request = 8000,
-    .user_dynamic = 40000,
+    .host_rx_pkt = 8550,
+    .host_tx_pkt = 6840,
+    .host_timer = 1700,
+    .sys_event = 1830,
+    .sys_accept = 6870,
+    .sys_read = 3430,
+    .sys_write = 4580,
+    .sys_sendfile = 5720,
+    .sys_close = 5720,
+    .copy_per_kb = 1145,
+    .user_request = 18300,
+    .user_dynamic = 91600,
     .conn_state_bytes = 1024,
     .pkt_hdr_bytes = 128,
-    .nic_host_rx = 900,
-    .nic_host_tx = 900,
+    .nic_host_rx = 1050,
+    .nic_host_tx = 1050,
     .nic_lookup_probe = 20,
+    .nic_tcp_rx = 2000,
+    .nic_tcp_tx = 2300,
+    .nic_cmd = 500,
+    .nic_handoff = 2000,
+    .nic_msg = 500,
+    .host_msg_out = 3420,
+    .host_msg_in = 5130,
+    .host_handoff = 17100,
 };
 
 void world_fail(struct sim_world *w, const char *fmt, ...)
@@ -135,24 +143,32 @@ void world_request_done(struct sim_world *w, uint64_t response_ns, uint32_t byte
     w->m_resp_ns += response_ns;
 }
 
-void world_conn_established(struct sim_world *w, bool on_nic)
+bool world_conn_established(struct sim_world *w)
 {
-    if (!w->measuring || w->done) {
-        return;
+    if (w->measuring && !w->done) {
+        w->m_conns++;
+        return true;
     }
-    w->m_conns++;
-    w->m_conns_nic += on_nic;
+    return false;
+}
+
+void world_conn_handed_off(struct sim_world *w)
+{
+    if (w->measuring && !w->done) {
+        w->m_conns_nic++;
+    }
+}
+
+void world_nic_packet(struct sim_world *w)
+{
+    if (w->measuring && !w->done) {
+        w->m_nic_pkts++;
+    }
 }
 
 int sim_world_create(const struct sim_config *c, struct sim_world **out, struct sim_config_err *err)
 {
     if (sim_config_check(c, err) != 0) {
-        return -1;
-    }
-    if (c->nic_conns != 0) {
-        snprintf(err->msg, sizeof err->msg,
-                 "the simulator runs configurations without handoff so far (NIC connections 0, "
-                 "e.g. W-0-N-N-FCFS-400); handing connections to the NIC is its next step");
         return -1;
     }
     struct sim_world *w = calloc(1, sizeof *w);
@@ -162,6 +178,7 @@ int sim_world_create(const struct sim_config *c, struct sim_world **out, struct 
     }
     w->cfg = *c;
     w->costs = default_costs;
+    w->msg_free = UINT32_MAX;
     w->nclients = sim_config_clients(c);
     struct sim_evq_params ep = {.initial_capacity = 8 * w->nclients};
     if (sim_evq_create(&ep, &w->evq) != HO_OK || wire_init(w) != HO_OK || nic_init(w) != HO_OK ||
@@ -189,6 +206,7 @@ void sim_world_destroy(struct sim_world *w)
     host_fini(w);
     nic_fini(w);
     pkt_pool_fini(w);
+    pci_fini(w);
     sim_evq_destroy(w->evq);
     free(w->delay_rx);
     free(w->delay_tx);
@@ -224,6 +242,8 @@ static void tick(void *ctx, uint64_t arg, uint64_t now)
     struct sim_sample s = {
         .t_s = (double)now / 1e9,
         .nic_rxq = ho_sched_qlen(w->nic_q),
+        .soft_limit = w->lookup ? ho_lc_soft_limit(&w->lc) : 0,
+        .cnum = w->lookup ? ho_lc_cnum(&w->lc) : 0,
         .host_busy = busy_since(&hs, &w->host_busy_prev, &w->host_elapsed_prev),
         .nic_busy = busy_since(&ns, &w->nic_busy_prev, &w->nic_elapsed_prev),
     };
@@ -260,17 +280,42 @@ static void check_conservation(struct sim_world *w)
         world_fail(w, "%llu responses did not carry exactly their bytes",
                    (unsigned long long)w->bad_responses);
     }
-    /* Every live packet is on the wire, in a NIC queue, or in a host task. */
-    struct sim_cpu_backlog hb, nb;
-    sim_cpu_backlog(w->host_cpu, sim_evq_now(w->evq), &hb);
-    sim_cpu_backlog(w->nic_cpu, sim_evq_now(w->evq), &nb);
-    uint64_t accounted =
-        w->wire[0].in_flight + w->wire[1].in_flight + ho_sched_total_len(w->nic_q) + nb.tasks;
-    if (w->live_pkts < accounted || w->live_pkts > accounted + hb.tasks) {
+    /* Every live packet is in exactly one place; every message sent was taken or is queued. */
+    uint64_t running_pkt = w->nic_busy && !nic_item_is_msg(&w->nic_item);
+    uint64_t nic_q_pkts = ho_sched_total_len(w->nic_q) - w->msgs_in_nic_q;
+    uint64_t placed = w->wire[0].in_flight + w->wire[1].in_flight + nic_q_pkts + running_pkt +
+                      w->pkts_in_host_tasks + w->pkts_held;
+    if (w->live_pkts != placed) {
         world_fail(w,
-                   "%u packets alive but %llu accounted for on the wire, in NIC queues and "
-                   "tasks (+ up to %u host tasks)",
-                   w->live_pkts, (unsigned long long)accounted, hb.tasks);
+                   "%u packets alive, but %llu on the wire, in NIC queues, on the NIC's "
+                   "processor, in host tasks or held",
+                   w->live_pkts, (unsigned long long)placed);
+    }
+    /* No connection is owned by both host and NIC, or by neither. */
+    if (w->lookup) {
+        uint32_t on_nic = 0, offered = 0;
+        for (uint32_t i = 0; i < w->nsrv; i++) {
+            const struct srv_conn *s = &w->srv[i];
+            if (!s->in_use) {
+                continue;
+            }
+            on_nic += s->where == SRV_ON_NIC;
+            offered += s->where == SRV_OFFERED;
+            if ((s->where == SRV_HOST) != (s->conn != NULL)) {
+                world_fail(w, "server connection %u: host ownership inconsistent", i);
+            }
+        }
+        /* The NIC's count differs from the host's only by the messages in flight. */
+        uint32_t nic_view = on_nic + w->accepts_in_flight - w->closes_in_flight;
+        if (nic_view != ho_lc_cnum(&w->lc) || nic_view != ho_lookup_count(w->lookup) ||
+            w->sel.on_nic != on_nic + offered) {
+            world_fail(w,
+                       "ownership: %u connections on the NIC by the host's count (%u accepts "
+                       "and %u closes in flight), Cnum %u, %u in the lookup table, %u offered "
+                       "or on the NIC by the driver",
+                       on_nic, w->accepts_in_flight, w->closes_in_flight, ho_lc_cnum(&w->lc),
+                       ho_lookup_count(w->lookup), w->sel.on_nic);
+        }
     }
 }
 
@@ -337,7 +382,7 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     m->packets_per_s = (double)m->packets / secs;
     m->connections_per_s = (double)w->m_conns / secs;
     m->nic_connection_share = w->m_conns ? (double)w->m_conns_nic / (double)w->m_conns : 0;
-    m->nic_packet_share = 0;
+    m->nic_packet_share = (double)w->m_nic_pkts / (double)m->packets;
     struct sim_cpu_stats hs, ns;
     sim_cpu_stats(w->host_cpu, end, &hs);
     sim_cpu_stats(w->nic_cpu, end, &ns);

@@ -14,7 +14,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "handoff/ackagg.h"
+#include "handoff/cmd.h"
+#include "handoff/loadctl.h"
+#include "handoff/lookup.h"
 #include "handoff/sched.h"
+#include "handoff/select.h"
 #include "handoff/sim_cache.h"
 #include "handoff/sim_config.h"
 #include "handoff/sim_cpu.h"
@@ -56,6 +61,26 @@ struct sim_costs {
     uint32_t nic_host_rx;      /* receive a host packet: MAC, lookup miss, DMA to the host */
     uint32_t nic_host_tx;      /* send a host packet: DMA from the host, MAC */
     uint32_t nic_lookup_probe; /* one probe of the lookup table */
+    uint32_t nic_tcp_rx;       /* TCP input of a NIC packet, with any DMA it causes */
+    uint32_t nic_tcp_tx;       /* TCP output of a NIC packet, with the DMA of its payload */
+    uint32_t nic_cmd;          /* take one command message from the driver */
+    uint32_t nic_handoff;      /* import a handed-off connection (on top of nic_cmd) */
+    uint32_t nic_msg;          /* post one message to the driver */
+    /* Host, the driver's side of handoff (category NET). */
+    uint32_t host_msg_out; /* post one command message to the NIC */
+    uint32_t host_msg_in;  /* take one message from the NIC (interrupt, driver) */
+    uint32_t host_handoff; /* export a connection and switch its socket to bypass */
+};
+
+/* A connection on the NIC. */
+struct nic_slot {
+    struct tcpe_conn *conn; /* in the NIC's TCP stack */
+    struct tcpe_tuple tuple;
+    uint32_t host_id; /* the driver's id: the host's server-connection slot */
+    uint64_t sent;    /* bytes queued by the driver's SEND commands (and at import) */
+    uint64_t acked;   /* of those, acknowledged and reported to the driver */
+    bool fin_told;    /* the driver has heard of the peer's FIN */
+    uint32_t next_free;
 };
 
 /* A packet on the simulated network: headers parsed, payload virtual. */
@@ -92,13 +117,28 @@ struct client {
 };
 
 /* A server connection on the host: the web server's view and the cache slot of its state. */
+enum srv_where { SRV_HOST = 0, SRV_OFFERED = 1, SRV_ON_NIC = 2 };
+
 struct srv_conn {
-    struct tcpe_conn *conn; /* NULL when the slot is free */
-    int32_t client;         /* the client whose request is being read or parsed, or -1 */
-    uint32_t req_need;      /* request bytes still to read */
-    uint64_t resp_left;     /* response bytes still to queue */
-    uint32_t gen;           /* bumped when the slot is freed: stale tasks see the change */
-    bool closing;           /* the client closed; our close is under way */
+    bool in_use;             /* the slot holds a connection */
+    uint8_t where;           /* enum srv_where */
+    struct tcpe_conn *conn;  /* in the host's stack (SRV_HOST), else NULL */
+    struct tcpe_tuple tuple; /* its 4-tuple, from the server's side */
+    struct ho_sel_conn sel;  /* the selection policy's view of it */
+    uint8_t *blob;           /* SRV_OFFERED: the exported state, kept until the NIC answers */
+    uint32_t blob_len;
+    uint32_t *held; /* SRV_OFFERED: packets that reached the host meanwhile */
+    uint32_t nheld, cap_held;
+    uint64_t snd_inflight; /* SRV_ON_NIC: bytes given to the NIC, not yet acknowledged */
+    uint32_t rx_ready;     /* SRV_ON_NIC: received bytes the NIC has delivered, unread */
+    bool nic_eof;          /* SRV_ON_NIC: the NIC delivered the peer's FIN */
+    int32_t client;        /* the client whose request is being read or parsed, or -1 */
+    uint32_t req_need;     /* request bytes still to read */
+    uint64_t resp_left;    /* response bytes still to queue */
+    uint32_t gen;          /* bumped when the slot is freed: stale tasks see the change */
+    bool closing;          /* the client closed; our close is under way */
+    bool close_pending;    /* closed while on its way to the NIC */
+    bool counted;          /* established while measuring (counts in the connection share) */
 };
 
 struct sim_world {
@@ -126,6 +166,21 @@ struct sim_world {
     struct sim_cpu *nic_cpu;
     struct ho_sched *nic_q;
     bool nic_busy;
+    struct ho_sched_item nic_item; /* the work the NIC's processor is running */
+    struct ho_lookup *lookup;      /* NULL without handoff */
+    struct ho_lc lc;
+    struct ho_ackagg *ackagg;
+    bool ack_timer_armed;
+    struct tcpe_stack *nic_stack;
+    struct nic_slot *nic_slots; /* Hard limit of them */
+    uint32_t nic_free;
+    uint32_t *nic_of_host; /* host slot -> NIC slot, UINT32_MAX if none */
+    uint32_t nnic_of_host;
+    uint64_t nic_timer_at, nic_timer_handle;
+    uint32_t seq_to_nic_sent, seq_to_nic_got, seq_to_host_sent, seq_to_host_got;
+    uint8_t **msgs;     /* messages in flight, by handle; NULL if free (pci.c) */
+    uint32_t *msg_next; /* free-list links of msgs */
+    uint32_t nmsgs, msg_free, msgs_live;
 
     /* Host. */
     struct sim_cpu *host_cpu;
@@ -137,6 +192,8 @@ struct sim_world {
     uint32_t *free_slots;
     uint32_t nfree_slots;
     uint64_t host_timer_at, host_timer_handle;
+    struct ho_sel sel;         /* the OS's selection policy */
+    struct ho_lookup *transit; /* tuples of connections on their way to the NIC */
 
     /* Phases and metrics. */
     bool measuring, done;
@@ -151,8 +208,13 @@ struct sim_world {
     uint64_t nsamples;
     uint64_t host_busy_prev, nic_busy_prev, host_elapsed_prev, nic_elapsed_prev;
 
-    /* Conservation. */
-    uint64_t bad_responses; /* responses that got more bytes than they should */
+    /* Conservation: where live packets and messages are. */
+    uint64_t pkts_in_host_tasks; /* packets a host task is processing or about to */
+    uint64_t pkts_held;          /* packets held for connections on their way to the NIC */
+    uint64_t msgs_in_nic_q;      /* messages waiting on the NIC's CMD and NIC_TX queues */
+    uint32_t accepts_in_flight;  /* accepting HANDOFF_REPLYs the driver has not yet taken */
+    uint32_t closes_in_flight;   /* CLOSED messages the driver has not yet taken */
+    uint64_t bad_responses;      /* responses that got more bytes than they should */
     char failure[256];
 };
 
@@ -184,17 +246,38 @@ int nic_init(struct sim_world *w);
 void nic_rx_arrive(struct sim_world *w, struct sim_pkt *p, uint64_t now);
 void nic_host_tx(struct sim_world *w, struct sim_pkt *p, uint64_t now);
 void nic_fini(struct sim_world *w);
+void nic_forward(struct sim_world *w, struct sim_pkt *p, uint64_t now);
+bool nic_item_is_msg(const struct ho_sched_item *it);
+void nic_cmd_arrive(struct sim_world *w, uint64_t handle, uint64_t now);
+void nic_post_msg(struct sim_world *w, uint64_t handle, uint64_t now);
+void world_nic_of_host_set(struct sim_world *w, uint32_t host_id, uint32_t nic_slot);
+
+/* pci.c */
+void pci_to_nic(struct sim_world *w, struct ho_cmd *cmd, uint64_t extra_cycles, uint64_t now);
+void pci_to_host(struct sim_world *w, struct ho_cmd *cmd, uint64_t now);
+void pci_host_msg_arrive(struct sim_world *w, uint64_t handle, uint64_t now);
+/* Decodes a message and checks its sequence number; the decoded blob points into the message,
+ * valid until pci_msg_free. */
+const uint8_t *pci_msg_decode(struct sim_world *w, uint64_t handle, struct ho_cmd *out,
+                              uint32_t *expected_seq);
+unsigned pci_msg_type(const struct sim_world *w, uint64_t handle);
+void pci_msg_free(struct sim_world *w, uint64_t handle);
+void pci_fini(struct sim_world *w);
 
 /* host.c */
 int host_init(struct sim_world *w);
 void host_rx(struct sim_world *w, struct sim_pkt *p, uint64_t now);
 void host_fini(struct sim_world *w);
+void host_msg_arrive(struct sim_world *w, uint64_t handle, uint64_t now);
 
 /* world.c */
 void world_packet_on_wire(struct sim_world *w, struct sim_pkt *p, uint64_t now);
 void world_delay_sample(struct sim_world *w, bool rx, uint64_t ns);
 void world_request_done(struct sim_world *w, uint64_t response_ns, uint32_t bytes, bool exact);
-void world_conn_established(struct sim_world *w, bool on_nic);
+/* Counts a connection; returns whether it was established while measuring. */
+bool world_conn_established(struct sim_world *w);
+void world_conn_handed_off(struct sim_world *w);
+void world_nic_packet(struct sim_world *w);
 void world_fail(struct sim_world *w, const char *fmt, ...);
 void world_stack_timer(struct sim_world *w, struct tcpe_stack *s, uint64_t *at, uint64_t *handle,
                        sim_event_fn fn, uint64_t now);
