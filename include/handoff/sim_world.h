@@ -81,6 +81,12 @@ void sim_world_destroy(struct sim_world *w);
 int sim_world_run(struct sim_world *w, uint64_t sample_ns, sim_sample_fn sample,
                   sim_progress_fn progress, void *ctx, struct sim_config_err *err);
 
+struct sim_pcap;
+
+/* Records every frame put on the wire into pc (opened and closed by the caller; may be NULL),
+ * stamped with the time its first bit leaves the sender. A failed write fails the run. */
+void sim_world_set_pcap(struct sim_world *w, struct sim_pcap *pc);
+
 /* The metrics of a finished run. */
 void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m);
 

@@ -10,35 +10,39 @@
 
 #include "cli.h"
 #include "handoff/sim_config.h"
+#include "handoff/sim_pcap.h"
 #include "handoff/sim_world.h"
 
 static void run_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: handoff run CONFIG [options]\n"
-            "\n"
-            "Simulates the web server host, the offload NIC, the wire and the clients for one\n"
-            "configuration and prints the paper's metrics.\n"
-            "\n"
-            "CONFIG is the paper's shorthand Workload-NICConnections-Priority-LoadControl-\n"
-            "Selection-MIPS (e.g. W-0-N-N-FCFS-400, I-256-P-L-T20-600) or a configuration file\n"
-            "(`base = SHORTHAND` plus `key = value` overrides; --print-config lists every key).\n"
-            ""
-            "\n"
-            "options:\n"
-            "  --warmup N         packets on the wire before measuring (default 400000)\n"
-            "  --measure N        packets on the wire measured (default 600000)\n"
-            "  --seed N           seed of every random stream (default 1)\n"
-            "  --trace FILE       replay a trace (World Cup binary, CLF, httperf wsesslog)\n"
-            "  --json FILE        write the metrics as JSON\n"
-            "  --timeseries FILE  write time, Soft limit, Cnum, NIC receive queue, host and\n"
-            "                     NIC busy as CSV every 10 ms of simulated time\n"
-            "  --print-config     print every parameter of CONFIG as a configuration file\n"
-            "  --quiet            print nothing but errors\n");
+    fprintf(
+        f,
+        "usage: handoff run CONFIG [options]\n"
+        "\n"
+        "Simulates the web server host, the offload NIC, the wire and the clients for one\n"
+        "configuration and prints the paper's metrics.\n"
+        "\n"
+        "CONFIG is the paper's shorthand Workload-NICConnections-Priority-LoadControl-\n"
+        "Selection-MIPS (e.g. W-0-N-N-FCFS-400, I-256-P-L-T20-600) or a configuration file\n"
+        "(`base = SHORTHAND` plus `key = value` overrides; --print-config lists every key).\n"
+        ""
+        "\n"
+        "options:\n"
+        "  --warmup N         packets on the wire before measuring (default 400000)\n"
+        "  --measure N        packets on the wire measured (default 600000)\n"
+        "  --seed N           seed of every random stream (default 1)\n"
+        "  --trace FILE       replay a trace (World Cup binary, CLF, httperf wsesslog)\n"
+        "  --json FILE        write the metrics as JSON\n"
+        "  --timeseries FILE  write time, Soft limit, Cnum, NIC receive queue, host and\n"
+        "                     NIC busy as CSV every 10 ms of simulated time\n"
+        "  --pcap FILE        write every frame on the wire as a pcap capture (payload\n"
+        "                     zero-filled, nanosecond timestamps; Wireshark and tshark read it)\n"
+        "  --print-config     print every parameter of CONFIG as a configuration file\n"
+        "  --quiet            print nothing but errors\n");
 }
 
 struct run_opts {
-    const char *config, *json, *timeseries;
+    const char *config, *json, *timeseries, *pcap;
     const char *set_keys[8], *set_values[8];
     int nset, quiet, print_config;
 };
@@ -171,6 +175,8 @@ int cli_run(int argc, char **argv)
         }
         if (!strcmp(a, "--json")) {
             o.json = v;
+        } else if (!strcmp(a, "--pcap")) {
+            o.pcap = v;
         } else if (!strcmp(a, "--timeseries")) {
             o.timeseries = v;
         } else if (!known) {
@@ -224,6 +230,20 @@ int cli_run(int argc, char **argv)
         }
         return 1;
     }
+    struct sim_pcap *pc = NULL;
+    if (o.pcap) {
+        struct sim_pcap_params pp = {.path = o.pcap};
+        struct sim_pcap_err perr;
+        if (sim_pcap_open(&pp, &pc, &perr) != 0) {
+            fprintf(stderr, "handoff run: %s\n", perr.msg);
+            sim_world_destroy(w);
+            if (csv) {
+                fclose(csv);
+            }
+            return 1;
+        }
+        sim_world_set_pcap(w, pc);
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc =
@@ -234,6 +254,11 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "\r\033[K");
     }
     int status = 0;
+    struct sim_pcap_err perr;
+    if (pc && sim_pcap_close(pc, &perr) != 0) {
+        fprintf(stderr, "handoff run: %s\n", perr.msg);
+        status = 1;
+    }
     if (csv && fclose(csv) != 0) {
         fprintf(stderr, "handoff run: error writing '%s'\n", o.timeseries);
         status = 1;

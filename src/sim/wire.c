@@ -12,6 +12,7 @@
 
 #include "handoff/assert.h"
 #include "handoff/err.h"
+#include "handoff/sim_pcap.h"
 #include "handoff/sim_time.h"
 #include "handoff/tcpe_wire.h"
 #include "world_priv.h"
@@ -107,6 +108,22 @@ static void arrive(void *ctx, uint64_t arg, uint64_t now)
     }
 }
 
+/* The server's and the client machine's MAC addresses (locally administered). */
+static const uint8_t server_mac[TCPE_WIRE_ETH_ALEN] = {0x02, 0, 0, 0, 0, 0x01};
+static const uint8_t client_mac[TCPE_WIRE_ETH_ALEN] = {0x02, 0, 0, 0, 0, 0x02};
+
+static void capture(struct sim_world *w, int dir, const struct sim_pkt *p, uint64_t t)
+{
+    struct tcpe_wire_eth eth = {.type = 0x0800};
+    memcpy(eth.src, dir == DIR_TO_SERVER ? client_mac : server_mac, sizeof eth.src);
+    memcpy(eth.dst, dir == DIR_TO_SERVER ? server_mac : client_mac, sizeof eth.dst);
+    struct sim_pcap_err err;
+    if (sim_pcap_write(w->pcap, t, &p->seg, &eth, &err) != 0) {
+        world_fail(w, "%s", err.msg);
+        w->pcap = NULL;
+    }
+}
+
 void wire_send(struct sim_world *w, int dir, struct sim_pkt *p, uint64_t now)
 {
     struct wire_dir *d = &w->wire[dir];
@@ -118,6 +135,9 @@ void wire_send(struct sim_world *w, int dir, struct sim_pkt *p, uint64_t now)
     uint64_t now_bit = sim_time_to_units(now, w->wire_bps);
     uint64_t start = d->free_bit > now_bit ? d->free_bit : now_bit;
     d->free_bit = start + bits;
+    if (w->pcap) {
+        capture(w, dir, p, sim_units_to_time(start, w->wire_bps));
+    }
     d->sent++;
     d->in_flight++;
     world_packet_on_wire(w, p, now);

@@ -73,6 +73,11 @@ void world_stack_timer(struct sim_world *w, struct tcpe_stack *s, uint64_t *at, 
     }
 }
 
+void sim_world_set_pcap(struct sim_world *w, struct sim_pcap *pc)
+{
+    w->pcap = pc;
+}
+
 static uint64_t retransmits(const struct sim_world *w)
 {
     return tcpe_stack_stats(w->host_stack)->rexmt_segs + tcpe_stack_stats(w->cli_stack)->rexmt_segs;

@@ -152,6 +152,7 @@ struct sim_world {
     uint32_t npkts, free_pkt, live_pkts;
     struct wire_dir wire[2];
     uint64_t wire_bps;
+    struct sim_pcap *pcap;  /* the wire's capture, or NULL */
 
     /* Clients. */
     struct tcpe_stack *cli_stack;

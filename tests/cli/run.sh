@@ -27,6 +27,11 @@ head -1 "$tmp/a.csv" | grep -q '^time_s,soft_limit,cnum,nic_rxq,host_busy,nic_bu
     fail "time-series header"
 [ "$(wc -l <"$tmp/a.csv")" -gt 3 ] || fail "time series too short"
 
+# A capture of the wire: a nanosecond pcap file (magic a1b23c4d, little-endian here).
+"$bin" run W-256-P-L-FCFS-400 --warmup 2000 --measure 3000 --quiet --pcap "$tmp/w.pcap"
+[ "$(od -An -tx1 -N4 "$tmp/w.pcap" | tr -d ' ')" = "4d3cb2a1" ] || fail "not a nanosecond pcap"
+[ "$(stat -c %s "$tmp/w.pcap")" -gt 100000 ] || fail "pcap too small"
+
 # A configuration file: --print-config output loads back and runs the same.
 "$bin" run W-0-N-N-FCFS-400 --seed 3 --print-config >"$tmp/w.conf"
 grep -q '^base = W-0-N-N-FCFS-400' "$tmp/w.conf" || fail "print-config base line"
@@ -54,5 +59,6 @@ expect_error 2 "unknown option '--frobnicate'" run W-0-N-N-FCFS-400 --frobnicate
 expect_error 2 "run.seed" run W-0-N-N-FCFS-400 --seed -1
 expect_error 2 "run.measure_packets" run W-0-N-N-FCFS-400 --measure 0
 expect_error 1 "cannot write" run W-0-N-N-FCFS-400 "${small[@]}" --json /nonexistent/x.json
+expect_error 1 "/nonexistent/x.pcap" run W-0-N-N-FCFS-400 "${small[@]}" --pcap /nonexistent/x.pcap
 "$bin" run --help | grep -q 'Workload-NICConnections' || fail "--help"
 echo "run.sh: all checks passed"
