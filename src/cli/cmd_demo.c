@@ -1,5 +1,5 @@
 /*
- * cmd_demo.c - `handoff demo`, and `handoff reproduce` until the simulator exists.
+ * cmd_demo.c - `handoff demo`: the policy engine on a small queueing model of a NIC.
  *
  * Runs the NIC queueing model of demo_model.c for a list of configurations in the paper's
  * shorthand without the workload and selection fields (NICConnections-Priority-LoadControl),
@@ -200,8 +200,8 @@ static int write_report(const struct demo_opts *o, const struct demo_params *ps,
     }
     fprintf(f, "# handoff: policy-engine demo\n\n");
     fprintf(f,
-            "**This is not the reproduction of the paper's evaluation.** The simulator that\n"
-            "reproduces section 5 is not built yet. This report comes from `handoff demo`: the\n"
+            "**This is not the reproduction of the paper's evaluation** (that is `handoff\n"
+            "reproduce`). This report comes from `handoff demo`: the\n"
             "real policy-engine modules (lookup layer, queues and scheduler, load control,\n"
             "connection selection, command codec) driven by a small open-loop queueing model of\n"
             "the NIC. It shows the *mechanisms* behind the paper's Table 1 and Figure 6; its\n"
@@ -333,20 +333,4 @@ static int run_demo(int argc, char **argv, const char *prog)
 int cli_demo(int argc, char **argv)
 {
     return run_demo(argc, argv, "demo");
-}
-
-int cli_reproduce(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: handoff reproduce [--out DIR] [demo options]\n\n"
-                   "The reproduction of the paper's section 5 needs the simulator, which is\n"
-                   "not built yet. Until it is, this command runs `handoff demo` (see\n"
-                   "`handoff demo --help`) and says so in its report.\n");
-            return 0;
-        }
-    }
-    fprintf(stderr, "handoff reproduce: the simulator is not built yet; running the "
-                    "policy-engine demo instead (its report says so)\n");
-    return run_demo(argc, argv, "reproduce");
 }

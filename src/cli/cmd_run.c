@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "repro.h"
 #include "handoff/sim_config.h"
 #include "handoff/sim_pcap.h"
 #include "handoff/sim_world.h"
@@ -52,50 +53,6 @@ static void progress(void *ctx, uint64_t packets, uint64_t total)
     (void)ctx;
     fprintf(stderr, "\rhandoff run: %llu / %llu packets (%.0f %%)", (unsigned long long)packets,
             (unsigned long long)total, total ? 100.0 * (double)packets / (double)total : 0);
-}
-
-static void write_csv(void *ctx, const struct sim_sample *s)
-{
-    FILE *f = ctx;
-    fprintf(f, "%.3f,%u,%u,%u,%.4f,%.4f\n", s->t_s, s->soft_limit, s->cnum, s->nic_rxq,
-            s->host_busy, s->nic_busy);
-}
-
-static json_t *metrics_json(const char *name, uint64_t seed, const struct sim_metrics *m,
-                            double wall)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "config", json_string(name));
-    json_object_set_new(o, "seed", json_integer((json_int_t)seed));
-#define NUM(k) json_object_set_new(o, #k, json_real(m->k))
-#define INT(k) json_object_set_new(o, #k, json_integer((json_int_t)m->k))
-    NUM(requests_per_s);
-    NUM(http_mbps);
-    NUM(packets_per_s);
-    NUM(nic_packet_share);
-    NUM(connections_per_s);
-    NUM(nic_connection_share);
-    NUM(host_user_pct);
-    NUM(host_os_pct);
-    NUM(host_net_pct);
-    NUM(host_idle_pct);
-    NUM(nic_idle_pct);
-    NUM(host_send_delay_median_us);
-    NUM(host_recv_delay_median_us);
-    NUM(mean_response_ms);
-    INT(nic_rx_drops);
-    INT(retransmits);
-    NUM(soft_limit_mean);
-    NUM(nic_connections_mean);
-    NUM(measured_s);
-    INT(requests);
-    INT(packets);
-    INT(events);
-    NUM(host_misses_per_packet);
-#undef NUM
-#undef INT
-    json_object_set_new(o, "wall_seconds", json_real(wall));
-    return o;
 }
 
 static void print_table(const char *name, const struct sim_metrics *m, double wall)
@@ -246,8 +203,8 @@ int cli_run(int argc, char **argv)
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc =
-        sim_world_run(w, 10000000, csv ? write_csv : NULL, o.quiet ? NULL : progress, csv, &err);
+    int rc = sim_world_run(w, 10000000, csv ? repro_write_sample : NULL, o.quiet ? NULL : progress,
+                           csv, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (!o.quiet) {
@@ -275,7 +232,7 @@ int cli_run(int argc, char **argv)
         print_table(name, &m, wall);
     }
     if (o.json) {
-        json_t *j = metrics_json(name, cfg.seed, &m, wall);
+        json_t *j = repro_metrics_json(name, cfg.seed, &m, wall);
         status |= write_json(o.json, j) != 0;
         json_decref(j);
     }

@@ -102,6 +102,13 @@ static int run_gnuplot(const char *script)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int outdir_gnuplot(const char *dir, const char *script_name)
+{
+    char script[4096];
+    snprintf(script, sizeof script, "%s/%s", dir, script_name);
+    return run_gnuplot(script);
+}
+
 void outdir_plot_timeseries(const char *dir, const char *config, char *note, size_t len)
 {
     char name[256];
@@ -136,9 +143,7 @@ void outdir_plot_timeseries(const char *dir, const char *config, char *note, siz
         snprintf(note, len, "No figure: the gnuplot script could not be written.");
         return;
     }
-    char script[4096];
-    snprintf(script, sizeof script, "%s/%s", dir, name);
-    int rc = run_gnuplot(script);
+    int rc = outdir_gnuplot(dir, name);
     if (rc != 0) {
         snprintf(note, len,
                  "No figure: gnuplot %s (install Debian's gnuplot-nox; the data is in "

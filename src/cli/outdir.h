@@ -20,6 +20,10 @@ FILE *outdir_open(const char *dir, const char *name);
 /* Closes f and moves it into place as dir/name. Returns 0, or -1 after printing why. */
 int outdir_close(FILE *f, const char *dir, const char *name);
 
+/* Runs gnuplot on dir/script_name. Returns 0, -1 if gnuplot cannot be started, or its nonzero
+ * exit status. */
+int outdir_gnuplot(const char *dir, const char *script_name);
+
 /*
  * Draws dir/timeseries/demo-CONFIG.csv as dir/figures/demo-CONFIG.svg and .png with gnuplot.
  * Writes into note a Markdown sentence for the report: the figure links, or why there are none

@@ -65,6 +65,6 @@ expect_usage_error "--out" demo --out
 expect_usage_error "unknown command" no-such-command
 
 "$bin" demo --help | grep -q 'not the paper' || fail "demo --help does not say what it is"
-"$bin" reproduce --help | grep -q 'not built yet' || fail "reproduce --help is not honest"
+"$bin" reproduce --help | grep -q 'report.md' || fail "reproduce --help says nothing of its report"
 "$bin" --help | grep -q reproduce || fail "--help lists no commands"
 echo "demo.sh: all checks passed"

@@ -1,0 +1,394 @@
+/*
+ * cmd_reproduce.c - `handoff reproduce`: the paper's section 5 on the simulator, in one command.
+ *
+ * 1. Lists the runs of every experiment (Table 1, Figures 5 to 8, the response times), each
+ *    configuration once, times the number of seeds.
+ * 2. Runs them in parallel, one child process per run (fork), as many at once as --jobs, with a
+ *    progress line on stderr. Each child writes its metrics to DIR/runs/CONFIG-sSEED.json (and,
+ *    for Figure 6, its time series), so a run is independent of every other.
+ * 3. Reads the results back and writes DIR/results.json, the figures (gnuplot, SVG and PNG) and
+ *    DIR/report.md: every table beside the paper's numbers (repro_paper.c), the relative
+ *    difference, and the checklist of the paper's claims with the band each is judged by.
+ *
+ * Nothing here is tuned per experiment: every run uses the one cost model of the simulator.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "handoff/sim_config.h"
+#include "handoff/sim_world.h"
+#include "handoff/workload.h"
+#include "handoff/workload_stats.h"
+#include "outdir.h"
+#include "repro.h"
+
+#define MAX_RUNS  256
+#define MAX_SEEDS 16
+
+struct run {
+    char config[48];
+    bool timeseries; /* Figure 6 wants its time series (first seed only) */
+    unsigned nok;    /* seeds that finished */
+    struct sim_metrics m[MAX_SEEDS];
+    double wall[MAX_SEEDS];
+};
+
+struct repro {
+    const char *out;
+    unsigned seeds, jobs;
+    uint64_t warmup, measure;
+    int quiet;
+    struct run runs[MAX_RUNS];
+    unsigned nruns;
+    double wall_s;
+};
+
+/* ---- the experiments -------------------------------------------------------------------- */
+
+static struct run *want(struct repro *r, const char *config, bool timeseries)
+{
+    for (unsigned i = 0; i < r->nruns; i++) {
+        if (!strcmp(r->runs[i].config, config)) {
+            r->runs[i].timeseries |= timeseries;
+            return &r->runs[i];
+        }
+    }
+    if (r->nruns == MAX_RUNS) {
+        return NULL;
+    }
+    struct run *x = &r->runs[r->nruns++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->config, sizeof x->config, "%s", config);
+    x->timeseries = timeseries;
+    return x;
+}
+
+static const char *const workloads[4] = {"W", "I", "D", "S"};
+
+/* The configurations of Figure 5 for a workload, in the paper's order. */
+static void fig5_configs(const char *wl, char out[5][48])
+{
+    int s = !strcmp(wl, "S");
+    snprintf(out[0], 48, "%s-0-N-N-FCFS-400", wl);
+    snprintf(out[1], 48, "%s-%d-N-N-FCFS-400", wl, s ? 2048 : 1024);
+    snprintf(out[2], 48, "%s-%d-P-N-FCFS-400", wl, s ? 2048 : 1024);
+    snprintf(out[3], 48, "%s-4096-P-N-FCFS-400", wl);
+    snprintf(out[4], 48, "%s-4096-P-L-FCFS-400", wl);
+}
+
+static const char *const fig7_policies[7] = {"FCFS", "T2", "T4", "T8", "T16", "T20", "T32"};
+static const unsigned fig8_mips[3] = {400, 600, 800};
+
+static void list_runs(struct repro *r)
+{
+    const char *table1[4] = {"W-0-N-N-FCFS-400", "W-256-N-N-FCFS-400", "W-1024-N-N-FCFS-400",
+                             "W-1024-P-N-FCFS-400"};
+    for (int i = 0; i < 4; i++) {
+        want(r, table1[i], false);
+    }
+    char c[5][48], name[48];
+    for (int w = 0; w < 4; w++) {
+        fig5_configs(workloads[w], c);
+        for (int i = 0; i < 5; i++) {
+            want(r, c[i], i == 4 && (w == 0 || w == 3));
+        }
+        for (int i = 0; i < 7; i++) {
+            snprintf(name, sizeof name, "%s-256-P-L-%s-400", workloads[w], fig7_policies[i]);
+            want(r, name, false);
+        }
+        for (int i = 0; i < 3; i++) {
+            snprintf(name, sizeof name, "%s-4096-P-L-FCFS-%u", workloads[w], fig8_mips[i]);
+            want(r, name, false);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "W-1024-P-L-FCFS-%u", fig8_mips[i]);
+        want(r, name, false);
+    }
+}
+
+/* ---- running them ----------------------------------------------------------------------- */
+
+static void result_name(char *buf, size_t len, const char *config, unsigned seed)
+{
+    snprintf(buf, len, "runs/%s-s%u.json", config, seed);
+}
+
+/* The child: one simulation, its metrics to a JSON file. Exit status 0 on success. */
+static int child_run(const struct repro *r, const struct run *x, unsigned seed)
+{
+    struct sim_config cfg;
+    struct sim_config_err err = {{0}};
+    if (sim_config_load(&cfg, x->config, &err) != 0) {
+        fprintf(stderr, "\nhandoff reproduce: %s\n", err.msg);
+        return 1;
+    }
+    cfg.seed = seed;
+    cfg.warmup_packets = r->warmup;
+    cfg.measure_packets = r->measure;
+    FILE *csv = NULL;
+    char csv_name[128];
+    if (x->timeseries && seed == 1) {
+        snprintf(csv_name, sizeof csv_name, "timeseries/%s.csv", x->config);
+        csv = outdir_open(r->out, csv_name);
+        if (!csv) {
+            return 1;
+        }
+        fprintf(csv, "time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy\n");
+    }
+    struct sim_world *w;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (sim_world_create(&cfg, &w, &err) != 0) {
+        fprintf(stderr, "\nhandoff reproduce: %s: %s\n", x->config, err.msg);
+        return 1;
+    }
+    int rc = sim_world_run(w, 10000000, csv ? repro_write_sample : NULL, NULL, csv, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc != 0) {
+        fprintf(stderr, "\nhandoff reproduce: %s seed %u: %s\n", x->config, seed, err.msg);
+        sim_world_destroy(w);
+        return 1;
+    }
+    struct sim_metrics m;
+    sim_world_metrics(w, &m);
+    sim_world_destroy(w);
+    if (csv && outdir_close(csv, r->out, csv_name) != 0) {
+        return 1;
+    }
+    double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    json_t *j = repro_metrics_json(x->config, seed, &m, wall);
+    char name[160], path[4096];
+    result_name(name, sizeof name, x->config, seed);
+    snprintf(path, sizeof path, "%s/%s", r->out, name);
+    rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
+    json_decref(j);
+    return rc == 0 ? 0 : 1;
+}
+
+static int load_result(struct repro *r, struct run *x, unsigned seed)
+{
+    char name[160], path[4096];
+    result_name(name, sizeof name, x->config, seed);
+    snprintf(path, sizeof path, "%s/%s", r->out, name);
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    if (!j) {
+        fprintf(stderr, "handoff reproduce: %s: %s\n", path, e.text);
+        return -1;
+    }
+    repro_metrics_from_json(j, &x->m[x->nok], &x->wall[x->nok]);
+    x->nok++;
+    json_decref(j);
+    return 0;
+}
+
+static void progress(const struct repro *r, unsigned done, unsigned running, unsigned total,
+                     double elapsed)
+{
+    if (r->quiet) {
+        return;
+    }
+    double eta = done ? elapsed / done * (total - done) : 0;
+    fprintf(stderr,
+            "\rhandoff reproduce: %u/%u runs done, %u running, %.0f s elapsed, about %.0f s "
+            "left   ",
+            done, total, running, elapsed, eta);
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int run_all(struct repro *r)
+{
+    unsigned total = r->nruns * r->seeds, next = 0, done = 0, running = 0, failed = 0;
+    pid_t pids[64] = {0};
+    unsigned job_of[64];
+    double t0 = now_s();
+    while (done < total) {
+        while (running < r->jobs && next < total && !failed) {
+            struct run *x = &r->runs[next / r->seeds];
+            unsigned seed = next % r->seeds + 1;
+            fflush(stderr);
+            pid_t pid = fork();
+            if (pid < 0) {
+                fprintf(stderr, "\nhandoff reproduce: fork: %s\n", strerror(errno));
+                failed++;
+                break;
+            }
+            if (pid == 0) {
+                _exit(child_run(r, x, seed));
+            }
+            unsigned slot = 0;
+            while (pids[slot] != 0 && slot < r->jobs) {
+                slot++;
+            }
+            pids[slot] = pid;
+            job_of[slot] = next++;
+            running++;
+        }
+        if (running == 0) {
+            break;
+        }
+        int st;
+        pid_t pid = wait(&st);
+        if (pid < 0) {
+            fprintf(stderr, "\nhandoff reproduce: wait: %s\n", strerror(errno));
+            return -1;
+        }
+        for (unsigned s = 0; s < r->jobs; s++) {
+            if (pids[s] == pid) {
+                pids[s] = 0;
+                running--;
+                done++;
+                unsigned job = job_of[s];
+                struct run *x = &r->runs[job / r->seeds];
+                if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+                    load_result(r, x, job % r->seeds + 1) != 0) {
+                    fprintf(stderr, "\nhandoff reproduce: %s seed %u failed\n", x->config,
+                            job % r->seeds + 1);
+                    failed++;
+                }
+            }
+        }
+        progress(r, done, running, total, now_s() - t0);
+    }
+    if (!r->quiet) {
+        fprintf(stderr, "\n");
+    }
+    r->wall_s = now_s() - t0;
+    return failed ? -1 : 0;
+}
+
+/* ---- the command ------------------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: handoff reproduce [--out DIR] [--seeds N] [--jobs N] [--warmup N]\n"
+            "                         [--measure N] [--quiet]\n"
+            "\n"
+            "Runs the paper's section 5 on the simulator (Table 1, Figures 4 to 8 and the mean\n"
+            "response times) and writes DIR/report.md with the paper's numbers beside ours,\n"
+            "DIR/results.json, DIR/runs/*.json, DIR/timeseries/*.csv and DIR/figures/*.svg|png.\n"
+            "\n"
+            "  --out DIR      output directory (default out)\n"
+            "  --seeds N      seeds per configuration, 1..%d (default 3); the report shows\n"
+            "                 the mean and the spread\n"
+            "  --jobs N       runs at once (default: the number of processors)\n"
+            "  --warmup N     packets before measuring (default 400000, the paper's)\n"
+            "  --measure N    packets measured (default 600000, the paper's)\n"
+            "  --quiet        no progress line\n",
+            MAX_SEEDS);
+}
+
+static int parse_count(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = v && v[0] >= '0' && v[0] <= '9' ? strtoull(v, &end, 10) : 0;
+    if (!v || v[0] < '0' || v[0] > '9' || errno || *end || x < min || x > max) {
+        fprintf(stderr, "handoff reproduce: %s '%s': expected an integer in [%llu, %llu]\n", opt,
+                v ? v : "", (unsigned long long)min, (unsigned long long)max);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+int cli_reproduce(int argc, char **argv)
+{
+    static struct repro r;
+    memset(&r, 0, sizeof r);
+    r.out = "out";
+    r.seeds = 3;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    r.jobs = ncpu > 0 && ncpu < 64 ? (unsigned)ncpu : 2;
+    r.warmup = 400000;
+    r.measure = 600000;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t x;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--quiet")) {
+            r.quiet = 1;
+            continue;
+        } else if (!strcmp(a, "--out") && v) {
+            r.out = v;
+        } else if (!strcmp(a, "--seeds")) {
+            if (parse_count(a, v, 1, MAX_SEEDS, &x) != 0) {
+                return 2;
+            }
+            r.seeds = (unsigned)x;
+        } else if (!strcmp(a, "--jobs")) {
+            if (parse_count(a, v, 1, 64, &x) != 0) {
+                return 2;
+            }
+            r.jobs = (unsigned)x;
+        } else if (!strcmp(a, "--warmup")) {
+            if (parse_count(a, v, 0, 1ull << 32, &r.warmup) != 0) {
+                return 2;
+            }
+        } else if (!strcmp(a, "--measure")) {
+            if (parse_count(a, v, 1000, 1ull << 32, &r.measure) != 0) {
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "handoff reproduce: unknown option or missing value: '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        i++;
+    }
+    if (outdir_make(r.out) != 0) {
+        return 1;
+    }
+    char runs_dir[4096], ts_dir[4096];
+    snprintf(runs_dir, sizeof runs_dir, "%s/runs", r.out);
+    snprintf(ts_dir, sizeof ts_dir, "%s/timeseries", r.out);
+    if (outdir_make(runs_dir) != 0 || outdir_make(ts_dir) != 0) {
+        return 1;
+    }
+    list_runs(&r);
+    if (!r.quiet) {
+        fprintf(stderr, "handoff reproduce: %u configurations x %u seeds, %u at a time, into %s/\n",
+                r.nruns, r.seeds, r.jobs, r.out);
+    }
+    if (run_all(&r) != 0) {
+        fprintf(stderr, "handoff reproduce: some runs failed; no report written\n");
+        return 1;
+    }
+    struct repro_view view = {.out = r.out,
+                              .seeds = r.seeds,
+                              .warmup = r.warmup,
+                              .measure = r.measure,
+                              .wall_s = r.wall_s};
+    for (unsigned i = 0; i < r.nruns; i++) {
+        view.runs[i].config = r.runs[i].config;
+        view.runs[i].n = r.runs[i].nok;
+        view.runs[i].m = r.runs[i].m;
+    }
+    view.nruns = r.nruns;
+    if (repro_report(&view) != 0) {
+        return 1;
+    }
+    if (!r.quiet) {
+        fprintf(stderr, "handoff reproduce: wrote %s/report.md (%.0f s)\n", r.out, r.wall_s);
+    }
+    return 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * metrics_json.c - a run's metrics as JSON and as a time-series row (see repro.h): one list of
+ * keys for `handoff run --json`, the reproduction's per-run files and results.json.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "repro.h"
+
+/* Every numeric metric, by name and place in struct sim_metrics. */
+#define REAL_FIELDS(X)                                                                             \
+    X(requests_per_s)                                                                              \
+    X(http_mbps)                                                                                   \
+    X(packets_per_s)                                                                               \
+    X(nic_packet_share)                                                                            \
+    X(connections_per_s)                                                                           \
+    X(nic_connection_share)                                                                        \
+    X(host_user_pct)                                                                               \
+    X(host_os_pct)                                                                                 \
+    X(host_net_pct)                                                                                \
+    X(host_idle_pct)                                                                               \
+    X(nic_idle_pct)                                                                                \
+    X(host_send_delay_median_us)                                                                   \
+    X(host_recv_delay_median_us)                                                                   \
+    X(mean_response_ms)                                                                            \
+    X(soft_limit_mean)                                                                             \
+    X(nic_connections_mean)                                                                        \
+    X(measured_s)                                                                                  \
+    X(host_misses_per_packet)
+#define INT_FIELDS(X)                                                                              \
+    X(nic_rx_drops)                                                                                \
+    X(retransmits)                                                                                 \
+    X(requests)                                                                                    \
+    X(packets)                                                                                     \
+    X(events)
+
+json_t *repro_metrics_json(const char *config, uint64_t seed, const struct sim_metrics *m,
+                           double wall_s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "config", json_string(config));
+    json_object_set_new(o, "seed", json_integer((json_int_t)seed));
+#define SET_REAL(k) json_object_set_new(o, #k, json_real(m->k));
+#define SET_INT(k)  json_object_set_new(o, #k, json_integer((json_int_t)m->k));
+    REAL_FIELDS(SET_REAL)
+    INT_FIELDS(SET_INT)
+    json_object_set_new(o, "wall_seconds", json_real(wall_s));
+    return o;
+}
+
+void repro_metrics_from_json(const json_t *j, struct sim_metrics *m, double *wall_s)
+{
+    memset(m, 0, sizeof *m);
+#define GET_REAL(k) m->k = json_number_value(json_object_get(j, #k));
+#define GET_INT(k)  m->k = (uint64_t)json_integer_value(json_object_get(j, #k));
+    REAL_FIELDS(GET_REAL)
+    INT_FIELDS(GET_INT)
+    *wall_s = json_number_value(json_object_get(j, "wall_seconds"));
+}
+
+void repro_write_sample(void *ctx, const struct sim_sample *s)
+{
+    FILE *f = ctx;
+    fprintf(f, "%.3f,%u,%u,%u,%.4f,%.4f\n", s->t_s, s->soft_limit, s->cnum, s->nic_rxq,
+            s->host_busy, s->nic_busy);
+}

@@ -1,0 +1,40 @@
+/*
+ * repro.h - what the reproduction's parts share: the metrics' JSON form (also used by
+ * `handoff run`), the time-series writer, and the report writer (repro_report.c).
+ */
+#ifndef HANDOFF_CLI_REPRO_H
+#define HANDOFF_CLI_REPRO_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "handoff/sim_world.h"
+
+#define REPRO_MAX_RUNS 256
+
+struct repro_run_view {
+    const char *config;          /* shorthand */
+    unsigned n;                  /* seeds that ran */
+    const struct sim_metrics *m; /* their metrics, n of them */
+};
+
+struct repro_view {
+    const char *out;
+    unsigned seeds;
+    uint64_t warmup, measure;
+    double wall_s;
+    struct repro_run_view runs[REPRO_MAX_RUNS];
+    unsigned nruns;
+};
+
+/* The metrics of one run as a JSON object with the documented keys (caller owns it). */
+json_t *repro_metrics_json(const char *config, uint64_t seed, const struct sim_metrics *m,
+                           double wall_s);
+/* The reverse, for the keys present. */
+void repro_metrics_from_json(const json_t *j, struct sim_metrics *m, double *wall_s);
+/* A sim_sample_fn writing a CSV row to the FILE * given as ctx. */
+void repro_write_sample(void *ctx, const struct sim_sample *s);
+/* Writes report.md, results.json and the figures. Returns 0, or -1 after printing why. */
+int repro_report(const struct repro_view *v);
+
+#endif
