@@ -243,6 +243,7 @@ static int run_all(struct repro *r)
         if (running == 0) {
             break;
         }
+        progress(r, done, running, total, now_s() - t0);
         int st;
         pid_t pid = wait(&st);
         if (pid < 0) {
@@ -264,8 +265,8 @@ static int run_all(struct repro *r)
                 }
             }
         }
-        progress(r, done, running, total, now_s() - t0);
     }
+    progress(r, done, running, total, now_s() - t0);
     if (!r->quiet) {
         fprintf(stderr, "\n");
     }

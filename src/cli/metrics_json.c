@@ -32,7 +32,8 @@
     X(retransmits)                                                                                 \
     X(requests)                                                                                    \
     X(packets)                                                                                     \
-    X(events)
+    X(events)                                                                                      \
+    X(stalled_requests)
 
 json_t *repro_metrics_json(const char *config, uint64_t seed, const struct sim_metrics *m,
                            double wall_s)

@@ -112,7 +112,8 @@ static double metric(const struct sim_metrics *m, const char *key)
         return (double)m->k;                                                                       \
     }
     M(requests_per_s)
-    M(http_mbps) M(packets_per_s) M(nic_packet_share) M(connections_per_s) M(nic_connection_share)
+    M(http_mbps)
+    M(packets_per_s) M(nic_packet_share) M(connections_per_s) M(nic_connection_share)
         M(host_user_pct) M(host_os_pct) M(host_net_pct) M(host_idle_pct) M(nic_idle_pct)
             M(host_send_delay_median_us) M(host_recv_delay_median_us) M(mean_response_ms)
                 M(nic_rx_drops) M(retransmits) M(soft_limit_mean) M(nic_connections_mean)

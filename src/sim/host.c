@@ -227,6 +227,7 @@ static void srv_done(void *ctx, uint64_t arg, uint64_t now);
 static void srv_task(struct sim_world *w, uint32_t slot, enum srv_op op, unsigned cat,
                      uint64_t cycles, uint64_t now)
 {
+    w->srv[slot].reads_queued += op == OP_READ;
     submit(w, PRIO_APP, cat, cycles, NULL, srv_done, op_arg(w, slot, op), now);
 }
 
@@ -384,6 +385,7 @@ static void srv_done(void *ctx, uint64_t arg, uint64_t now)
     }
     switch (op) {
     case OP_READ:
+        s->reads_queued--;
         srv_read(w, slot, now);
         break;
     case OP_PARSE: {
@@ -474,6 +476,10 @@ static void handoff_answered(struct sim_world *w, const struct ho_cmd_handoff_re
             struct sim_pkt *p = pkt_at(w, s->held[i]);
             tcpe_stack_input(w->host_stack, &p->seg, now);
             pkt_free(w, p);
+        }
+        /* Data that came back inside the state raises no event: read it now. */
+        if (tcpe_conn_readable(s->conn) > 0 || tcpe_conn_eof(s->conn)) {
+            srv_task(w, slot, OP_READ, CAT_OS, w->costs.sys_event + w->costs.sys_read, now);
         }
     }
     w->pkts_held -= s->nheld;
@@ -588,6 +594,25 @@ int host_init(struct sim_world *w)
     uint32_t first = slot_alloc(w);
     w->free_slots[w->nfree_slots++] = first;
     return HO_OK;
+}
+
+int host_check(struct sim_world *w)
+{
+    /* The server never sleeps on a socket that has data: a lost wake-up loses a request. */
+    for (uint32_t i = 0; i < w->nsrv; i++) {
+        const struct srv_conn *s = &w->srv[i];
+        if (!s->in_use || s->reads_queued > 0) {
+            continue;
+        }
+        bool unread = s->where == SRV_HOST ? tcpe_conn_readable(s->conn) > 0
+                                           : s->where == SRV_ON_NIC && s->rx_ready > 0;
+        if (unread) {
+            world_fail(w, "server connection %u (%s) has unread data and no read pending", i,
+                       s->where == SRV_HOST ? "on the host" : "on the NIC");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 void host_fini(struct sim_world *w)

@@ -296,6 +296,7 @@ static void check_conservation(struct sim_world *w)
                    "processor, in host tasks or held",
                    w->live_pkts, (unsigned long long)placed);
     }
+    host_check(w);
     /* No connection is owned by both host and NIC, or by neither. */
     if (w->lookup) {
         uint32_t on_nic = 0, offered = 0;
@@ -416,6 +417,10 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     struct sim_evq_stats es;
     sim_evq_stats(w->evq, &es);
     m->events = es.popped;
+    for (uint32_t i = 0; i < w->nclients; i++) {
+        const struct client *c = &w->clients[i];
+        m->stalled_requests += c->conn && c->waiting && end > c->sent_at + SIM_NS_PER_S;
+    }
     m->host_misses_per_packet =
         w->m_host_pkts ? (double)w->m_host_misses / (double)w->m_host_pkts : 0;
 }

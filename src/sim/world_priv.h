@@ -139,6 +139,7 @@ struct srv_conn {
     bool closing;          /* the client closed; our close is under way */
     bool close_pending;    /* closed while on its way to the NIC */
     bool counted;          /* established while measuring (counts in the connection share) */
+    uint32_t reads_queued; /* OP_READ tasks submitted and not yet run */
 };
 
 struct sim_world {
@@ -152,7 +153,7 @@ struct sim_world {
     uint32_t npkts, free_pkt, live_pkts;
     struct wire_dir wire[2];
     uint64_t wire_bps;
-    struct sim_pcap *pcap;  /* the wire's capture, or NULL */
+    struct sim_pcap *pcap; /* the wire's capture, or NULL */
 
     /* Clients. */
     struct tcpe_stack *cli_stack;
@@ -270,6 +271,8 @@ int host_init(struct sim_world *w);
 void host_rx(struct sim_world *w, struct sim_pkt *p, uint64_t now);
 void host_fini(struct sim_world *w);
 void host_msg_arrive(struct sim_world *w, uint64_t handle, uint64_t now);
+/* End-of-run checks of the server (world_fail on a broken one). Returns 0 or -1. */
+int host_check(struct sim_world *w);
 
 /* world.c */
 void world_packet_on_wire(struct sim_world *w, struct sim_pkt *p, uint64_t now);

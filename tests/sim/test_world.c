@@ -47,6 +47,7 @@ static void test_every_workload_runs(void **state)
         assert_true(m.nic_idle_pct >= 0 && m.nic_idle_pct <= 100);
         assert_true(m.mean_response_ms > 0);
         assert_true(m.host_recv_delay_median_us > 0);
+        assert_true(m.stalled_requests == 0);
         /* Packet rate and request rate agree with the packets and requests counted. */
         assert_true(m.packets_per_s * m.measured_s > 19999 &&
                     m.packets_per_s * m.measured_s < 20001);
@@ -121,6 +122,10 @@ static void test_handoff_runs(void **state)
         assert_true(out[i]->nic_packet_share > 0.05);
         assert_true(out[i]->nic_connection_share > 0 && out[i]->nic_connection_share <= 1.0);
         assert_true(out[i]->requests > 0);
+        if (out[i]->stalled_requests != 0) {
+            fail_msg("%s: %llu requests stalled", names[i],
+                     (unsigned long long)out[i]->stalled_requests);
+        }
     }
     assert_true(fcfs.host_recv_delay_median_us > 5 * prio.host_recv_delay_median_us);
     assert_true(lc.soft_limit_mean < 4096);
