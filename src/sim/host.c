@@ -28,7 +28,10 @@
 #define BUF_BASE    0x010000000ull /* packet header buffers (mbufs), a ring */
 #define BUF_COUNT   4096u
 #define BUF_BYTES   256u
-#define LISTEN_SLOT 0u /* the listening socket's state: SYNs touch it */
+#define LISTEN_SLOT 0u
+#define PAGE_BYTES                                                                                 \
+    4096u /* sendfile appends a file to the socket page by page */ /* the listening socket's       \
+                                                                      state: SYNs touch it */
 
 /* What a server task does when it completes. */
 enum srv_op { OP_ACCEPT, OP_READ, OP_PARSE, OP_RESPOND, OP_SENDMORE, OP_CLOSE };
@@ -285,6 +288,9 @@ static void srv_push(struct sim_world *w, uint32_t slot, uint64_t now)
     if (s->where != SRV_HOST) {
         return; /* on its way to the NIC: the reply will resume the send */
     }
+    /* One call queues what fits; the Tn policies count its appends to the socket buffer: one
+     * for the written header (with a dynamic body, written too), then one per page of the
+     * file, as FreeBSD's sendfile appends a file page by page. */
     while (s->resp_left > 0) {
         uint32_t chunk = s->resp_left > (1u << 30) ? 1u << 30 : (uint32_t)s->resp_left;
         int n = tcpe_send(s->conn, NULL, chunk, now);
@@ -292,7 +298,17 @@ static void srv_push(struct sim_world *w, uint32_t slot, uint64_t now)
             break;
         }
         s->resp_left -= (uint32_t)n;
-        if (ho_sel_enqueued(&w->sel, &s->sel) == HO_SEL_OFFER) {
+        uint64_t written = (uint64_t)n < s->write_left ? (uint64_t)n : s->write_left;
+        uint64_t file = (uint64_t)n - written;
+        uint64_t appends = (written > 0) + (s->file_queued + file + PAGE_BYTES - 1) / PAGE_BYTES -
+                           (s->file_queued + PAGE_BYTES - 1) / PAGE_BYTES;
+        s->write_left -= written;
+        s->file_queued += file;
+        bool offer = false;
+        while (appends-- > 0) {
+            offer |= ho_sel_enqueued(&w->sel, &s->sel) == HO_SEL_OFFER;
+        }
+        if (offer) {
             host_offer(w, slot, now);
             return;
         }
@@ -397,6 +413,8 @@ static void srv_done(void *ctx, uint64_t arg, uint64_t now)
         uint64_t cycles = k->sys_write + copied * k->copy_per_kb / 1024 +
                           (r->kind == HO_REQ_STATIC && r->size ? k->sys_sendfile : 0);
         s->resp_left = resp;
+        s->write_left = copied;
+        s->file_queued = 0;
         s->client = -1;
         srv_task(w, slot, OP_RESPOND, CAT_OS, cycles, now);
         break;

@@ -135,6 +135,8 @@ struct srv_conn {
     int32_t client;        /* the client whose request is being read or parsed, or -1 */
     uint32_t req_need;     /* request bytes still to read */
     uint64_t resp_left;    /* response bytes still to queue */
+    uint64_t write_left;   /* of those, bytes written (copied), queued before the file pages */
+    uint64_t file_queued;  /* of the file, bytes queued so far (pages appended) */
     uint32_t gen;          /* bumped when the slot is freed: stale tasks see the change */
     bool closing;          /* the client closed; our close is under way */
     bool close_pending;    /* closed while on its way to the NIC */
