@@ -46,8 +46,9 @@ struct sim_metrics {
     uint64_t packets;                 /* packets on the wire while measuring */
     uint64_t events;                  /* simulator events, whole run */
     double host_misses_per_packet;    /* DRAM accesses per host packet processed */
-    uint64_t stalled_requests;        /* requests outstanding for over 1 s at the end: a lost
-                                         request or a stalled connection (0 in a healthy run) */
+    uint64_t stalled_requests;        /* requests outstanding at the end for over 20 mean
+                                         response times (and 1 s): a lost request or a stalled
+                                         connection; 0 in a healthy run */
 };
 
 /* One time-series sample (the CSV of --timeseries). */

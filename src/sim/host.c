@@ -329,7 +329,10 @@ static void srv_accept(struct sim_world *w, uint64_t now)
         tcpe_conn_set_user(c, (void *)(uintptr_t)(slot + 1));
         s->counted = world_conn_established(w);
         if (ho_sel_established(&w->sel, &s->sel, SERVER_PORT) == HO_SEL_OFFER) {
-            host_offer(w, slot, now);
+            host_offer(w, slot, now); /* what it has received goes with its state */
+        } else if (tcpe_conn_readable(c) > 0 || tcpe_conn_eof(c)) {
+            /* The request arrived before accept(): its event found no socket to wake. */
+            srv_task(w, slot, OP_READ, CAT_OS, w->costs.sys_read, now);
         }
     }
 }

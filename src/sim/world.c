@@ -417,9 +417,12 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     struct sim_evq_stats es;
     sim_evq_stats(w->evq, &es);
     m->events = es.popped;
+    /* Stalled: outstanding far longer than requests take on average (and over a second). */
+    uint64_t patience = (uint64_t)(20 * m->mean_response_ms * 1e6);
+    patience = patience > SIM_NS_PER_S ? patience : SIM_NS_PER_S;
     for (uint32_t i = 0; i < w->nclients; i++) {
         const struct client *c = &w->clients[i];
-        m->stalled_requests += c->conn && c->waiting && end > c->sent_at + SIM_NS_PER_S;
+        m->stalled_requests += c->conn && c->waiting && end > c->sent_at + patience;
     }
     m->host_misses_per_packet =
         w->m_host_pkts ? (double)w->m_host_misses / (double)w->m_host_pkts : 0;
