@@ -47,6 +47,9 @@ struct repro {
     unsigned seeds, jobs;
     uint64_t warmup, measure;
     int quiet;
+    unsigned shard_i, shard_n; /* this process runs shard i of n (1 of 1: everything) */
+    const char *const *srcs;   /* merge: the directories holding the runs */
+    unsigned nsrcs;
     struct run runs[MAX_RUNS];
     unsigned nruns;
     double wall_s;
@@ -67,7 +70,7 @@ static struct run *want(struct repro *r, const char *config, bool timeseries)
     }
     struct run *x = &r->runs[r->nruns++];
     memset(x, 0, sizeof *x);
-    snprintf(x->config, sizeof x->config, "%s", config);
+    snprintf(x->config, sizeof x->config, "%.47s", config);
     x->timeseries = timeseries;
     return x;
 }
@@ -88,32 +91,113 @@ static void fig5_configs(const char *wl, char out[5][48])
 static const char *const fig7_policies[7] = {"FCFS", "T2", "T4", "T8", "T16", "T20", "T32"};
 static const unsigned fig8_mips[3] = {400, 600, 800};
 
-static void list_runs(struct repro *r)
+/* The paper's experiments, by name; "all" is the whole of section 5. */
+static const char *const set_names[] = {"all",  "table1", "fig5",    "fig6",
+                                        "fig7", "fig8",   "response"};
+#define NSETS (sizeof set_names / sizeof set_names[0])
+
+static bool in_set(const char *set, const char *name)
 {
-    const char *table1[4] = {"W-0-N-N-FCFS-400", "W-256-N-N-FCFS-400", "W-1024-N-N-FCFS-400",
-                             "W-1024-P-N-FCFS-400"};
-    for (int i = 0; i < 4; i++) {
-        want(r, table1[i], false);
-    }
+    return !strcmp(set, "all") || !strcmp(set, name);
+}
+
+static int list_runs(struct repro *r, const char *set)
+{
     char c[5][48], name[48];
+    if (in_set(set, "table1")) {
+        const char *table1[4] = {"W-0-N-N-FCFS-400", "W-256-N-N-FCFS-400", "W-1024-N-N-FCFS-400",
+                                 "W-1024-P-N-FCFS-400"};
+        for (int i = 0; i < 4; i++) {
+            want(r, table1[i], false);
+        }
+    }
     for (int w = 0; w < 4; w++) {
         fig5_configs(workloads[w], c);
         for (int i = 0; i < 5; i++) {
-            want(r, c[i], i == 4 && (w == 0 || w == 3));
+            bool fig6 = i == 4 && (w == 0 || w == 3);
+            if (in_set(set, "fig5") || (fig6 && in_set(set, "fig6"))) {
+                want(r, c[i], fig6);
+            }
         }
-        for (int i = 0; i < 7; i++) {
+        for (int i = 0; i < 7 && in_set(set, "fig7"); i++) {
             snprintf(name, sizeof name, "%s-256-P-L-%s-400", workloads[w], fig7_policies[i]);
             want(r, name, false);
         }
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 3 && in_set(set, "fig8"); i++) {
             snprintf(name, sizeof name, "%s-4096-P-L-FCFS-%u", workloads[w], fig8_mips[i]);
             want(r, name, false);
         }
     }
-    for (int i = 0; i < 3; i++) {
-        snprintf(name, sizeof name, "W-1024-P-L-FCFS-%u", fig8_mips[i]);
-        want(r, name, false);
+    if (in_set(set, "response")) {
+        want(r, "W-0-N-N-FCFS-400", false);
+        want(r, "W-1024-N-N-FCFS-400", false);
+        for (int i = 0; i < 3; i++) {
+            snprintf(name, sizeof name, "W-1024-P-L-FCFS-%u", fig8_mips[i]);
+            want(r, name, false);
+        }
     }
+    for (size_t i = 0; i < NSETS; i++) {
+        if (!strcmp(set, set_names[i])) {
+            return 0;
+        }
+    }
+    fprintf(stderr,
+            "handoff sweep: unknown set '%s' (all, table1, fig5, fig6, fig7, fig8, "
+            "response)\n",
+            set);
+    return -1;
+}
+
+/* A user's own grid: one configuration (shorthand or file) per line; '#' comments. */
+static int list_file(struct repro *r, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "handoff sweep: cannot read '%s': %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[512];
+    unsigned lineno = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            fprintf(stderr, "handoff sweep: %s:%u: line too long\n", path, lineno);
+            rc = -1;
+            break;
+        }
+        char *hash = strchr(line, '#');
+        if (hash) {
+            *hash = '\0';
+        }
+        char *b = line, *e = line + strlen(line);
+        while (*b == ' ' || *b == '\t') {
+            b++;
+        }
+        while (e > b && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) {
+            *--e = '\0';
+        }
+        if (*b == '\0') {
+            continue;
+        }
+        struct sim_config cfg;
+        struct sim_config_err err;
+        if (strlen(b) >= 48 || sim_config_load(&cfg, b, &err) != 0) {
+            fprintf(stderr, "handoff sweep: %s:%u: %s\n", path, lineno,
+                    strlen(b) >= 48 ? "configuration name too long" : err.msg);
+            rc = -1;
+        } else if (!want(r, b, false)) {
+            fprintf(stderr, "handoff sweep: %s:%u: more than %d configurations\n", path, lineno,
+                    MAX_RUNS);
+            rc = -1;
+        }
+    }
+    fclose(f);
+    if (rc == 0 && r->nruns == 0) {
+        fprintf(stderr, "handoff sweep: %s: no configurations\n", path);
+        rc = -1;
+    }
+    return rc;
 }
 
 /* ---- running them ----------------------------------------------------------------------- */
@@ -175,15 +259,21 @@ static int child_run(const struct repro *r, const struct run *x, unsigned seed)
     return rc == 0 ? 0 : 1;
 }
 
+/* Reads one run's metrics from the output directory or, when merging, from the first source
+ * directory that has them. */
 static int load_result(struct repro *r, struct run *x, unsigned seed)
 {
     char name[160], path[4096];
     result_name(name, sizeof name, x->config, seed);
-    snprintf(path, sizeof path, "%s/%s", r->out, name);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
+    json_t *j = NULL;
+    json_error_t e = {0};
+    unsigned nsrc = r->nsrcs ? r->nsrcs : 1;
+    for (unsigned i = 0; i < nsrc && !j; i++) {
+        snprintf(path, sizeof path, "%s/%s", r->nsrcs ? r->srcs[i] : r->out, name);
+        j = json_load_file(path, 0, &e);
+    }
     if (!j) {
-        fprintf(stderr, "handoff reproduce: %s: %s\n", path, e.text);
+        fprintf(stderr, "handoff sweep: %s: %s\n", nsrc > 1 ? name : path, e.text);
         return -1;
     }
     repro_metrics_from_json(j, &x->m[x->nok], &x->wall[x->nok]);
@@ -212,14 +302,28 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* Job j is run j / seeds with seed j % seeds + 1; a shard i of n takes the jobs j with
+ * j % n == i - 1. */
+static bool in_shard(const struct repro *r, unsigned j)
+{
+    return j % r->shard_n == r->shard_i - 1;
+}
+
 static int run_all(struct repro *r)
 {
-    unsigned total = r->nruns * r->seeds, next = 0, done = 0, running = 0, failed = 0;
+    unsigned all = r->nruns * r->seeds, total = 0, next = 0, done = 0, running = 0, failed = 0;
+    for (unsigned j = 0; j < all; j++) {
+        total += in_shard(r, j);
+    }
     pid_t pids[64] = {0};
     unsigned job_of[64];
     double t0 = now_s();
     while (done < total) {
-        while (running < r->jobs && next < total && !failed) {
+        while (running < r->jobs && next < all && !failed) {
+            if (!in_shard(r, next)) {
+                next++;
+                continue;
+            }
             struct run *x = &r->runs[next / r->seeds];
             unsigned seed = next % r->seeds + 1;
             fflush(stderr);
@@ -257,8 +361,7 @@ static int run_all(struct repro *r)
                 done++;
                 unsigned job = job_of[s];
                 struct run *x = &r->runs[job / r->seeds];
-                if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
-                    load_result(r, x, job % r->seeds + 1) != 0) {
+                if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
                     fprintf(stderr, "\nhandoff reproduce: %s seed %u failed\n", x->config,
                             job % r->seeds + 1);
                     failed++;
@@ -274,7 +377,7 @@ static int run_all(struct repro *r)
     return failed ? -1 : 0;
 }
 
-/* ---- the command ------------------------------------------------------------------------ */
+/* ---- the commands ----------------------------------------------------------------------- */
 
 static void usage(FILE *f)
 {
@@ -285,6 +388,7 @@ static void usage(FILE *f)
             "Runs the paper's section 5 on the simulator (Table 1, Figures 4 to 8 and the mean\n"
             "response times) and writes DIR/report.md with the paper's numbers beside ours,\n"
             "DIR/results.json, DIR/runs/*.json, DIR/timeseries/*.csv and DIR/figures/*.svg|png.\n"
+            "To spread the runs over several machines, see `handoff sweep --help`.\n"
             "\n"
             "  --out DIR      output directory (default out)\n"
             "  --seeds N      seeds per configuration, 1..%d (default 3); the report shows\n"
@@ -296,13 +400,41 @@ static void usage(FILE *f)
             MAX_SEEDS);
 }
 
-static int parse_count(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
+static void sweep_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: handoff sweep list  [SELECT] [--seeds N]\n"
+            "       handoff sweep run   [SELECT] [--seeds N] [--shard I/N] [--jobs N]\n"
+            "                           [--warmup N] [--measure N] --out DIR\n"
+            "       handoff sweep merge [SELECT] [--seeds N] --out DIR SRC_DIR...\n"
+            "\n"
+            "The reproduction as independent jobs, for many machines. `list` prints one job a\n"
+            "line (CONFIG SEED); `run` runs shard I of N of them (job j belongs to shard\n"
+            "j mod N + 1), writing DIR/runs/CONFIG-sSEED.json; `merge` reads the runs from the\n"
+            "SRC_DIRs and writes the report into DIR: the paper's report for --set all, a table\n"
+            "of every metric otherwise.\n"
+            "\n"
+            "SELECT is --set NAME (all, table1, fig5, fig6, fig7, fig8, response; default all)\n"
+            "or --configs FILE (a grid of your own: one shorthand or configuration file a line).\n"
+            "\n"
+            "GNU parallel, 8 shards:   parallel handoff sweep run --shard {}/8 --out out/s{} \\\n"
+            "                              ::: 1 2 3 4 5 6 7 8\n"
+            "                          handoff sweep merge --out out out/s*\n"
+            "Slurm job array:          sbatch --array=1-16 --wrap 'handoff sweep run --jobs 1 \\\n"
+            "                              --shard $SLURM_ARRAY_TASK_ID/16 --out "
+            "out/s$SLURM_ARRAY_TASK_ID'\n"
+            "                          then handoff sweep merge --out out out/s*\n"
+            "(docs/reproduction.md says more.)\n");
+}
+
+static int parse_count(const char *prog, const char *opt, const char *v, uint64_t min, uint64_t max,
+                       uint64_t *out)
 {
     char *end;
     errno = 0;
     unsigned long long x = v && v[0] >= '0' && v[0] <= '9' ? strtoull(v, &end, 10) : 0;
     if (!v || v[0] < '0' || v[0] > '9' || errno || *end || x < min || x > max) {
-        fprintf(stderr, "handoff reproduce: %s '%s': expected an integer in [%llu, %llu]\n", opt,
+        fprintf(stderr, "handoff %s: %s '%s': expected an integer in [%llu, %llu]\n", prog, opt,
                 v ? v : "", (unsigned long long)min, (unsigned long long)max);
         return -1;
     }
@@ -310,62 +442,177 @@ static int parse_count(const char *opt, const char *v, uint64_t min, uint64_t ma
     return 0;
 }
 
-int cli_reproduce(int argc, char **argv)
+struct opts {
+    const char *set, *configs;
+    const char *srcs[256];
+    unsigned nsrcs;
+};
+
+/* Parses the options common to reproduce and sweep into r and o. Returns 0, 1 after --help, or
+ * 2 on a usage error (printed). */
+static int parse_opts(int argc, char **argv, const char *prog, bool sweep, struct repro *r,
+                      struct opts *o)
 {
-    static struct repro r;
-    memset(&r, 0, sizeof r);
-    r.out = "out";
-    r.seeds = 3;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    r.jobs = ncpu > 0 && ncpu < 64 ? (unsigned)ncpu : 2;
-    r.warmup = 400000;
-    r.measure = 600000;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t x;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
+            sweep ? sweep_usage(stdout) : usage(stdout);
+            return 1;
         } else if (!strcmp(a, "--quiet")) {
-            r.quiet = 1;
+            r->quiet = 1;
             continue;
-        } else if (!strcmp(a, "--out") && v) {
-            r.out = v;
+        } else if (sweep && a[0] != '-') {
+            if (o->nsrcs == 256) {
+                fprintf(stderr, "handoff %s: at most 256 source directories\n", prog);
+                return 2;
+            }
+            o->srcs[o->nsrcs++] = a;
+            continue;
+        } else if (!v) {
+            fprintf(stderr, "handoff %s: unknown option or missing value: '%s'\n", prog, a);
+            return 2;
+        } else if (!strcmp(a, "--out")) {
+            r->out = v;
         } else if (!strcmp(a, "--seeds")) {
-            if (parse_count(a, v, 1, MAX_SEEDS, &x) != 0) {
+            if (parse_count(prog, a, v, 1, MAX_SEEDS, &x) != 0) {
                 return 2;
             }
-            r.seeds = (unsigned)x;
+            r->seeds = (unsigned)x;
         } else if (!strcmp(a, "--jobs")) {
-            if (parse_count(a, v, 1, 64, &x) != 0) {
+            if (parse_count(prog, a, v, 1, 64, &x) != 0) {
                 return 2;
             }
-            r.jobs = (unsigned)x;
+            r->jobs = (unsigned)x;
         } else if (!strcmp(a, "--warmup")) {
-            if (parse_count(a, v, 0, 1ull << 32, &r.warmup) != 0) {
+            if (parse_count(prog, a, v, 0, 1ull << 32, &r->warmup) != 0) {
                 return 2;
             }
         } else if (!strcmp(a, "--measure")) {
-            if (parse_count(a, v, 1000, 1ull << 32, &r.measure) != 0) {
+            if (parse_count(prog, a, v, 1000, 1ull << 32, &r->measure) != 0) {
                 return 2;
             }
+        } else if (sweep && !strcmp(a, "--set")) {
+            o->set = v;
+        } else if (sweep && !strcmp(a, "--configs")) {
+            o->configs = v;
+        } else if (sweep && !strcmp(a, "--shard")) {
+            unsigned si, sn;
+            int used = 0;
+            if (sscanf(v, "%u/%u%n", &si, &sn, &used) != 2 || v[used] || sn < 1 || si < 1 ||
+                si > sn || sn > 100000) {
+                fprintf(stderr, "handoff %s: --shard '%s': expected I/N with 1 <= I <= N\n", prog,
+                        v);
+                return 2;
+            }
+            r->shard_i = si;
+            r->shard_n = sn;
         } else {
-            fprintf(stderr, "handoff reproduce: unknown option or missing value: '%s'\n", a);
-            usage(stderr);
+            fprintf(stderr, "handoff %s: unknown option '%s'\n", prog, a);
             return 2;
         }
         i++;
     }
-    if (outdir_make(r.out) != 0) {
-        return 1;
+    if (o->set && o->configs) {
+        fprintf(stderr, "handoff %s: --set and --configs exclude each other\n", prog);
+        return 2;
     }
+    return 0;
+}
+
+static void repro_defaults(struct repro *r)
+{
+    memset(r, 0, sizeof *r);
+    r->out = "out";
+    r->seeds = 3;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    r->jobs = ncpu > 0 && ncpu < 64 ? (unsigned)ncpu : 2;
+    r->warmup = 400000;
+    r->measure = 600000;
+    r->shard_i = r->shard_n = 1;
+}
+
+static int make_dirs(const struct repro *r)
+{
     char runs_dir[4096], ts_dir[4096];
-    snprintf(runs_dir, sizeof runs_dir, "%s/runs", r.out);
-    snprintf(ts_dir, sizeof ts_dir, "%s/timeseries", r.out);
-    if (outdir_make(runs_dir) != 0 || outdir_make(ts_dir) != 0) {
+    snprintf(runs_dir, sizeof runs_dir, "%s/runs", r->out);
+    snprintf(ts_dir, sizeof ts_dir, "%s/timeseries", r->out);
+    return outdir_make(r->out) != 0 || outdir_make(runs_dir) != 0 || outdir_make(ts_dir) != 0 ? -1
+                                                                                              : 0;
+}
+
+/* Merging: brings the Figure 6 time series from the source directory that has them. */
+static void gather_timeseries(const struct repro *r)
+{
+    for (unsigned i = 0; i < r->nruns; i++) {
+        if (!r->runs[i].timeseries) {
+            continue;
+        }
+        char name[128], path[4096], dst[4096];
+        snprintf(name, sizeof name, "timeseries/%s.csv", r->runs[i].config);
+        snprintf(dst, sizeof dst, "%s/%s", r->out, name);
+        for (unsigned k = 0; k < r->nsrcs; k++) {
+            snprintf(path, sizeof path, "%s/%s", r->srcs[k], name);
+            FILE *in = strcmp(path, dst) ? fopen(path, "r") : NULL;
+            if (!in) {
+                continue;
+            }
+            FILE *out = outdir_open(r->out, name);
+            char buf[65536];
+            size_t n;
+            while (out && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+                fwrite(buf, 1, n, out);
+            }
+            fclose(in);
+            if (out) {
+                outdir_close(out, r->out, name);
+            }
+            break;
+        }
+    }
+}
+
+/* Loads every run's results (after run_all, or from the source directories) and reports. */
+static int load_and_report(struct repro *r, bool paper_report)
+{
+    gather_timeseries(r);
+    for (unsigned i = 0; i < r->nruns; i++) {
+        r->runs[i].nok = 0;
+        for (unsigned s = 1; s <= r->seeds; s++) {
+            if (load_result(r, &r->runs[i], s) != 0) {
+                return -1;
+            }
+        }
+    }
+    static struct repro_view view;
+    memset(&view, 0, sizeof view);
+    view.out = r->out;
+    view.seeds = r->seeds;
+    view.warmup = r->warmup;
+    view.measure = r->measure;
+    view.wall_s = r->wall_s;
+    for (unsigned i = 0; i < r->nruns; i++) {
+        view.runs[i].config = r->runs[i].config;
+        view.runs[i].n = r->runs[i].nok;
+        view.runs[i].m = r->runs[i].m;
+    }
+    view.nruns = r->nruns;
+    return paper_report ? repro_report(&view) : repro_grid_report(&view);
+}
+
+int cli_reproduce(int argc, char **argv)
+{
+    static struct repro r;
+    struct opts o = {0};
+    repro_defaults(&r);
+    int rc = parse_opts(argc - 1, argv + 1, "reproduce", false, &r, &o);
+    if (rc) {
+        return rc == 1 ? 0 : 2;
+    }
+    if (make_dirs(&r) != 0) {
         return 1;
     }
-    list_runs(&r);
+    list_runs(&r, "all");
     if (!r.quiet) {
         fprintf(stderr, "handoff reproduce: %u configurations x %u seeds, %u at a time, into %s/\n",
                 r.nruns, r.seeds, r.jobs, r.out);
@@ -374,22 +621,71 @@ int cli_reproduce(int argc, char **argv)
         fprintf(stderr, "handoff reproduce: some runs failed; no report written\n");
         return 1;
     }
-    struct repro_view view = {.out = r.out,
-                              .seeds = r.seeds,
-                              .warmup = r.warmup,
-                              .measure = r.measure,
-                              .wall_s = r.wall_s};
-    for (unsigned i = 0; i < r.nruns; i++) {
-        view.runs[i].config = r.runs[i].config;
-        view.runs[i].n = r.runs[i].nok;
-        view.runs[i].m = r.runs[i].m;
-    }
-    view.nruns = r.nruns;
-    if (repro_report(&view) != 0) {
+    if (load_and_report(&r, true) != 0) {
         return 1;
     }
     if (!r.quiet) {
         fprintf(stderr, "handoff reproduce: wrote %s/report.md (%.0f s)\n", r.out, r.wall_s);
+    }
+    return 0;
+}
+
+int cli_sweep(int argc, char **argv)
+{
+    static struct repro r;
+    struct opts o = {0};
+    repro_defaults(&r);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        sweep_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "list") && strcmp(verb, "run") && strcmp(verb, "merge")) {
+        fprintf(stderr, "handoff sweep: unknown action '%s' (list, run, merge)\n", verb);
+        return 2;
+    }
+    int rc = parse_opts(argc - 2, argv + 2, "sweep", true, &r, &o);
+    if (rc) {
+        return rc == 1 ? 0 : 2;
+    }
+    if (strcmp(verb, "merge") && o.nsrcs) {
+        fprintf(stderr, "handoff sweep %s: unexpected argument '%s'\n", verb, o.srcs[0]);
+        return 2;
+    }
+    if (o.configs ? list_file(&r, o.configs) : list_runs(&r, o.set ? o.set : "all")) {
+        return 2;
+    }
+    bool paper_report = !o.configs && (!o.set || !strcmp(o.set, "all"));
+    if (!strcmp(verb, "list")) {
+        for (unsigned j = 0; j < r.nruns * r.seeds; j++) {
+            if (in_shard(&r, j)) {
+                printf("%s %u\n", r.runs[j / r.seeds].config, j % r.seeds + 1);
+            }
+        }
+        return 0;
+    }
+    if (!strcmp(verb, "run")) {
+        if (make_dirs(&r) != 0) {
+            return 1;
+        }
+        if (run_all(&r) != 0) {
+            fprintf(stderr, "handoff sweep: some runs failed\n");
+            return 1;
+        }
+        return 0;
+    }
+    if (o.nsrcs == 0) {
+        fprintf(stderr, "handoff sweep merge: no source directories given\n");
+        return 2;
+    }
+    r.srcs = o.srcs;
+    r.nsrcs = o.nsrcs;
+    if (make_dirs(&r) != 0 || load_and_report(&r, paper_report) != 0) {
+        return 1;
+    }
+    if (!r.quiet) {
+        fprintf(stderr, "handoff sweep: wrote %s/report.md from %u runs\n", r.out,
+                r.nruns * r.seeds);
     }
     return 0;
 }

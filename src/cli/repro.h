@@ -36,5 +36,8 @@ void repro_metrics_from_json(const json_t *j, struct sim_metrics *m, double *wal
 void repro_write_sample(void *ctx, const struct sim_sample *s);
 /* Writes report.md, results.json and the figures. Returns 0, or -1 after printing why. */
 int repro_report(const struct repro_view *v);
+/* The report of a user's own grid: results.json and a table of every metric of every
+ * configuration (no paper to compare with). Returns 0, or -1 after printing why. */
+int repro_grid_report(const struct repro_view *v);
 
 #endif

@@ -113,10 +113,11 @@ static double metric(const struct sim_metrics *m, const char *key)
     }
     M(requests_per_s)
     M(http_mbps)
-    M(packets_per_s) M(nic_packet_share) M(connections_per_s) M(nic_connection_share)
-        M(host_user_pct) M(host_os_pct) M(host_net_pct) M(host_idle_pct) M(nic_idle_pct)
-            M(host_send_delay_median_us) M(host_recv_delay_median_us) M(mean_response_ms)
-                M(nic_rx_drops) M(retransmits) M(soft_limit_mean) M(nic_connections_mean)
+    M(packets_per_s)
+    M(nic_packet_share) M(connections_per_s) M(nic_connection_share) M(host_user_pct) M(host_os_pct)
+        M(host_net_pct) M(host_idle_pct) M(nic_idle_pct) M(host_send_delay_median_us)
+            M(host_recv_delay_median_us) M(mean_response_ms) M(nic_rx_drops) M(retransmits)
+                M(soft_limit_mean) M(nic_connections_mean)
 #undef M
                     return NAN;
 }
@@ -653,9 +654,12 @@ static void section_model(const struct repro_view *v, FILE *f)
             "a cache model of the connection state (1 KB per connection, 1 MB L2, 195-cycle "
             "DRAM).\n\n"
             "Runs: %u configurations x %u seeds, %llu packets of warm-up and %llu measured each "
-            "(the paper's 400,000 and 600,000 by default). Wall time %.0f s.\n\n",
-            v->nruns, v->seeds, (unsigned long long)v->warmup, (unsigned long long)v->measure,
-            v->wall_s);
+            "(the paper's 400,000 and 600,000 by default).",
+            v->nruns, v->seeds, (unsigned long long)v->warmup, (unsigned long long)v->measure);
+    if (v->wall_s > 0) {
+        fprintf(f, " Wall time %.0f s.", v->wall_s);
+    }
+    fprintf(f, "\n\n");
 }
 
 static int write_results(const struct repro_view *v)
@@ -704,5 +708,63 @@ int repro_report(const struct repro_view *v)
     section_fig4(v, f);
     section_response(v, f);
     fprintf(f, "---\nEvery run's metrics: `results.json` and `runs/*.json`.\n");
+    return outdir_close(f, v->out, "report.md");
+}
+
+int repro_grid_report(const struct repro_view *v)
+{
+    if (write_results(v) != 0) {
+        return -1;
+    }
+    FILE *f = outdir_open(v->out, "report.md");
+    if (!f) {
+        return -1;
+    }
+    static const struct {
+        const char *key, *head;
+        double scale;
+        int decimals;
+    } cols[] = {
+        {"requests_per_s", "requests/s", 1, 0},
+        {"http_mbps", "Mb/s", 1, 0},
+        {"packets_per_s", "packets/s", 1, 0},
+        {"nic_packet_share", "NIC pkt %", 100, 0},
+        {"nic_connection_share", "handed off %", 100, 0},
+        {"host_user_pct", "host user %", 1, 0},
+        {"host_os_pct", "host OS %", 1, 0},
+        {"host_idle_pct", "host idle %", 1, 0},
+        {"nic_idle_pct", "NIC idle %", 1, 0},
+        {"host_send_delay_median_us", "send delay us", 1, 1},
+        {"host_recv_delay_median_us", "recv delay us", 1, 1},
+        {"mean_response_ms", "response ms", 1, 1},
+        {"nic_rx_drops", "drops", 1, 0},
+        {"soft_limit_mean", "Soft limit", 1, 0},
+        {"nic_connections_mean", "Cnum", 1, 0},
+    };
+    const size_t ncols = sizeof cols / sizeof cols[0];
+    fprintf(f, "# handoff sweep: %u configurations x %u seeds\n\n", v->nruns, v->seeds);
+    fprintf(f,
+            "Means over the seeds, with their range in parentheses. %llu packets of warm-up "
+            "and %llu measured per run. Every run's metrics: `results.json`.\n\n",
+            (unsigned long long)v->warmup, (unsigned long long)v->measure);
+    fprintf(f, "| config |");
+    for (size_t c = 0; c < ncols; c++) {
+        fprintf(f, " %s |", cols[c].head);
+    }
+    fprintf(f, "\n|---|");
+    for (size_t c = 0; c < ncols; c++) {
+        fprintf(f, "---:|");
+    }
+    fprintf(f, "\n");
+    for (unsigned i = 0; i < v->nruns; i++) {
+        fprintf(f, "| %s |", v->runs[i].config);
+        for (size_t c = 0; c < ncols; c++) {
+            char a[64];
+            fmt_ours(a, sizeof a, v, v->runs[i].config, cols[c].key, cols[c].scale,
+                     cols[c].decimals);
+            fprintf(f, " %s |", a);
+        }
+        fprintf(f, "\n");
+    }
     return outdir_close(f, v->out, "report.md");
 }

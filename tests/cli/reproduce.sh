@@ -29,6 +29,37 @@ if command -v gnuplot >/dev/null; then
     done
 fi
 
+# The same runs as shards on "two machines", merged: the same results, byte for byte.
+for i in 1 2; do
+    "$bin" sweep run --seeds 1 --warmup 2000 --measure 4000 --shard $i/2 --jobs 1 --quiet \
+        --out "$tmp/s$i"
+done
+[ "$(ls "$tmp/s1/runs" | wc -l)" -eq 30 ] || fail "shard 1 should hold 30 runs"
+"$bin" sweep merge --seeds 1 --warmup 2000 --measure 4000 --quiet --out "$tmp/merged" \
+    "$tmp/s1" "$tmp/s2"
+cmp -s "$tmp/out/results.json" "$tmp/merged/results.json" || fail "merged shards differ"
+grep -q "^## Table 1" "$tmp/merged/report.md" || fail "merged report lacks Table 1"
+[ "$("$bin" sweep list | wc -l)" -eq 180 ] || fail "sweep list: expected 180 jobs"
+rm -rf "$tmp/s2/runs/W-0-N-N-FCFS-400-s1.json" "$tmp/s1/runs/W-0-N-N-FCFS-400-s1.json"
+set +e
+"$bin" sweep merge --seeds 1 --quiet --out "$tmp/m2" "$tmp/s1" "$tmp/s2" 2>"$tmp/err"
+st=$?
+set -e
+[ $st -eq 1 ] && grep -q "W-0-N-N-FCFS-400-s1.json" "$tmp/err" || fail "a missing run not named"
+
+# A grid of one's own.
+printf '# my grid\nW-0-N-N-FCFS-400\n\nI-256-P-L-T4-600  # comment\n' >"$tmp/grid"
+"$bin" sweep run --configs "$tmp/grid" --seeds 1 --warmup 2000 --measure 4000 --quiet \
+    --out "$tmp/g"
+"$bin" sweep merge --configs "$tmp/grid" --seeds 1 --quiet --out "$tmp/g" "$tmp/g"
+grep -q "| I-256-P-L-T4-600 |" "$tmp/g/report.md" || fail "grid report"
+printf 'W-0-N-N-FCFS-400\nW-0-X\n' >"$tmp/badgrid"
+set +e
+"$bin" sweep list --configs "$tmp/badgrid" 2>"$tmp/err"
+st=$?
+set -e
+[ $st -eq 2 ] && grep -q "badgrid:2:" "$tmp/err" || fail "bad grid line not named"
+
 expect_usage() {
     local want=$1
     shift
@@ -43,5 +74,11 @@ expect_usage "--seeds" --seeds 0
 expect_usage "--seeds" --seeds 99
 expect_usage "--jobs" --jobs x
 expect_usage "--bogus" --bogus
+set +e
+"$bin" sweep run --shard 3/2 --out "$tmp/x" 2>"$tmp/err"
+st=$?
+set -e
+[ $st -eq 2 ] && grep -q -- "--shard" "$tmp/err" || fail "bad shard accepted"
+"$bin" sweep --help | grep -q 'parallel' || fail "sweep --help lacks the GNU parallel recipe"
 "$bin" reproduce --help | grep -q 'report.md' || fail "--help"
 echo "reproduce.sh: all checks passed"
