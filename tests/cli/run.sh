@@ -32,13 +32,6 @@ head -1 "$tmp/a.csv" | grep -q '^time_s,soft_limit,cnum,nic_rxq,host_busy,nic_bu
 [ "$(od -An -tx1 -N4 "$tmp/w.pcap" | tr -d ' ')" = "4d3cb2a1" ] || fail "not a nanosecond pcap"
 [ "$(stat -c %s "$tmp/w.pcap")" -gt 100000 ] || fail "pcap too small"
 
-# A configuration file: --print-config output loads back and runs the same.
-"$bin" run W-0-N-N-FCFS-400 --seed 3 --print-config >"$tmp/w.conf"
-grep -q '^base = W-0-N-N-FCFS-400' "$tmp/w.conf" || fail "print-config base line"
-"$bin" run "$tmp/w.conf" "${small[@]}" --json "$tmp/d.json"
-diff <(grep -v wall_seconds "$tmp/a.json") <(grep -v wall_seconds "$tmp/d.json") >/dev/null ||
-    fail "the printed configuration did not reproduce the run"
-
 expect_error() {
     local code=$1 want=$2
     shift 2
@@ -49,6 +42,27 @@ expect_error() {
     [ $st -eq "$code" ] || fail "'$*' exited $st, expected $code"
     grep -q -- "$want" "$tmp/err" || fail "'$*' did not say '$want': $(cat "$tmp/err")"
 }
+
+# Replaying a trace: a generated World Cup file, and a Common Log Format file.
+"$bin" trace gen W --out "$tmp/w.wc" --requests 20000 --seed 5 >/dev/null
+"$bin" run W-256-P-L-FCFS-400 --trace "$tmp/w.wc" --warmup 5000 --measure 15000 --quiet \
+    --json "$tmp/t.json"
+grep -q '"requests": [1-9]' "$tmp/t.json" || fail "trace replay completed no request"
+printf '1.2.3.4 - - [01/Jul/1998:10:00:00 +0000] "GET /a HTTP/1.0" 200 5000\r\n' >"$tmp/t.log"
+printf '5.6.7.8 - - [01/Jul/1998:10:00:02 +0000] "GET /c HTTP/1.0" 304 -\r\n' >>"$tmp/t.log"
+printf 'base = W-0-N-N-FCFS-400\nrun.clients = 4\nrun.trace = %s\n' "$tmp/t.log" >"$tmp/t.conf"
+"$bin" run "$tmp/t.conf" --warmup 100 --measure 3000 --quiet --json "$tmp/t2.json"
+grep -q '"requests": [1-9]' "$tmp/t2.json" || fail "CLF replay completed no request"
+printf 'not a log line\n' >"$tmp/bad.log"
+expect_error 1 "bad.log:1" run W-0-N-N-FCFS-400 --trace "$tmp/bad.log" --quiet
+
+# A configuration file: --print-config output loads back and runs the same.
+"$bin" run W-0-N-N-FCFS-400 --seed 3 --print-config >"$tmp/w.conf"
+grep -q '^base = W-0-N-N-FCFS-400' "$tmp/w.conf" || fail "print-config base line"
+"$bin" run "$tmp/w.conf" "${small[@]}" --json "$tmp/d.json"
+diff <(grep -v wall_seconds "$tmp/a.json") <(grep -v wall_seconds "$tmp/d.json") >/dev/null ||
+    fail "the printed configuration did not reproduce the run"
+
 printf 'base = W-0-N-N-FCFS-400\nnic.hiwat = lots\n' >"$tmp/bad.conf"
 expect_error 2 "bad.conf:2: 'nic.hiwat'" run "$tmp/bad.conf"
 expect_error 2 "unknown workload 'X'" run X-0-N-N-FCFS-400
