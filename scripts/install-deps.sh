@@ -22,6 +22,8 @@ packages=(
     libjansson-dev   # JSON output of results
     libpcap-dev      # pcap output of the simulated wire
     gnuplot-nox      # figures of the reproduction (SVG and PNG)
+    curl             # the Linux client of the interoperation test (tests/interop)
+    iproute2         # ip netns, for the interoperation test
 )
 
 # The ns-3 scenario that `make bench` runs beside our own benchmarks (bench/ns3/).

@@ -216,10 +216,12 @@ static int get_ooo(struct ho_rd *r, struct tcpe_conn *tp, bool virt)
         if (ho_rd_error(r) < 0) {
             return HO_EMSGSIZE;
         }
-        /* Ascending, disjoint, strictly beyond RCV.NXT, within a buffer's reach, nothing past a
-         * FIN. */
+        /* Ascending, disjoint, strictly beyond RCV.NXT, nothing past a FIN, and within a
+         * buffer's reach: once the hole fills, the unread data and the segment together fit the
+         * largest buffer. */
         if (fin > 1 || (len == 0 && !fin) || SEQ_LEQ(seq, tp->rcv_nxt) || SEQ_LT(seq, last_end) ||
-            len > TCP_BUF_LIMIT || (uint32_t)(seq + len - tp->rcv_nxt) > TCP_BUF_LIMIT) {
+            len > TCP_BUF_LIMIT ||
+            (uint64_t)tp->rcv.len + (uint32_t)(seq + len - tp->rcv_nxt) > TCP_BUF_LIMIT) {
             return HO_EPROTO;
         }
         if (!virt && len > ho_rd_left(r)) {
@@ -293,8 +295,10 @@ static bool consistent(const struct tcpe_conn *tp)
         tp->snd_ssthresh == 0) {
         return false;
     }
+    /* The window offered and the unread data together fit the largest buffer: the engine
+     * never offers more than the free space, so the buffer can never outgrow the limit. */
     int32_t adv = SEQ_DIFF(tp->rcv_adv, tp->rcv_nxt);
-    if (adv < -1 || adv > (int32_t)TCP_BUF_LIMIT) {
+    if (adv < -1 || (uint64_t)tp->rcv.len + (adv > 0 ? (uint32_t)adv : 0) > TCP_BUF_LIMIT) {
         return false;
     }
     if (tp->sndbuf == 0 || tp->sndbuf > TCP_BUF_LIMIT || tp->rcvbuf == 0 ||

@@ -618,6 +618,12 @@ static void tcp_input_data(struct tcpe_conn *tp, const struct tcp_in *in, uint64
     if (fin) {
         tcp_input_fin(tp, now);
     }
+    /* Data may be accepted past the edge we advertised (the window check allows the buffer's
+     * free space): keep the edge no lower than RCV.NXT, so that it stays a meaningful sequence
+     * number, within 2^31 of RCV.NXT, and the connection stays exportable. */
+    if (SEQ_GT(tp->rcv_nxt, tp->rcv_adv)) {
+        tp->rcv_adv = tp->rcv_nxt;
+    }
 }
 
 /* ---- the driver ---- */

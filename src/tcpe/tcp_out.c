@@ -49,7 +49,16 @@ static uint32_t tcp_offer(const struct tcpe_conn *tp)
     return space < max ? space : max;
 }
 
-/* Computes the window field for a non-SYN segment and records the edge it advertises. */
+/*
+ * Computes the window field for a non-SYN segment and records the edge it advertises. The
+ * window is shifted right, truncating, as RFC 7323 2.3 says (SEG.WND = RCV.WND >> Rcv.Wind.Shift)
+ * and FreeBSD does. When the edge already offered is not a multiple of the scale, the peer may
+ * then see it recede by less than one unit; the edge itself stays where it was (rcv_adv), and
+ * data up to it is still accepted. Rounding up instead would move the edge right without any
+ * buffer having been freed: each segment shorter than a scale unit would buy the peer that much
+ * more window, and a peer that keeps sending to an application that does not read could grow the
+ * receive buffer without bound.
+ */
 static uint16_t tcp_window_field(struct tcpe_conn *tp)
 {
     uint32_t win = tcp_offer(tp);
@@ -58,9 +67,6 @@ static uint16_t tcp_window_field(struct tcpe_conn *tp)
         win = edge;
     }
     uint32_t field = win >> tp->rcv_wscale;
-    if ((field << tp->rcv_wscale) < edge) {
-        field++; /* round up rather than shrink the offered edge */
-    }
     if (field > TCP_MAXWIN) {
         field = TCP_MAXWIN;
     }

@@ -26,19 +26,24 @@ int tcp_reass_insert(struct tcpe_conn *tp, uint32_t seq, uint32_t len, const uin
     if (len == 0 && !fin) {
         return HO_OK;
     }
-    /* Phase 1, read only: where the segment goes and what of it is new. */
+    /* Phase 1, read only: where the segment goes and what of it is new. Nothing lies beyond
+     * the peer's FIN (import refuses such a queue), so a peer that contradicts itself is
+     * believed the first time: data past a queued FIN is cut off or ignored, and a FIN before
+     * queued data is ignored. */
     uint32_t end = seq + len;
     struct tcp_ooo **link = &tp->ooo;
+    struct tcp_ooo *prev = NULL;
     while (*link != NULL && SEQ_LEQ((*link)->seq + (*link)->len, seq) &&
            !((*link)->seq + (*link)->len == seq && len == 0)) {
+        prev = *link;
         link = &(*link)->next;
     }
     struct tcp_ooo *prev_cover = *link;
     if (prev_cover != NULL && SEQ_LEQ(prev_cover->seq, seq)) {
         uint32_t pend = prev_cover->seq + prev_cover->len;
         if (SEQ_GEQ(pend, end)) {
-            /* Nothing new; perhaps the FIN. */
-            if (fin && pend == end) {
+            /* Nothing new; perhaps the FIN, if nothing is queued after it. */
+            if (fin && pend == end && prev_cover->next == NULL) {
                 prev_cover->fin = true;
             }
             return HO_OK;
@@ -50,12 +55,16 @@ int tcp_reass_insert(struct tcpe_conn *tp, uint32_t seq, uint32_t len, const uin
             data += cut;
         }
         link = &prev_cover->next;
+        prev = prev_cover;
     }
     /* Successors the segment overlaps: whole ones are replaced, a partial one trims our tail. */
     struct tcp_ooo *next = *link;
     uint32_t replaced = 0;
     while (next != NULL && SEQ_LEQ(next->seq + next->len, end)) {
-        if (next->fin && next->seq + next->len == end) {
+        if (next->fin) {
+            /* The queued FIN ends the segment too (it is the last entry). */
+            end = next->seq + next->len;
+            len = end - seq;
             fin = true;
         }
         replaced++;
@@ -66,11 +75,17 @@ int tcp_reass_insert(struct tcpe_conn *tp, uint32_t seq, uint32_t len, const uin
         end = next->seq;
         fin = false;
     }
+    if (next != NULL) {
+        fin = false; /* queued data follows */
+    }
     if (len == 0 && !fin) {
         return HO_OK; /* every octet is already queued */
     }
     if (tp->ooo_count - replaced >= tp->stack->p.ooo_max) {
         return HO_ENOSPC;
+    }
+    if (prev != NULL && prev->fin) {
+        return HO_OK; /* all of it lies past the FIN */
     }
 
     /* Phase 2: allocate, then change the list (a failure leaves it as it was). */
