@@ -337,7 +337,7 @@ static int run_all(struct repro *r)
                 _exit(child_run(r, x, seed));
             }
             unsigned slot = 0;
-            while (pids[slot] != 0 && slot < r->jobs) {
+            while (slot < r->jobs && pids[slot] != 0) {
                 slot++;
             }
             pids[slot] = pid;
