@@ -228,7 +228,8 @@ static void figure(const struct repro_view *v, FILE *rep, const char *name, cons
                                             {"pngcairo size 900,480 font 'sans,10'", "png"}};
     for (int i = 0; i < 2; i++) {
         fprintf(g,
-                "reset\nset terminal %s\nset output '%s/figures/%s.%s'\nset title \"%s\"\n"
+                "reset\nset terminal %s noenhanced\nset output '%s/figures/%s.%s'\n"
+                "set title \"%s\"\n"
                 "set grid ytics\n%s\n",
                 terms[i][0], v->out, name, terms[i][1], title, plot_body);
     }
