@@ -333,7 +333,9 @@ static void test_allocation_failures(void **state)
     assert_true(ok);
     struct tt_ep *ec = tt_world_ep(&w, cli);
     struct tt_ep *es = tt_world_ep(&w, srv);
-    assert_true(ec->allocs_failed > 100 && es->allocs_failed > 100);
+    /* The failing allocator really bit, many times on both sides (a bound with room: the count
+     * depends on the traffic, not on the engine's correctness). */
+    assert_true(ec->allocs_failed > 20 && es->allocs_failed > 20);
     assert_true(tcpe_stack_stats(srv)->drops[TCPE_DROP_NOMEM] > 0);
     tt_world_run(&w, w.now + 10 * TT_SEC, NULL, NULL);
     assert_int_equal(tcpe_stack_conn_count(cli), 0);
@@ -393,7 +395,9 @@ static void test_counters_add_up(void **state)
     struct tt_xfers xs;
     struct tcpe_params p;
     tcpe_params_init(&p);
-    p.msl = TT_SEC;
+    /* TIME_WAIT (2 MSL) must outlast any retransmission backoff of the peer's FIN, or a late
+     * FIN is answered with RST and its connection's last bytes are never acknowledged. */
+    p.msl = 120 * TT_SEC;
     struct tcpe_stack *cli = tt_world_add_stack(&w, 0, &p, tt_xfers_event, &xs);
     struct tcpe_stack *srv = tt_world_add_stack(&w, 1, &p, tt_xfers_event, &xs);
     tt_world_ep(&w, srv)->per_conn = true; /* the NIC-style path for the server */
