@@ -51,8 +51,8 @@ int main(void)
     const double packets = 1000000; /* the paper's 400,000 + 600,000 */
     printf("simulator, W-4096-P-L-FCFS-400, %.0f packets (warm-up + measured), one core\n",
            packets);
-    printf("  %8s %9s %14s %12s %12s %10s %14s\n", "clients", "wall s", "packets/s",
-           "events/s", "ns/packet", "peak MB", "bytes/client");
+    printf("  %8s %9s %14s %12s %12s %10s %14s\n", "clients", "wall s", "packets/s", "events/s",
+           "ns/packet", "peak MB", "bytes/client");
     double base_rss = 0;
     for (int i = 0; i < 3; i++) {
         int p[2];

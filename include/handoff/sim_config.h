@@ -16,9 +16,10 @@
  * meaning, range and default are listed by sim_config_describe() (`handoff run --print-config`).
  * Every error names the file and line and what was wrong.
  *
- * The cost model's parameters will join this table as the simulator gains them; they are one
- * set for every run (docs/cost-model.md), so a file that overrides them is a different model,
- * not a different experiment.
+ * The cost model's parameters are keys too (cost.*, struct sim_costs). They are one set for
+ * every run (docs/cost-model.md), calibrated on the baseline alone, so a file that overrides them
+ * describes a different model, not a different experiment: use it to ask "what if the NIC's TCP
+ * cost twice as much", never to make one row match.
  */
 #ifndef HANDOFF_SIM_CONFIG_H
 #define HANDOFF_SIM_CONFIG_H
@@ -40,6 +41,47 @@ enum sim_workload {
 };
 
 #define SIM_CONFIG_PATH_MAX 1024
+
+/*
+ * The cost model: every number the simulator charges. Host costs are cycles of its processor
+ * before memory stalls (the cache model adds those); NIC costs are instructions of its
+ * single-issue processor. docs/cost-model.md gives each one's meaning and origin.
+ */
+struct sim_costs {
+    /* Host, network stack below the system calls (category NET). */
+    uint32_t host_rx_pkt; /* interrupt, driver, IP and TCP input of one packet */
+    uint32_t host_tx_pkt; /* TCP and IP output and the driver for one packet */
+    uint32_t host_timer;  /* one TCP timer expiry (callout, handler; its packets cost apart) */
+    /* Host, system calls (category OS). */
+    uint32_t sys_event;    /* the event loop's wait (select/kevent) per ready socket */
+    uint32_t sys_accept;   /* accept() */
+    uint32_t sys_read;     /* read() of a request */
+    uint32_t sys_write;    /* write() of a response header (plus the copy below) */
+    uint32_t sys_sendfile; /* sendfile() call */
+    uint32_t sys_close;    /* close() */
+    uint32_t copy_per_kb;  /* copying 1 KB between user and kernel (headers, dynamic data) */
+    /* Host, the web server itself (category USER). */
+    uint32_t user_request; /* parse a request, find the file, build the header */
+    uint32_t user_dynamic; /* extra work of a dynamic request (SPECweb99) */
+    /* Host memory touched per packet. */
+    uint32_t conn_state_bytes; /* connection state (TCB, inpcb, socket) touched per packet */
+    uint32_t pkt_hdr_bytes;    /* packet header buffer touched per packet (DMA'd, so missing) */
+    /* NIC instructions. */
+    uint32_t nic_host_rx;      /* receive a host packet: MAC, lookup miss, DMA to the host */
+    uint32_t nic_host_tx;      /* send a host packet: DMA from the host, MAC */
+    uint32_t nic_lookup_probe; /* one probe of the lookup table */
+    uint32_t nic_tcp_rx;       /* TCP input of a NIC packet, with any DMA it causes */
+    uint32_t nic_tcp_tx;       /* TCP output of a NIC packet, with the DMA of its payload */
+    uint32_t nic_timer;        /* one TCP timer expiry on the NIC (its packets cost apart) */
+    uint32_t nic_cmd;          /* take one command message from the driver */
+    uint32_t nic_handoff;      /* import a handed-off connection (on top of nic_cmd) */
+    uint32_t nic_msg;          /* post one message to the driver */
+    uint32_t nic_scale_pct;    /* what-if: percent applied to the six costs above, 100 = none */
+    /* Host, the driver's side of handoff (category NET). */
+    uint32_t host_msg_out; /* post one command message to the NIC */
+    uint32_t host_msg_in;  /* take one message from the NIC (interrupt, driver) */
+    uint32_t host_handoff; /* export a connection and switch its socket to bypass */
+};
 
 struct sim_config {
     /* The six fields of the shorthand. */
@@ -79,6 +121,9 @@ struct sim_config {
     uint64_t delack_ns; /* delayed-ACK timer (FreeBSD 4.7: 100 ms) */
     uint32_t sndbuf;    /* send socket buffer, bytes */
     uint32_t rcvbuf;    /* receive socket buffer, bytes */
+
+    /* The cost model (keys cost.*): one set for every run. */
+    struct sim_costs costs;
 };
 
 /* An error message naming the file and line (or the argument) at fault. */
@@ -109,9 +154,13 @@ int sim_config_set(struct sim_config *c, const char *key, const char *value,
 /*
  * Builds c from defaults, a shorthand or a configuration file:
  *  - if spec is a shorthand, c is the defaults with that shorthand;
- *  - otherwise spec is a file's path, read as described above.
+ *  - otherwise spec is a file's path, read as described above;
+ *  - either may be followed by overrides, ",key=value" each, applied in order
+ *    ("W-1024-P-N-FCFS-400,nic.hiwat=512,run.seed=2"); a spec naming an existing file is a
+ *    file even if it contains a comma.
  * Then checks the parameters against each other. Returns 0, or -1 with err filled; err names the
- * file and line ("exp.conf:3: unknown key 'nic.hiwatt'") when the fault is in a file.
+ * file and line ("exp.conf:3: unknown key 'nic.hiwatt'") when the fault is in a file, and the
+ * override when the fault is there.
  */
 int sim_config_load(struct sim_config *c, const char *spec, struct sim_config_err *err);
 

@@ -34,6 +34,9 @@ struct sim_metrics {
     double host_net_pct;              /* of which in the network stack below the system calls */
     double host_idle_pct;             /* host cycles idle */
     double nic_idle_pct;              /* NIC cycles idle */
+    double nic_host_pct;              /* NIC cycles on host packets */
+    double nic_tcp_pct;               /* NIC cycles on its own TCP (packets, timers) */
+    double nic_msg_pct;               /* NIC cycles on messages to and from the driver */
     double host_send_delay_median_us; /* NIC queueing + processing of host packets to send */
     double host_recv_delay_median_us; /* NIC queueing + processing of received host packets */
     double mean_response_ms;          /* request sent to last response byte received */

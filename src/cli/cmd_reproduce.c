@@ -31,11 +31,12 @@
 #include "outdir.h"
 #include "repro.h"
 
-#define MAX_RUNS  256
-#define MAX_SEEDS 16
+#define MAX_RUNS     256
+#define MAX_SEEDS    16
+#define NAME_MAX_LEN 80 /* a configuration's name, with any overrides */
 
 struct run {
-    char config[48];
+    char config[NAME_MAX_LEN];
     bool timeseries; /* Figure 6 wants its time series (first seed only) */
     unsigned nok;    /* seeds that finished */
     struct sim_metrics m[MAX_SEEDS];
@@ -70,7 +71,7 @@ static struct run *want(struct repro *r, const char *config, bool timeseries)
     }
     struct run *x = &r->runs[r->nruns++];
     memset(x, 0, sizeof *x);
-    snprintf(x->config, sizeof x->config, "%.47s", config);
+    snprintf(x->config, sizeof x->config, "%.*s", NAME_MAX_LEN - 1, config);
     x->timeseries = timeseries;
     return x;
 }
@@ -92,8 +93,8 @@ static const char *const fig7_policies[7] = {"FCFS", "T2", "T4", "T8", "T16", "T
 static const unsigned fig8_mips[3] = {400, 600, 800};
 
 /* The paper's experiments, by name; "all" is the whole of section 5. */
-static const char *const set_names[] = {"all",  "table1", "fig5",    "fig6",
-                                        "fig7", "fig8",   "response"};
+static const char *const set_names[] = {"all",  "table1", "fig5",     "fig6",
+                                        "fig7", "fig8",   "response", "sensitivity"};
 #define NSETS (sizeof set_names / sizeof set_names[0])
 
 static bool in_set(const char *set, const char *name)
@@ -103,7 +104,7 @@ static bool in_set(const char *set, const char *name)
 
 static int list_runs(struct repro *r, const char *set)
 {
-    char c[5][48], name[48];
+    char c[5][48], name[NAME_MAX_LEN];
     if (in_set(set, "table1")) {
         const char *table1[4] = {"W-0-N-N-FCFS-400", "W-256-N-N-FCFS-400", "W-1024-N-N-FCFS-400",
                                  "W-1024-P-N-FCFS-400"};
@@ -136,6 +137,13 @@ static int list_runs(struct repro *r, const char *set)
             want(r, name, false);
         }
     }
+    for (unsigned s = 0; s < REPRO_NSCALES && in_set(set, "sensitivity"); s++) {
+        const char *base;
+        for (unsigned i = 0; (base = repro_sensitivity_config(i)) != NULL; i++) {
+            repro_scaled_name(name, sizeof name, base, repro_scale_pct(s));
+            want(r, name, false);
+        }
+    }
     for (size_t i = 0; i < NSETS; i++) {
         if (!strcmp(set, set_names[i])) {
             return 0;
@@ -143,7 +151,7 @@ static int list_runs(struct repro *r, const char *set)
     }
     fprintf(stderr,
             "handoff sweep: unknown set '%s' (all, table1, fig5, fig6, fig7, fig8, "
-            "response)\n",
+            "response, sensitivity)\n",
             set);
     return -1;
 }
@@ -182,9 +190,9 @@ static int list_file(struct repro *r, const char *path)
         }
         struct sim_config cfg;
         struct sim_config_err err;
-        if (strlen(b) >= 48 || sim_config_load(&cfg, b, &err) != 0) {
+        if (strlen(b) >= NAME_MAX_LEN || sim_config_load(&cfg, b, &err) != 0) {
             fprintf(stderr, "handoff sweep: %s:%u: %s\n", path, lineno,
-                    strlen(b) >= 48 ? "configuration name too long" : err.msg);
+                    strlen(b) >= NAME_MAX_LEN ? "configuration name too long" : err.msg);
             rc = -1;
         } else if (!want(r, b, false)) {
             fprintf(stderr, "handoff sweep: %s:%u: more than %d configurations\n", path, lineno,
@@ -414,8 +422,10 @@ static void sweep_usage(FILE *f)
             "SRC_DIRs and writes the report into DIR: the paper's report for --set all, a table\n"
             "of every metric otherwise.\n"
             "\n"
-            "SELECT is --set NAME (all, table1, fig5, fig6, fig7, fig8, response; default all)\n"
-            "or --configs FILE (a grid of your own: one shorthand or configuration file a line).\n"
+            "SELECT is --set NAME (all, table1, fig5, fig6, fig7, fig8, response, sensitivity;\n"
+            "default all) or --configs FILE (a grid of your own: one configuration a line, a\n"
+            "shorthand or a file, either with ,key=value overrides: "
+            "W-1024-P-N-FCFS-400,nic.hiwat=512).\n"
             "\n"
             "GNU parallel, 8 shards:   parallel handoff sweep run --shard {}/8 --out out/s{} \\\n"
             "                              ::: 1 2 3 4 5 6 7 8\n"

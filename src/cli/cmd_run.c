@@ -25,8 +25,8 @@ static void run_usage(FILE *f)
         "\n"
         "CONFIG is the paper's shorthand Workload-NICConnections-Priority-LoadControl-\n"
         "Selection-MIPS (e.g. W-0-N-N-FCFS-400, I-256-P-L-T20-600) or a configuration file\n"
-        "(`base = SHORTHAND` plus `key = value` overrides; --print-config lists every key).\n"
-        ""
+        "(`base = SHORTHAND` plus `key = value` overrides; --print-config lists every key),\n"
+        "either followed by ,key=value overrides (W-1024-P-N-FCFS-400,cost.nic_scale_pct=150).\n"
         "\n"
         "options:\n"
         "  --warmup N         packets on the wire before measuring (default 400000)\n"
@@ -66,7 +66,8 @@ static void print_table(const char *name, const struct sim_metrics *m, double wa
            100 * m->nic_connection_share);
     printf("  host user/OS/idle %%    %5.1f / %5.1f / %5.1f  (network stack %.1f %%)\n",
            m->host_user_pct, m->host_os_pct, m->host_idle_pct, m->host_net_pct);
-    printf("  NIC idle %%            %10.1f\n", m->nic_idle_pct);
+    printf("  NIC idle %%            %10.1f  (host packets %.1f, TCP %.1f, messages %.1f)\n",
+           m->nic_idle_pct, m->nic_host_pct, m->nic_tcp_pct, m->nic_msg_pct);
     printf("  host packet delay us  %10.1f send, %.1f receive (medians)\n",
            m->host_send_delay_median_us, m->host_recv_delay_median_us);
     printf("  mean response ms      %10.2f\n", m->mean_response_ms);
@@ -167,8 +168,13 @@ int cli_run(int argc, char **argv)
         sim_config_describe(&cfg, stdout);
         return 0;
     }
-    char name[64];
+    char name[64], title[1200];
     sim_config_name(&cfg, name, sizeof name);
+    if (strcmp(name, o.config) != 0) {
+        snprintf(title, sizeof title, "%s (%s)", name, o.config);
+    } else {
+        snprintf(title, sizeof title, "%s", name);
+    }
 
     FILE *csv = NULL;
     if (o.timeseries) {
@@ -229,7 +235,7 @@ int cli_run(int argc, char **argv)
     sim_world_metrics(w, &m);
     sim_world_destroy(w);
     if (!o.quiet) {
-        print_table(name, &m, wall);
+        print_table(title, &m, wall);
     }
     if (o.json) {
         json_t *j = repro_metrics_json(name, cfg.seed, &m, wall);

@@ -20,6 +20,9 @@
     X(host_net_pct)                                                                                \
     X(host_idle_pct)                                                                               \
     X(nic_idle_pct)                                                                                \
+    X(nic_host_pct)                                                                                \
+    X(nic_tcp_pct)                                                                                 \
+    X(nic_msg_pct)                                                                                 \
     X(host_send_delay_median_us)                                                                   \
     X(host_recv_delay_median_us)                                                                   \
     X(mean_response_ms)                                                                            \

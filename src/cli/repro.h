@@ -27,6 +27,19 @@ struct repro_view {
     unsigned nruns;
 };
 
+/*
+ * The NIC-cost sensitivity study (set "sensitivity"): the claims' configurations with handoff,
+ * rerun with the NIC's own costs scaled by cost.nic_scale_pct.
+ */
+#define REPRO_NSCALES 2
+/* The i-th scale in percent (150, 200). */
+unsigned repro_scale_pct(unsigned i);
+/* The i-th configuration of the study, or NULL past the end. */
+const char *repro_sensitivity_config(unsigned i);
+/* The run name of config with the NIC's own costs at pct percent: config itself for 100 % or
+ * for a configuration without handoff (the scale changes nothing there). */
+void repro_scaled_name(char *buf, size_t len, const char *config, unsigned pct);
+
 /* The metrics of one run as a JSON object with the documented keys (caller owns it). */
 json_t *repro_metrics_json(const char *config, uint64_t seed, const struct sim_metrics *m,
                            double wall_s);

@@ -28,10 +28,8 @@
 #define BUF_BASE    0x010000000ull /* packet header buffers (mbufs), a ring */
 #define BUF_COUNT   4096u
 #define BUF_BYTES   256u
-#define LISTEN_SLOT 0u
-#define PAGE_BYTES                                                                                 \
-    4096u /* sendfile appends a file to the socket page by page */ /* the listening socket's       \
-                                                                      state: SYNs touch it */
+#define LISTEN_SLOT 0u    /* the listening socket's state: SYNs touch it */
+#define PAGE_BYTES  4096u /* sendfile appends a file to the socket page by page */
 
 /* What a server task does when it completes. */
 enum srv_op { OP_ACCEPT, OP_READ, OP_PARSE, OP_RESPOND, OP_SENDMORE, OP_CLOSE };
@@ -39,7 +37,7 @@ enum srv_op { OP_ACCEPT, OP_READ, OP_PARSE, OP_RESPOND, OP_SENDMORE, OP_CLOSE };
 static uint64_t state_addr(const struct sim_world *w, uint32_t slot)
 {
     uint64_t line = w->cfg.line_bytes;
-    uint64_t stride = (w->costs.conn_state_bytes + line - 1) / line * line;
+    uint64_t stride = (w->cfg.costs.conn_state_bytes + line - 1) / line * line;
     return STATE_BASE + (uint64_t)slot * stride;
 }
 
@@ -88,7 +86,12 @@ static void host_timer(void *ctx, uint64_t arg, uint64_t now)
     struct sim_world *w = ctx;
     (void)arg;
     w->host_timer_at = TCPE_NEVER;
-    tcpe_stack_timers(w->host_stack, now);
+    /* The timers act at their deadline (the clock interrupt preempts everything); the
+     * processor pays for the expiries right after. Packets they send cost as packets. */
+    uint64_t fired = world_run_timers(w->host_stack, now);
+    if (fired > 0) {
+        submit(w, PRIO_NET, CAT_NET, fired * w->cfg.costs.host_timer, NULL, NULL, 0, now);
+    }
     host_rearm(w, now);
 }
 
@@ -116,8 +119,8 @@ static uint64_t rx_start(void *ctx, uint64_t arg, uint64_t now)
     (void)now;
     struct sim_pkt *p = pkt_at(w, (uint32_t)arg);
     uint32_t slot = pkt_slot(w, &p->seg, true);
-    return touch(w, buf_addr(p), w->costs.pkt_hdr_bytes) +
-           touch(w, state_addr(w, slot), w->costs.conn_state_bytes);
+    return touch(w, buf_addr(p), w->cfg.costs.pkt_hdr_bytes) +
+           touch(w, state_addr(w, slot), w->cfg.costs.conn_state_bytes);
 }
 
 static void rx_done(void *ctx, uint64_t arg, uint64_t now)
@@ -153,7 +156,7 @@ void host_rx(struct sim_world *w, struct sim_pkt *p, uint64_t now)
     /* The NIC wrote the frame into a receive buffer: those lines leave the cache. */
     sim_cache_invalidate(w->l2, buf_addr(p), BUF_BYTES);
     w->pkts_in_host_tasks++;
-    submit(w, PRIO_NET, CAT_NET, w->costs.host_rx_pkt, rx_start, rx_done, p->index, now);
+    submit(w, PRIO_NET, CAT_NET, w->cfg.costs.host_rx_pkt, rx_start, rx_done, p->index, now);
 }
 
 static uint64_t tx_start(void *ctx, uint64_t arg, uint64_t now)
@@ -161,8 +164,8 @@ static uint64_t tx_start(void *ctx, uint64_t arg, uint64_t now)
     struct sim_world *w = ctx;
     (void)now;
     struct sim_pkt *p = pkt_at(w, (uint32_t)arg);
-    return touch(w, buf_addr(p), w->costs.pkt_hdr_bytes) +
-           touch(w, state_addr(w, p->conn_slot), w->costs.conn_state_bytes);
+    return touch(w, buf_addr(p), w->cfg.costs.pkt_hdr_bytes) +
+           touch(w, state_addr(w, p->conn_slot), w->cfg.costs.conn_state_bytes);
 }
 
 static void tx_done(void *ctx, uint64_t arg, uint64_t now)
@@ -183,7 +186,7 @@ static void host_output(void *ctx, const struct tcpe_seg *seg)
     HO_ASSERT(p, "out of memory for packets");
     p->conn_slot = pkt_slot(w, seg, false);
     w->pkts_in_host_tasks++;
-    submit(w, PRIO_NET, CAT_NET, w->costs.host_tx_pkt, tx_start, tx_done, p->index,
+    submit(w, PRIO_NET, CAT_NET, w->cfg.costs.host_tx_pkt, tx_start, tx_done, p->index,
            sim_evq_now(w->evq));
 }
 
@@ -262,7 +265,7 @@ static void host_offer(struct sim_world *w, uint32_t slot, uint64_t now)
     cmd.handoff.sockbuf.rcv_space = w->cfg.rcvbuf;
     cmd.handoff.state.len = s->blob_len;
     cmd.handoff.state.data = s->blob;
-    pci_to_nic(w, &cmd, w->costs.host_handoff, now);
+    pci_to_nic(w, &cmd, w->cfg.costs.host_handoff, now);
 }
 
 /* Sends the rest of the response if the socket buffer has room: through the host's TCP, or as
@@ -332,7 +335,7 @@ static void srv_accept(struct sim_world *w, uint64_t now)
             host_offer(w, slot, now); /* what it has received goes with its state */
         } else if (tcpe_conn_readable(c) > 0 || tcpe_conn_eof(c)) {
             /* The request arrived before accept(): its event found no socket to wake. */
-            srv_task(w, slot, OP_READ, CAT_OS, w->costs.sys_read, now);
+            srv_task(w, slot, OP_READ, CAT_OS, w->cfg.costs.sys_read, now);
         }
     }
 }
@@ -341,7 +344,7 @@ static void srv_accept(struct sim_world *w, uint64_t now)
 static void srv_read(struct sim_world *w, uint32_t slot, uint64_t now)
 {
     struct srv_conn *s = &w->srv[slot];
-    const struct sim_costs *k = &w->costs;
+    const struct sim_costs *k = &w->cfg.costs;
     int n = 0;
     bool eof = false;
     if (s->where == SRV_HOST) {
@@ -392,7 +395,7 @@ static void srv_done(void *ctx, uint64_t arg, uint64_t now)
     struct sim_world *w = ctx;
     uint32_t slot = (uint32_t)(arg & 0x0fffffff);
     enum srv_op op = (enum srv_op)((arg >> 28) & 0xf);
-    const struct sim_costs *k = &w->costs;
+    const struct sim_costs *k = &w->cfg.costs;
     if (op == OP_ACCEPT) {
         srv_accept(w, now);
         host_rearm(w, now);
@@ -439,7 +442,7 @@ static void host_event(void *ctx, struct tcpe_conn *c, unsigned ev)
 {
     struct sim_world *w = ctx;
     uint64_t now = sim_evq_now(w->evq);
-    const struct sim_costs *k = &w->costs;
+    const struct sim_costs *k = &w->cfg.costs;
     if (c == w->listener) {
         if (ev & TCPE_EV_ACCEPT) {
             submit(w, PRIO_APP, CAT_OS, k->sys_event + k->sys_accept, NULL, srv_done,
@@ -500,7 +503,7 @@ static void handoff_answered(struct sim_world *w, const struct ho_cmd_handoff_re
         }
         /* Data that came back inside the state raises no event: read it now. */
         if (tcpe_conn_readable(s->conn) > 0 || tcpe_conn_eof(s->conn)) {
-            srv_task(w, slot, OP_READ, CAT_OS, w->costs.sys_event + w->costs.sys_read, now);
+            srv_task(w, slot, OP_READ, CAT_OS, w->cfg.costs.sys_event + w->cfg.costs.sys_read, now);
         }
     }
     w->pkts_held -= s->nheld;
@@ -518,7 +521,7 @@ void host_msg_arrive(struct sim_world *w, uint64_t handle, uint64_t now)
 {
     struct ho_cmd cmd;
     pci_msg_decode(w, handle, &cmd, &w->seq_to_host_got);
-    const struct sim_costs *k = &w->costs;
+    const struct sim_costs *k = &w->cfg.costs;
     struct srv_conn *s;
     switch (cmd.type) {
     case HO_CMD_HANDOFF_REPLY:

@@ -99,7 +99,10 @@ static void nic_timer(void *ctx, uint64_t arg, uint64_t now)
     struct sim_world *w = ctx;
     (void)arg;
     w->nic_timer_at = TCPE_NEVER;
-    tcpe_stack_timers(w->nic_stack, now);
+    /* The firmware runs one item at a time, so the expiries' instructions are paid just before
+     * the next item it takes (the segments they send are such items). */
+    w->nic_timer_debt += world_run_timers(w->nic_stack, now) * w->cfg.costs.nic_timer *
+                         w->cfg.costs.nic_scale_pct / 100;
     nic_rearm(w, now);
 }
 
@@ -294,25 +297,39 @@ static void nic_done(void *ctx, uint64_t arg, uint64_t now)
 
 static uint64_t nic_cost(const struct sim_world *w, const struct ho_sched_item *it)
 {
-    const struct sim_costs *k = &w->costs;
+    const struct sim_costs *k = &w->cfg.costs;
     uint64_t probes = (uint64_t)(it->aux & 0xffff) * k->nic_lookup_probe;
+    uint64_t own; /* the NIC's own TCP and messaging, which cost.nic_scale_pct scales */
     switch (it->queue) {
     case HO_SCHED_HOST_RX:
         return k->nic_host_rx + probes;
     case HO_SCHED_HOST_TX:
         return k->nic_host_tx;
     case HO_SCHED_NIC_RX:
-        return k->nic_tcp_rx + probes;
+        return k->nic_tcp_rx * (uint64_t)k->nic_scale_pct / 100 + probes;
     case HO_SCHED_NIC_TX:
-        return it->aux & AUX_MSG ? k->nic_msg : k->nic_tcp_tx;
+        own = it->aux & AUX_MSG ? k->nic_msg : k->nic_tcp_tx;
+        break;
     case HO_SCHED_CMD:
-        return k->nic_cmd + (it->aux == HO_CMD_HANDOFF ? k->nic_handoff : 0);
+        own = k->nic_cmd + (it->aux == HO_CMD_HANDOFF ? k->nic_handoff : 0);
+        break;
     default:
         return 0;
     }
+    return own * k->nic_scale_pct / 100;
 }
 
-/* If the processor is idle, starts the next piece of work. */
+/* The accounting category of a piece of NIC work (struct sim_metrics: nic_*_pct). */
+static unsigned nic_cat(const struct ho_sched_item *it)
+{
+    if (nic_item_is_msg(it)) {
+        return NIC_CAT_MSG;
+    }
+    return it->queue == HO_SCHED_HOST_RX || it->queue == HO_SCHED_HOST_TX ? NIC_CAT_HOST
+                                                                          : NIC_CAT_TCP;
+}
+
+/* If the processor is idle, starts the next piece of work (after any timer expiries owed). */
 static void nic_kick(struct sim_world *w, uint64_t now)
 {
     if (w->nic_busy || ho_sched_dequeue(w->nic_q, now, &w->nic_item) != HO_OK) {
@@ -320,7 +337,14 @@ static void nic_kick(struct sim_world *w, uint64_t now)
     }
     w->nic_busy = true;
     w->msgs_in_nic_q -= nic_item_is_msg(&w->nic_item);
+    if (w->nic_timer_debt > 0) {
+        struct sim_cpu_task d = {.cat = NIC_CAT_TCP, .cycles = w->nic_timer_debt};
+        w->nic_timer_debt = 0;
+        int rc = sim_cpu_submit(w->nic_cpu, now, &d);
+        HO_ASSERT(rc == HO_OK, "NIC task refused: %s", ho_strerror(rc));
+    }
     struct sim_cpu_task t = {
+        .cat = nic_cat(&w->nic_item),
         .cycles = nic_cost(w, &w->nic_item),
         .done = nic_done,
         .ctx = w,
@@ -403,7 +427,7 @@ int nic_init(struct sim_world *w)
     struct sim_cpu_params cp = {
         .hz = (uint64_t)w->cfg.nic_mips * 1000000,
         .nprios = 1,
-        .ncats = 1,
+        .ncats = NIC_NCATS,
     };
     if (sim_cpu_create(&cp, w->evq, &w->nic_cpu) != HO_OK) {
         return HO_EINVAL;

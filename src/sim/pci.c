@@ -110,7 +110,7 @@ void pci_to_nic(struct sim_world *w, struct ho_cmd *cmd, uint64_t extra_cycles, 
     struct sim_cpu_task t = {
         .prio = PRIO_NET,
         .cat = CAT_NET,
-        .cycles = w->costs.host_msg_out + extra_cycles,
+        .cycles = w->cfg.costs.host_msg_out + extra_cycles,
         .done = to_nic_done,
         .ctx = w,
         .arg = h,
@@ -131,7 +131,7 @@ void pci_host_msg_arrive(struct sim_world *w, uint64_t handle, uint64_t now)
     struct sim_cpu_task t = {
         .prio = PRIO_NET,
         .cat = CAT_NET,
-        .cycles = w->costs.host_msg_in,
+        .cycles = w->cfg.costs.host_msg_in,
         .done = to_host_done,
         .ctx = w,
         .arg = handle,

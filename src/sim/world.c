@@ -12,39 +12,6 @@
 #include "handoff/sim_time.h"
 #include "world_priv.h"
 
-/*
- * The cost model (docs/cost-model.md). These are first estimates from the paper's baseline
- * (section 5.1) and the era's published measurements; they are calibrated on
- * W-0-N-N-FCFS-400 alone and then used unchanged for every run.
- */
-static const struct sim_costs default_costs = {
-    .host_rx_pkt = 8550,
-    .host_tx_pkt = 6840,
-    .host_timer = 1700,
-    .sys_event = 1830,
-    .sys_accept = 6870,
-    .sys_read = 3430,
-    .sys_write = 4580,
-    .sys_sendfile = 5720,
-    .sys_close = 5720,
-    .copy_per_kb = 1145,
-    .user_request = 18300,
-    .user_dynamic = 91600,
-    .conn_state_bytes = 1024,
-    .pkt_hdr_bytes = 128,
-    .nic_host_rx = 1050,
-    .nic_host_tx = 1050,
-    .nic_lookup_probe = 20,
-    .nic_tcp_rx = 2000,
-    .nic_tcp_tx = 2300,
-    .nic_cmd = 500,
-    .nic_handoff = 2000,
-    .nic_msg = 500,
-    .host_msg_out = 3420,
-    .host_msg_in = 5130,
-    .host_handoff = 17100,
-};
-
 void world_fail(struct sim_world *w, const char *fmt, ...)
 {
     if (w->failure[0]) {
@@ -54,6 +21,17 @@ void world_fail(struct sim_world *w, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(w->failure, sizeof w->failure, fmt, ap);
     va_end(ap);
+}
+
+uint64_t world_run_timers(struct tcpe_stack *s, uint64_t now)
+{
+    const struct tcpe_stats *st = tcpe_stack_stats(s);
+    uint64_t fired = st->delayed_acks + st->timeouts + st->persist_probes;
+    uint32_t conns = tcpe_stack_conn_count(s);
+    tcpe_stack_timers(s, now);
+    uint32_t after = tcpe_stack_conn_count(s);
+    return st->delayed_acks + st->timeouts + st->persist_probes - fired +
+           (conns > after ? conns - after : 0);
 }
 
 void world_stack_timer(struct sim_world *w, struct tcpe_stack *s, uint64_t *at, uint64_t *handle,
@@ -182,7 +160,6 @@ int sim_world_create(const struct sim_config *c, struct sim_world **out, struct 
         return -1;
     }
     w->cfg = *c;
-    w->costs = default_costs;
     w->msg_free = UINT32_MAX;
     w->nclients = sim_config_clients(c);
     struct sim_evq_params ep = {.initial_capacity = 8 * w->nclients};
@@ -401,6 +378,9 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     }
     if (ne > 0) {
         m->nic_idle_pct = 100.0 * (double)ns.idle_cycles / ne;
+        m->nic_host_pct = 100.0 * (double)ns.busy_cycles[NIC_CAT_HOST] / ne;
+        m->nic_tcp_pct = 100.0 * (double)ns.busy_cycles[NIC_CAT_TCP] / ne;
+        m->nic_msg_pct = 100.0 * (double)ns.busy_cycles[NIC_CAT_MSG] / ne;
     }
     /* Medians sort the sample arrays in place; their order carries no information. */
     struct sim_world *mw = (struct sim_world *)(uintptr_t)w;

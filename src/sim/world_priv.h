@@ -32,46 +32,6 @@
 #define SERVER_PORT 80
 #define CLIENT_NET  0x0a010000u /* clients are 10.1.x.y */
 
-/*
- * The cost model: every number the simulator charges, one set for every run. Host costs are
- * cycles of the 2 GHz processor before memory stalls (the cache model adds those); NIC costs are
- * instructions of its single-issue processor. docs/cost-model.md gives each one's meaning and
- * origin.
- */
-struct sim_costs {
-    /* Host, network stack below the system calls (category NET). */
-    uint32_t host_rx_pkt; /* interrupt, driver, IP and TCP input of one packet */
-    uint32_t host_tx_pkt; /* TCP and IP output and the driver for one packet */
-    uint32_t host_timer;  /* one run of the TCP timers */
-    /* Host, system calls (category OS). */
-    uint32_t sys_event;    /* the event loop's wait (select/kevent) per ready socket */
-    uint32_t sys_accept;   /* accept() */
-    uint32_t sys_read;     /* read() of a request */
-    uint32_t sys_write;    /* write() of a response header (plus the copy below) */
-    uint32_t sys_sendfile; /* sendfile() call */
-    uint32_t sys_close;    /* close() */
-    uint32_t copy_per_kb;  /* copying 1 KB between user and kernel (headers, dynamic data) */
-    /* Host, the web server itself (category USER). */
-    uint32_t user_request; /* parse a request, find the file, build the header */
-    uint32_t user_dynamic; /* extra work of a dynamic request (SPECweb99) */
-    /* Host memory touched per packet. */
-    uint32_t conn_state_bytes; /* connection state (TCB, inpcb, socket) touched per packet */
-    uint32_t pkt_hdr_bytes;    /* packet header buffer touched per packet (DMA'd, so missing) */
-    /* NIC instructions. */
-    uint32_t nic_host_rx;      /* receive a host packet: MAC, lookup miss, DMA to the host */
-    uint32_t nic_host_tx;      /* send a host packet: DMA from the host, MAC */
-    uint32_t nic_lookup_probe; /* one probe of the lookup table */
-    uint32_t nic_tcp_rx;       /* TCP input of a NIC packet, with any DMA it causes */
-    uint32_t nic_tcp_tx;       /* TCP output of a NIC packet, with the DMA of its payload */
-    uint32_t nic_cmd;          /* take one command message from the driver */
-    uint32_t nic_handoff;      /* import a handed-off connection (on top of nic_cmd) */
-    uint32_t nic_msg;          /* post one message to the driver */
-    /* Host, the driver's side of handoff (category NET). */
-    uint32_t host_msg_out; /* post one command message to the NIC */
-    uint32_t host_msg_in;  /* take one message from the NIC (interrupt, driver) */
-    uint32_t host_handoff; /* export a connection and switch its socket to bypass */
-};
-
 /* A connection on the NIC. */
 struct nic_slot {
     struct tcpe_conn *conn; /* in the NIC's TCP stack */
@@ -146,7 +106,6 @@ struct srv_conn {
 
 struct sim_world {
     struct sim_config cfg;
-    struct sim_costs costs;
     struct sim_evq *evq;
     uint64_t now_hint;
 
@@ -171,6 +130,7 @@ struct sim_world {
     struct ho_sched *nic_q;
     bool nic_busy;
     struct ho_sched_item nic_item; /* the work the NIC's processor is running */
+    uint64_t nic_timer_debt;       /* timer-expiry instructions not yet charged to the NIC */
     struct ho_lookup *lookup;      /* NULL without handoff */
     struct ho_lc lc;
     struct ho_ackagg *ackagg;
@@ -225,6 +185,9 @@ struct sim_world {
 /* Host CPU categories and priorities. */
 enum { CAT_USER = 0, CAT_OS = 1, CAT_NET = 2, HOST_NCATS = 3 };
 enum { PRIO_NET = 0, PRIO_APP = 1 };
+/* Where the NIC's instructions go: host packets, its own TCP (packets and timers), and the
+ * messages it exchanges with the driver. */
+enum { NIC_CAT_HOST = 0, NIC_CAT_TCP = 1, NIC_CAT_MSG = 2, NIC_NCATS = 3 };
 
 /* wire.c */
 int wire_init(struct sim_world *w);
@@ -285,6 +248,9 @@ bool world_conn_established(struct sim_world *w);
 void world_conn_handed_off(struct sim_world *w);
 void world_nic_packet(struct sim_world *w);
 void world_fail(struct sim_world *w, const char *fmt, ...);
+/* Runs the stack's due timers at now; returns how many timer expiries that was (delayed ACKs,
+ * retransmission and persist timeouts, and connections that 2MSL ended), for the cost model. */
+uint64_t world_run_timers(struct tcpe_stack *s, uint64_t now);
 void world_stack_timer(struct sim_world *w, struct tcpe_stack *s, uint64_t *at, uint64_t *handle,
                        sim_event_fn fn, uint64_t now);
 

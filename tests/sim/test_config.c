@@ -195,12 +195,69 @@ static void test_describe_round_trip(void **state)
     assert_non_null(strstr(e.msg, "unknown key 'nope'"));
 }
 
+/* "SPEC,key=value,...": a shorthand or a file, then overrides in order, every fault named. */
+static void test_inline_overrides(void **state)
+{
+    (void)state;
+    struct sim_config c, d;
+    struct sim_config_err e = {{0}};
+    if (sim_config_load(&c, "W-1024-P-N-FCFS-400,nic.hiwat=900, run.seed = 2,cost.nic_tcp_rx=3000",
+                        &e) != 0) {
+        fail_msg("%s", e.msg);
+    }
+    assert_int_equal(c.nic_conns, 1024);
+    assert_int_equal(c.hiwat, 900);
+    assert_true(c.seed == 2);
+    assert_int_equal(c.costs.nic_tcp_rx, 3000);
+    /* Everything not overridden is the shorthand's. */
+    assert_int_equal(sim_config_load(&d, "W-1024-P-N-FCFS-400", &e), 0);
+    assert_int_equal(c.costs.nic_tcp_tx, d.costs.nic_tcp_tx);
+    assert_int_equal(c.costs.nic_scale_pct, 100);
+    /* The last of two overrides of one key wins, as on a command line. */
+    assert_int_equal(
+        sim_config_load(&c, "W-0-N-N-FCFS-400,nic.lowat=1,nic.hiwat=9,nic.hiwat=10", &e), 0);
+    assert_int_equal(c.hiwat, 10);
+    /* A file takes overrides too. */
+    const char *text = "base = I-256-P-L-T4-600\nnic.hiwat = 600\n";
+    const char *path = write_tmp(text, strlen(text));
+    char spec[256];
+    snprintf(spec, sizeof spec, "%s,nic.lowat=7", path);
+    int rc = sim_config_load(&c, spec, &e);
+    unlink(path);
+    if (rc != 0) {
+        fail_msg("%s", e.msg);
+    }
+    assert_int_equal(c.hiwat, 600);
+    assert_int_equal(c.lowat, 7);
+    assert_int_equal(c.workload, SIM_WL_I);
+
+    const struct bad_file cases[] = {
+        {"W-0-N-N-FCFS-400,nic.hiwat", "override 'nic.hiwat' is not key=value"},
+        {"W-0-N-N-FCFS-400,", "override '' is not key=value"},
+        {"W-0-N-N-FCFS-400,nope=1", "unknown key 'nope'"},
+        {"W-0-N-N-FCFS-400,cost.nic_scale_pct=0", "'cost.nic_scale_pct': expected an integer"},
+        {"W-0-N-N-FCFS-400,nic.lowat=2000",
+         "'W-0-N-N-FCFS-400,nic.lowat=2000': nic.lowat (2000) must be below"},
+        {"W-0-N-N-FCFX-400,nic.hiwat=5", "selection policy 'FCFX'"},
+        {"/nonexistent/x.conf,nic.hiwat=5", "nor a readable file"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        e.msg[0] = '\0';
+        if (sim_config_load(&c, cases[i].text, &e) == 0) {
+            fail_msg("case %zu accepted", i);
+        }
+        if (!strstr(e.msg, cases[i].want)) {
+            fail_msg("case %zu: '%s' does not contain '%s'", i, e.msg, cases[i].want);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shorthands),          cmocka_unit_test(test_file_overrides),
         cmocka_unit_test(test_file_errors),         cmocka_unit_test(test_binary_and_long_lines),
-        cmocka_unit_test(test_describe_round_trip),
+        cmocka_unit_test(test_describe_round_trip), cmocka_unit_test(test_inline_overrides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

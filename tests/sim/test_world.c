@@ -132,6 +132,32 @@ static void test_handoff_runs(void **state)
     assert_true(lc.nic_connections_mean <= lc.soft_limit_mean + 16);
 }
 
+/*
+ * The NIC's cycles add up (host packets + its TCP + messages + idle = 100 %), and scaling its own
+ * costs (cost.nic_scale_pct) scales what its TCP and messages take per packet, and nothing else.
+ */
+static void test_nic_cost_accounting(void **state)
+{
+    (void)state;
+    struct sim_metrics m[2];
+    const char *specs[2] = {"W-256-N-N-FCFS-400", "W-256-N-N-FCFS-400,cost.nic_scale_pct=200"};
+    for (int i = 0; i < 2; i++) {
+        small_run(specs[i], 3, &m[i]);
+        double sum = m[i].nic_host_pct + m[i].nic_tcp_pct + m[i].nic_msg_pct + m[i].nic_idle_pct;
+        assert_true(sum > 99.99 && sum < 100.01);
+        assert_true(m[i].nic_tcp_pct > 0 && m[i].nic_msg_pct > 0 && m[i].nic_host_pct > 0);
+    }
+    /* Per NIC packet, the NIC's own work doubles; per host packet its work is unchanged. */
+    double own0 =
+        (m[0].nic_tcp_pct + m[0].nic_msg_pct) / (m[0].nic_packet_share * m[0].packets_per_s);
+    double own1 =
+        (m[1].nic_tcp_pct + m[1].nic_msg_pct) / (m[1].nic_packet_share * m[1].packets_per_s);
+    double host0 = m[0].nic_host_pct / ((1 - m[0].nic_packet_share) * m[0].packets_per_s);
+    double host1 = m[1].nic_host_pct / ((1 - m[1].nic_packet_share) * m[1].packets_per_s);
+    assert_true(own1 / own0 > 1.8 && own1 / own0 < 2.2);
+    assert_true(host1 / host0 > 0.95 && host1 / host0 < 1.05);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_same_seed_same_results),
         cmocka_unit_test(test_cache_pressure_grows_with_connections),
         cmocka_unit_test(test_handoff_runs),
+        cmocka_unit_test(test_nic_cost_accounting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
