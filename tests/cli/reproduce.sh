@@ -14,14 +14,19 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 r="$tmp/out/report.md"
 [ -s "$r" ] || fail "no report"
 for s in "## The paper's claims" "## Table 1" "## Figure 5" "## Figure 6" "## Figure 7" \
-    "## Figure 8" "## Figure 4" "## Mean HTTP response time" "## The model"; do
+    "## Figure 8" "## Figure 4" "## Mean HTTP response time" "## The model" \
+    "## What if the NIC's own work cost more"; do
     grep -q "^$s" "$r" || fail "report lacks '$s'"
 done
 grep -q "| 23031 |" "$r" || fail "Table 1 lacks the paper's baseline"
 grep -qE "claims reproduced within their bands" "$r" || fail "no claims summary"
-[ "$(ls "$tmp/out/runs" | wc -l)" -eq 60 ] || fail "expected 60 runs, got $(ls "$tmp/out/runs" | wc -l)"
+grep -q '^| `cost.nic_tcp_rx` | 2000 |' "$r" || fail "report lacks the cost model"
+# 60 configurations of the paper, and 12 with handoff rerun at two NIC-cost scales.
+[ "$(ls "$tmp/out/runs" | wc -l)" -eq 84 ] || fail "expected 84 runs, got $(ls "$tmp/out/runs" | wc -l)"
+[ -s "$tmp/out/runs/W-1024-N-N-FCFS-400,cost.nic_scale_pct=200-s1.json" ] ||
+    fail "no sensitivity run"
 [ -s "$tmp/out/results.json" ] || fail "no results.json"
-[ "$(grep -c '"config"' "$tmp/out/results.json")" -eq 60 ] || fail "results.json incomplete"
+[ "$(grep -c '"config"' "$tmp/out/results.json")" -eq 84 ] || fail "results.json incomplete"
 [ -s "$tmp/out/timeseries/W-4096-P-L-FCFS-400.csv" ] || fail "no Figure 6 time series"
 if command -v gnuplot >/dev/null; then
     for f in fig4 fig5-W fig6-W fig7-W fig8; do
@@ -34,12 +39,12 @@ for i in 1 2; do
     "$bin" sweep run --seeds 1 --warmup 2000 --measure 4000 --shard $i/2 --jobs 1 --quiet \
         --out "$tmp/s$i"
 done
-[ "$(ls "$tmp/s1/runs" | wc -l)" -eq 30 ] || fail "shard 1 should hold 30 runs"
+[ "$(ls "$tmp/s1/runs" | wc -l)" -eq 42 ] || fail "shard 1 should hold 42 runs"
 "$bin" sweep merge --seeds 1 --warmup 2000 --measure 4000 --quiet --out "$tmp/merged" \
     "$tmp/s1" "$tmp/s2"
 cmp -s "$tmp/out/results.json" "$tmp/merged/results.json" || fail "merged shards differ"
 grep -q "^## Table 1" "$tmp/merged/report.md" || fail "merged report lacks Table 1"
-[ "$("$bin" sweep list | wc -l)" -eq 180 ] || fail "sweep list: expected 180 jobs"
+[ "$("$bin" sweep list | wc -l)" -eq 252 ] || fail "sweep list: expected 252 jobs"
 rm -rf "$tmp/s2/runs/W-0-N-N-FCFS-400-s1.json" "$tmp/s1/runs/W-0-N-N-FCFS-400-s1.json"
 set +e
 "$bin" sweep merge --seeds 1 --quiet --out "$tmp/m2" "$tmp/s1" "$tmp/s2" 2>"$tmp/err"
@@ -48,11 +53,12 @@ set -e
 [ $st -eq 1 ] && grep -q "W-0-N-N-FCFS-400-s1.json" "$tmp/err" || fail "a missing run not named"
 
 # A grid of one's own.
-printf '# my grid\nW-0-N-N-FCFS-400\n\nI-256-P-L-T4-600  # comment\n' >"$tmp/grid"
+printf '# my grid\nW-0-N-N-FCFS-400\n\nI-256-P-L-T4-600  # comment\nW-256-N-N-FCFS-400,nic.rx_queue=512\n' >"$tmp/grid"
 "$bin" sweep run --configs "$tmp/grid" --seeds 1 --warmup 2000 --measure 4000 --quiet \
     --out "$tmp/g"
 "$bin" sweep merge --configs "$tmp/grid" --seeds 1 --quiet --out "$tmp/g" "$tmp/g"
 grep -q "| I-256-P-L-T4-600 |" "$tmp/g/report.md" || fail "grid report"
+grep -q "| W-256-N-N-FCFS-400,nic.rx_queue=512 |" "$tmp/g/report.md" || fail "grid override"
 printf 'W-0-N-N-FCFS-400\nW-0-X\n' >"$tmp/badgrid"
 set +e
 "$bin" sweep list --configs "$tmp/badgrid" 2>"$tmp/err"
