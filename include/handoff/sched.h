@@ -2,21 +2,29 @@
  * sched.h - the NIC's work queues and the scheduler that picks the next piece of work
  * (paper section 3.1, Figure 2).
  *
- * After the lookup layer has classified a received packet, the NIC holds five queues of work:
+ * After the lookup layer has classified a received packet, the NIC holds the four queues of the
+ * paper's section 3.1, and one more for the rest of the work in progress:
  *
  *   HOST_RX  received host packets: the lookup missed, the packet goes up to the host
  *   HOST_TX  host packets to send: frames the host's own TCP built
  *   NIC_RX   received NIC packets: for connections handed off, consumed by the NIC's TCP
  *   CMD      handoff command messages from the host (handoff, restore, socket operations)
- *   NIC_TX   the NIC's own transmit work: segments its TCP generates for offloaded
- *            connections, and other work the NIC originates
+ *   NIC_TX   the output of the work just done: segments the NIC's TCP generated while
+ *            processing a NIC packet, a command or a timer, and messages to the host
  *
- * Two disciplines decide which item the NIC processor takes next:
- * - FCFS: strict arrival order across all five queues (Table 1, rows 2 and 3).
- * - HOST_FIRST: the two host queues, in arrival order between them, always before NIC_RX, CMD
- *   and NIC_TX, which are served in arrival order among themselves (Table 1, row 4). Host
- *   packets need little processing on the NIC, so putting them first protects the connections
- *   the host kept at little cost to the ones handed off.
+ * The firmware runs each piece of work to completion: the TCP output an ACK or a SEND command
+ * triggers is part of processing that ACK or command, as tcp_output runs inside tcp_input in a
+ * BSD stack. The paper's NIC has no queue of its own output for other work to overtake, and its
+ * backlog therefore builds where load control watches it, on NIC_RX. NIC_TX keeps that output
+ * as separate items only so that its cost can be charged item by item; it is always served
+ * first, under either discipline.
+ *
+ * Two disciplines decide what comes next among the other four queues:
+ * - FCFS: strict arrival order (Table 1, rows 2 and 3).
+ * - HOST_FIRST: the two host queues, in arrival order between them, always before NIC_RX and
+ *   CMD, which are served in arrival order among themselves (Table 1, row 4). Host packets
+ *   need little processing on the NIC, so putting them first protects the connections the
+ *   host kept at little cost to the ones handed off.
  * The discipline is fixed at creation, as it would be in firmware.
  *
  * The receive memory. HOST_RX and NIC_RX draw on one shared capacity, params.rx_capacity
@@ -29,8 +37,8 @@
  * own buffers). An enqueue that finds no room fails with HO_ENOSPC and counts a drop against the
  * queue it was meant for.
  *
- * Every accepted item gets the next global arrival sequence number. Dequeue compares the head
- * sequence numbers of the five queues, so it costs the same however long the queues are.
+ * Every accepted item gets the next global arrival sequence number. Dequeue compares the heads
+ * of the five queues, so it costs the same however long the queues are.
  * Items are small records; the handle and aux are the caller's (a packet buffer and its length,
  * a command and its connection slot, ...), and the enqueue time lets the caller measure the
  * delay across the NIC (Table 1's host packet delay).
@@ -48,7 +56,7 @@ enum ho_sched_queue {
     HO_SCHED_HOST_TX = 1, /* host packets to send */
     HO_SCHED_NIC_RX = 2,  /* received NIC packets (their count is Qlen) */
     HO_SCHED_CMD = 3,     /* handoff command messages from the host */
-    HO_SCHED_NIC_TX = 4,  /* the NIC's own transmit work */
+    HO_SCHED_NIC_TX = 4,  /* the output of the work just done, always served first */
     HO_SCHED_NQUEUES
 };
 
@@ -58,8 +66,8 @@ enum ho_sched_queue {
 #define HO_SCHED_QUEUE_IS_RX(q) ((q) == HO_SCHED_HOST_RX || (q) == HO_SCHED_NIC_RX)
 
 enum ho_sched_discipline {
-    HO_SCHED_FCFS = 0,       /* arrival order over all queues */
-    HO_SCHED_HOST_FIRST = 1, /* host queues before the NIC's own work */
+    HO_SCHED_FCFS = 0,       /* arrival order (after NIC_TX) */
+    HO_SCHED_HOST_FIRST = 1, /* host queues before NIC_RX and CMD (after NIC_TX) */
     HO_SCHED_NDISCIPLINES
 };
 

@@ -8,9 +8,10 @@
  *
  * Each queue is a bounded ring of items, allocated at creation. Choosing the next item is a
  * minimum over the five queue heads of the key (class, arrival sequence number), where the
- * class is 0 for every queue under FCFS and, under HOST_FIRST, 0 for the host queues and 1 for
- * the others. Within a queue items are already in arrival order, so the heads are all that
- * matter: dequeue is O(1) whatever the queue lengths.
+ * class is 0 for NIC_TX (the rest of the work in progress), and then, under FCFS, 1 for every
+ * other queue, under HOST_FIRST, 1 for the host queues and 2 for NIC_RX and CMD. Within a
+ * queue items are already in arrival order, so the heads are all that matter: dequeue is O(1)
+ * whatever the queue lengths.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -86,10 +87,13 @@ static const struct ho_sched_item *ring_front(const struct ho_sched_ring *r)
 /* The priority class of queue q under the scheduler's discipline; lower is served first. */
 static int class_of(const struct ho_sched *s, enum ho_sched_queue q)
 {
-    if (s->discipline == HO_SCHED_HOST_FIRST && !HO_SCHED_QUEUE_IS_HOST(q)) {
-        return 1;
+    if (q == HO_SCHED_NIC_TX) {
+        return 0;
     }
-    return 0;
+    if (s->discipline == HO_SCHED_HOST_FIRST && !HO_SCHED_QUEUE_IS_HOST(q)) {
+        return 2;
+    }
+    return 1;
 }
 
 /* The queue whose head comes next, or -1 if all are empty. */

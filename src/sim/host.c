@@ -131,9 +131,15 @@ static void rx_done(void *ctx, uint64_t arg, uint64_t now)
     if (w->measuring) {
         w->m_host_pkts++;
     }
-    if (w->transit && ho_lookup_count(w->transit) > 0) {
+    if (w->bypassed && ho_lookup_count(w->bypassed) > 0) {
         struct tcpe_tuple key = ho_lookup_key_from_rx(&p->seg);
-        int slot = ho_lookup_find(w->transit, &key);
+        int slot = ho_lookup_find(w->bypassed, &key);
+        if (slot >= 0 && w->srv[slot].where == SRV_ON_NIC) {
+            /* The NIC classified it as a host packet before it imported the connection, and
+             * its reply overtook it: the driver hands it back to the NIC's TCP. */
+            nic_forward(w, p, now);
+            return;
+        }
         if (slot >= 0) {
             struct srv_conn *s = &w->srv[slot];
             if (s->nheld == s->cap_held) {
@@ -256,7 +262,7 @@ static void host_offer(struct sim_world *w, uint32_t slot, uint64_t now)
     tcpe_detach(s->conn);
     s->conn = NULL;
     s->where = SRV_OFFERED;
-    int rc = ho_lookup_insert(w->transit, &s->tuple, slot);
+    int rc = ho_lookup_insert(w->bypassed, &s->tuple, slot);
     HO_ASSERT(rc == HO_OK, "connection offered twice (%d)", rc);
     struct ho_cmd cmd = {.type = HO_CMD_HANDOFF};
     cmd.handoff.conn_id = slot;
@@ -478,8 +484,10 @@ static void handoff_answered(struct sim_world *w, const struct ho_cmd_handoff_re
     uint32_t slot = r->conn_id;
     struct srv_conn *s = &w->srv[slot];
     HO_ASSERT(s->in_use && s->where == SRV_OFFERED, "reply for connection %u not offered", slot);
-    ho_lookup_remove(w->transit, &s->tuple);
     bool accepted = r->status == HO_CMD_ACCEPTED;
+    if (!accepted) {
+        ho_lookup_remove(w->bypassed, &s->tuple);
+    }
     ho_sel_reply(&w->sel, &s->sel, accepted);
     ho_sel_advertised(&w->sel, r->soft_limit);
     if (accepted) {
@@ -551,6 +559,7 @@ void host_msg_arrive(struct sim_world *w, uint64_t handle, uint64_t now)
         s = &w->srv[cmd.closed.conn_id];
         HO_ASSERT(s->in_use && s->where == SRV_ON_NIC, "CLOSED for a connection not on the NIC");
         ho_sel_left_nic(&w->sel, &s->sel);
+        ho_lookup_remove(w->bypassed, &s->tuple);
         w->closes_in_flight--;
         slot_free(w, cmd.closed.conn_id);
         break;
@@ -608,9 +617,11 @@ int host_init(struct sim_world *w)
         return HO_EINVAL;
     }
     if (w->cfg.nic_conns) {
-        struct ho_lookup_params tlp = {.capacity = w->nclients * 2, .hash_seed = w->cfg.seed};
-        w->transit = ho_lookup_create(&tlp);
-        if (!w->transit) {
+        /* Every server connection may be bypassed; a client's next connection can open while
+         * its last one closes, hence twice the clients, and room to spare for probing. */
+        struct ho_lookup_params tlp = {.capacity = w->nclients * 4, .hash_seed = w->cfg.seed};
+        w->bypassed = ho_lookup_create(&tlp);
+        if (!w->bypassed) {
             return HO_ENOMEM;
         }
     }
@@ -650,5 +661,5 @@ void host_fini(struct sim_world *w)
     }
     free(w->srv);
     free(w->free_slots);
-    ho_lookup_destroy(w->transit);
+    ho_lookup_destroy(w->bypassed);
 }

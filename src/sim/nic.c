@@ -5,14 +5,15 @@
  *
  * Frames from the wire first go through the lookup layer (when handoff is on): a hit is a NIC
  * packet (NIC_RX), a miss a host packet (HOST_RX); both wait in the shared receive memory and a
- * full memory drops. Host packets to send wait in HOST_TX, the driver's commands in CMD, and the
- * NIC's own output (segments of its TCP, messages to the host) in NIC_TX. The firmware runs one
- * piece of work at a time: when its processor is idle it takes the next item under the
- * configured discipline (FCFS or host first), runs it for its cost in instructions, and only
- * then acts on it. Load control is evaluated when a packet arrives, a connection is handed off
- * and a connection ends (paper section 3.2); each change of Soft limit is advertised to the
- * driver. The time from a host packet's arrival at the NIC to the end of its processing is the
- * "packet delay" of the paper's Table 1.
+ * full memory drops. Host packets to send wait in HOST_TX, the driver's commands in CMD. The
+ * firmware runs one piece of work at a time, to completion: when its processor is idle it takes
+ * the next item under the configured discipline (FCFS or host first), runs it for its cost in
+ * instructions, and only then acts on it; the segments and messages that work produced (NIC_TX)
+ * are then paid for and sent before anything else is taken, as tcp_output runs inside the
+ * tcp_input that triggered it. Load control is evaluated when a packet arrives, a connection is
+ * handed off and a connection ends (paper section 3.2); each change of Soft limit is advertised
+ * to the driver. The time from a host packet's arrival at the NIC to the end of its processing
+ * is the "packet delay" of the paper's Table 1.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,8 @@
 /*
  * test_sched.c - the NIC's queues and scheduler: exact service order under FCFS and
- * host-first, the shared receive memory and drop counting, ring and sequence-number
- * wraparound, and random runs checked against a sorted-list reference model.
+ * host-first (with the work in progress, NIC_TX, always first), the shared receive memory and
+ * drop counting, ring and sequence-number wraparound, and random runs checked against a
+ * sorted-list reference model.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -153,7 +154,10 @@ static void test_fcfs_serves_arrival_order(void **state)
     struct ho_sched *s = make_sched(HO_SCHED_FCFS, 16, 16, 1000);
     enqueue_script(s, mixed, NMIXED);
     assert_int_equal(ho_sched_total_len(s), NMIXED);
-    for (size_t i = 0; i < NMIXED; i++) {
+    /* The work in progress (NIC_TX: arrivals 4 and 10) first, then arrival order. */
+    const size_t order[] = {3, 9, 0, 1, 2, 4, 5, 6, 7, 8, 10, 11, 12};
+    for (size_t k = 0; k < NMIXED; k++) {
+        size_t i = order[k];
         struct ho_sched_item it;
         assert_int_equal(ho_sched_dequeue(s, 5000, &it), HO_OK);
         /* Everything the item carries comes back. */
@@ -172,34 +176,42 @@ static void test_host_first_serves_host_queues_first(void **state)
     (void)state;
     struct ho_sched *s = make_sched(HO_SCHED_HOST_FIRST, 16, 16, 0);
     enqueue_script(s, mixed, NMIXED);
-    /* Host queues in arrival order (3 HT, 5 HR, 7 HT, 9 HR, 12 HR, 13 HT), then the rest in
-     * arrival order (1 NR, 2 CM, 4 NT, 6 NR, 8 CM, 10 NT, 11 NR). */
-    const uint64_t want[] = {3, 5, 7, 9, 12, 13, 1, 2, 4, 6, 8, 10, 11};
+    /* The work in progress (4 NT, 10 NT), the host queues in arrival order (3 HT, 5 HR, 7 HT,
+     * 9 HR, 12 HR, 13 HT), then NIC_RX and CMD in arrival order (1 NR, 2 CM, 6 NR, 8 CM,
+     * 11 NR). */
+    const uint64_t want[] = {4, 10, 3, 5, 7, 9, 12, 13, 1, 2, 6, 8, 11};
     expect_order(s, want, NMIXED);
     ho_sched_destroy(s);
 }
 
-/* A host packet that arrives while NIC work is waiting jumps ahead of all of it. */
+/* A host packet that arrives while NIC work is waiting jumps ahead of all of it, except the
+ * output of the work already done. */
 static void test_host_first_preempts_waiting_nic_work(void **state)
 {
     (void)state;
     struct ho_sched *s = make_sched(HO_SCHED_HOST_FIRST, 16, 16, 0);
-    const struct arrival nic_work[] = {{NR, 1}, {CM, 2}, {NT, 3}, {NR, 4}};
-    enqueue_script(s, nic_work, 4);
+    const struct arrival nic_work[] = {{NR, 1}, {CM, 2}, {NR, 3}};
+    enqueue_script(s, nic_work, 3);
     expect_order(s, (const uint64_t[]){1}, 1);
+    /* Processing NIC packet 1 produced two segments (NT 60, 61); a host packet and a NIC
+     * packet arrived meanwhile. */
     assert_int_equal(ho_sched_enqueue(s, HT, 50, 0, 900), HO_OK);
-    assert_int_equal(ho_sched_enqueue(s, NR, 5, 0, 901), HO_OK);
-    assert_int_equal(ho_sched_enqueue(s, HR, 51, 0, 902), HO_OK);
-    expect_order(s, (const uint64_t[]){50, 51, 2, 3, 4, 5}, 6);
+    assert_int_equal(ho_sched_enqueue(s, NT, 60, 0, 901), HO_OK);
+    assert_int_equal(ho_sched_enqueue(s, NR, 4, 0, 902), HO_OK);
+    assert_int_equal(ho_sched_enqueue(s, NT, 61, 0, 903), HO_OK);
+    assert_int_equal(ho_sched_enqueue(s, HR, 51, 0, 904), HO_OK);
+    expect_order(s, (const uint64_t[]){60, 61, 50, 51, 2, 3, 4}, 7);
 
-    /* Under FCFS the same arrivals wait their turn. */
+    /* Under FCFS the host packets wait their turn (after the output all the same). */
     struct ho_sched *f = make_sched(HO_SCHED_FCFS, 16, 16, 0);
-    enqueue_script(f, nic_work, 4);
+    enqueue_script(f, nic_work, 3);
     expect_order(f, (const uint64_t[]){1}, 1);
     assert_int_equal(ho_sched_enqueue(f, HT, 50, 0, 900), HO_OK);
-    assert_int_equal(ho_sched_enqueue(f, NR, 5, 0, 901), HO_OK);
-    assert_int_equal(ho_sched_enqueue(f, HR, 51, 0, 902), HO_OK);
-    expect_order(f, (const uint64_t[]){2, 3, 4, 50, 5, 51}, 6);
+    assert_int_equal(ho_sched_enqueue(f, NT, 60, 0, 901), HO_OK);
+    assert_int_equal(ho_sched_enqueue(f, NR, 4, 0, 902), HO_OK);
+    assert_int_equal(ho_sched_enqueue(f, NT, 61, 0, 903), HO_OK);
+    assert_int_equal(ho_sched_enqueue(f, HR, 51, 0, 904), HO_OK);
+    expect_order(f, (const uint64_t[]){60, 61, 2, 3, 50, 4, 51}, 7);
     ho_sched_destroy(s);
     ho_sched_destroy(f);
 }
@@ -236,11 +248,11 @@ static void test_receive_memory_is_shared(void **state)
     /* Other queues have their own room. */
     assert_int_equal(ho_sched_enqueue(s, HT, 20, 0, 0), HO_OK);
     assert_int_equal(ho_sched_enqueue(s, CM, 21, 0, 0), HO_OK);
-    assert_int_equal(ho_sched_enqueue(s, NT, 22, 0, 0), HO_OK);
     /* Serving a host packet frees a buffer a NIC packet can take. */
     struct ho_sched_item it;
     assert_int_equal(ho_sched_dequeue(s, 1, &it), HO_OK);
     assert_int_equal(it.queue, HR);
+    assert_int_equal(ho_sched_enqueue(s, NT, 22, 0, 0), HO_OK);
     assert_int_equal(ho_sched_enqueue(s, NR, 14, 0, 0), HO_OK);
     assert_int_equal(ho_sched_qlen(s), 2);
     assert_int_equal(ho_sched_len(s, HR), 2);
@@ -325,8 +337,8 @@ static void test_sequence_numbers_wrap(void **state)
     for (int d = 0; d < HO_SCHED_NDISCIPLINES; d++) {
         struct ho_sched *s = make_sched((enum ho_sched_discipline)d, 16, 16, UINT64_MAX - 5);
         enqueue_script(s, mixed, NMIXED);
-        const uint64_t fcfs[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
-        const uint64_t host_first[] = {3, 5, 7, 9, 12, 13, 1, 2, 4, 6, 8, 10, 11};
+        const uint64_t fcfs[] = {4, 10, 1, 2, 3, 5, 6, 7, 8, 9, 11, 12, 13};
+        const uint64_t host_first[] = {4, 10, 3, 5, 7, 9, 12, 13, 1, 2, 6, 8, 11};
         expect_order(s, d == HO_SCHED_FCFS ? fcfs : host_first, NMIXED);
         ho_sched_destroy(s);
     }
@@ -390,6 +402,9 @@ struct ref_model {
 
 static int ref_class(const struct ref_model *m, enum ho_sched_queue q)
 {
+    if (q == HO_SCHED_NIC_TX) {
+        return -1; /* the work in progress: first under both disciplines */
+    }
     return m->d == HO_SCHED_HOST_FIRST && q != HO_SCHED_HOST_RX && q != HO_SCHED_HOST_TX;
 }
 

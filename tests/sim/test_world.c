@@ -133,6 +133,39 @@ static void test_handoff_runs(void **state)
 }
 
 /*
+ * Threshold selection hands connections off mid-response, while requests are arriving: packets
+ * the NIC classified as host packets before it imported the connection can reach the host
+ * after the NIC's reply, and must still reach the connection (forwarded to the NIC), never the
+ * host's stack (which would reset it). A reset fails the run.
+ */
+static void test_handoff_mid_stream_races(void **state)
+{
+    (void)state;
+    const char *names[2] = {"W-256-P-L-T2-400", "S-256-P-L-T2-400"};
+    for (int i = 0; i < 2; i++) {
+        for (uint64_t seed = 1; seed <= 3; seed++) {
+            struct sim_config c;
+            struct sim_config_err e = {{0}};
+            assert_int_equal(sim_config_load(&c, names[i], &e), 0);
+            c.clients = 1024;
+            c.warmup_packets = 20000;
+            c.measure_packets = 60000;
+            c.seed = seed;
+            struct sim_world *w;
+            assert_int_equal(sim_world_create(&c, &w, &e), 0);
+            if (sim_world_run(w, 0, NULL, NULL, NULL, &e) != 0) {
+                fail_msg("%s seed %llu: %s", names[i], (unsigned long long)seed, e.msg);
+            }
+            struct sim_metrics m;
+            sim_world_metrics(w, &m);
+            sim_world_destroy(w);
+            assert_true(m.nic_connection_share > 0.02);
+            assert_int_equal(m.stalled_requests, 0);
+        }
+    }
+}
+
+/*
  * The NIC's cycles add up (host packets + its TCP + messages + idle = 100 %), and scaling its own
  * costs (cost.nic_scale_pct) scales what its TCP and messages take per packet, and nothing else.
  */
@@ -166,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_cache_pressure_grows_with_connections),
         cmocka_unit_test(test_handoff_runs),
         cmocka_unit_test(test_nic_cost_accounting),
+        cmocka_unit_test(test_handoff_mid_stream_races),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
