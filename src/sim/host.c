@@ -118,9 +118,9 @@ static uint64_t rx_start(void *ctx, uint64_t arg, uint64_t now)
     struct sim_world *w = ctx;
     (void)now;
     struct sim_pkt *p = pkt_at(w, (uint32_t)arg);
-    uint32_t slot = pkt_slot(w, &p->seg, true);
+    p->conn_slot = pkt_slot(w, &p->seg, true);
     return touch(w, buf_addr(p), w->cfg.costs.pkt_hdr_bytes) +
-           touch(w, state_addr(w, slot), w->cfg.costs.conn_state_bytes);
+           touch(w, state_addr(w, p->conn_slot), w->cfg.costs.conn_state_bytes);
 }
 
 static void rx_done(void *ctx, uint64_t arg, uint64_t now)
@@ -131,7 +131,9 @@ static void rx_done(void *ctx, uint64_t arg, uint64_t now)
     if (w->measuring) {
         w->m_host_pkts++;
     }
-    if (w->bypassed && ho_lookup_count(w->bypassed) > 0) {
+    /* A connection the host's stack holds is not bypassed: only the others need looking up
+     * (the stack cannot change under a receive task, which nothing else interrupts). */
+    if (p->conn_slot == LISTEN_SLOT && w->bypassed && ho_lookup_count(w->bypassed) > 0) {
         struct tcpe_tuple key = ho_lookup_key_from_rx(&p->seg);
         int slot = ho_lookup_find(w->bypassed, &key);
         if (slot >= 0 && w->srv[slot].where == SRV_ON_NIC) {
