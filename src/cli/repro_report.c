@@ -118,10 +118,11 @@ static double metric(const struct sim_metrics *m, const char *key)
     M(packets_per_s)
     M(nic_packet_share)
     M(connections_per_s)
-    M(nic_connection_share) M(host_user_pct) M(host_os_pct) M(host_net_pct) M(host_idle_pct)
-        M(nic_idle_pct) M(host_send_delay_median_us) M(host_recv_delay_median_us)
-            M(mean_response_ms) M(nic_rx_drops) M(retransmits) M(soft_limit_mean)
-                M(nic_connections_mean) M(nic_host_pct) M(nic_tcp_pct) M(nic_msg_pct)
+    M(nic_connection_share)
+    M(host_user_pct) M(host_os_pct) M(host_net_pct) M(host_idle_pct) M(nic_idle_pct)
+        M(host_send_delay_median_us) M(host_recv_delay_median_us) M(mean_response_ms)
+            M(nic_rx_drops) M(retransmits) M(soft_limit_mean) M(nic_connections_mean)
+                M(nic_host_pct) M(nic_tcp_pct) M(nic_msg_pct)
 #undef M
                     return NAN;
 }
@@ -210,8 +211,8 @@ static void cells(FILE *f, const struct repro_view *v, const char *config, const
 
 /* Writes DIR/figures/NAME.dat and NAME.gp (plot_body drawn as SVG and PNG), runs gnuplot, and
  * puts the figure's Markdown line into the report. */
-static void figure(const struct repro_view *v, FILE *rep, const char *name, const char *title,
-                   const char *plot_body, const char *data)
+static void figure_sized(const struct repro_view *v, FILE *rep, const char *name, const char *title,
+                         const char *plot_body, const char *data, int width, int height)
 {
     char dat_name[128], gp_name[128];
     snprintf(dat_name, sizeof dat_name, "figures/%s.dat", name);
@@ -228,14 +229,18 @@ static void figure(const struct repro_view *v, FILE *rep, const char *name, cons
     if (!g) {
         return;
     }
-    static const char *const terms[2][2] = {{"svg size 900,480 dynamic font 'sans,11'", "svg"},
-                                            {"pngcairo size 900,480 font 'sans,10'", "png"}};
     for (int i = 0; i < 2; i++) {
+        char term[96];
+        if (i == 0) {
+            snprintf(term, sizeof term, "svg size %d,%d dynamic font 'sans,11'", width, height);
+        } else {
+            snprintf(term, sizeof term, "pngcairo size %d,%d font 'sans,10'", width, height);
+        }
         fprintf(g,
                 "reset\nset terminal %s noenhanced\nset output '%s/figures/%s.%s'\n"
                 "set title \"%s\"\n"
                 "set grid ytics\n%s\n",
-                terms[i][0], v->out, name, terms[i][1], title, plot_body);
+                term, v->out, name, i == 0 ? "svg" : "png", title, plot_body);
     }
     if (outdir_close(g, v->out, gp_name) != 0) {
         return;
@@ -248,33 +253,70 @@ static void figure(const struct repro_view *v, FILE *rep, const char *name, cons
     fprintf(rep, "![%s](figures/%s.svg)\n\n", title, name);
 }
 
-/* A clustered bar chart of ours against the paper's requests/s for a list of configs. */
-static void bars(const struct repro_view *v, FILE *rep, const char *name, const char *title,
-                 const char *key, const char *ylabel, const char *const *configs, int n,
-                 double scale)
+static void figure(const struct repro_view *v, FILE *rep, const char *name, const char *title,
+                   const char *plot_body, const char *data)
+{
+    figure_sized(v, rep, name, title, plot_body, data, 900, 480);
+}
+
+/*
+ * The paper's execution-profile layout (Figures 5, 7 and 8): for each configuration, host
+ * cycles split into user / OS / idle, NIC idle time, connections/s and packets/s with the part
+ * the NIC handled, requests/s and HTTP Mb/s, six panels side by side. The paper's values, where
+ * it states them, are the points.
+ */
+static void profile(const struct repro_view *v, FILE *rep, const char *name, const char *title,
+                    const char *const *configs, const char *const *labels, int n)
 {
     char data[8192];
-    size_t used = 0;
-    bool any_paper = false;
-    data[0] = '\0';
+    size_t used = (size_t)snprintf(data, sizeof data,
+                                   "# label user os idle nic_idle conn_host conn_nic pkt_host "
+                                   "pkt_nic req mbps paper_nic_idle paper_req\n");
+    bool any_pi = false, any_pr = false;
     for (int i = 0; i < n && used < sizeof data; i++) {
-        double p = paper_value(configs[i], key);
-        any_paper |= !isnan(p);
-        used += (size_t)snprintf(data + used, sizeof data - used, "%s %g ", configs[i],
-                                 our(v, configs[i], key) * scale);
-        if (used < sizeof data) {
-            used += isnan(p) ? (size_t)snprintf(data + used, sizeof data - used, "NaN\n")
-                             : (size_t)snprintf(data + used, sizeof data - used, "%g\n", p * scale);
-        }
+        const char *c = configs[i];
+        double conn = our(v, c, "connections_per_s"), cs = our(v, c, "nic_connection_share");
+        double pkt = our(v, c, "packets_per_s"), ps = our(v, c, "nic_packet_share");
+        double pi = paper_value(c, "nic_idle_pct"), pr = paper_value(c, "requests_per_s");
+        any_pi |= !isnan(pi);
+        any_pr |= !isnan(pr);
+        char a[32], b[32];
+        snprintf(a, sizeof a, isnan(pi) ? "NaN" : "%g", pi);
+        snprintf(b, sizeof b, isnan(pr) ? "NaN" : "%g", pr);
+        used += (size_t)snprintf(
+            data + used, sizeof data - used, "%s %g %g %g %g %g %g %g %g %g %g %s %s\n", labels[i],
+            our(v, c, "host_user_pct"), our(v, c, "host_os_pct"), our(v, c, "host_idle_pct"),
+            our(v, c, "nic_idle_pct"), conn * (1 - cs), conn * cs, pkt * (1 - ps), pkt * ps,
+            our(v, c, "requests_per_s"), our(v, c, "http_mbps"), a, b);
     }
-    char body[1024];
+    char dat[512], body[4096];
+    snprintf(dat, sizeof dat, "'%s/figures/%s.dat'", v->out, name);
     snprintf(body, sizeof body,
-             "set style data histograms\nset style histogram clustered gap 1\n"
-             "set style fill solid 0.8 border -1\nset ylabel '%s'\nset yrange [0:*]\n"
-             "set xtics rotate by -30\nset key top left\n"
-             "plot '%s/figures/%s.dat' using 2:xtic(1) title 'handoff (ours)'%s",
-             ylabel, v->out, name, any_paper ? ", '' using 3 title 'paper'" : "");
-    figure(v, rep, name, title, body, data);
+             "unset title\nset multiplot layout 1,6 title \"%s\"\n"
+             "set style fill solid 0.8 border -1\nset xtics rotate by -60\n"
+             "set key top left font ',8' samplen 1 opaque\n"
+             "set style data histograms\nset style histogram rowstacked\n"
+             "set title 'host %%'\nset yrange [0:119]\nset ytics 0, 20, 100\nset boxwidth 0.7\n"
+             "plot %s using 2:xtic(1) title 'user', '' using 3 title 'OS', '' using 4 title "
+             "'idle'\n"
+             "set title 'NIC idle %%'\nset yrange [0:119]\nset boxwidth 0.9 relative\n"
+             "set style histogram clustered gap 1\n"
+             "plot %s using 5:xtic(1) title 'ours'%s\n"
+             "set yrange [0:*]\nset ytics autofreq\nset offsets 0, 0, graph 0.15, 0\n"
+             "set boxwidth 0.7\n"
+             "set style histogram rowstacked\nset title 'connections/s'\n"
+             "plot %s using 6:xtic(1) title 'host', '' using 7 title 'NIC'\n"
+             "set title 'packets/s'\n"
+             "plot %s using 8:xtic(1) title 'host', '' using 9 title 'NIC'\n"
+             "set title 'requests/s'\nset boxwidth 0.9 relative\n"
+             "set style histogram clustered gap 1\n"
+             "plot %s using 10:xtic(1) title 'ours'%s\n"
+             "set title 'HTTP Mb/s'\n"
+             "plot %s using 11:xtic(1) notitle\n"
+             "unset multiplot",
+             title, dat, dat, any_pi ? ", '' using 12 title 'paper'" : "", dat, dat, dat,
+             any_pr ? ", '' using 13 title 'paper'" : "", dat);
+    figure_sized(v, rep, name, title, body, data, 1500, 520);
 }
 
 /* ---- the sections ----------------------------------------------------------------------- */
@@ -349,11 +391,16 @@ static void section_fig5(const struct repro_view *v, FILE *f)
                     100 * (our(v, c[i], "requests_per_s") / base - 1));
         }
         fprintf(f, "\n");
-        char name[32], title[96];
+        char name[32], title[96], lab[5][24];
         snprintf(name, sizeof name, "fig5-%s", wls[w]);
-        snprintf(title, sizeof title, "Figure 5, %s: requests/s", wls[w]);
-        const char *cp[5] = {c[0], c[1], c[2], c[3], c[4]};
-        bars(v, f, name, title, "requests_per_s", "requests/s", cp, 5, 1);
+        snprintf(title, sizeof title, "Figure 5, %s: execution profiles", wls[w]);
+        const char *cp[5] = {c[0], c[1], c[2], c[3], c[4]}, *lp[5];
+        for (int i = 0; i < 5; i++) {
+            /* The shorthand without the workload and the constant FCFS-400. */
+            snprintf(lab[i], sizeof lab[i], "%.*s", (int)(strlen(c[i]) - 11), c[i] + 2);
+            lp[i] = lab[i];
+        }
+        profile(v, f, name, title, cp, lp, 5);
     }
 }
 
@@ -411,14 +458,18 @@ static void section_fig7(const struct repro_view *v, FILE *f)
         }
     }
     fprintf(f, "\n");
-    const char *cw[7];
-    char buf[7][48];
-    for (int p = 0; p < 7; p++) {
-        snprintf(buf[p], 48, "W-256-P-L-%s-400", pol[p]);
-        cw[p] = buf[p];
+    for (int w = 0; w < 4; w++) {
+        const char *cw[7];
+        char buf[7][48], name[32], title[96];
+        for (int p = 0; p < 7; p++) {
+            snprintf(buf[p], 48, "%s-256-P-L-%s-400", wls[w], pol[p]);
+            cw[p] = buf[p];
+        }
+        snprintf(name, sizeof name, "fig7-%s", wls[w]);
+        snprintf(title, sizeof title, "Figure 7, %s: 256 NIC connections, FCFS and thresholds",
+                 wls[w]);
+        profile(v, f, name, title, cw, pol, 7);
     }
-    bars(v, f, "fig7-W", "Figure 7, W: share of packets processed by the NIC (%)",
-         "nic_packet_share", "NIC packet share (%)", cw, 7, 100);
 }
 
 static void section_fig8(const struct repro_view *v, FILE *f)
