@@ -66,6 +66,17 @@ diff <(grep -v wall_seconds "$tmp/a.json") <(grep -v wall_seconds "$tmp/d.json")
 printf 'base = W-0-N-N-FCFS-400\nnic.hiwat = lots\n' >"$tmp/bad.conf"
 expect_error 2 "bad.conf:2: 'nic.hiwat'" run "$tmp/bad.conf"
 expect_error 2 "unknown workload 'X'" run X-0-N-N-FCFS-400
+# Overrides after the configuration: applied, and named when wrong.
+"$bin" run "W-256-N-N-FCFS-400,cost.nic_scale_pct=200" "${small[@]}" --json "$tmp/o.json"
+"$bin" run W-256-N-N-FCFS-400 "${small[@]}" --json "$tmp/p.json"
+idle() { sed -n 's/.*"nic_idle_pct": \([0-9.]*\).*/\1/p' "$1"; }
+awk -v a="$(idle "$tmp/o.json")" -v b="$(idle "$tmp/p.json")" 'BEGIN { exit !(a < b - 1) }' ||
+    fail "a costlier NIC should idle less: $(idle "$tmp/o.json") vs $(idle "$tmp/p.json")"
+"$bin" run "W-256-N-N-FCFS-400,cost.nic_scale_pct=200" --warmup 5000 --measure 15000 2>/dev/null |
+    head -1 | grep -q '^W-256-N-N-FCFS-400 (W-256-N-N-FCFS-400,cost.nic_scale_pct=200)$' ||
+    fail "the run's title should show the overrides"
+expect_error 2 "override 'nic.hiwat' is not key=value" run W-0-N-N-FCFS-400,nic.hiwat
+expect_error 2 "unknown key 'cost.nope'" run W-0-N-N-FCFS-400,cost.nope=3
 expect_error 2 "six fields" run W-0-N-N
 expect_error 2 "neither a configuration shorthand" run /nonexistent.conf
 expect_error 2 "missing CONFIG" run
