@@ -120,7 +120,8 @@ static double metric(const struct sim_metrics *m, const char *key)
     M(connections_per_s)
     M(nic_connection_share)
     M(host_user_pct)
-    M(host_os_pct) M(host_net_pct) M(host_idle_pct) M(nic_idle_pct) M(host_send_delay_median_us)
+    M(host_os_pct)
+    M(host_net_pct) M(host_idle_pct) M(nic_idle_pct) M(host_send_delay_median_us)
         M(host_recv_delay_median_us) M(mean_response_ms) M(nic_rx_drops) M(retransmits)
             M(soft_limit_mean) M(nic_connections_mean) M(nic_host_pct) M(nic_tcp_pct) M(nic_msg_pct)
 #undef M
@@ -517,6 +518,19 @@ static void section_fig8(const struct repro_view *v, FILE *f)
              "1.5 title 'paper, W'\n400 25830\n600 29398\n800 36532\ne",
              v->out);
     figure(v, f, "fig8", "Figure 8: requests/s against the NIC's instruction rate", body, data);
+    static const char *const labels[3] = {"400MIPS", "600MIPS", "800MIPS"};
+    for (int w = 0; w < 4; w++) {
+        char c[3][48], name[32], title[96];
+        const char *cp[3];
+        for (int m = 0; m < 3; m++) {
+            snprintf(c[m], sizeof c[m], "%s-4096-P-L-FCFS-%u", wls[w], mips[m]);
+            cp[m] = c[m];
+        }
+        snprintf(name, sizeof name, "fig8-%s", wls[w]);
+        snprintf(title, sizeof title, "Figure 8, %s: 4096-P-L-FCFS at 400, 600 and 800 MIPS",
+                 wls[w]);
+        profile(v, f, name, title, cp, labels, 3);
+    }
 }
 
 static void section_fig4(const struct repro_view *v, FILE *f)

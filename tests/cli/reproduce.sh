@@ -29,7 +29,7 @@ grep -q '^| `cost.nic_tcp_rx` | 2000 |' "$r" || fail "report lacks the cost mode
 [ "$(grep -c '"config"' "$tmp/out/results.json")" -eq 84 ] || fail "results.json incomplete"
 [ -s "$tmp/out/timeseries/W-4096-P-L-FCFS-400.csv" ] || fail "no Figure 6 time series"
 if command -v gnuplot >/dev/null; then
-    for f in fig4 fig5-W fig6-W fig7-W fig8; do
+    for f in fig4 fig5-W fig5-S fig6-W fig7-W fig7-D fig8 fig8-W; do
         [ -s "$tmp/out/figures/$f.svg" ] && [ -s "$tmp/out/figures/$f.png" ] || fail "no figure $f"
     done
 fi
