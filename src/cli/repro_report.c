@@ -121,9 +121,10 @@ static double metric(const struct sim_metrics *m, const char *key)
     M(nic_connection_share)
     M(host_user_pct)
     M(host_os_pct)
-    M(host_net_pct) M(host_idle_pct) M(nic_idle_pct) M(host_send_delay_median_us)
-        M(host_recv_delay_median_us) M(mean_response_ms) M(nic_rx_drops) M(retransmits)
-            M(soft_limit_mean) M(nic_connections_mean) M(nic_host_pct) M(nic_tcp_pct) M(nic_msg_pct)
+    M(host_net_pct)
+    M(host_idle_pct) M(nic_idle_pct) M(host_send_delay_median_us) M(host_recv_delay_median_us)
+        M(mean_response_ms) M(nic_rx_drops) M(retransmits) M(soft_limit_mean)
+            M(nic_connections_mean) M(nic_host_pct) M(nic_tcp_pct) M(nic_msg_pct)
 #undef M
                 return NAN;
 }
@@ -847,9 +848,24 @@ static void section_sensitivity(const struct repro_view *v, FILE *f)
     fprintf(f, "\n");
 }
 
-/* The cost model every run used: the cost.* keys of the configuration, as --print-config
- * writes them. */
-static void section_costs(FILE *f)
+/* Whether a --print-config key is one of those the shorthand or the run's options set (they
+ * vary from run to run and are named with each run), rather than a fixed parameter. */
+static bool per_run_key(const char *key)
+{
+    static const char *const keys[] = {"base",           "workload",         "nic.connections",
+                                       "nic.host_first", "nic.load_control", "os.selection",
+                                       "nic.mips"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (!strcmp(key, keys[i])) {
+            return true;
+        }
+    }
+    return !strncmp(key, "run.", 4);
+}
+
+/* Every fixed parameter of every run, as --print-config writes them: the hardware and protocol
+ * parameters, then the cost model. */
+static void section_parameters(FILE *f)
 {
     struct sim_config c;
     sim_config_defaults(&c);
@@ -864,29 +880,32 @@ static void section_costs(FILE *f)
         free(text);
         return;
     }
-    fprintf(f, "The cost model of every run (`handoff run --print-config` lists it; "
-               "`docs/cost-model.md` gives each value's origin):\n\n"
-               "| key | value | what it is |\n|---|---:|---|\n");
-    for (char *line = text, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next) {
-            *next++ = '\0';
+    for (int pass = 0; pass < 2; pass++) {
+        fprintf(f, pass == 0 ? "The parameters of every run besides its shorthand, seed and run "
+                               "length (`handoff run --print-config` lists them):\n\n"
+                             : "The cost model of every run (`docs/cost-model.md` gives each "
+                               "value's origin; the sensitivity study's runs differ only in "
+                               "`cost.nic_scale_pct`, as their names say):\n\n");
+        fprintf(f, "| key | value | what it is |\n|---|---:|---|\n");
+        for (const char *line = text, *next; line && *line; line = next) {
+            next = strchr(line, '\n');
+            next = next ? next + 1 : NULL;
+            char key[64], value[32], doc[256];
+            int at = 0;
+            if (sscanf(line, "%63s = %31s  # %n", key, value, &at) != 2 || at == 0 ||
+                per_run_key(key) || (!strncmp(key, "cost.", 5)) != (pass == 1)) {
+                continue;
+            }
+            size_t n = next ? (size_t)(next - line - 1 - at) : strlen(line + at);
+            snprintf(doc, sizeof doc, "%.*s", (int)n, line + at);
+            char *range = strrchr(doc, '[');
+            if (range && range > doc) {
+                range[-1] = '\0';
+            }
+            fprintf(f, "| `%s` | %s | %s |\n", key, value, doc);
         }
-        if (strncmp(line, "cost.", 5) != 0) {
-            continue;
-        }
-        char key[64], value[32];
-        int doc = 0;
-        if (sscanf(line, "%63s = %31s  # %n", key, value, &doc) != 2 || doc == 0) {
-            continue;
-        }
-        char *range = strrchr(line + doc, '[');
-        if (range && range > line + doc) {
-            range[-1] = '\0';
-        }
-        fprintf(f, "| `%s` | %s | %s |\n", key, value, line + doc);
+        fprintf(f, "\n");
     }
-    fprintf(f, "\n");
     free(text);
 }
 
@@ -969,7 +988,7 @@ static void section_model(const struct repro_view *v, FILE *f)
         fprintf(f, " Wall time %.0f s.", v->wall_s);
     }
     fprintf(f, "\n\n");
-    section_costs(f);
+    section_parameters(f);
 }
 
 static int write_results(const struct repro_view *v)

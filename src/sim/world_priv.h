@@ -156,7 +156,7 @@ struct sim_world {
     uint32_t *free_slots;
     uint32_t nfree_slots;
     uint64_t host_timer_at, host_timer_handle;
-    struct ho_sel sel;         /* the OS's selection policy */
+    struct ho_sel sel;          /* the OS's selection policy */
     struct ho_lookup *bypassed; /* tuples of connections offered to or on the NIC */
 
     /* Phases and metrics. */
