@@ -18,14 +18,16 @@
  *   ops ...         each an opcode byte and its operands, read until the input ends (missing
  *                   operand bytes read as 0), at most MAX_OPS:
  *     0, 1, 2  a segment from the peer: flags u8, seq - RCV.NXT s16, ack - SND.UNA s16,
- *              window u16, payload length u16 (mod 4096), options u8
+ *              window u16, payload length u16 (mod 4096), options u8 (low 4 bits: which;
+ *              a TSval of TS.Recent plus the byte as signed, so on either side of PAWS)
  *     3        time advances by u16 milliseconds; due timers run
  *     4        time jumps to the stack's next wake (if within a day); due timers run
  *     5        the application: u8 selects send (u16 octets), recv (u16), shutdown, release,
  *              abort
  *     6        handoff: export, detach, import into the other stack (whose clock is offset)
  *     7        the segment the peer would send next: SEQ = RCV.NXT, ACK = SND.MAX, ACK flag,
- *              window u16, payload length u16 (mod 4096), FIN if the length's low bit is set
+ *              window u16, payload length u16 (mod 4096), FIN if the length's low bit is set,
+ *              and with timestamps a TSval at or after TS.Recent
  *
  * Beyond the sanitizers and the engine's own assertions, these must hold, and any violation
  * aborts (a finding):
@@ -64,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define OTHER_SKEW  (7 * SEC) /* the second stack's clock runs this much ahead */
 #define MAX_OPS     64
 #define MAX_PAYLOAD 4096
-#define RCV_AGE_OFF 134 /* offset of "age of last arrival" in the encoding (docs/tcpe.md) */
+#define RCV_AGE_OFF 139 /* offset of "age of last arrival" in the encoding (docs/tcpe.md) */
 
 /* The script, read byte by byte; past its end every read is 0. */
 struct script {
@@ -165,6 +167,10 @@ static void op_segment(struct world *w, struct script *sc, bool next_expected)
         if (g.len & 1) {
             g.flags |= TCPE_FIN;
         }
+        if (w->last.timestamps) {
+            g.opts = TCPE_OPT_TS; /* a TSval that passes PAWS */
+            g.ts_val = w->last.ts_recent + (g.len >> 1);
+        }
     } else {
         g.flags = get8(sc);
         g.seq = w->last.rcv_nxt + (uint32_t)(int32_t)(int16_t)get16(sc);
@@ -175,7 +181,8 @@ static void op_segment(struct world *w, struct script *sc, bool next_expected)
         g.opts = o & 0x0f;
         g.mss = (uint16_t)(o << 4);
         g.wscale = o >> 4;
-        g.ts_val = o;
+        g.ts_val = w->last.ts_recent + (uint32_t)(int32_t)(int8_t)o; /* either side of PAWS */
+        g.ts_ecr = (uint32_t)o << 8;
     }
     g.data = w->last.virtual_payload ? NULL : w->payload;
     int err = tcpe_stack_input(w->s[w->cur], &g, clock_of(w, w->cur));

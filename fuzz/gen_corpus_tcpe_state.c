@@ -8,10 +8,11 @@
  *
  * (src/tcpe/?*.c is every .c file of src/tcpe.) Two stacks talk through a queue this program
  * holds, on a clock it advances, so it can lose chosen segments: the client is left with
- * unacknowledged data in flight and the server with an out-of-order queue. Each file is the
- * fuzzer's input format: a big-endian u16 length, the exported state, then a short script (a
- * mode byte and a few operations, see fuzz_tcpe_state.c) that acknowledges, sends and lets
- * timers run, so that the seeds reach past the import from the start.
+ * unacknowledged data in flight and the server with an out-of-order queue (also with RFC 7323
+ * timestamps, and in the middle of limited transmit). Each file is the fuzzer's input format:
+ * a big-endian u16 length, the exported state, then a short script (a mode byte and a few
+ * operations, see fuzz_tcpe_state.c) that acknowledges, sends and lets timers run, so that the
+ * seeds reach past the import from the start.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,7 +138,8 @@ static int write_seed(const char *dir, const char *name, struct tcpe_conn *c, ui
 }
 
 /* A connected pair; returns the client's and the accepted server's handles. */
-static void open_pair(struct net *n, bool virt, struct tcpe_conn **cli, struct tcpe_conn **srv)
+static void open_pair_ts(struct net *n, bool virt, bool ts, struct tcpe_conn **cli,
+                         struct tcpe_conn **srv)
 {
     memset(n, 0, sizeof *n);
     n->now = 1000 * MS;
@@ -149,6 +151,7 @@ static void open_pair(struct net *n, bool virt, struct tcpe_conn **cli, struct t
         p.virtual_payload = virt;
         p.mss = 1000;
         p.seed = 42 + (uint64_t)i;
+        p.timestamps = ts;
         if (tcpe_stack_create(&p, &n->s[i]) != HO_OK) {
             exit(1);
         }
@@ -165,6 +168,11 @@ static void open_pair(struct net *n, bool virt, struct tcpe_conn **cli, struct t
         fprintf(stderr, "gen_corpus_tcpe_state: handshake failed\n");
         exit(1);
     }
+}
+
+static void open_pair(struct net *n, bool virt, struct tcpe_conn **cli, struct tcpe_conn **srv)
+{
+    open_pair_ts(n, virt, false, cli, srv);
 }
 
 static void close_pair(struct net *n)
@@ -266,6 +274,38 @@ int main(int argc, char **argv)
     tcpe_stack_timers(n->s[1], n->now);
     n->nq = 0; /* the FIN (and anything else in flight) is lost */
     err |= write_seed(dir, "last_ack_server", srv, n->now, ack_all, sizeof ack_all);
+    close_pair(n);
+
+    /* Limited transmit: the client's first segment is lost and the duplicate ACKs for the
+     * others start to come back; exported after the first or second, with the new segments
+     * limited transmit sent still unacknowledged. */
+    open_pair(n, false, &cli, &srv);
+    send_pattern(n, cli, 12000, false);
+    deliver_some(n, 0x1, 1);
+    bool limited = false;
+    for (int i = 0; i < 40 && n->nq > 0 && !limited; i++) {
+        deliver_some(n, 0, 1);
+        struct tcpe_info in;
+        tcpe_conn_info(cli, &in);
+        limited = in.dupacks > 0 && in.dupacks < 3 && in.stats.limited_xmits > 0;
+    }
+    if (!limited) {
+        fprintf(stderr, "gen_corpus_tcpe_state: no limited transmit\n");
+        err = 1;
+    } else {
+        err |= write_seed(dir, "established_client_limited", cli, n->now, ack_all, sizeof ack_all);
+    }
+    close_pair(n);
+
+    /* Timestamps (RFC 7323): the same losses as the first pair, so the client has data in
+     * flight and the server a hole, both with TS.Recent and their own timestamp clocks. */
+    open_pair_ts(n, false, true, &cli, &srv);
+    send_pattern(n, cli, 6000, false);
+    deliver_some(n, 0x4, 4);
+    send_pattern(n, cli, 3000, false);
+    err |= write_seed(dir, "established_client_ts", cli, n->now, ack_all, sizeof ack_all);
+    err |= write_seed(dir, "established_server_ts_ooo", srv, n->now, odd_segments,
+                      sizeof odd_segments);
     close_pair(n);
 
     /* Virtual payload: FIN_WAIT_1 with data in flight, and the peer, which lost the first

@@ -99,6 +99,8 @@ enum tcpe_drop {
     TCPE_DROP_BACKLOG,       /* SYN to a listener whose backlog is full */
     TCPE_DROP_NOMEM,         /* an allocation failed */
     TCPE_DROP_AFTER_CLOSE,   /* data for a connection the application has released */
+    TCPE_DROP_PAWS,          /* TSval older than TS.Recent: an old duplicate (RFC 7323 5.3) */
+    TCPE_DROP_NO_TS,         /* no timestamps option on a connection that uses them (7323 3.2) */
     TCPE_NDROPS,
 };
 
@@ -118,6 +120,7 @@ struct tcpe_stats {
     uint64_t timeouts;           /* retransmission timer expiries */
     uint64_t fast_rexmts;        /* fast retransmits (three duplicate ACKs, or a partial ACK) */
     uint64_t dupacks_in;         /* duplicate ACKs received */
+    uint64_t limited_xmits;      /* new segments sent on duplicate ACKs 1 and 2 (RFC 3042) */
     uint64_t persist_probes;     /* zero-window probes sent */
     uint64_t delayed_acks;       /* ACKs sent by the delayed-ACK timer */
     uint64_t challenge_acks;     /* challenge ACKs sent (RFC 5961) */
@@ -144,6 +147,10 @@ struct tcpe_ops {
     /* Chooses an initial sequence number (optional; the default is RFC 6528's clock plus a keyed
      * hash of the 4-tuple, keyed by tcpe_params.seed). */
     uint32_t (*isn)(void *ctx, const struct tcpe_tuple *t, uint64_t now);
+    /* Chooses a connection's timestamp offset: its TSval is now / 1 ms plus this, modulo 2^32
+     * (optional; the default is a keyed hash of the 4-tuple, keyed by tcpe_params.seed, so the
+     * values say nothing of the clock, RFC 7323 5.4). Used only with tcpe_params.timestamps. */
+    uint32_t (*ts_offset)(void *ctx, const struct tcpe_tuple *t);
     /* Allocates (size > 0), resizes or frees (size 0, returns NULL) memory, like realloc
      * (optional; the default is the C library). May fail: the engine survives every failure. */
     void *(*realloc)(void *ctx, void *p, size_t size);
@@ -155,6 +162,13 @@ struct tcpe_params {
     void *ctx;                    /* passed to every callback */
     bool virtual_payload;         /* connections move lengths, not bytes [false] */
     bool nodelay;                 /* disable Nagle's algorithm (RFC 896) [false] */
+    bool limited_transmit;        /* RFC 3042: on the first and second duplicate ACK, send one
+                                     new segment if the peer's window allows, cwnd unchanged
+                                     [true] */
+    bool timestamps;              /* RFC 7323 timestamps and PAWS, when the peer agrees: offer
+                                     the option on our SYN, accept it on the peer's. Every
+                                     segment then carries 12 octets more, taken from the MSS
+                                     [false] */
     uint16_t mss;                 /* MSS we advertise and the most we send (48..65495) [1460] */
     uint32_t sndbuf;              /* send-buffer limit, octets (1 .. 2^30) [65536] */
     uint32_t rcvbuf;              /* receive-buffer limit = largest window, octets [65536] */
@@ -172,7 +186,10 @@ struct tcpe_params {
     uint64_t seed;                /* key of the default ISN hash and the demux hash [0] */
 };
 
-/* Fills p with the defaults above (ops and ctx zeroed). */
+/* Fills p with the defaults above (ops and ctx zeroed). A struct not filled by this function
+ * gets false for every boolean, limited_transmit included. Per-connection choices (payload mode,
+ * Nagle, limited transmit, timestamps as negotiated) are taken from the stack when a connection
+ * is created and travel with it on handoff, whatever the importing stack's parameters say. */
 void tcpe_params_init(struct tcpe_params *p);
 
 /*
@@ -315,6 +332,8 @@ struct tcpe_info {
     uint32_t sndbuf_len;     /* octets in the send buffer (unacknowledged + unsent) */
     uint32_t rcvbuf_len;     /* octets waiting for tcpe_recv */
     bool virtual_payload;    /* lengths only */
+    bool timestamps;         /* RFC 7323 timestamps negotiated */
+    uint32_t ts_recent;      /* TS.Recent, the peer's TSval we echo (with timestamps) */
     struct tcpe_stats stats; /* this connection's counters */
 };
 

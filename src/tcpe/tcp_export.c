@@ -5,7 +5,8 @@
  * restoring one to the host, tests). The encoding is explicit, field by field, big-endian,
  * through include/handoff/bytes.h, and versioned; docs/tcpe.md lists the fields. Times travel as
  * durations relative to the exporter's `now` (a timer's remaining time, a timestamp's age), so
- * the importer, whose clock may differ, rebuilds them against its own `now`.
+ * the importer, whose clock may differ, rebuilds them against its own `now`; the RFC 7323
+ * timestamp clock travels as its reading, which the importer continues.
  *
  * Import trusts nothing: every field is range-checked and the sequence variables, buffers and
  * flags must agree with one another and with the state, so that a malformed or hostile encoding
@@ -20,12 +21,13 @@
 #include "tcp_var.h"
 
 #define TCPE_EXPORT_MAGIC   0x54435045u /* "TCPE" */
-#define TCPE_EXPORT_VERSION 1u
+#define TCPE_EXPORT_VERSION 3u
 #define NSTATS              (sizeof(struct tcpe_stats) / sizeof(uint64_t))
 #define NONE                UINT64_MAX
 #define MAX_DURATION        (24ull * 3600 * 1000000000ull) /* a day: no timer is longer */
 #define MAX_OOO             1024u
-#define CHAL_AGE_CAP        2000000000ull /* 2 s: past the one-second budget window */
+#define CHAL_AGE_CAP        2000000000ull       /* 2 s: past the one-second budget window */
+#define TS_AGE_CAP          (TCP_PAWS_IDLE + 1) /* TS.Recent older than 24 days: expired */
 
 /* struct tcpe_stats as an array of counters, in declaration order (all are uint64_t). */
 static void stats_get(const struct tcpe_stats *st, uint64_t v[NSTATS])
@@ -65,7 +67,7 @@ static void put_buf(struct ho_wr *w, const struct tcp_buf *b, bool virt)
 
 /* The encoding's length: the fixed fields, then the buffers and the queue. Tests check it
  * against what tcpe_export writes. */
-#define EXPORT_FIXED 203u
+#define EXPORT_FIXED 228u
 
 static size_t export_size(const struct tcpe_conn *c)
 {
@@ -126,6 +128,7 @@ int tcpe_export(const struct tcpe_conn *c, uint64_t now, uint8_t *buf, size_t ca
     ho_wr_u32(&w, c->snd_recover);
     ho_wr_u32(&w, c->bytes_acked);
     ho_wr_u32(&w, c->t_dupacks);
+    ho_wr_u32(&w, c->snd_limited);
     /* round-trip timing */
     ho_wr_u64(&w, c->t_srtt);
     ho_wr_u64(&w, c->t_rttvar);
@@ -133,6 +136,7 @@ int tcpe_export(const struct tcpe_conn *c, uint64_t now, uint8_t *buf, size_t ca
     ho_wr_u32(&w, c->t_rtseq);
     ho_wr_u64(&w, age_of(c->t_rtstart, (c->t_flags & TF_RTTIMING) != 0, now));
     ho_wr_u8(&w, c->t_rxtshift);
+    ho_wr_u8(&w, c->t_rxtcount);
     ho_wr_u8(&w, c->t_persist_shift);
     ho_wr_u8(&w, c->t_probes);
     ho_wr_u64(&w, age_of(c->t_rcvtime, true, now));
@@ -142,6 +146,19 @@ int tcpe_export(const struct tcpe_conn *c, uint64_t now, uint8_t *buf, size_t ca
     uint64_t chal_age = age_of(c->chal_start, true, now);
     ho_wr_u64(&w, chal_age < CHAL_AGE_CAP ? chal_age : CHAL_AGE_CAP);
     ho_wr_u32(&w, c->chal_count);
+    /* Timestamps: the connection's clock as it reads now (in ns, below its period), so the
+     * importer continues it whatever its own clock says; TS.Recent; and its age, where all ages
+     * past 24 days mean the same (expired) and are capped. Zero without timestamps. */
+    if (c->t_flags & TF_TSTAMP) {
+        uint64_t ts_age = age_of(c->ts_recent_time, true, now);
+        ho_wr_u64(&w, (now % TCP_TS_PERIOD + c->ts_offset) % TCP_TS_PERIOD);
+        ho_wr_u32(&w, c->ts_recent);
+        ho_wr_u64(&w, ts_age < TS_AGE_CAP ? ts_age : TS_AGE_CAP);
+    } else {
+        ho_wr_u64(&w, 0);
+        ho_wr_u32(&w, 0);
+        ho_wr_u64(&w, 0);
+    }
     /* timers, as remaining time */
     ho_wr_u8(&w, TCP_NTIMERS);
     for (int i = 0; i < TCP_NTIMERS; i++) {
@@ -287,12 +304,22 @@ static bool consistent(const struct tcpe_conn *tp)
     if (sentfin && tp->state != TCPE_FIN_WAIT_2 && tp->snd_max - tp->snd_una != tp->snd.len + 1) {
         return false;
     }
+    /* With timestamps the segment is 12 octets shorter, and every ACK is timed by its echo. */
+    uint32_t ts_len = (f & TF_TSTAMP) ? TCP_TS_OPTLEN : 0;
     if (tp->snd_wscale > TCP_MAX_WSCALE || tp->rcv_wscale > TCP_MAX_WSCALE ||
-        tp->t_maxseg < TCP_MSS_MIN || tp->t_maxseg > TCP_MSS_MAX) {
+        tp->t_maxseg < TCP_MSS_MIN - ts_len || tp->t_maxseg > TCP_MSS_MAX - ts_len ||
+        ((f & TF_TSTAMP) && (f & TF_RTTIMING))) {
         return false;
     }
     if (tp->snd_wnd > (uint32_t)TCP_MAXWIN << tp->snd_wscale || tp->snd_cwnd == 0 ||
         tp->snd_ssthresh == 0) {
+        return false;
+    }
+    /* Limited transmit sends at most two segments, all still in flight, and only between the
+     * first duplicate ACK and fast retransmit. */
+    if (tp->snd_limited > 0 &&
+        (!(f & TF_LIMITED) || tp->t_dupacks == 0 || (f & TF_RECOVERY) ||
+         tp->snd_limited > 2u * tp->t_maxseg || tp->snd_limited > tp->snd_max - tp->snd_una)) {
         return false;
     }
     /* The window offered and the unread data together fit the largest buffer: the engine
@@ -306,7 +333,8 @@ static bool consistent(const struct tcpe_conn *tp)
         return false;
     }
     if (tp->t_rto == 0 || tp->t_rto > MAX_DURATION || tp->t_srtt > MAX_DURATION ||
-        tp->t_rttvar > MAX_DURATION || tp->t_rxtshift > 64 || tp->t_probes > 64 ||
+        tp->t_rttvar > MAX_DURATION || tp->t_rxtshift > TCP_MAX_RXTSHIFT ||
+        tp->t_rxtcount > tp->t_rxtshift || tp->t_probes > 64 ||
         tp->t_persist_shift > TCP_MAX_BACKOFF) {
         return false;
     }
@@ -380,18 +408,23 @@ int tcpe_import(struct tcpe_stack *s, const uint8_t *buf, size_t len, uint64_t n
     tp->snd_recover = ho_rd_u32(&r);
     tp->bytes_acked = ho_rd_u32(&r);
     tp->t_dupacks = ho_rd_u32(&r);
+    tp->snd_limited = ho_rd_u32(&r);
     tp->t_srtt = ho_rd_u64(&r);
     tp->t_rttvar = ho_rd_u64(&r);
     tp->t_rto = ho_rd_u64(&r);
     tp->t_rtseq = ho_rd_u32(&r);
     uint64_t rtt_age = ho_rd_u64(&r);
     tp->t_rxtshift = ho_rd_u8(&r);
+    tp->t_rxtcount = ho_rd_u8(&r);
     tp->t_persist_shift = ho_rd_u8(&r);
     tp->t_probes = ho_rd_u8(&r);
     uint64_t rcv_age = ho_rd_u64(&r);
     uint64_t snd_age = ho_rd_u64(&r);
     uint64_t chal_age = ho_rd_u64(&r);
     tp->chal_count = ho_rd_u32(&r);
+    uint64_t ts_clock = ho_rd_u64(&r);
+    tp->ts_recent = ho_rd_u32(&r);
+    uint64_t ts_age = ho_rd_u64(&r);
     uint8_t ntimers = ho_rd_u8(&r);
     int err = HO_OK;
     if (ho_rd_error(&r) < 0) {
@@ -401,6 +434,12 @@ int tcpe_import(struct tcpe_stack *s, const uint8_t *buf, size_t len, uint64_t n
     if (ntimers != TCP_NTIMERS || ((flags & TF_RTTIMING) != 0) != (rtt_age != NONE) ||
         (rtt_age != NONE && rtt_age > MAX_DURATION) || rcv_age == NONE ||
         (snd_age != NONE && snd_age > MAX_DURATION) || chal_age > CHAL_AGE_CAP) {
+        err = HO_EPROTO;
+        goto fail;
+    }
+    bool ts = (flags & TF_TSTAMP) != 0;
+    if (ts ? ts_clock >= TCP_TS_PERIOD || ts_age > TS_AGE_CAP
+           : ts_clock != 0 || tp->ts_recent != 0 || ts_age != 0) {
         err = HO_EPROTO;
         goto fail;
     }
@@ -442,6 +481,13 @@ int tcpe_import(struct tcpe_stack *s, const uint8_t *buf, size_t len, uint64_t n
     tp->t_rcvtime = time_from_age(rcv_age, now);
     tp->t_sndtime = snd_age != NONE ? time_from_age(snd_age, now) : 0;
     tp->chal_start = time_from_age(chal_age, now);
+    if (ts) {
+        tp->ts_offset = (ts_clock + TCP_TS_PERIOD - now % TCP_TS_PERIOD) % TCP_TS_PERIOD;
+        tp->ts_recent_time = time_from_age(ts_age, now);
+    } else {
+        tp->ts_offset = 0;
+        tp->ts_recent_time = 0;
+    }
     for (int i = 0; i < TCP_NTIMERS; i++) {
         tp->t_timer[i] = remaining[i] == NONE ? TCP_TIMER_OFF : now + remaining[i];
     }

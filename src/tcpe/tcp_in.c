@@ -8,11 +8,13 @@
  *     LISTEN        -> tcp_input_listen           (3.10.7.2: new SYN_RECEIVED child)
  *     SYN_SENT      -> tcp_input_syn_sent         (3.10.7.3), then the data steps
  *     otherwise, 3.10.7.4 step by step:
+ *           tcp_input_paws                                RFC 7323 5.3 R1 (with timestamps)
  *        1. tcp_seq_acceptable / tcp_input_unacceptable   acceptability, RFC 5961 throttling
  *        2. tcp_input_rst                                 RFC 5961 3: exact, challenge, drop
  *        4. SYN                                           RFC 5961 4: challenge ACK
+ *           tcp_ts_recent_update                          RFC 7323 4.3, 5.3 R3
  *           tcp_trim                                      to RCV.NXT and the window
- *        5. tcp_input_ack -> tcp_ack_new / tcp_ack_dup    RFC 5681, RFC 6582, RFC 6298
+ *        5. tcp_input_ack -> tcp_ack_new / tcp_ack_dup    RFC 5681, RFC 6582, RFC 6298, RFC 3042
  *           tcp_window_update                             SND.WL1 / SND.WL2
  *        7. tcp_input_data (+ tcp_reass.c)                in order, out of order, delayed ACK
  *        8. FIN                                           state transitions
@@ -35,6 +37,9 @@ struct tcp_in {
     uint16_t wnd;        /* window field, unscaled */
     uint32_t len;        /* payload octets left */
     const uint8_t *data; /* payload, or NULL for virtual payload */
+    bool ts;             /* it carried a timestamps option (RFC 7323) */
+    uint32_t ts_val;     /* its TSval */
+    uint32_t ts_ecr;     /* its TSecr */
 };
 
 static uint32_t seg_space(const struct tcp_in *in)
@@ -64,9 +69,11 @@ void tcp_input_no_conn(struct tcpe_stack *s, const struct tcpe_seg *seg)
  * The options of the peer's SYN: its MSS (536 if absent, RFC 9293 3.7.1; below 48 raised to 48
  * as Linux does, so a tiny MSS cannot make us send a flood of tiny segments, CVE-2019-11479),
  * and window scaling, which holds only if both SYNs carry the option (RFC 7323 1.3), with shifts
- * above 14 taken as 14 (RFC 7323 2.3).
+ * above 14 taken as 14 (RFC 7323 2.3). Timestamps too hold only if both SYNs carry them (RFC
+ * 7323 3.2; TF_TSTAMP says we offered them); their 12 octets on every segment then come out of
+ * the payload (RFC 9293 3.7.1, RFC 6691), as Linux does.
  */
-static void tcp_syn_options(struct tcpe_conn *tp, const struct tcpe_seg *seg)
+static void tcp_syn_options(struct tcpe_conn *tp, const struct tcpe_seg *seg, uint64_t now)
 {
     uint32_t peer = (seg->opts & TCPE_OPT_MSS) ? seg->mss : TCP_MSS_DEFAULT;
     if (peer < TCP_MSS_MIN) {
@@ -82,10 +89,17 @@ static void tcp_syn_options(struct tcpe_conn *tp, const struct tcpe_seg *seg)
         tp->rcv_wscale = 0;
         tp->t_flags &= ~TF_WSCALE;
     }
+    if ((tp->t_flags & TF_TSTAMP) && (seg->opts & TCPE_OPT_TS)) {
+        tp->ts_recent = seg->ts_val;
+        tp->ts_recent_time = now;
+        tp->t_maxseg = (uint16_t)(tp->t_maxseg - TCP_TS_OPTLEN);
+    } else {
+        tp->t_flags &= ~TF_TSTAMP;
+    }
 }
 
 /* The receive side of a SYN: IRS, RCV.NXT, and the peer's unscaled window. */
-static void tcp_syn_received(struct tcpe_conn *tp, const struct tcpe_seg *seg)
+static void tcp_syn_received(struct tcpe_conn *tp, const struct tcpe_seg *seg, uint64_t now)
 {
     tp->irs = seg->seq;
     tp->rcv_nxt = seg->seq + 1;
@@ -94,7 +108,7 @@ static void tcp_syn_received(struct tcpe_conn *tp, const struct tcpe_seg *seg)
     tp->snd_wnd = seg->wnd; /* a SYN's window is never scaled (RFC 7323 2.2) */
     tp->max_sndwnd = seg->wnd;
     tp->snd_wl1 = seg->seq;
-    tcp_syn_options(tp, seg);
+    tcp_syn_options(tp, seg, now);
 }
 
 /* RFC 9293 3.10.7.2, with a bounded backlog of half-open and unaccepted connections. */
@@ -127,7 +141,8 @@ static void tcp_input_listen(struct tcpe_conn *l, const struct tcpe_seg *seg, ui
     }
     /* Born a clone of the listener (as BSD's sonewconn), held by no one until accepted. */
     tp->state = TCPE_LISTEN;
-    tp->t_flags = (l->t_flags & (TF_VIRTUAL | TF_NODELAY)) | TF_PASSIVE | TF_RELEASED;
+    tp->t_flags = (l->t_flags & (TF_VIRTUAL | TF_NODELAY | TF_LIMITED | TF_TSTAMP)) | TF_PASSIVE |
+                  TF_RELEASED;
     tp->sndbuf = l->sndbuf;
     tp->rcvbuf = l->rcvbuf;
     if (tcp_hash_insert(tp) < 0) {
@@ -138,7 +153,7 @@ static void tcp_input_listen(struct tcpe_conn *l, const struct tcpe_seg *seg, ui
     }
     tp->listener = l;
     l->qlen++;
-    tcp_syn_received(tp, seg);
+    tcp_syn_received(tp, seg, now);
     tp->iss = tcp_new_isn(s, &t, now);
     tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
     tp->snd_recover = tp->iss;
@@ -151,9 +166,9 @@ static void tcp_input_listen(struct tcpe_conn *l, const struct tcpe_seg *seg, ui
 /*
  * Our SYN is acknowledged (from SYN_SENT or SYN_RECEIVED): start the data phase with the
  * initial congestion window (RFC 5681 3.1) and, if the SYN had to be retransmitted and gave no
- * RTT sample, a 3 s RTO (RFC 6298 5.7).
+ * RTT sample, a 3 s RTO (RFC 6298 5.7). With timestamps the sample comes from the echo.
  */
-static void tcp_established(struct tcpe_conn *tp, uint32_t ack, uint64_t now)
+static void tcp_established(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t now)
 {
     const struct tcpe_params *p = &tp->stack->p;
     tp->snd_una = tp->iss + 1;
@@ -161,14 +176,20 @@ static void tcp_established(struct tcpe_conn *tp, uint32_t ack, uint64_t now)
         tp->snd_nxt = tp->snd_una;
     }
     tcp_timer_stop(tp, TCP_T_REXMT);
-    if ((tp->t_flags & TF_RTTIMING) && SEQ_GT(ack, tp->t_rtseq)) {
+    bool sampled = false;
+    if (tp->t_flags & TF_TSTAMP) {
+        sampled = tcp_rtt_sample_ts(tp, in->ts_ecr, 0, now);
+    } else if ((tp->t_flags & TF_RTTIMING) && SEQ_GT(in->ack, tp->t_rtseq)) {
         tcp_rtt_sample(tp, now - tp->t_rtstart);
-    } else if ((tp->t_flags & TF_SYN_REXMT) && tp->t_srtt == 0) {
+        sampled = true;
+    }
+    if (!sampled && (tp->t_flags & TF_SYN_REXMT) && tp->t_srtt == 0) {
         uint64_t rto = TCP_RTO_SYN_FALLBACK;
         tp->t_rto = rto < p->rto_min ? p->rto_min : rto > p->rto_max ? p->rto_max : rto;
     }
     tp->t_flags &= ~TF_RTTIMING;
     tp->t_rxtshift = 0;
+    tp->t_rxtcount = 0;
     tp->snd_cwnd = tcp_initial_cwnd(tp);
     tp->snd_recover = tp->iss;
     tcp_set_state(tp, (tp->t_flags & TF_NEEDFIN) ? TCPE_FIN_WAIT_1 : TCPE_ESTABLISHED, now);
@@ -213,7 +234,7 @@ static bool tcp_input_syn_sent(struct tcpe_conn *tp, const struct tcpe_seg *seg,
         tcp_drop_count(s, tp, TCPE_DROP_BAD_FLAGS);
         return false;
     }
-    tcp_syn_received(tp, seg);
+    tcp_syn_received(tp, seg, now);
     tp->t_rcvtime = now;
     if (!ack) {
         /* Simultaneous open (RFC 9293 Figure 8): answer with SYN-ACK from SYN_RECEIVED. */
@@ -224,7 +245,7 @@ static bool tcp_input_syn_sent(struct tcpe_conn *tp, const struct tcpe_seg *seg,
         return false;
     }
     tp->snd_wl2 = in->ack;
-    tcp_established(tp, in->ack, now);
+    tcp_established(tp, in, now);
     tp->t_flags |= TF_ACKNOW;
     in->seq++;
     in->flags &= (uint8_t)~TCPE_SYN;
@@ -275,6 +296,54 @@ static void tcp_input_unacceptable(struct tcpe_conn *tp, const struct tcp_in *in
     }
     if (in->len > 0 || (in->flags & TCPE_FIN) || tcp_ack_allowed(tp, now)) {
         tcp_send_ack_now(tp, now);
+    }
+}
+
+/* ---- timestamps (RFC 7323): PAWS before step 1, TS.Recent after step 4 ---- */
+
+/*
+ * On a connection that uses timestamps, before the acceptability test (5.3 R1): a segment
+ * without the option is dropped silently (3.2 says SHOULD; RSTs need none); one whose TSval is
+ * older than TS.Recent is an old duplicate, perhaps from an earlier wrap of the sequence space:
+ * dropped and answered as an unacceptable segment is (data or FIN always, bare ACKs within the
+ * challenge-ACK budget). A TS.Recent set more than 24 days ago judges nothing (5.5): the
+ * segment's TSval replaces it. Returns false when the segment was dropped.
+ */
+static bool tcp_input_paws(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t now)
+{
+    struct tcpe_stack *s = tp->stack;
+    if (!(tp->t_flags & TF_TSTAMP) || (in->flags & TCPE_RST)) {
+        return true;
+    }
+    if (!in->ts) {
+        tcp_drop_count(s, tp, TCPE_DROP_NO_TS);
+        return false;
+    }
+    if ((int32_t)(in->ts_val - tp->ts_recent) >= 0) {
+        return true;
+    }
+    if (now >= tp->ts_recent_time && now - tp->ts_recent_time > TCP_PAWS_IDLE) {
+        tp->ts_recent = in->ts_val;
+        tp->ts_recent_time = now;
+        return true;
+    }
+    tcp_drop_count(s, tp, TCPE_DROP_PAWS);
+    if (in->len > 0 || (in->flags & TCPE_FIN) || tcp_ack_allowed(tp, now)) {
+        tcp_send_ack_now(tp, now);
+    }
+    return false;
+}
+
+/* 4.3 rule (2), 5.3 R3: an acceptable segment's TSval becomes TS.Recent when it is no older and
+ * the segment starts no later than what we last acknowledged. So a delayed ACK echoes the
+ * earliest segment it covers, and one for out-of-order data echoes the last in-order segment:
+ * the peer measures the time its data really waited. */
+static void tcp_ts_recent_update(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t now)
+{
+    if ((tp->t_flags & TF_TSTAMP) && in->ts && SEQ_LEQ(in->seq, tp->last_ack_sent) &&
+        (int32_t)(in->ts_val - tp->ts_recent) >= 0) {
+        tp->ts_recent = in->ts_val;
+        tp->ts_recent_time = now;
     }
 }
 
@@ -346,8 +415,42 @@ static void tcp_rexmt_first(struct tcpe_conn *tp, uint64_t now)
     }
 }
 
-/* A duplicate ACK (RFC 5681 2): fast retransmit on the third, NewReno's guard against a second
- * reduction for one window (RFC 6582 3.2 step 1), and cwnd inflation during recovery. */
+/*
+ * Limited transmit (RFC 3042, RFC 5681 3.2 step 1), on the first and second duplicate ACK: one
+ * segment of data never sent before, if the peer's window allows it and FlightSize stays within
+ * cwnd + 2 SMSS. cwnd itself does not change: it is raised for this one call to output, to
+ * FlightSize + 1 SMSS (so at most one segment leaves, and Nagle and sender SWS avoidance still
+ * apply), and restored. What was sent is remembered: ssthresh must not count it.
+ */
+static void tcp_limited_transmit(struct tcpe_conn *tp, uint64_t now)
+{
+    if (!(tp->t_flags & TF_LIMITED) || tp->snd_nxt != tp->snd_max) {
+        return; /* off, or a retransmission is in progress: nothing new may go */
+    }
+    uint32_t flight = tcp_flight_size(tp);
+    uint64_t cap = (uint64_t)tp->snd_cwnd + 2ull * tp->t_maxseg;
+    uint64_t room = (uint64_t)flight + tp->t_maxseg;
+    if (room > cap) {
+        room = cap;
+    }
+    if (room <= flight) {
+        return;
+    }
+    uint32_t cwnd = tp->snd_cwnd;
+    uint32_t max = tp->snd_max;
+    tp->snd_cwnd = (uint32_t)room;
+    tcp_output(tp, now);
+    tp->snd_cwnd = cwnd;
+    uint32_t sent = tp->snd_max - max;
+    if (sent > 0) {
+        tp->snd_limited += sent;
+        TCP_STAT_INC(tp, limited_xmits);
+    }
+}
+
+/* A duplicate ACK (RFC 5681 2): limited transmit on the first two, fast retransmit on the third,
+ * NewReno's guard against a second reduction for one window (RFC 6582 3.2 step 1), and cwnd
+ * inflation during recovery. */
 static void tcp_ack_dup(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t now)
 {
     TCP_STAT_INC(tp, dupacks_in);
@@ -355,10 +458,16 @@ static void tcp_ack_dup(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t 
         tp->snd_cwnd += tp->t_maxseg;
         return;
     }
-    if (++tp->t_dupacks != 3 || !SEQ_GT(in->ack, tp->snd_recover)) {
+    if (++tp->t_dupacks < 3) {
+        tcp_limited_transmit(tp, now);
         return;
     }
-    uint32_t half = tcp_flight_size(tp) / 2;
+    if (tp->t_dupacks != 3 || !SEQ_GT(in->ack, tp->snd_recover)) {
+        return;
+    }
+    /* RFC 5681 3.2 step 2: what limited transmit sent is not part of the FlightSize halved. */
+    uint32_t half = (tcp_flight_size(tp) - tp->snd_limited) / 2;
+    tp->snd_limited = 0;
     tp->snd_ssthresh = half > 2u * tp->t_maxseg ? half : 2u * tp->t_maxseg;
     tp->snd_recover = tp->snd_max;
     tp->t_flags |= TF_RECOVERY;
@@ -386,7 +495,9 @@ static void tcp_ack_new(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t 
     HO_ASSERT(data_acked <= tp->snd.len, "ACK of %u octets with %u buffered", data_acked,
               tp->snd.len);
 
-    if ((tp->t_flags & TF_RTTIMING) && SEQ_GT(in->ack, tp->t_rtseq)) {
+    if (tp->t_flags & TF_TSTAMP) {
+        (void)tcp_rtt_sample_ts(tp, in->ts_ecr, tcp_flight_size(tp), now);
+    } else if ((tp->t_flags & TF_RTTIMING) && SEQ_GT(in->ack, tp->t_rtseq)) {
         tcp_rtt_sample(tp, now - tp->t_rtstart);
         tp->t_flags &= ~TF_RTTIMING;
     }
@@ -406,6 +517,7 @@ static void tcp_ack_new(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t 
         }
     } else {
         tp->t_dupacks = 0;
+        tp->snd_limited = 0;
         if (tp->snd_cwnd < tp->snd_ssthresh) {
             tp->snd_cwnd += acked < mss ? acked : mss; /* slow start, L = 1 SMSS (RFC 3465) */
         } else {
@@ -423,6 +535,7 @@ static void tcp_ack_new(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t 
     tcp_buf_drop(&tp->snd, &s->alloc, data_acked);
     TCP_STAT_ADD(tp, bytes_acked, data_acked);
     tp->snd_una = in->ack;
+    tp->t_rxtcount = 0; /* progress: the give-up count starts again (the backoff does not) */
     if (SEQ_LT(tp->snd_nxt, tp->snd_una)) {
         tp->snd_nxt = tp->snd_una;
     }
@@ -510,7 +623,7 @@ static bool tcp_input_ack(struct tcpe_conn *tp, const struct tcp_in *in, uint64_
             tcp_drop_count(s, tp, TCPE_DROP_BAD_ACK);
             return false;
         }
-        tcp_established(tp, in->ack, now);
+        tcp_established(tp, in, now);
     }
     /* RFC 5961 5.2: acceptable from SND.UNA - MAX.SND.WND up to what was sent. */
     if (SEQ_GT(in->ack, tp->snd_max) || SEQ_LT(in->ack, tp->snd_una - tp->max_sndwnd)) {
@@ -596,23 +709,25 @@ static void tcp_input_data(struct tcpe_conn *tp, const struct tcp_in *in, uint64
         return;
     }
     bool fin = (in->flags & TCPE_FIN) != 0;
-    if (in->len > 0) {
-        if (tcp_buf_append(&tp->rcv, &s->alloc, in->data, in->len) < 0) {
+    uint32_t len = in->len;
+    tcp_reass_clip(tp, in->seq, &len, &fin); /* what is queued was said first */
+    if (len > 0) {
+        if (tcp_buf_append(&tp->rcv, &s->alloc, in->data, len) < 0) {
             tcp_drop_count(s, tp, TCPE_DROP_NOMEM);
             return; /* not acknowledged: the peer will send it again */
         }
-        tp->rcv_nxt += in->len;
-        TCP_STAT_ADD(tp, bytes_in, in->len);
+        tp->rcv_nxt += len;
+        TCP_STAT_ADD(tp, bytes_in, len);
         tcp_event(tp, TCPE_EV_READABLE);
     }
     if (tp->ooo != NULL) {
         if (fin) {
-            tcp_reass_free(tp); /* nothing queued can lie beyond the FIN */
+            tcp_reass_free(tp); /* the segment covered the whole queue */
         } else {
             fin = tcp_reass_pull(tp);
         }
         tp->t_flags |= TF_ACKNOW; /* a hole filled: ACK at once (RFC 5681 4.2) */
-    } else if (in->len > 0) {
+    } else if (len > 0) {
         tcp_delack(tp, now);
     }
     if (fin) {
@@ -637,6 +752,9 @@ void tcp_input(struct tcpe_conn *tp, const struct tcpe_seg *seg, uint64_t now)
         .wnd = seg->wnd,
         .len = seg->len,
         .data = (tp->t_flags & TF_VIRTUAL) ? NULL : seg->data,
+        .ts = (seg->opts & TCPE_OPT_TS) != 0,
+        .ts_val = seg->ts_val,
+        .ts_ecr = seg->ts_ecr,
     };
     TCP_STAT_INC(tp, segs_in);
     switch (tp->state) {
@@ -657,7 +775,9 @@ void tcp_input(struct tcpe_conn *tp, const struct tcpe_seg *seg, uint64_t now)
     case TCPE_SYN_RECEIVED:
         if ((in.flags & TCPE_SYN) && in.seq == tp->irs) {
             if (!(in.flags & TCPE_ACK)) {
-                /* The peer repeated its SYN: our SYN-ACK was lost. Send it again. */
+                /* The peer repeated its SYN: our SYN-ACK was lost. Send it again, echoing the
+                 * repeated SYN's timestamp if it is newer (it starts at Last.ACK.sent). */
+                tcp_ts_recent_update(tp, &in, now);
                 tp->snd_nxt = tp->iss;
                 tcp_output(tp, now);
                 return;
@@ -672,6 +792,9 @@ void tcp_input(struct tcpe_conn *tp, const struct tcpe_seg *seg, uint64_t now)
     default:
         break;
     }
+    if (!tcp_input_paws(tp, &in, now)) {
+        return;
+    }
     if (!tcp_seq_acceptable(tp, &in)) {
         tcp_input_unacceptable(tp, &in, now);
         return;
@@ -685,6 +808,7 @@ void tcp_input(struct tcpe_conn *tp, const struct tcpe_seg *seg, uint64_t now)
         tcp_send_challenge_ack(tp, now);
         return;
     }
+    tcp_ts_recent_update(tp, &in, now);
     tcp_trim(tp, &in);
     tp->t_rcvtime = now;
     if (!tcp_input_ack(tp, &in, now)) {

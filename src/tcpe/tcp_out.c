@@ -113,9 +113,17 @@ uint32_t tcp_flight_size(const struct tcpe_conn *tp)
 
 /* ---- building and sending ---- */
 
-static void tcp_emit(struct tcpe_conn *tp, struct tcpe_seg *seg)
+/* Addresses the segment and sends it. With timestamps (RFC 7323 3.2) every segment carries
+ * the option: TSval from the connection's clock, TSecr echoing TS.Recent when the ACK bit is
+ * set (zero on our SYN). RSTs are sent by tcp_respond and carry none, as Linux's do. */
+static void tcp_emit(struct tcpe_conn *tp, struct tcpe_seg *seg, uint64_t now)
 {
     struct tcpe_stack *s = tp->stack;
+    if (tp->t_flags & TF_TSTAMP) {
+        seg->opts |= TCPE_OPT_TS;
+        seg->ts_val = tcp_ts_now(tp, now);
+        seg->ts_ecr = (seg->flags & TCPE_ACK) ? tp->ts_recent : 0;
+    }
     seg->src_ip = tp->tuple.local_ip;
     seg->dst_ip = tp->tuple.remote_ip;
     seg->src_port = tp->tuple.local_port;
@@ -168,21 +176,21 @@ static void tcp_output_syn(struct tcpe_conn *tp, uint64_t now)
         if (!tcp_timer_on(tp, TCP_T_REXMT)) {
             tcp_rexmt_restart(tp, now);
         }
-        tcp_emit(tp, &seg);
+        tcp_emit(tp, &seg, now);
     } else if ((tp->t_flags & TF_ACKNOW) && tp->state == TCPE_SYN_RECEIVED) {
         seg.seq = tp->snd_max;
         seg.ack = tp->rcv_nxt;
         seg.flags = TCPE_ACK;
         seg.wnd = tcp_window_field(tp);
         tcp_ack_sent(tp);
-        tcp_emit(tp, &seg);
+        tcp_emit(tp, &seg, now);
     }
     tp->t_flags &= ~TF_ACKNOW;
 }
 
 /* A zero-window probe, as Linux sends it: an ACK with an old sequence number, which any
  * receiver must answer with an ACK carrying its current window (RFC 9293 3.10.7.4 step 1). */
-static void tcp_output_probe(struct tcpe_conn *tp)
+static void tcp_output_probe(struct tcpe_conn *tp, uint64_t now)
 {
     struct tcpe_seg seg;
     memset(&seg, 0, sizeof seg);
@@ -192,7 +200,7 @@ static void tcp_output_probe(struct tcpe_conn *tp)
     seg.wnd = tcp_window_field(tp);
     tcp_ack_sent(tp);
     TCP_STAT_INC(tp, persist_probes);
-    tcp_emit(tp, &seg);
+    tcp_emit(tp, &seg, now);
 }
 
 /*
@@ -271,7 +279,8 @@ static bool tcp_output_one(struct tcpe_conn *tp, uint64_t now)
         TCP_STAT_ADD(tp, bytes_out, len);
         tp->snd_nxt += len + (fin ? 1 : 0);
         if (SEQ_GT(tp->snd_nxt, tp->snd_max)) {
-            if (!rexmt && !(tp->t_flags & TF_RTTIMING)) {
+            /* One segment at a time is timed, unless timestamps time every ACK. */
+            if (!rexmt && !(tp->t_flags & (TF_RTTIMING | TF_TSTAMP))) {
                 tp->t_rtseq = start;
                 tp->t_rtstart = now;
                 tp->t_flags |= TF_RTTIMING;
@@ -289,7 +298,7 @@ static bool tcp_output_one(struct tcpe_conn *tp, uint64_t now)
         tp->t_flags &= ~TF_FORCE;
     }
     tcp_ack_sent(tp);
-    tcp_emit(tp, &seg);
+    tcp_emit(tp, &seg, now);
     return len > 0 && (more || off + len < usable);
 }
 
@@ -311,10 +320,11 @@ void tcp_output(struct tcpe_conn *tp, uint64_t now)
          * (as FreeBSD does), so a receiver that is merely slow is never given up on. */
         tcp_timer_stop(tp, TCP_T_REXMT);
         tp->t_rxtshift = 0;
+        tp->t_rxtcount = 0;
         tp->snd_nxt = tp->snd_una;
     }
     if (tp->t_flags & TF_WINDOW_PROBE) {
-        tcp_output_probe(tp);
+        tcp_output_probe(tp, now);
     } else {
         while (tcp_output_one(tp, now)) {
         }

@@ -2,12 +2,17 @@
  * tcp_reass.c - the out-of-order queue: segments that arrived beyond RCV.NXT, kept until the
  * hole before them is filled.
  *
- * Called by tcp_input_data (insert, pull), by export and import, and when a connection closes.
+ * Called by tcp_input_data (insert, clip, pull), by export and import, and when a connection
+ * closes.
  * The queue is a sorted list of disjoint ranges: a new segment is trimmed against its
  * neighbours, and ranges it covers completely are freed, so overlapping retransmissions never
  * store an octet twice. It is bounded by a number of segments (tcpe_params.ooo_max) and, through
  * the window check in tcp_input, by the receive window; a segment that would exceed the bound is
  * dropped, which only costs the peer a retransmission (CVE-2019-11478 was an unbounded queue).
+ *
+ * A peer that contradicts itself about where its stream ends is believed the first time, in
+ * order or not: insertion cuts data past a queued FIN and ignores a FIN before queued data, and
+ * tcp_reass_clip applies the same rule to an in-order segment before it is taken.
  */
 #include <string.h>
 
@@ -109,6 +114,24 @@ int tcp_reass_insert(struct tcpe_conn *tp, uint32_t seq, uint32_t len, const uin
     *link = q;
     tp->ooo_count++;
     return HO_OK;
+}
+
+void tcp_reass_clip(const struct tcpe_conn *tp, uint32_t seq, uint32_t *len, bool *fin)
+{
+    const struct tcp_ooo *last = tp->ooo;
+    if (last == NULL) {
+        return;
+    }
+    while (last->next != NULL) {
+        last = last->next;
+    }
+    uint32_t qend = last->seq + last->len;
+    if (last->fin && SEQ_GT(seq + *len, qend)) {
+        *len = qend - seq; /* the queued FIN said first where the stream ends */
+    }
+    if (*fin && SEQ_LT(seq + *len, qend)) {
+        *fin = false; /* queued data said first that the stream goes on */
+    }
 }
 
 bool tcp_reass_pull(struct tcpe_conn *tp)

@@ -43,6 +43,7 @@ void tcpe_params_init(struct tcpe_params *p)
     p->ooo_max = 64;
     p->challenge_ack_limit = 10;
     p->hash_buckets = 1024;
+    p->limited_transmit = true;
 }
 
 static void *libc_realloc(void *ctx, void *p, size_t size)
@@ -176,6 +177,17 @@ uint32_t tcp_new_isn(struct tcpe_stack *s, const struct tcpe_tuple *t, uint64_t 
         return s->p.ops.isn(s->p.ctx, t, now);
     }
     return (uint32_t)(now / 4000) + (uint32_t)tuple_hash(s->p.seed ^ 0x69736e6b6579ULL, t);
+}
+
+/* RFC 7323 5.4: a per-connection offset to the timestamp clock, so that TSvals reveal neither
+ * the clock nor which connections share a host. Whole milliseconds, so that a connection's
+ * TSval ticks when now / 1 ms does. */
+static uint64_t tcp_new_ts_offset(struct tcpe_stack *s, const struct tcpe_tuple *t)
+{
+    uint32_t ms = s->p.ops.ts_offset != NULL
+                      ? s->p.ops.ts_offset(s->p.ctx, t)
+                      : (uint32_t)tuple_hash(s->p.seed ^ 0x74736f6666736574ULL, t);
+    return (uint64_t)ms * TCP_TS_TICK;
 }
 
 static bool tuple_eq(const struct tcpe_tuple *a, const struct tcpe_tuple *b)
@@ -375,7 +387,11 @@ struct tcpe_conn *tcp_conn_new(struct tcpe_stack *s, const struct tcpe_tuple *t)
     for (int i = 0; i < TCP_NTIMERS; i++) {
         tp->t_timer[i] = TCP_TIMER_OFF;
     }
-    tp->t_flags = (s->p.virtual_payload ? TF_VIRTUAL : 0) | (s->p.nodelay ? TF_NODELAY : 0);
+    tp->t_flags = (s->p.virtual_payload ? TF_VIRTUAL : 0) | (s->p.nodelay ? TF_NODELAY : 0) |
+                  (s->p.limited_transmit ? TF_LIMITED : 0) | (s->p.timestamps ? TF_TSTAMP : 0);
+    if (s->p.timestamps) {
+        tp->ts_offset = tcp_new_ts_offset(s, t);
+    }
     tp->sndbuf = s->p.sndbuf;
     tp->rcvbuf = s->p.rcvbuf;
     tp->rcv_wscale = s->rcv_wscale;

@@ -29,7 +29,8 @@ static const char *const tcp_drop_names[TCPE_NDROPS] = {
     [TCPE_DROP_BAD_ACK] = "bad_ack",         [TCPE_DROP_RST_INVALID] = "rst_invalid",
     [TCPE_DROP_SYN_INVALID] = "syn_invalid", [TCPE_DROP_OOO_FULL] = "ooo_full",
     [TCPE_DROP_BACKLOG] = "backlog",         [TCPE_DROP_NOMEM] = "nomem",
-    [TCPE_DROP_AFTER_CLOSE] = "after_close",
+    [TCPE_DROP_AFTER_CLOSE] = "after_close", [TCPE_DROP_PAWS] = "paws",
+    [TCPE_DROP_NO_TS] = "no_timestamp",
 };
 
 const char *tcpe_drop_name(int reason)

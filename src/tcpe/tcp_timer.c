@@ -55,8 +55,12 @@ uint64_t tcp_rto_current(const struct tcpe_conn *tp)
     return rto < max ? rto : max;
 }
 
-/* RFC 6298 2.2-2.4 with alpha = 1/8, beta = 1/4, K = 4 and G = 1 ms. */
-void tcp_rtt_sample(struct tcpe_conn *tp, uint64_t rtt)
+/*
+ * RFC 6298 2.2-2.4 with alpha = 1/8, beta = 1/4, K = 4 and G = 1 ms; with `samples` > 1
+ * samples expected per RTT (timestamps, RFC 7323 appendix G), alpha / samples and
+ * beta / samples, so that a window's worth of samples weighs what one did.
+ */
+static void tcp_rtt_update(struct tcpe_conn *tp, uint64_t rtt, uint32_t samples)
 {
     const struct tcpe_params *p = &tp->stack->p;
     if (rtt == 0) {
@@ -65,15 +69,59 @@ void tcp_rtt_sample(struct tcpe_conn *tp, uint64_t rtt)
     if (tp->t_srtt == 0) {
         tp->t_srtt = rtt;
         tp->t_rttvar = rtt / 2;
-    } else {
+    } else if (samples <= 1) {
         uint64_t delta = tp->t_srtt > rtt ? tp->t_srtt - rtt : rtt - tp->t_srtt;
         tp->t_rttvar = (3 * tp->t_rttvar + delta) / 4;
         tp->t_srtt = (7 * tp->t_srtt + rtt) / 8;
+    } else {
+        /* Moved by a fraction of the difference; every value is below a day in ns, so the
+         * differences fit in 63 bits. */
+        int64_t n = samples;
+        uint64_t delta = tp->t_srtt > rtt ? tp->t_srtt - rtt : rtt - tp->t_srtt;
+        tp->t_rttvar =
+            (uint64_t)((int64_t)tp->t_rttvar + ((int64_t)delta - (int64_t)tp->t_rttvar) / (4 * n));
+        tp->t_srtt =
+            (uint64_t)((int64_t)tp->t_srtt + ((int64_t)rtt - (int64_t)tp->t_srtt) / (8 * n));
+        if (tp->t_srtt == 0) {
+            tp->t_srtt = 1;
+        }
     }
     uint64_t var = 4 * tp->t_rttvar > TCP_RTO_CLOCK_G ? 4 * tp->t_rttvar : TCP_RTO_CLOCK_G;
     uint64_t rto = tp->t_srtt + var;
     tp->t_rto = rto < p->rto_min ? p->rto_min : rto > p->rto_max ? p->rto_max : rto;
     tp->t_rxtshift = 0; /* a valid sample ends the backoff (Karn, RFC 6298 5.7) */
+    tp->t_rxtcount = 0; /* which needs an ACK of new data: no give-up either */
+}
+
+void tcp_rtt_sample(struct tcpe_conn *tp, uint64_t rtt)
+{
+    tcp_rtt_update(tp, rtt, 1);
+}
+
+/* The connection's timestamp clock (RFC 7323 5.4): milliseconds, offset per connection. Taken
+ * modulo its period first, so no `now` can overflow. */
+uint32_t tcp_ts_now(const struct tcpe_conn *tp, uint64_t now)
+{
+    return (uint32_t)((now % TCP_TS_PERIOD + tp->ts_offset) % TCP_TS_PERIOD / TCP_TS_TICK);
+}
+
+/*
+ * An RTT sample from the TSecr of an ACK that advanced SND.UNA (RFC 7323 4.2, the RTTM rule):
+ * the echo is the TSval of the segment that made the peer send it, retransmission or not, so
+ * Karn's ambiguity does not arise. `flight` is FlightSize before the ACK, for the number of
+ * samples expected per RTT, ceil(FlightSize / (2 * SMSS)) (appendix G). An echo from the future
+ * or more than an hour old says nothing and is ignored. Returns whether a sample was taken.
+ */
+bool tcp_rtt_sample_ts(struct tcpe_conn *tp, uint32_t ecr, uint32_t flight, uint64_t now)
+{
+    uint32_t ticks = tcp_ts_now(tp, now) - ecr;
+    if ((int32_t)ticks < 0 || ticks > TCP_TS_RTT_MAX) {
+        return false;
+    }
+    uint32_t twice = 2u * tp->t_maxseg;
+    uint32_t samples = (uint32_t)(((uint64_t)flight + twice - 1) / twice);
+    tcp_rtt_update(tp, (uint64_t)ticks * TCP_TS_TICK, samples);
+    return true;
 }
 
 /* (Re)starts the retransmission timer for the oldest outstanding segment (RFC 6298 5.1, 5.3). */
@@ -95,16 +143,26 @@ void tcp_setpersist(struct tcpe_conn *tp, uint64_t now)
     tcp_timer_set(tp, TCP_T_PERSIST, now + t);
 }
 
-/* Retransmission timeout: RFC 6298 5.4-5.6, RFC 5681 3.1 (eq. 4) and RFC 6582 section 4. */
+/*
+ * Retransmission timeout: RFC 6298 5.4-5.6, RFC 5681 3.1 (eq. 4) and RFC 6582 section 4. The
+ * connection is given up after `limit` timeouts in a row without SND.UNA advancing: RFC 1122
+ * 4.2.3.5 counts the retransmissions of one segment. The backoff, by Karn's rule, lasts until
+ * an RTT sample instead, and a connection that moves a little after each timeout may never get
+ * one (every segment it times is lost or discarded beyond a hole and then resent); counting its
+ * timeouts together would give up on a connection that is getting through.
+ */
 static void tcp_timer_rexmt(struct tcpe_conn *tp, uint64_t now)
 {
     const struct tcpe_params *p = &tp->stack->p;
     uint32_t limit = TCPE_HAVE_ESTABLISHED(tp->state) ? p->rexmt_limit : p->syn_limit;
-    if (tp->t_rxtshift >= limit) {
+    if (tp->t_rxtcount >= limit) {
         tcp_drop(tp, now, TCPE_EV_TIMEDOUT);
         return;
     }
-    tp->t_rxtshift++;
+    tp->t_rxtcount++;
+    if (tp->t_rxtshift < TCP_MAX_RXTSHIFT) {
+        tp->t_rxtshift++;
+    }
     TCP_STAT_INC(tp, timeouts);
     if (!TCPE_HAVE_ESTABLISHED(tp->state)) {
         /* Resend the SYN (or SYN-ACK); the first window will be one segment. */
@@ -121,6 +179,7 @@ static void tcp_timer_rexmt(struct tcpe_conn *tp, uint64_t now)
         tp->snd_recover = tp->snd_max;
         tp->t_flags &= ~(TF_RECOVERY | TF_PARTIALACK);
         tp->t_dupacks = 0;
+        tp->snd_limited = 0;
         tp->snd_nxt = tp->snd_una;
     }
     tp->t_flags &= ~TF_RTTIMING; /* Karn: nothing sent before now can be timed */

@@ -40,7 +40,13 @@
 #define TCP_PERSIST_MIN      5000000000ull  /* FreeBSD TCPTV_PERSMIN, 5 s */
 #define TCP_PERSIST_MAX      60000000000ull /* FreeBSD TCPTV_PERSMAX, 60 s */
 #define TCP_MAX_BACKOFF      16u            /* beyond this, doubling cannot matter below rto_max */
+#define TCP_MAX_RXTSHIFT     64u            /* where the backoff exponent stops counting */
 #define TCP_SCRATCH          65536u         /* one segment's payload, copied when the ring wraps */
+#define TCP_TS_TICK          1000000ull     /* timestamp clock: 1 ms (RFC 7323 5.4: 1 ms .. 1 s) */
+#define TCP_TS_PERIOD        (TCP_TS_TICK << 32) /* 2^32 ticks: the TSval clock's period */
+#define TCP_TS_OPTLEN        12u /* NOP, NOP, TSopt: what every segment then carries */
+#define TCP_PAWS_IDLE        (24ull * 86400 * 1000000000ull) /* RFC 7323 5.5: TS.Recent expires */
+#define TCP_TS_RTT_MAX       3600000u /* ticks: a longer "RTT" is a bogus echo (an hour) */
 
 /* The timers. Retransmission and persist never run together. */
 enum tcp_timer {
@@ -69,10 +75,12 @@ enum {
     TF_WINDOW_PROBE = 0x1000, /* output: send a zero-window probe */
     TF_GOTFIN = 0x2000,       /* the peer's FIN has been received (end of its data) */
     TF_RTTIMING = 0x4000,     /* a segment is being timed (t_rtseq, t_rtstart) */
+    TF_LIMITED = 0x8000,      /* limited transmit on (RFC 3042), from tcpe_params */
+    TF_TSTAMP = 0x10000,      /* timestamps: offered (before the handshake), then negotiated */
 };
 #define TF_EXPORTED                                                                                \
     (TF_NEEDFIN | TF_SENTFIN | TF_WSCALE | TF_NODELAY | TF_RECOVERY | TF_PARTIALACK |              \
-     TF_SYN_REXMT | TF_VIRTUAL | TF_GOTFIN | TF_RTTIMING)
+     TF_SYN_REXMT | TF_VIRTUAL | TF_GOTFIN | TF_RTTIMING | TF_LIMITED | TF_TSTAMP)
 
 /* One out-of-order segment (tcp_reass.c). */
 struct tcp_ooo {
@@ -136,6 +144,7 @@ struct tcpe_conn {
     uint32_t snd_recover;  /* SND.MAX when recovery began ("recover", RFC 6582) */
     uint32_t bytes_acked;  /* acked octets counted toward the next cwnd step (RFC 3465) */
     uint32_t t_dupacks;    /* consecutive duplicate ACKs */
+    uint32_t snd_limited;  /* octets limited transmit sent since t_dupacks was last 0 */
 
     /* round-trip timing (RFC 6298) */
     uint64_t t_srtt;         /* smoothed RTT, ns; 0 before the first sample */
@@ -143,11 +152,17 @@ struct tcpe_conn {
     uint64_t t_rto;          /* RTO before backoff, ns */
     uint32_t t_rtseq;        /* sequence number being timed */
     uint64_t t_rtstart;      /* when it was sent (valid with TF_RTTIMING) */
-    uint8_t t_rxtshift;      /* retransmission backoff exponent */
+    uint8_t t_rxtshift;      /* retransmission backoff exponent (reset by an RTT sample) */
+    uint8_t t_rxtcount;      /* timeouts since SND.UNA last advanced: the give-up count */
     uint8_t t_persist_shift; /* persist backoff exponent */
     uint8_t t_probes;        /* zero-window probes sent since the peer last spoke */
     uint64_t t_rcvtime;      /* when a segment last arrived (for idle restart) */
     uint64_t t_sndtime;      /* when a segment carrying data was last sent */
+
+    /* timestamps (RFC 7323), with TF_TSTAMP */
+    uint64_t ts_offset;      /* TSval = ((now + ts_offset) mod TCP_TS_PERIOD) / TCP_TS_TICK */
+    uint32_t ts_recent;      /* TS.Recent: the peer's TSval to echo (4.3) */
+    uint64_t ts_recent_time; /* when TS.Recent was last set (5.5) */
 
     /* timers, absolute deadlines */
     uint64_t t_timer[TCP_NTIMERS];
@@ -219,6 +234,9 @@ void tcp_mss_from_option(struct tcpe_conn *tp, const struct tcpe_seg *seg);
 /* tcp_reass.c */
 int tcp_reass_insert(struct tcpe_conn *tp, uint32_t seq, uint32_t len, const uint8_t *data,
                      bool fin);
+/* Applies the queue's rule to in-order data [seq, seq + *len) (+ FIN if *fin) about to be
+ * taken: cut at a queued FIN; a FIN before the end of queued data is ignored. */
+void tcp_reass_clip(const struct tcpe_conn *tp, uint32_t seq, uint32_t *len, bool *fin);
 bool tcp_reass_pull(struct tcpe_conn *tp);
 void tcp_reass_free(struct tcpe_conn *tp);
 
@@ -242,6 +260,8 @@ bool tcp_timer_on(const struct tcpe_conn *tp, enum tcp_timer which);
 uint64_t tcp_earliest_timer(const struct tcpe_conn *tp);
 uint64_t tcp_rto_current(const struct tcpe_conn *tp);
 void tcp_rtt_sample(struct tcpe_conn *tp, uint64_t rtt);
+uint32_t tcp_ts_now(const struct tcpe_conn *tp, uint64_t now);
+bool tcp_rtt_sample_ts(struct tcpe_conn *tp, uint32_t ecr, uint32_t flight, uint64_t now);
 void tcp_rexmt_restart(struct tcpe_conn *tp, uint64_t now);
 void tcp_setpersist(struct tcpe_conn *tp, uint64_t now);
 void tcp_run_timers(struct tcpe_conn *tp, uint64_t now);

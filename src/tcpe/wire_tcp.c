@@ -8,7 +8,10 @@
  * shows as a checksum error, not as a strange option), then the options.
  *
  * Options are reported raw; the state machine clamps them (tcpe_wire_peer_mss and
- * tcpe_wire_peer_wscale) and ignores those that RFC 7323 and RFC 9293 allow only on a SYN.
+ * tcpe_wire_peer_wscale) and ignores those that RFC 7323 and RFC 9293 allow only on a SYN. A
+ * known option with another length is skipped, so a malformed timestamps option reads as none:
+ * on a connection that negotiated timestamps the engine then drops the segment and counts it
+ * (RFC 7323 3.2), and nothing reads the values it did not parse.
  */
 #include "handoff/tcpe_wire.h"
 

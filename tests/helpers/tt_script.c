@@ -65,6 +65,8 @@ void tt_script_cfg_init(struct tt_script_cfg *cfg)
     cfg->params.rcvbuf = 65535;
     cfg->our_isn = 1000;
     cfg->peer_isn = 5000;
+    cfg->our_ts = 100000;
+    cfg->peer_ts = 700000;
 }
 
 struct tcpe_stack *tt_script_stack(struct tt_script *sc)
@@ -107,6 +109,13 @@ static uint32_t sc_isn(void *ctx, const struct tcpe_tuple *t, uint64_t now)
     return sc->cfg->our_isn;
 }
 
+static uint32_t sc_ts_offset(void *ctx, const struct tcpe_tuple *t)
+{
+    (void)t;
+    struct tt_script *sc = ctx;
+    return sc->cfg->our_ts;
+}
+
 static void out_pop(struct tt_script *sc)
 {
     free(sc->out[0].data);
@@ -132,8 +141,10 @@ static void advance(struct tt_script *sc, uint64_t t)
     }
 }
 
-static void format_seg(const struct tcpe_seg *g, uint32_t seq0, uint32_t ack0, char *b, size_t n)
+static void format_seg(const struct tt_script_cfg *cfg, const struct tcpe_seg *g, char *b, size_t n)
 {
+    uint32_t seq0 = cfg->our_isn;
+    uint32_t ack0 = cfg->peer_isn;
     char fl[16];
     int k = 0;
     const char *names = "FSRP.UEC";
@@ -143,10 +154,15 @@ static void format_seg(const struct tcpe_seg *g, uint32_t seq0, uint32_t ack0, c
         }
     }
     fl[k] = '\0';
-    snprintf(b, n,
-             "%s %" PRIu32 ":%" PRIu32 "(%" PRIu32 ") ack %" PRIu32 " win %u mss %u ws %u opts %x",
-             k ? fl : "0", g->seq - seq0, g->seq - seq0 + g->len, g->len, g->ack - ack0, g->wnd,
-             g->mss, g->wscale, g->opts);
+    int w = snprintf(
+        b, n, "%s %" PRIu32 ":%" PRIu32 "(%" PRIu32 ") ack %" PRIu32 " win %u mss %u ws %u opts %x",
+        k ? fl : "0", g->seq - seq0, g->seq - seq0 + g->len, g->len, g->ack - ack0, g->wnd, g->mss,
+        g->wscale, g->opts);
+    if ((g->opts & TCPE_OPT_TS) && w > 0 && (size_t)w < n) {
+        uint32_t ecr = (g->flags & TCPE_ACK) ? g->ts_ecr - cfg->peer_ts : g->ts_ecr;
+        snprintf(b + w, n - (size_t)w, " TS val %" PRIu32 " ecr %" PRIu32, g->ts_val - cfg->our_ts,
+                 ecr);
+    }
 }
 
 /* ---- parsing a segment line ---- */
@@ -159,6 +175,7 @@ struct want {
     uint8_t opts;
     uint16_t mss;
     uint8_t wscale;
+    uint32_t ts_val, ts_ecr; /* as written: relative, see tt_script.h */
 };
 
 static int parse_flags(const char *tok, uint8_t *flags)
@@ -253,6 +270,9 @@ static int parse_seg(struct tt_script *sc, char *rest, struct want *w)
                 } else if (sscanf(o, " wscale %u", &v) == 1) {
                     w->opts |= TCPE_OPT_WSCALE;
                     w->wscale = (uint8_t)v;
+                } else if (sscanf(o, " TS val %" SCNu32 " ecr %" SCNu32, &w->ts_val, &w->ts_ecr) ==
+                           2) {
+                    w->opts |= TCPE_OPT_TS;
                 } else if (strstr(o, "sackOK") != NULL) {
                     w->opts |= TCPE_OPT_SACK_OK;
                 } else if (strstr(o, "nop") == NULL) {
@@ -288,6 +308,10 @@ static int step_in(struct tt_script *sc, char *rest)
     g.opts = w.opts;
     g.mss = w.mss;
     g.wscale = w.wscale;
+    if (w.opts & TCPE_OPT_TS) {
+        g.ts_val = sc->cfg->peer_ts + w.ts_val;
+        g.ts_ecr = (w.flags & TCPE_ACK) ? sc->cfg->our_ts + w.ts_ecr : w.ts_ecr;
+    }
     g.len = w.len;
     if (!sc->cfg->params.virtual_payload && w.len > 0) {
         /* Stream offset of relative sequence number s is s - 1 (the SYN takes 0). */
@@ -310,8 +334,8 @@ static int step_out(struct tt_script *sc, char *rest)
     }
     struct tt_out *o = &sc->out[0];
     const struct tcpe_seg *g = &o->seg;
-    char got[160];
-    format_seg(g, cfg->our_isn, cfg->peer_isn, got, sizeof got);
+    char got[200];
+    format_seg(cfg, g, got, sizeof got);
     if (o->at != sc->now) {
         return fail(sc, "segment [%s] sent at %.6f, expected at this time", got,
                     (double)o->at / 1e9);
@@ -324,9 +348,12 @@ static int step_out(struct tt_script *sc, char *rest)
         ok = ok && g->wnd == w.win;
     }
     if (w.has_opts) {
-        ok = ok && (g->opts & (TCPE_OPT_MSS | TCPE_OPT_WSCALE)) == w.opts;
+        ok = ok && (g->opts & (TCPE_OPT_MSS | TCPE_OPT_WSCALE | TCPE_OPT_TS)) == w.opts;
         ok = ok && (!(w.opts & TCPE_OPT_MSS) || g->mss == w.mss);
         ok = ok && (!(w.opts & TCPE_OPT_WSCALE) || g->wscale == w.wscale);
+        uint32_t ecr = (w.flags & TCPE_ACK) ? cfg->peer_ts + w.ts_ecr : w.ts_ecr;
+        ok = ok &&
+             (!(w.opts & TCPE_OPT_TS) || (g->ts_val == cfg->our_ts + w.ts_val && g->ts_ecr == ecr));
     }
     if (g->src_ip != TT_LOCAL_IP || g->dst_ip != TT_REMOTE_IP || g->src_port != TT_LOCAL_PORT ||
         g->dst_port != TT_REMOTE_PORT) {
@@ -383,6 +410,7 @@ static const struct stat_name stat_names[] = {
     {"timeouts", offsetof(struct tcpe_stats, timeouts)},
     {"fast_rexmts", offsetof(struct tcpe_stats, fast_rexmts)},
     {"dupacks_in", offsetof(struct tcpe_stats, dupacks_in)},
+    {"limited_xmits", offsetof(struct tcpe_stats, limited_xmits)},
     {"persist_probes", offsetof(struct tcpe_stats, persist_probes)},
     {"delayed_acks", offsetof(struct tcpe_stats, delayed_acks)},
     {"challenge_acks", offsetof(struct tcpe_stats, challenge_acks)},
@@ -447,6 +475,7 @@ static int call_info(struct tt_script *sc, const char *field, uint64_t want)
         {"sndbuf", in.sndbuf_len},
         {"rcvbuf", in.rcvbuf_len},
         {"srtt_ms", in.srtt / 1000000},
+        {"timestamps", in.timestamps},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         if (strcmp(f[i].name, field) == 0) {
@@ -456,6 +485,39 @@ static int call_info(struct tt_script *sc, const char *field, uint64_t want)
         }
     }
     return fail(sc, "unknown info field '%s'", field);
+}
+
+/* Moves the connection out of the stack and back in, at the same time: export, detach, import.
+ * The connection must then export to the same bytes; the script goes on with the new handle,
+ * so anything the encoding forgot shows up in what the connection does next. */
+static int call_handoff(struct tt_script *sc)
+{
+    if (need_conn(sc) < 0) {
+        return -1;
+    }
+    int n = tcpe_export(sc->conn, sc->now, NULL, 0);
+    if (n <= 0) {
+        return fail(sc, "handoff: export: %s", ho_strerror(n));
+    }
+    uint8_t *a = malloc((size_t)n);
+    uint8_t *b = malloc((size_t)n);
+    if (a == NULL || b == NULL || tcpe_export(sc->conn, sc->now, a, (size_t)n) != n) {
+        free(a);
+        free(b);
+        return fail(sc, "handoff: export failed");
+    }
+    tcpe_detach(sc->conn);
+    sc->conn = NULL;
+    int err = tcpe_import(sc->s, a, (size_t)n, sc->now, &sc->conn);
+    int rc = 0;
+    if (err < 0) {
+        rc = fail(sc, "handoff: import: %s", ho_strerror(err));
+    } else if (tcpe_export(sc->conn, sc->now, b, (size_t)n) != n || memcmp(a, b, (size_t)n) != 0) {
+        rc = fail(sc, "handoff: the imported connection exports differently");
+    }
+    free(a);
+    free(b);
+    return rc;
 }
 
 static int step_call(struct tt_script *sc, char *rest)
@@ -529,6 +591,8 @@ static int step_call(struct tt_script *sc, char *rest)
         }
         tcpe_abort(sc->conn, sc->now);
         return 0;
+    } else if (strcmp(name, "handoff") == 0) {
+        return call_handoff(sc);
     } else if (strcmp(name, "state") == 0) {
         int want = a1 ? state_by_name(a1) : -1;
         if (want < 0 || need_conn(sc) < 0) {
@@ -601,8 +665,8 @@ static int run_line(struct tt_script *sc, char *line, uint64_t *prev)
         return step_out(sc, p + 1);
     }
     if (sc->nout > 0) {
-        char got[160];
-        format_seg(&sc->out[0].seg, sc->cfg->our_isn, sc->cfg->peer_isn, got, sizeof got);
+        char got[200];
+        format_seg(sc->cfg, &sc->out[0].seg, got, sizeof got);
         return fail(sc, "unexpected segment [%s] sent at %.6f", got, (double)sc->out[0].at / 1e9);
     }
     if (*p == '<') {
@@ -625,6 +689,7 @@ int tt_script_run(const char *text, const struct tt_script_cfg *cfg)
     p.ops.output = sc_output;
     p.ops.event = NULL;
     p.ops.isn = sc_isn;
+    p.ops.ts_offset = sc_ts_offset;
     p.ctx = sc;
     int err = tcpe_stack_create(&p, &sc->s);
     if (err < 0) {
@@ -645,8 +710,8 @@ int tt_script_run(const char *text, const struct tt_script_cfg *cfg)
         line = nl ? nl + 1 : NULL;
     }
     if (rc == 0 && sc->nout > 0) {
-        char got[160];
-        format_seg(&sc->out[0].seg, cfg->our_isn, cfg->peer_isn, got, sizeof got);
+        char got[200];
+        format_seg(cfg, &sc->out[0].seg, got, sizeof got);
         rc = fail(sc, "segment [%s] sent at %.6f and never expected", got,
                   (double)sc->out[0].at / 1e9);
     }
@@ -667,8 +732,10 @@ int tt_script_run_wrapped(const char *text, const struct tt_script_cfg *cfg)
     struct tt_script_cfg w = *cfg;
     w.our_isn = 0u - 2500u;
     w.peer_isn = 0u - 1500u;
+    w.our_ts = 0u - 300u;
+    w.peer_ts = 0u - 200u;
     if (tt_script_run(text, &w) < 0) {
-        fprintf(stderr, "(the failure above is with ISNs just below 2^32)\n");
+        fprintf(stderr, "(the failure above is with ISNs and timestamps just below 2^32)\n");
         return -1;
     }
     return 0;

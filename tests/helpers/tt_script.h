@@ -14,14 +14,22 @@
  * numbers to the other side's, so one script runs at any ISN (wraparound tests). "ack", "win"
  * and the option list are optional; on '>' lines an omitted one is not checked.
  *
+ * Options: mss N, wscale N, sackOK, nop, and "TS val V ecr E" (RFC 7323). Timestamps are
+ * relative too: a TSval to the sender's timestamp base (cfg.our_ts, cfg.peer_ts), a TSecr to
+ * the other side's; on a segment without ACK the TSecr is taken as written (a SYN's is 0). The
+ * engine's timestamp clock ticks in milliseconds from its base, so its TSval at 1.5 s is 1500.
+ * A '>' line with an option list must list exactly the options sent (sackOK aside).
+ *
  * An expected segment must have been emitted exactly at its line's time, with exactly its flags,
  * numbers and length, and its payload must be the pattern `send` queued. Any segment the script
  * does not expect before the next '<' or call is an error, as is one left over at the end.
  *
  * Calls: listen [backlog] | connect | accept | send N | recv N | shutdown | release | abort |
+ *        handoff (export, detach and import again: the script must go on as if nothing happened) |
  *        nop | conns N | state NAME | eof 0|1 | wake SECONDS|never | stat NAME N | drop NAME N |
  *        info FIELD N (cwnd ssthresh snd_wnd rcv_wnd maxseg snd_wscale rcv_wscale rto_ms
- *        rxtshift dupacks in_recovery ooo sndbuf rcvbuf) | anything else goes to cfg.call.
+ *        rxtshift dupacks in_recovery ooo sndbuf rcvbuf srtt_ms timestamps) | anything else goes
+ *        to cfg.call.
  *
  * Payload: the peer's stream and ours are fixed byte patterns (tt_pattern), so `recv` checks
  * every octet received and '>' lines every octet sent. With cfg.params.virtual_payload the
@@ -46,20 +54,24 @@ struct tt_script_cfg {
     struct tcpe_params params; /* the stack's parameters (ops and ctx are the runner's) */
     uint32_t our_isn;          /* the engine's ISN */
     uint32_t peer_isn;         /* the scripted peer's ISN */
+    uint32_t our_ts;           /* the engine's timestamp offset (ops.ts_offset) */
+    uint32_t peer_ts;          /* the scripted peer's timestamp base */
     /* Extra calls: return 0 if handled, -1 to fail the script, 1 if unknown. */
     int (*call)(void *arg, struct tt_script *sc, const char *name, const char *args);
     void *arg;
 };
 
-/* Defaults: tcpe_params_init, then rcvbuf 65535 (scale 0... set it to test scaling), ISNs 1000
- * and 5000. */
+/* Defaults: tcpe_params_init, then mss 1000, rcvbuf 65535 (scale 0... set it to test scaling),
+ * ISNs 1000 and 5000, timestamp bases 100000 and 700000. */
 void tt_script_cfg_init(struct tt_script_cfg *cfg);
 
 /* Runs a script. Returns 0, or -1 after printing "script line N: what went wrong". */
 int tt_script_run(const char *text, const struct tt_script_cfg *cfg);
 
-/* Runs a script twice: with cfg's ISNs, then with ISNs 2500 and 1500 below 2^32, so that
- * any exchange of more than about 1500 octets crosses sequence-number zero. */
+/* Runs a script twice: with cfg's ISNs and timestamp bases, then with ISNs 2500 and 1500 below
+ * 2^32 and timestamp bases 300 and 200 below it, so that any exchange of more than about 1500
+ * octets crosses sequence-number zero, and timestamps wrap after 0.3 s (ours) or 200 ticks
+ * (the peer's). */
 int tt_script_run_wrapped(const char *text, const struct tt_script_cfg *cfg);
 
 /* For cfg.call: the script's stack, its connection (NULL if none) and the current time. */

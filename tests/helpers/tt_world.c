@@ -185,8 +185,12 @@ static void ep_output(void *ctx, const struct tcpe_seg *seg)
                       seg->dst_port,
                       seg->src_ip};
     uint64_t h = tt_fnv(TT_FNV_INIT, f, sizeof f);
-    w->trace = tt_fnv(w->trace, &h, sizeof h);
-    w->trace_set += mix(h);
+    /* The trace covers the timestamps too; the channel's draws below do not depend on them, so
+     * a run's losses are the same with timestamps as without. */
+    uint32_t ts[2] = {seg->ts_val, seg->ts_ecr};
+    uint64_t ht = tt_fnv(h, ts, sizeof ts);
+    w->trace = tt_fnv(w->trace, &ht, sizeof ht);
+    w->trace_set += mix(ht);
     w->emitted++;
     if (w->dump != NULL) {
         fprintf(w->dump, "%llu side %d %u>%u seq %u ack %u fl %02x wnd %u len %u\n",
@@ -207,7 +211,9 @@ static void ep_output(void *ctx, const struct tcpe_seg *seg)
                 last = w->q[i];
             }
         }
-        last->data[(size_t)(draw_unit(&d) * (double)seg->len)] ^= 0x20;
+        if (last != NULL) { /* always found: it was queued just above */
+            last->data[(size_t)(draw_unit(&d) * (double)seg->len)] ^= 0x20;
+        }
     }
     if (w->cp.dup > 0 && draw_unit(&d) < w->cp.dup) {
         w->duplicated++;

@@ -11,8 +11,9 @@
  * The channel's decisions for a segment are drawn from a hash of the seed, the time and the
  * segment itself, not from a shared stream, so one connection's fate does not depend on how its
  * segments interleave with other connections' (which lets a run where connections move between
- * stacks be compared with one where they do not). Every emitted segment (time, side, header)
- * is folded into two hashes: `trace`, in emission order, and `trace_set`, order-independent.
+ * stacks be compared with one where they do not). Every emitted segment (time, side, header,
+ * options and timestamps) is folded into two hashes: `trace`, in emission order, and
+ * `trace_set`, order-independent.
  *
  * Usage: tt_world_init; tt_world_add_stack for each stack (fills p->ops.output, p->ops.event and
  * p->ctx); drive with tt_world_run; tt_world_fini. Not thread-safe; no globals.

@@ -20,8 +20,11 @@
  * prints its counters: the stack's tcpe_stats, the codec's drops, the injected losses and the
  * HTTP totals, one "tap_server: group key=value ..." line per group.
  *
+ * --timestamps turns on the engine's RFC 7323 timestamps (tcpe_params.timestamps); the report's
+ * http line then counts, as ts_conns, the connections that negotiated them with the client.
+ *
  * usage: tap_server --dev NAME [--ip A.B.C.D] [--port N] [--loss-rx P] [--loss-tx P]
- *                   [--seed N] [--rto-min-ms N] [--idle S] [--max-time S]
+ *                   [--seed N] [--rto-min-ms N] [--idle S] [--max-time S] [--timestamps]
  *        tap_server --body N            (writes the body of GET /bytes/N to stdout)
  */
 #define _DEFAULT_SOURCE /* struct ifreq */
@@ -194,6 +197,7 @@ struct options {
     uint64_t rto_min;  /* the stack's lower bound of the RTO, ns (see main) */
     uint64_t idle;     /* exit after this long without a frame, ns */
     uint64_t max_time; /* exit after this long, ns */
+    bool timestamps;   /* RFC 7323 timestamps (tcpe_params.timestamps) */
 };
 
 struct neigh {
@@ -211,6 +215,7 @@ struct counters {
     uint64_t tx_no_mac;    /* segments for a peer whose MAC is unknown (an ARP request went) */
     uint64_t arp_replies;  /* ARP replies sent */
     uint64_t conns;        /* connections accepted */
+    uint64_t ts_conns;     /* of which with timestamps negotiated */
     uint64_t requests;     /* requests parsed */
     uint64_t responses;    /* responses queued completely */
     uint64_t bad_requests; /* requests answered 400/404 */
@@ -563,6 +568,9 @@ static void on_event(void *ctx, struct tcpe_conn *c, unsigned ev)
                 continue;
             }
             srv->n.conns++;
+            struct tcpe_info info;
+            tcpe_conn_info(a, &info);
+            srv->n.ts_conns += info.timestamps;
             (void)http_readable(h); /* the request may have come before the accept */
         }
         return;
@@ -648,10 +656,11 @@ static void report(const struct server *srv, double seconds)
     const struct counters *n = &srv->n;
     printf("tap_server: run seconds=%.3f loss_rx=%g loss_tx=%g seed=%" PRIu64 "\n", seconds,
            srv->opt.loss_rx, srv->opt.loss_tx, srv->opt.seed);
-    printf(
-        "tap_server: http conns=%" PRIu64 " requests=%" PRIu64 " responses=%" PRIu64
-        " bad_requests=%" PRIu64 " body_out=%" PRIu64 " body_in=%" PRIu64 " resets=%" PRIu64 "\n",
-        n->conns, n->requests, n->responses, n->bad_requests, n->body_out, n->body_in, n->resets);
+    printf("tap_server: http conns=%" PRIu64 " ts_conns=%" PRIu64 " requests=%" PRIu64
+           " responses=%" PRIu64 " bad_requests=%" PRIu64 " body_out=%" PRIu64 " body_in=%" PRIu64
+           " resets=%" PRIu64 "\n",
+           n->conns, n->ts_conns, n->requests, n->responses, n->bad_requests, n->body_out,
+           n->body_in, n->resets);
     printf("tap_server: link rx_frames=%" PRIu64 " rx_tcp=%" PRIu64 " rx_arp=%" PRIu64
            " rx_lost=%" PRIu64 " rx_not_ours=%" PRIu64 " tx_frames=%" PRIu64 " tx_lost=%" PRIu64
            " tx_errors=%" PRIu64 " tx_no_mac=%" PRIu64 " arp_replies=%" PRIu64 "\n",
@@ -718,6 +727,7 @@ static int run(struct server *srv)
         p.rto_init = p.rto_min;
     }
     p.seed = srv->opt.seed;
+    p.timestamps = srv->opt.timestamps;
     uint64_t start = clock_now();
     srv->now = start;
     srv->last_rx = start;
@@ -791,7 +801,8 @@ static int run(struct server *srv)
 static int usage(void)
 {
     fprintf(stderr, "usage: tap_server --dev NAME [--ip A.B.C.D] [--port N] [--loss-rx P] "
-                    "[--loss-tx P] [--seed N] [--rto-min-ms N] [--idle S] [--max-time S]\n"
+                    "[--loss-tx P] [--seed N] [--rto-min-ms N] [--idle S] [--max-time S] "
+                    "[--timestamps]\n"
                     "       tap_server --body N\n");
     return 2;
 }
@@ -836,6 +847,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--timestamps") == 0) {
+            o->timestamps = true;
+            continue;
+        }
         if (v == NULL) {
             ret = usage();
             break;

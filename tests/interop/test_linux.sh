@@ -8,8 +8,11 @@
 # curl, from inside the namespace, fetch a 5,000,000-octet object and post a 2,500,000-octet one:
 # the object fetched must match tap_server --body byte for byte (sha256sum), and the server's
 # SHA-256 of the posted body must match sha256sum's. Then the same again with 3 % of the TCP
-# frames the server receives and 3 % of those it sends dropped (seeded). Each run prints the
-# transfer times and the server's counters (retransmissions, timeouts, drops...).
+# frames the server receives and 3 % of those it sends dropped (seeded), and once more with
+# loss and the engine's RFC 7323 timestamps on (tap_server --timestamps): Linux offers them on
+# its SYN by default, so both connections must negotiate them, and no segment may be dropped
+# for a missing or old timestamp. Each run prints the transfer times and the server's counters
+# (retransmissions, timeouts, drops...).
 #
 # Needs root, network namespaces, /dev/net/tun, ip and curl; without them it prints why and exits
 # 77, which CTest reports as skipped. Touches nothing outside its namespace: the TAP device lives
@@ -133,14 +136,22 @@ counter() { grep -o " $2=[0-9]*" "$work/$1.out" | head -1 | cut -d= -f2; }
 
 phase clean
 phase lossy --loss-rx "$loss" --loss-tx "$loss" --seed "$seed"
+phase timestamps --timestamps --loss-rx "$loss" --loss-tx "$loss" --seed "$seed"
 
 # The loss must really have been injected and repaired: frames were dropped both ways and the
 # engine retransmitted; nothing was reset.
 for key in rx_lost tx_lost rexmt_segs; do
     [ "$(counter lossy "$key")" -gt 0 ] || fail "lossy: $key is 0, no loss was exercised"
 done
-for run in clean lossy; do
+for run in clean lossy timestamps; do
     [ "$(counter "$run" conns_reset)" = 0 ] || fail "$run: a connection was reset"
     [ "$(counter "$run" resets)" = 0 ] || fail "$run: a connection was reset or timed out"
 done
-echo "PASS: Linux fetched and posted through the engine, without and with $loss loss each way"
+[ "$(counter clean ts_conns)" = 0 ] || fail "clean: timestamps were used without --timestamps"
+[ "$(counter timestamps ts_conns)" = 2 ] || fail "timestamps: not negotiated on both connections"
+[ "$(counter timestamps rexmt_segs)" -gt 0 ] || fail "timestamps: no loss was exercised"
+for key in paws no_timestamp; do
+    [ -z "$(counter timestamps "$key")" ] || fail "timestamps: segments dropped ($key)"
+done
+echo "PASS: Linux fetched and posted through the engine, without and with $loss loss each way," \
+    "and with timestamps"

@@ -1,9 +1,10 @@
 /*
  * test_tcp_export.c - the handoff codec on its own: which states export, the encoding's size
  * and round trip (export . import . export is the identity), and hostile input: every
- * truncation, trailing bytes, wrong magic and version, and thousands of random corruptions,
- * each of which must either be refused or yield a connection the engine can run without
- * tripping an assertion.
+ * truncation, trailing bytes, wrong magic and version, the checks on the fields of limited
+ * transmit and timestamps, and thousands of random corruptions (of connections with and
+ * without timestamps), each of which must either be refused or yield a connection the engine
+ * can run without tripping an assertion.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,7 +34,7 @@ struct pair {
     struct tcpe_conn *s; /* server end (accepted) */
 };
 
-static void pair_init(struct pair *p, bool virt, uint32_t rcvbuf)
+static void pair_init_ts(struct pair *p, bool virt, uint32_t rcvbuf, bool timestamps)
 {
     struct tt_chan_params cp = {.seed = 1, .delay = 10 * TT_MS};
     tt_world_init(&p->w, &cp);
@@ -41,6 +42,7 @@ static void pair_init(struct pair *p, bool virt, uint32_t rcvbuf)
     tcpe_params_init(&prm);
     prm.virtual_payload = virt;
     prm.rcvbuf = rcvbuf;
+    prm.timestamps = timestamps;
     p->cli = tt_world_add_stack(&p->w, 0, &prm, NULL, NULL);
     p->srv = tt_world_add_stack(&p->w, 1, &prm, NULL, NULL);
     p->other = tt_world_add_stack(&p->w, 1, &prm, NULL, NULL);
@@ -52,6 +54,11 @@ static void pair_init(struct pair *p, bool virt, uint32_t rcvbuf)
     p->s = tcpe_accept(p->lsn);
     assert_non_null(p->s);
     assert_int_equal(tcpe_conn_state(p->s), TCPE_ESTABLISHED);
+}
+
+static void pair_init(struct pair *p, bool virt, uint32_t rcvbuf)
+{
+    pair_init_ts(p, virt, rcvbuf, false);
 }
 
 static void pair_fini(struct pair *p)
@@ -233,7 +240,7 @@ static void test_size_and_small_buffers(void **state)
     struct pair p;
     pair_init(&p, true, 65536); /* virtual: no payload octets, only the fixed part */
     send_bytes(&p, p.s, 5000, true);
-    assert_int_equal(tcpe_export(p.s, p.w.now, NULL, 0), 454);
+    assert_int_equal(tcpe_export(p.s, p.w.now, NULL, 0), 503);
     pair_fini(&p);
 
     pair_init(&p, false, 65536);
@@ -285,6 +292,173 @@ static void test_truncated_and_trailing(void **state)
     pair_fini(&p);
 }
 
+/* Offsets of fields in the encoding (docs/tcpe.md). */
+#define OFF_FLAGS     19
+#define OFF_MAXSEG    57
+#define OFF_DUPACKS   91
+#define OFF_LIMITED   95
+#define OFF_TS_CLOCK  167
+#define OFF_TS_RECENT 175
+#define OFF_TS_AGE    179
+#define F_RTTIMING    0x4000u
+#define F_LIMITED     0x8000u
+#define F_TSTAMP      0x10000u
+#define TS_PERIOD     (1000000ull << 32)           /* the timestamp clock's period, ns */
+#define TS_AGE_CAP    (24ull * 86400 * TT_SEC + 1) /* TS.Recent expired */
+
+static void put32(uint8_t *b, size_t off, uint32_t v)
+{
+    b[off] = (uint8_t)(v >> 24);
+    b[off + 1] = (uint8_t)(v >> 16);
+    b[off + 2] = (uint8_t)(v >> 8);
+    b[off + 3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *b, size_t off)
+{
+    return (uint32_t)b[off] << 24 | (uint32_t)b[off + 1] << 16 | (uint32_t)b[off + 2] << 8 |
+           b[off + 3];
+}
+
+static void put64(uint8_t *b, size_t off, uint64_t v)
+{
+    put32(b, off, (uint32_t)(v >> 32));
+    put32(b, off + 4, (uint32_t)v);
+}
+
+static uint64_t get64(const uint8_t *b, size_t off)
+{
+    return (uint64_t)get32(b, off) << 32 | get32(b, off + 4);
+}
+
+/* Imports a copy of a[0..n) with one 32-bit field replaced; returns what import says. */
+static int import_with32(struct pair *p, const uint8_t *a, size_t n, size_t off, uint32_t v)
+{
+    uint8_t *b = malloc(n);
+    memcpy(b, a, n);
+    put32(b, off, v);
+    struct tcpe_conn *c = NULL;
+    int err = tcpe_import(p->other, b, n, tt_world_clock(&p->w, p->other), &c);
+    if (err == HO_OK) {
+        tcpe_detach(c);
+    }
+    free(b);
+    return err;
+}
+
+/* What limited transmit sent is checked against what it could have sent: at most two
+ * segments, in flight, after a first duplicate ACK, on a connection that uses it. */
+static void test_limited_transmit_fields(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init(&p, true, 65536);
+    send_bytes(&p, p.s, 20000, true);
+    uint8_t *a = NULL;
+    size_t n = export_conn(&p, p.s, &a);
+    struct tcpe_info in;
+    tcpe_conn_info(p.s, &in);
+    uint32_t mss = in.maxseg;
+    assert_true(in.snd_max - in.snd_una >= 3 * mss); /* the initial window is in flight */
+    assert_int_equal(get32(a, OFF_DUPACKS), 0);
+    assert_int_equal(get32(a, OFF_LIMITED), 0);
+    uint32_t flags = get32(a, OFF_FLAGS);
+    assert_true(flags & F_LIMITED); /* limited transmit is on by default */
+
+    uint8_t *b = malloc(n);
+    memcpy(b, a, n);
+    put32(b, OFF_DUPACKS, 2);
+    assert_int_equal(import_with32(&p, b, n, OFF_LIMITED, 2 * mss), HO_OK);
+    assert_int_equal(import_with32(&p, b, n, OFF_LIMITED, 1), HO_OK);
+    assert_int_equal(import_with32(&p, b, n, OFF_LIMITED, 2 * mss + 1), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, OFF_LIMITED, mss), HO_EPROTO); /* no duplicate */
+    put32(b, OFF_LIMITED, mss);
+    assert_int_equal(import_with32(&p, b, n, OFF_FLAGS, flags & ~F_LIMITED), HO_EPROTO);
+    assert_int_equal(import_with32(&p, b, n, OFF_FLAGS, flags), HO_OK);
+    free(b);
+    free(a);
+    pair_fini(&p);
+}
+
+/* Imports a copy of a[0..n) with one 64-bit field replaced; returns what import says. */
+static int import_with64(struct pair *p, const uint8_t *a, size_t n, size_t off, uint64_t v)
+{
+    uint8_t *b = malloc(n);
+    memcpy(b, a, n);
+    put64(b, off, v);
+    struct tcpe_conn *c = NULL;
+    int err = tcpe_import(p->other, b, n, tt_world_clock(&p->w, p->other), &c);
+    if (err == HO_OK) {
+        tcpe_detach(c);
+    }
+    free(b);
+    return err;
+}
+
+/*
+ * A connection with timestamps round-trips to another clock, its TSval clock continuing where
+ * it was; the timestamp fields are checked: zero without the flag, the clock below its period,
+ * TS.Recent's age at most "expired", no one-segment RTT timing alongside, and an MSS that may be
+ * 12 octets below the floor (the option's cost) only with timestamps.
+ */
+static void test_timestamp_fields(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init_ts(&p, false, 65536, true);
+    send_bytes(&p, p.s, 20000, false);
+    send_bytes(&p, p.c, 3000, false);
+    tt_world_step(&p.w, TCPE_NEVER);
+    tt_world_step(&p.w, TCPE_NEVER);
+    struct tcpe_info in;
+    tcpe_conn_info(p.s, &in);
+    assert_true(in.timestamps);
+    assert_int_equal(in.maxseg, 1460 - 12);
+    roundtrip(&p, &p.s); /* to a clock 5000 s ahead, and the bytes re-export identically */
+    roundtrip(&p, &p.s);
+    uint8_t *a = NULL;
+    size_t n = export_conn(&p, p.s, &a);
+    uint32_t flags = get32(a, OFF_FLAGS);
+    assert_true(flags & F_TSTAMP);
+    assert_false(flags & F_RTTIMING);
+    assert_true(get64(a, OFF_TS_CLOCK) < TS_PERIOD);
+    assert_int_equal(get32(a, OFF_TS_RECENT), in.ts_recent);
+    assert_true(get64(a, OFF_TS_AGE) < TT_SEC);
+    /* Accepted at the edges, refused past them. */
+    assert_int_equal(import_with64(&p, a, n, OFF_TS_CLOCK, TS_PERIOD - 1), HO_OK);
+    assert_int_equal(import_with64(&p, a, n, OFF_TS_CLOCK, TS_PERIOD), HO_EPROTO);
+    assert_int_equal(import_with64(&p, a, n, OFF_TS_AGE, TS_AGE_CAP), HO_OK);
+    assert_int_equal(import_with64(&p, a, n, OFF_TS_AGE, TS_AGE_CAP + 1), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, OFF_FLAGS, flags | F_RTTIMING), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, OFF_FLAGS, flags & ~F_TSTAMP), HO_EPROTO);
+    uint8_t *b = malloc(n);
+    memcpy(b, a, n);
+    b[OFF_MAXSEG] = 0;
+    b[OFF_MAXSEG + 1] = 36;
+    assert_int_equal(import_with32(&p, b, n, OFF_FLAGS, flags), HO_OK);
+    assert_int_equal(import_with32(&p, b, n, OFF_FLAGS, flags & ~F_TSTAMP), HO_EPROTO);
+    b[OFF_MAXSEG + 1] = 35;
+    assert_int_equal(import_with32(&p, b, n, OFF_FLAGS, flags), HO_EPROTO);
+    free(b);
+    free(a);
+    pair_fini(&p);
+
+    /* Without timestamps every timestamp field is zero, and must be. (Nothing is in flight,
+     * so nothing is being timed, and the flag alone may be set: a clock reading zero.) */
+    pair_init(&p, false, 65536);
+    n = export_conn(&p, p.s, &a);
+    flags = get32(a, OFF_FLAGS);
+    assert_false(flags & (F_TSTAMP | F_RTTIMING));
+    assert_true(get64(a, OFF_TS_CLOCK) == 0 && get32(a, OFF_TS_RECENT) == 0 &&
+                get64(a, OFF_TS_AGE) == 0);
+    assert_int_equal(import_with64(&p, a, n, OFF_TS_CLOCK, 1), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, OFF_TS_RECENT, 1), HO_EPROTO);
+    assert_int_equal(import_with64(&p, a, n, OFF_TS_AGE, 1), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, OFF_FLAGS, flags | F_TSTAMP), HO_OK);
+    free(a);
+    pair_fini(&p);
+}
+
 /* Drives an imported connection through segments and timers: no assertion may trip. */
 static void exercise(struct tcpe_stack *s, struct tcpe_conn *c, struct ho_rng *r, uint64_t now)
 {
@@ -307,6 +481,13 @@ static void exercise(struct tcpe_stack *s, struct tcpe_conn *c, struct ho_rng *r
         g.wnd = (uint16_t)ho_rng_below(r, 65536);
         g.len = (uint32_t)ho_rng_below(r, 3000);
         g.data = in.virtual_payload ? NULL : data;
+        if (ho_rng_below(r, 4) != 0) {
+            /* Mostly near TS.Recent, on either side of it; sometimes any value. */
+            g.opts = TCPE_OPT_TS;
+            g.ts_val = in.ts_recent + (uint32_t)ho_rng_below(r, 2000) - 500;
+            g.ts_ecr = ho_rng_below(r, 8) == 0 ? (uint32_t)ho_rng_next(r)
+                                               : (uint32_t)ho_rng_below(r, 100000);
+        }
         if (tcpe_conn_input(c, &g, now) < 0 || tcpe_conn_state(c) == TCPE_CLOSED) {
             break;
         }
@@ -326,9 +507,10 @@ static void test_corruption_fuzz(void **state)
     struct ho_rng r;
     ho_rng_seed(&r, 2024);
     int accepted = 0, refused = 0;
-    for (int virt = 0; virt <= 1; virt++) {
+    for (int kind = 0; kind < 3; kind++) {
+        bool virt = kind == 1;
         struct pair p;
-        pair_init(&p, virt, 8000);
+        pair_init_ts(&p, virt, 8000, kind == 2); /* real, virtual, real with timestamps */
         send_bytes(&p, p.c, 3000, virt);
         send_bytes(&p, p.s, 12000, virt);
         tt_world_step(&p.w, TCPE_NEVER);
@@ -337,7 +519,7 @@ static void test_corruption_fuzz(void **state)
         uint8_t *b = malloc(n);
         /* TCPE_FUZZ_ITERS raises the count for a longer local search. */
         const char *env = getenv("TCPE_FUZZ_ITERS");
-        int iters = env != NULL ? atoi(env) : 3000;
+        int iters = env != NULL ? atoi(env) : 2000;
         for (int iter = 0; iter < iters; iter++) {
             memcpy(b, a, n);
             int flips = 1 + (int)ho_rng_below(&r, 4);
@@ -385,6 +567,8 @@ int main(void)
         cmocka_unit_test(test_roundtrip_closing_and_ooo),
         cmocka_unit_test(test_size_and_small_buffers),
         cmocka_unit_test(test_truncated_and_trailing),
+        cmocka_unit_test(test_limited_transmit_fields),
+        cmocka_unit_test(test_timestamp_fields),
         cmocka_unit_test(test_corruption_fuzz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,8 @@
  * The check is differential, as TCP-Fuzz does it: the same seed without handoff must produce
  * exactly the same segments at exactly the same times (the order-independent trace), so the
  * peer cannot tell; and every byte must arrive. Counters show the moves covered loss recovery,
- * zero windows and the closing states.
+ * zero windows and the closing states. Again with RFC 7323 timestamps, whose values the trace
+ * includes, and under harsh randomized parameters (timestamps on or off per side among them).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,6 +45,7 @@ struct moves {
     uint64_t with_ooo;               /* moves with out-of-order data queued */
     uint64_t with_unacked;           /* moves with data in flight */
     uint64_t backed_off;             /* moves after a retransmission timeout */
+    uint64_t with_ts;                /* moves of connections that use timestamps */
     uint64_t before_wrap;            /* moves with sequence numbers still below 2^32 */
     uint64_t after_wrap;             /* moves after they crossed zero */
     uint64_t unpause_at[64];         /* per paused transfer: when its client resumes reading */
@@ -94,6 +96,8 @@ static void move_one(struct tt_xfers *xs, struct moves *m, struct tt_half *h)
     assert_int_equal(after.cwnd, info.cwnd);
     assert_true(after.rto == info.rto && after.srtt == info.srtt);
     assert_int_equal(after.ooo_count, info.ooo_count);
+    assert_int_equal(after.timestamps, info.timestamps);
+    assert_int_equal(after.ts_recent, info.ts_recent);
     assert_int_equal(after.sndbuf_len, info.sndbuf_len);
     assert_true(after.stats.bytes_out == info.stats.bytes_out);
     assert_true(tcpe_conn_next_wake(n) >= now_to);
@@ -107,6 +111,7 @@ static void move_one(struct tt_xfers *xs, struct moves *m, struct tt_half *h)
     m->with_ooo += info.ooo_count > 0;
     m->with_unacked += info.snd_una != info.snd_max;
     m->backed_off += info.rxtshift > 0;
+    m->with_ts += info.timestamps;
     m->before_wrap += info.snd_una > 0x80000000u;
     m->after_wrap += info.snd_una < 0x80000000u;
 }
@@ -170,15 +175,6 @@ static void default_setup(struct setup *su, uint64_t seed, double loss)
     su->max_size = 120000;
 }
 
-static struct outcome run_setup(const struct setup *su, bool handoff, int n, struct moves *m);
-
-static struct outcome run(uint64_t seed, bool handoff, int n, double loss, struct moves *m)
-{
-    struct setup su;
-    default_setup(&su, seed, loss);
-    return run_setup(&su, handoff, n, m);
-}
-
 static struct outcome run_setup(const struct setup *su, bool handoff, int n, struct moves *m)
 {
     struct tt_chan_params cp = su->cp;
@@ -235,37 +231,47 @@ static struct outcome run_setup(const struct setup *su, bool handoff, int n, str
     return o;
 }
 
-static void test_handoff_is_invisible(void **state)
+/* Runs each seed without and with handoff, compares, and sums the moves into *total. */
+static void invisible_seeds(bool timestamps, uint64_t seeds, struct moves *total)
 {
-    (void)state;
     struct moves *m = calloc(1, sizeof *m);
-    struct moves total;
-    memset(&total, 0, sizeof total);
-    /* TCPE_SOAK_SEEDS runs more seeds (a longer local search); the default is the CI size. */
-    const char *env = getenv("TCPE_SOAK_SEEDS");
-    uint64_t seeds = env != NULL ? strtoull(env, NULL, 0) : 12;
+    memset(total, 0, sizeof *total);
     for (uint64_t seed = 1; seed <= seeds; seed++) {
-        struct outcome ref = run(seed * 31, false, 60, 0.03, m);
+        struct setup su;
+        default_setup(&su, seed * 31, 0.03);
+        su.cli.timestamps = su.srv.timestamps = timestamps;
+        struct outcome ref = run_setup(&su, false, 60, m);
         assert_true(ref.ok);
         assert_int_equal(m->moved, 0);
-        struct outcome got = run(seed * 31, true, 60, 0.03, m);
+        struct outcome got = run_setup(&su, true, 60, m);
         assert_true(got.ok);
         assert_true(m->moved > 0);
         assert_int_equal(got.emitted, ref.emitted);
         assert_true(got.trace_set == ref.trace_set);
-        total.moved += m->moved;
-        total.to_nic += m->to_nic;
-        total.in_recovery += m->in_recovery;
-        total.at_zero_window += m->at_zero_window;
-        total.with_ooo += m->with_ooo;
-        total.with_unacked += m->with_unacked;
-        total.backed_off += m->backed_off;
-        total.before_wrap += m->before_wrap;
-        total.after_wrap += m->after_wrap;
+        total->moved += m->moved;
+        total->to_nic += m->to_nic;
+        total->in_recovery += m->in_recovery;
+        total->at_zero_window += m->at_zero_window;
+        total->with_ooo += m->with_ooo;
+        total->with_unacked += m->with_unacked;
+        total->backed_off += m->backed_off;
+        total->with_ts += m->with_ts;
+        total->before_wrap += m->before_wrap;
+        total->after_wrap += m->after_wrap;
         for (int s = 0; s < TCPE_NSTATES; s++) {
-            total.in_state[s] += m->in_state[s];
+            total->in_state[s] += m->in_state[s];
         }
     }
+    free(m);
+}
+
+static void test_handoff_is_invisible(void **state)
+{
+    (void)state;
+    struct moves total;
+    /* TCPE_SOAK_SEEDS runs more seeds (a longer local search); the default is the CI size. */
+    const char *env = getenv("TCPE_SOAK_SEEDS");
+    invisible_seeds(false, env != NULL ? strtoull(env, NULL, 0) : 12, &total);
     fprintf(stderr,
             "moves %llu (to NIC %llu): recovery %llu, zero window %llu, ooo %llu, in flight %llu,"
             " backed off %llu; EST %llu FW1 %llu FW2 %llu CW %llu CLOSING %llu LA %llu\n",
@@ -290,11 +296,33 @@ static void test_handoff_is_invisible(void **state)
     assert_true(total.in_state[TCPE_FIN_WAIT_2] > 0);
     assert_true(total.in_state[TCPE_CLOSE_WAIT] > 0);
     assert_true(total.in_state[TCPE_LAST_ACK] > 0);
-    free(m);
+    assert_int_equal(total.with_ts, 0);
+}
+
+/*
+ * The same with RFC 7323 timestamps on both sides. The NIC's clock is offset from the host's by
+ * a time that is no whole number of milliseconds, so a moved connection's timestamp clock must
+ * continue to the nanosecond for its TSvals (which the trace includes) to tick when they would
+ * have; TS.Recent, its age and the echo must move too.
+ */
+static void test_handoff_with_timestamps(void **state)
+{
+    (void)state;
+    struct moves total;
+    const char *env = getenv("TCPE_SOAK_SEEDS");
+    invisible_seeds(true, env != NULL ? strtoull(env, NULL, 0) : 8, &total);
+    fprintf(stderr, "moves with timestamps %llu: recovery %llu, zero window %llu, ooo %llu\n",
+            (unsigned long long)total.with_ts, (unsigned long long)total.in_recovery,
+            (unsigned long long)total.at_zero_window, (unsigned long long)total.with_ooo);
+    assert_true(total.with_ts > 0 && total.with_ts == total.moved);
+    assert_true(total.in_recovery > 0);
+    assert_true(total.at_zero_window > 0);
+    assert_true(total.with_ooo > 0);
+    assert_true(total.before_wrap > 0 && total.after_wrap > 0);
 }
 
 /* The same differential check under varied, harsh parameters: tiny segments and buffers,
- * heavy loss, duplication and reordering, Nagle and delayed ACKs on or off. */
+ * heavy loss, duplication and reordering, Nagle, delayed ACKs and timestamps on or off. */
 static void test_handoff_harsh(void **state)
 {
     (void)state;
@@ -326,6 +354,7 @@ static void test_handoff_harsh(void **state)
             ps[i]->rto_min = ps[i]->rto_init = 300 * TT_MS;
             ps[i]->rexmt_limit = 40;
             ps[i]->syn_limit = 40;
+            ps[i]->timestamps = ho_rng_below(&r, 2);
         }
         struct outcome ref = run_setup(&su, false, 30, m);
         assert_true(ref.ok);
@@ -346,6 +375,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handoff_is_invisible),
+        cmocka_unit_test(test_handoff_with_timestamps),
         cmocka_unit_test(test_handoff_harsh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

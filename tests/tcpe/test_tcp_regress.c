@@ -6,6 +6,8 @@
  *    than the unit to an application that does not read grow the receive buffer without bound;
  *  - data accepted past the advertised edge left RCV.ADV behind RCV.NXT;
  *  - out-of-order data past the peer's FIN, or a FIN before queued data, was queued;
+ *  - in-order data running past a FIN queued out of order replaced the FIN, and an in-order FIN
+ *    before queued data ended the stream;
  *  - import accepted unread data and an offered window that together exceed the largest
  *    buffer, from which the engine could build a buffer past the limit.
  *
@@ -225,6 +227,75 @@ static void test_fin_before_queued_data_ignored(void **state)
     env_close(&e);
 }
 
+/*
+ * In-order data whose end runs past a FIN already queued out of order is cut at the FIN, and
+ * the FIN is then delivered: the queued FIN said first where the stream ends. The engine used
+ * to append the whole segment, step past the queued FIN and lose it.
+ */
+static void test_in_order_data_cut_at_a_queued_fin(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, 65536, 100 * MS);
+    uint32_t base = PEER_ISN + 1;
+    struct tcpe_seg fin = peer_seg(&e, base + 100, TCPE_ACK | TCPE_FIN, 100);
+    assert_int_equal(tcpe_stack_input(e.s, &fin, e.now), HO_OK);
+    assert_int_equal(e.sent.last.ack, base); /* queued: a duplicate ACK */
+    struct tcpe_seg over = peer_seg(&e, base, TCPE_ACK, 300);
+    assert_int_equal(tcpe_stack_input(e.s, &over, e.now), HO_OK);
+    assert_int_equal(tcpe_conn_state(e.c), TCPE_CLOSE_WAIT);
+    assert_int_equal(tcpe_conn_readable(e.c), 200);
+    assert_int_equal(e.sent.last.ack, base + 201); /* 200 octets and the FIN */
+    uint8_t buf[300];
+    assert_int_equal(tcpe_recv(e.c, buf, sizeof buf, e.now), 200);
+    assert_memory_equal(buf, e.payload, 200);
+    assert_true(tcpe_conn_eof(e.c));
+    assert_moves(&e);
+    env_close(&e);
+}
+
+/* The same with a FIN of the segment's own beyond the queued one: the queued FIN wins. */
+static void test_in_order_fin_past_a_queued_fin(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, 65536, 100 * MS);
+    uint32_t base = PEER_ISN + 1;
+    struct tcpe_seg fin = peer_seg(&e, base + 100, TCPE_ACK | TCPE_FIN, 50);
+    assert_int_equal(tcpe_stack_input(e.s, &fin, e.now), HO_OK);
+    struct tcpe_seg over = peer_seg(&e, base, TCPE_ACK | TCPE_FIN, 400);
+    assert_int_equal(tcpe_stack_input(e.s, &over, e.now), HO_OK);
+    assert_int_equal(tcpe_conn_state(e.c), TCPE_CLOSE_WAIT);
+    assert_int_equal(tcpe_conn_readable(e.c), 150);
+    assert_int_equal(e.sent.last.ack, base + 151);
+    env_close(&e);
+}
+
+/* An in-order FIN before out-of-order data already queued is ignored, as an out-of-order one
+ * is: the queued data said first that the stream goes on. */
+static void test_in_order_fin_before_queued_data_ignored(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, 65536, 100 * MS);
+    uint32_t base = PEER_ISN + 1;
+    struct tcpe_seg later = peer_seg(&e, base + 300, TCPE_ACK, 100);
+    assert_int_equal(tcpe_stack_input(e.s, &later, e.now), HO_OK);
+    struct tcpe_seg fin = peer_seg(&e, base, TCPE_ACK | TCPE_FIN, 100);
+    assert_int_equal(tcpe_stack_input(e.s, &fin, e.now), HO_OK);
+    assert_int_equal(tcpe_conn_state(e.c), TCPE_ESTABLISHED);
+    assert_int_equal(tcpe_conn_readable(e.c), 100);
+    assert_int_equal(e.sent.last.ack, base + 100);
+    struct tcpe_conn *tp = e.c;
+    assert_int_equal(tp->ooo_count, 1);
+    struct tcpe_seg rest = peer_seg(&e, base + 100, TCPE_ACK, 200);
+    assert_int_equal(tcpe_stack_input(e.s, &rest, e.now), HO_OK);
+    assert_int_equal(tcpe_conn_readable(e.c), 400);
+    assert_false(tcpe_conn_eof(e.c));
+    assert_moves(&e);
+    env_close(&e);
+}
+
 /* Exports a virtual connection with `unread` octets waiting, RCV.ADV `adv` octets beyond
  * RCV.NXT and, if ooo_len > 0, one out-of-order segment; returns what import says. */
 static int import_with(uint32_t unread, uint32_t adv, uint32_t ooo_off, uint32_t ooo_len)
@@ -270,6 +341,9 @@ int main(void)
         cmocka_unit_test(test_data_past_the_advertised_edge),
         cmocka_unit_test(test_no_data_past_a_queued_fin),
         cmocka_unit_test(test_fin_before_queued_data_ignored),
+        cmocka_unit_test(test_in_order_data_cut_at_a_queued_fin),
+        cmocka_unit_test(test_in_order_fin_past_a_queued_fin),
+        cmocka_unit_test(test_in_order_fin_before_queued_data_ignored),
         cmocka_unit_test(test_import_bounds_buffer_and_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

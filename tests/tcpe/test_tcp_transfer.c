@@ -145,8 +145,9 @@ static void test_lossy_channel_many_transfers(void **state)
 }
 
 /* Harsh and varied: per seed a different MSS (down to the 48 floor), buffer sizes (down to a
- * few hundred octets), Nagle, delayed-ACK timer and window scale, over a channel that loses up
- * to a fifth of all segments and duplicates and reorders heavily. */
+ * few hundred octets), Nagle, delayed-ACK timer, window scale, timestamps (each side may offer
+ * them or not) and limited transmit, over a channel that loses up to a fifth of all segments and
+ * duplicates and reorders heavily. */
 static void test_harsh_conditions(void **state)
 {
     (void)state;
@@ -184,15 +185,18 @@ static void test_harsh_conditions(void **state)
             p[i].rto_min = p[i].rto_init = 200 * TT_MS;
             p[i].rexmt_limit = 40; /* a fifth lost, both ways: long runs of losses happen */
             p[i].syn_limit = 40;
+            p[i].timestamps = ho_rng_below(&r, 2);
+            p[i].limited_transmit = ho_rng_below(&r, 4) != 0;
         }
         struct tcpe_stack *cli = tt_world_add_stack(&w, 0, &p[0], tt_xfers_event, &xs);
         struct tcpe_stack *srv = tt_world_add_stack(&w, 1, &p[1], tt_xfers_event, &xs);
         tt_xfers_init(&xs, &w, cli, srv, 25, seed, 30000);
         bool ok = tt_xfers_run(&xs, 10, 1000000 * TT_SEC, NULL, NULL);
         if (!ok) {
-            fprintf(stderr, "harsh seed %llu: loss %.3f mss %u/%u rcvbuf %u/%u sndbuf %u/%u\n",
+            fprintf(stderr,
+                    "harsh seed %llu: loss %.3f mss %u/%u rcvbuf %u/%u sndbuf %u/%u ts %d/%d\n",
                     (unsigned long long)seed, loss, p[0].mss, p[1].mss, p[0].rcvbuf, p[1].rcvbuf,
-                    p[0].sndbuf, p[1].sndbuf);
+                    p[0].sndbuf, p[1].sndbuf, p[0].timestamps, p[1].timestamps);
             tt_xfers_dump(&xs, 5);
         }
         assert_true(ok);
