@@ -238,7 +238,10 @@ int cli_run(int argc, char **argv)
         print_table(title, &m, wall);
     }
     if (o.json) {
-        json_t *j = repro_metrics_json(name, cfg.seed, &m, wall);
+        /* "config" is what reproduces the run (the argument as given, overrides and all, as in
+         * the reproduction's files); "shorthand" names its six paper parameters. */
+        json_t *j = repro_metrics_json(o.config, cfg.seed, &m, wall);
+        json_object_set_new(j, "shorthand", json_string(name));
         status |= write_json(o.json, j) != 0;
         json_decref(j);
     }

@@ -69,6 +69,9 @@ expect_error 2 "unknown workload 'X'" run X-0-N-N-FCFS-400
 # Overrides after the configuration: applied, and named when wrong.
 "$bin" run "W-256-N-N-FCFS-400,cost.nic_scale_pct=200" "${small[@]}" --json "$tmp/o.json"
 "$bin" run W-256-N-N-FCFS-400 "${small[@]}" --json "$tmp/p.json"
+grep -q '"config": "W-256-N-N-FCFS-400,cost.nic_scale_pct=200"' "$tmp/o.json" ||
+    fail "JSON config should be the argument that reproduces the run"
+grep -q '"shorthand": "W-256-N-N-FCFS-400"' "$tmp/o.json" || fail "JSON shorthand"
 idle() { sed -n 's/.*"nic_idle_pct": \([0-9.]*\).*/\1/p' "$1"; }
 awk -v a="$(idle "$tmp/o.json")" -v b="$(idle "$tmp/p.json")" 'BEGIN { exit !(a < b - 1) }' ||
     fail "a costlier NIC should idle less: $(idle "$tmp/o.json") vs $(idle "$tmp/p.json")"
