@@ -60,8 +60,10 @@ expect_error 1 "bad.log:1" run W-0-N-N-FCFS-400 --trace "$tmp/bad.log" --quiet
 "$bin" run W-0-N-N-FCFS-400 --seed 3 --print-config >"$tmp/w.conf"
 grep -q '^base = W-0-N-N-FCFS-400' "$tmp/w.conf" || fail "print-config base line"
 "$bin" run "$tmp/w.conf" "${small[@]}" --json "$tmp/d.json"
-diff <(grep -v wall_seconds "$tmp/a.json") <(grep -v wall_seconds "$tmp/d.json") >/dev/null ||
+diff <(grep -v 'wall_seconds\|"config"' "$tmp/a.json") \
+    <(grep -v 'wall_seconds\|"config"' "$tmp/d.json") >/dev/null ||
     fail "the printed configuration did not reproduce the run"
+grep -q "\"config\": \"$tmp/w.conf\"" "$tmp/d.json" || fail "JSON config of a file run"
 
 printf 'base = W-0-N-N-FCFS-400\nnic.hiwat = lots\n' >"$tmp/bad.conf"
 expect_error 2 "bad.conf:2: 'nic.hiwat'" run "$tmp/bad.conf"
