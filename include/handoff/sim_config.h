@@ -146,7 +146,9 @@ const char *sim_config_name(const struct sim_config *c, char *buf, size_t len);
 
 /*
  * Sets one parameter by key from its text value, as a configuration line would. Returns 0, or
- * -1 with err filled ("unknown key", "expected an integer in [a, b]", ...).
+ * -1 with err filled ("unknown key", "expected an integer in [a, b]", ...). A path (run.trace)
+ * must be one a configuration file can hold: no control character, no '#', no blank at either
+ * end, so that sim_config_describe's output always loads back.
  */
 int sim_config_set(struct sim_config *c, const char *key, const char *value,
                    struct sim_config_err *err);

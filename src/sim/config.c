@@ -312,6 +312,26 @@ static const struct key *find_key(const char *name)
     return NULL;
 }
 
+/*
+ * Whether a text value survives being written as "key = value" and read back: no control
+ * character (a line break would end the line), no '#' (it would start a comment), no blank at
+ * either end (trimmed on reading). sim_config_describe's output must load back unchanged.
+ */
+static bool fits_a_line(const char *s)
+{
+    size_t n = strlen(s);
+    if (n > 0 && (s[0] == ' ' || s[n - 1] == ' ')) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f || ch == '#') {
+            return false;
+        }
+    }
+    return true;
+}
+
 int sim_config_set(struct sim_config *c, const char *key, const char *value,
                    struct sim_config_err *err)
 {
@@ -365,6 +385,13 @@ int sim_config_set(struct sim_config *c, const char *key, const char *value,
     case K_PATH:
         if (strlen(value) >= SIM_CONFIG_PATH_MAX) {
             fail(err, "'%s': path longer than %d bytes", key, SIM_CONFIG_PATH_MAX - 1);
+            return -1;
+        }
+        if (!fits_a_line(value)) {
+            fail(err,
+                 "'%s': a path with a control character, a '#' or blanks at either end cannot "
+                 "be written in a configuration file",
+                 key);
             return -1;
         }
         strcpy(field, value);
@@ -674,7 +701,14 @@ void sim_config_describe(const struct sim_config *c, FILE *out)
 {
     char name[64];
     fprintf(out, "# handoff simulation parameters; load with: handoff run FILE\n");
-    fprintf(out, "base = %s\n", sim_config_name(c, name, sizeof name));
+    /* A shorthand names only the paper's policies, FCFS and Tn. NEVER, which only the
+     * os.selection key sets, is written as FCFS in the base and set by that key below, so that
+     * the output always loads back. */
+    struct sim_config named = *c;
+    if (named.selection.kind == HO_SEL_NEVER) {
+        named.selection = (struct ho_sel_policy){.kind = HO_SEL_FCFS};
+    }
+    fprintf(out, "base = %s\n", sim_config_name(&named, name, sizeof name));
     for (size_t i = 0; i < NKEYS; i++) {
         const struct key *k = &keys[i];
         fprintf(out, "%-22s = ", k->name);

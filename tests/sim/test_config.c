@@ -195,6 +195,78 @@ static void test_describe_round_trip(void **state)
     assert_non_null(strstr(e.msg, "unknown key 'nope'"));
 }
 
+/* Loads c's description from a file into *d; returns sim_config_load's result. */
+static int load_description(const struct sim_config *c, struct sim_config *d,
+                            struct sim_config_err *e)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    sim_config_describe(c, f);
+    fclose(f);
+    int rc = load_text(text, d, e);
+    free(text);
+    return rc;
+}
+
+/*
+ * Regression (fuzz_config): os.selection = NEVER, which no shorthand can say, was described with
+ * a base line "W-...-NEVER-400" that the loader refuses, so the description did not load back.
+ */
+static void test_describe_round_trip_never(void **state)
+{
+    (void)state;
+    struct sim_config c, d;
+    struct sim_config_err e = {{0}};
+    assert_int_equal(sim_config_load(&c, "I-256-P-L-T4-600,os.selection=NEVER", &e), 0);
+    assert_int_equal(c.selection.kind, HO_SEL_NEVER);
+    if (load_description(&c, &d, &e) != 0) {
+        fail_msg("%s", e.msg);
+    }
+    assert_int_equal(d.selection.kind, HO_SEL_NEVER);
+    assert_memory_equal(&c, &d, sizeof c);
+}
+
+/*
+ * Regression (fuzz_config): an override could set run.trace to a path with a line break or a
+ * '#', which the description then wrote as a broken line or a comment, so it did not load back
+ * (or loaded another path). Such paths are refused; any other path round-trips.
+ */
+static void test_trace_path_must_fit_a_line(void **state)
+{
+    (void)state;
+    struct sim_config c, d;
+    struct sim_config_err e = {{0}};
+    const char *bad[] = {
+        "W-0-N-N-FCFS-400,run.trace=a\nb=1",
+        "W-0-N-N-FCFS-400,run.trace=day#38.bin",
+        "W-0-N-N-FCFS-400,run.trace=a\rb",
+        "W-0-N-N-FCFS-400,run.trace=a\x01b",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        e.msg[0] = '\0';
+        if (sim_config_load(&c, bad[i], &e) == 0) {
+            fail_msg("case %zu accepted", i);
+        }
+        if (!strstr(e.msg, "'run.trace': ")) {
+            fail_msg("case %zu: '%s' does not name run.trace", i, e.msg);
+        }
+    }
+    sim_config_defaults(&c);
+    assert_int_equal(sim_config_set(&c, "run.trace", " leading.log", &e), -1);
+    assert_int_equal(sim_config_set(&c, "run.trace", "trailing.log\t", &e), -1);
+    assert_string_equal(c.trace_file, "");
+
+    assert_int_equal(
+        sim_config_load(&c, "W-0-N-N-FCFS-400,run.trace=/data/world cup/day 38.bin", &e), 0);
+    assert_string_equal(c.trace_file, "/data/world cup/day 38.bin");
+    if (load_description(&c, &d, &e) != 0) {
+        fail_msg("%s", e.msg);
+    }
+    assert_string_equal(d.trace_file, c.trace_file);
+}
+
 /* "SPEC,key=value,...": a shorthand or a file, then overrides in order, every fault named. */
 static void test_inline_overrides(void **state)
 {
@@ -255,9 +327,14 @@ static void test_inline_overrides(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shorthands),          cmocka_unit_test(test_file_overrides),
-        cmocka_unit_test(test_file_errors),         cmocka_unit_test(test_binary_and_long_lines),
-        cmocka_unit_test(test_describe_round_trip), cmocka_unit_test(test_inline_overrides),
+        cmocka_unit_test(test_shorthands),
+        cmocka_unit_test(test_file_overrides),
+        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_binary_and_long_lines),
+        cmocka_unit_test(test_describe_round_trip),
+        cmocka_unit_test(test_inline_overrides),
+        cmocka_unit_test(test_describe_round_trip_never),
+        cmocka_unit_test(test_trace_path_must_fit_a_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
