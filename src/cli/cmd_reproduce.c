@@ -141,7 +141,8 @@ static int list_runs(struct repro *r, const char *set)
         const char *base;
         for (unsigned i = 0; (base = repro_sensitivity_config(i)) != NULL; i++) {
             repro_scaled_name(name, sizeof name, base, repro_scale_pct(s));
-            want(r, name, false);
+            /* Figure 6's what-if: load control with the NIC's own work at the first scale. */
+            want(r, name, s == 0 && !strcmp(base, "W-4096-P-L-FCFS-400"));
         }
     }
     for (size_t i = 0; i < NSETS; i++) {

@@ -409,11 +409,26 @@ static void section_fig5(const struct repro_view *v, FILE *f)
 static void section_fig6(const struct repro_view *v, FILE *f)
 {
     fprintf(f, "## Figure 6: Soft limit, Cnum and the NIC receive queue over time\n\n");
-    static const char *const cfg[2] = {"W-4096-P-L-FCFS-400", "S-4096-P-L-FCFS-400"};
-    for (int i = 0; i < 2; i++) {
-        char title[128], body[1024], name[64];
-        snprintf(name, sizeof name, "fig6-%c", cfg[i][0]);
-        snprintf(title, sizeof title, "Figure 6: load control in %s (seed 1)", cfg[i]);
+    char scaled[80];
+    repro_scaled_name(scaled, sizeof scaled, "W-4096-P-L-FCFS-400", repro_scale_pct(0));
+    const char *cfg[3] = {"W-4096-P-L-FCFS-400", "S-4096-P-L-FCFS-400", scaled};
+    const char *paper_cfg[3] = {"W-4096-P-L-FCFS-400", "S-4096-P-L-FCFS-400",
+                                "W-4096-P-L-FCFS-400"};
+    for (int i = 0; i < 3; i++) {
+        if (!run_of(v, cfg[i])) {
+            continue;
+        }
+        char title[160], body[1024], name[64];
+        if (i < 2) {
+            snprintf(name, sizeof name, "fig6-%c", cfg[i][0]);
+            snprintf(title, sizeof title, "Figure 6: load control in %s (seed 1)", cfg[i]);
+        } else {
+            snprintf(name, sizeof name, "fig6-W-nic%u", repro_scale_pct(0));
+            snprintf(title, sizeof title,
+                     "Figure 6, what-if: W-4096-P-L-FCFS-400 with the NIC's own work at %u %% "
+                     "(seed 1)",
+                     repro_scale_pct(0));
+        }
         snprintf(body, sizeof body,
                  "set datafile separator ','\nset xlabel 'simulated time (s)'\n"
                  "set ylabel 'connections / packets'\nset key top right\n"
@@ -425,7 +440,7 @@ static void section_fig6(const struct repro_view *v, FILE *f)
         fprintf(f,
                 "Mean Soft limit while measuring: ours %.0f, paper about %.0f; mean Cnum %.0f. "
                 "Data: `timeseries/%s.csv`.\n\n",
-                our(v, cfg[i], "soft_limit_mean"), paper_value(cfg[i], "soft_limit_mean"),
+                our(v, cfg[i], "soft_limit_mean"), paper_value(paper_cfg[i], "soft_limit_mean"),
                 our(v, cfg[i], "nic_connections_mean"), cfg[i]);
     }
 }
