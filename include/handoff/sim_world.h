@@ -49,9 +49,11 @@ struct sim_metrics {
     uint64_t packets;                 /* packets on the wire while measuring */
     uint64_t events;                  /* simulator events, whole run */
     double host_misses_per_packet;    /* DRAM accesses per host packet processed */
-    uint64_t stalled_requests;        /* requests outstanding at the end for over 20 mean
-                                         response times (and 1 s): a lost request or a stalled
-                                         connection; 0 in a healthy run */
+    uint64_t stalled_requests;        /* requests outstanding at the end that received no
+                                         byte for over 20 mean response times (and 1 s): a lost
+                                         request or a stalled connection; 0 in a healthy run
+                                         without drops (a drop costs a retransmission timeout of
+                                         1 s or more; sim_world_drain tells slow from lost) */
 };
 
 /* One time-series sample (the CSV of --timeseries). */
@@ -86,6 +88,18 @@ void sim_world_destroy(struct sim_world *w);
  */
 int sim_world_run(struct sim_world *w, uint64_t sample_ns, sim_sample_fn sample,
                   sim_progress_fn progress, void *ctx, struct sim_config_err *err);
+
+/*
+ * After a successful sim_world_run, checks that no request was lost: the clients stop sending
+ * new requests and the world runs on until every request outstanding has been completely
+ * answered, or max_ns of simulated time have passed. A request that was merely slow (waiting for
+ * a retransmission after a drop, or a large response through a small window) completes; one that
+ * was lost never does. Read the run's metrics before draining: the drain changes the state they
+ * are computed from. Returns the number of requests still outstanding at the end (0: none was
+ * lost), or -1 with err filled if the run had not finished or a check fails while draining (a
+ * reset or timed-out connection, a conservation check).
+ */
+int sim_world_drain(struct sim_world *w, uint64_t max_ns, struct sim_config_err *err);
 
 struct sim_pcap;
 

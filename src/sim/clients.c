@@ -60,6 +60,7 @@ static void client_send_request(struct sim_world *w, uint32_t i, uint64_t now)
     c->expected = RESP_HDR_BYTES + c->req.size;
     c->received = 0;
     c->sent_at = now;
+    c->moved_at = now;
     c->waiting = true;
     uint64_t gap = (uint64_t)c->req.gap_us * 1000;
     c->next_at = now + gap;
@@ -68,7 +69,7 @@ static void client_send_request(struct sim_world *w, uint32_t i, uint64_t now)
 static void client_send_event(void *ctx, uint64_t arg, uint64_t now)
 {
     struct sim_world *w = ctx;
-    if (w->clients[arg].conn) {
+    if (w->clients[arg].conn && !w->draining) {
         client_send_request(w, (uint32_t)arg, now);
         client_rearm(w, now);
     }
@@ -78,6 +79,9 @@ static void client_send_event(void *ctx, uint64_t arg, uint64_t now)
 static void client_next(struct sim_world *w, uint32_t i, uint64_t now, uint64_t think_ns)
 {
     struct client *c = &w->clients[i];
+    if (w->draining) {
+        return; /* the user is gone: the connection stays open and idle */
+    }
     if (ho_wl_next_req(w->wl, &c->wc, &c->req) <= 0) {
         tcpe_release(c->conn, now);
         c->conn = NULL;
@@ -119,6 +123,7 @@ static void client_event(void *ctx, struct tcpe_conn *conn, unsigned ev)
         int n = tcpe_recv(conn, NULL, UINT32_MAX >> 1, now);
         if (n > 0) {
             c->received += (uint32_t)n;
+            c->moved_at = now;
         }
         if (c->received >= c->expected) {
             c->waiting = false;
@@ -244,6 +249,15 @@ uint64_t clients_response_bytes(const struct sim_world *w, uint32_t i)
 const struct ho_req *clients_request(const struct sim_world *w, uint32_t i)
 {
     return &w->clients[i].req;
+}
+
+uint32_t clients_outstanding(const struct sim_world *w)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < w->nclients; i++) {
+        n += w->clients[i].waiting;
+    }
+    return n;
 }
 
 void clients_fini(struct sim_world *w)

@@ -101,10 +101,13 @@ static void nic_timer(void *ctx, uint64_t arg, uint64_t now)
     (void)arg;
     w->nic_timer_at = TCPE_NEVER;
     /* The firmware runs one item at a time, so the expiries' instructions are paid just before
-     * the next item it takes (the segments they send are such items). */
+     * the next item it takes (the segments they send are such items). Those segments wake an
+     * idle firmware, as any other work does: otherwise a retransmission or delayed ACK would
+     * wait for the next packet to arrive, for ever once the clients are quiet. */
     w->nic_timer_debt += world_run_timers(w->nic_stack, now) * w->cfg.costs.nic_timer *
                          w->cfg.costs.nic_scale_pct / 100;
     nic_rearm(w, now);
+    nic_kick(w, now);
 }
 
 static void nic_output(void *ctx, const struct tcpe_seg *seg)

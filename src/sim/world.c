@@ -1,7 +1,8 @@
 /*
  * world.c - one simulated run: builds the parts (wire.c, clients.c, nic.c, host.c), runs the
  * event loop through the warm-up and measured phases, collects the paper's metrics and checks
- * conservation at the end (see include/handoff/sim_world.h).
+ * conservation at the end (see include/handoff/sim_world.h); on request it then drains the run
+ * (the clients stop, outstanding requests must complete) to tell slow requests from lost ones.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -195,14 +196,6 @@ void sim_world_destroy(struct sim_world *w)
     free(w);
 }
 
-struct tick {
-    struct sim_world *w;
-    uint64_t interval;
-    sim_sample_fn sample;
-    void *ctx;
-    uint64_t last_packets, idle_ticks;
-};
-
 static double busy_since(const struct sim_cpu_stats *st, uint64_t *busy_prev,
                          uint64_t *elapsed_prev)
 {
@@ -215,8 +208,8 @@ static double busy_since(const struct sim_cpu_stats *st, uint64_t *busy_prev,
 
 static void tick(void *ctx, uint64_t arg, uint64_t now)
 {
-    struct tick *t = ctx;
-    struct sim_world *w = t->w;
+    struct sim_world *w = ctx;
+    struct world_tick *t = &w->tick;
     (void)arg;
     struct sim_cpu_stats hs, ns;
     sim_cpu_stats(w->host_cpu, now, &hs);
@@ -237,13 +230,22 @@ static void tick(void *ctx, uint64_t arg, uint64_t now)
     if (t->sample) {
         t->sample(t->ctx, &s);
     }
+    /* The NIC's firmware never sleeps with work queued: whatever queues work wakes it. */
+    if (!w->nic_busy && ho_sched_total_len(w->nic_q) > 0) {
+        struct ho_sched_item head;
+        ho_sched_peek(w->nic_q, &head);
+        world_fail(
+            w, "the NIC is idle at t = %.6f s with %u items queued, the next on %s since %.6f s",
+            s.t_s, ho_sched_total_len(w->nic_q), ho_sched_queue_name(head.queue),
+            (double)head.enq_ns / 1e9);
+    }
     /* A run in which nothing crosses the wire for 60 simulated seconds cannot finish. */
     t->idle_ticks = w->wire_packets == t->last_packets ? t->idle_ticks + 1 : 0;
     t->last_packets = w->wire_packets;
     if (t->idle_ticks * t->interval > 60 * SIM_NS_PER_S) {
         world_fail(w, "no packet crossed the wire for 60 simulated seconds at t = %.3f s", s.t_s);
     }
-    int rc = sim_evq_schedule(w->evq, now + t->interval, tick, t, 0, NULL);
+    int rc = sim_evq_schedule(w->evq, now + t->interval, tick, w, 0, NULL);
     HO_ASSERT(rc == HO_OK, "cannot schedule the sampler");
 }
 
@@ -305,14 +307,13 @@ static void check_conservation(struct sim_world *w)
 int sim_world_run(struct sim_world *w, uint64_t sample_ns, sim_sample_fn sample,
                   sim_progress_fn progress, void *ctx, struct sim_config_err *err)
 {
-    struct tick t = {
-        .w = w,
+    w->tick = (struct world_tick){
         .interval = sample_ns ? sample_ns : 10 * SIM_NS_PER_MS,
         .sample = sample,
         .ctx = ctx,
     };
     clients_start(w, 0);
-    sim_evq_schedule(w->evq, t.interval, tick, &t, 0, NULL);
+    sim_evq_schedule(w->evq, w->tick.interval, tick, w, 0, NULL);
     uint64_t total = w->cfg.warmup_packets + w->cfg.measure_packets;
     uint64_t n = 0;
     while (!w->done && !w->failure[0]) {
@@ -332,6 +333,35 @@ int sim_world_run(struct sim_world *w, uint64_t sample_ns, sim_sample_fn sample,
         return -1;
     }
     return 0;
+}
+
+int sim_world_drain(struct sim_world *w, uint64_t max_ns, struct sim_config_err *err)
+{
+    if (!w->done || w->failure[0]) {
+        snprintf(err->msg, sizeof err->msg, "only a run that finished can be drained");
+        return -1;
+    }
+    w->draining = true;
+    w->tick.sample = NULL; /* the caller's sampler was for the run */
+    uint64_t deadline = sim_evq_now(w->evq) + max_ns;
+    uint32_t left = clients_outstanding(w);
+    for (uint64_t n = 1; left > 0 && !w->failure[0] && sim_evq_now(w->evq) < deadline; n++) {
+        if (sim_evq_run_next(w->evq) != 1) {
+            world_fail(w, "the simulation ran out of events");
+            break;
+        }
+        if ((n & 1023) == 0) {
+            left = clients_outstanding(w); /* a scan of the clients, so not after every event */
+        }
+    }
+    if (!w->failure[0]) {
+        check_conservation(w);
+    }
+    if (w->failure[0]) {
+        snprintf(err->msg, sizeof err->msg, "while draining: %s", w->failure);
+        return -1;
+    }
+    return (int)clients_outstanding(w);
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -397,12 +427,13 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     struct sim_evq_stats es;
     sim_evq_stats(w->evq, &es);
     m->events = es.popped;
-    /* Stalled: outstanding far longer than requests take on average (and over a second). */
+    /* Stalled: outstanding, and no response byte for far longer than requests take on average
+     * (and over a second). A large response that is still arriving is slow, not stalled. */
     uint64_t patience = (uint64_t)(20 * m->mean_response_ms * 1e6);
     patience = patience > SIM_NS_PER_S ? patience : SIM_NS_PER_S;
     for (uint32_t i = 0; i < w->nclients; i++) {
         const struct client *c = &w->clients[i];
-        m->stalled_requests += c->conn && c->waiting && end > c->sent_at + patience;
+        m->stalled_requests += c->conn && c->waiting && end > c->moved_at + patience;
     }
     m->host_misses_per_packet =
         w->m_host_pkts ? (double)w->m_host_misses / (double)w->m_host_pkts : 0;

@@ -71,6 +71,7 @@ struct client {
     uint32_t expected;      /* response bytes (header + body) of the request in progress */
     uint32_t received;      /* response bytes received so far */
     uint64_t sent_at;       /* when the request was sent */
+    uint64_t moved_at;      /* when its last response bytes arrived (sent_at before any) */
     uint64_t next_at;       /* pacing: earliest time of the next request */
     uint16_t port;          /* the connection's client port */
     bool waiting;           /* a request is outstanding */
@@ -159,8 +160,17 @@ struct sim_world {
     struct ho_sel sel;          /* the OS's selection policy */
     struct ho_lookup *bypassed; /* tuples of connections offered to or on the NIC */
 
+    /* The sampler: the time series, and the watch for a run in which nothing moves. */
+    struct world_tick {
+        uint64_t interval;
+        sim_sample_fn sample;
+        void *ctx;
+        uint64_t last_packets, idle_ticks;
+    } tick;
+
     /* Phases and metrics. */
     bool measuring, done;
+    bool draining; /* sim_world_drain: clients send no new request */
     uint64_t measure_start_ns, measure_end_ns;
     uint64_t wire_packets; /* packets put on the wire, whole run */
     uint64_t m_requests, m_resp_bytes, m_resp_ns, m_conns, m_conns_nic;
@@ -207,6 +217,8 @@ uint64_t clients_response_bytes(const struct sim_world *w, uint32_t client);
 /* The client at the other end of a server connection with a request outstanding, or -1. */
 int clients_of_tuple(const struct sim_world *w, const struct tcpe_tuple *server_side);
 const struct ho_req *clients_request(const struct sim_world *w, uint32_t client);
+/* Requests sent and not yet completely answered. */
+uint32_t clients_outstanding(const struct sim_world *w);
 
 /* nic.c */
 int nic_init(struct sim_world *w);

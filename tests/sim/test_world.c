@@ -1,6 +1,7 @@
 /*
  * test_world.c - whole simulated runs: they finish, pass their conservation checks, report
- * consistent metrics, and the same seed gives the same results.
+ * consistent metrics, the same seed gives the same results, and once drained (the clients
+ * stop) every request outstanding completes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include "handoff/sim_config.h"
 #include "handoff/sim_world.h"
+#include "world_priv.h"
 
 static void small_run(const char *shorthand, uint64_t seed, struct sim_metrics *m)
 {
@@ -191,6 +193,115 @@ static void test_nic_cost_accounting(void **state)
     assert_true(host1 / host0 > 0.95 && host1 / host0 < 1.05);
 }
 
+/*
+ * Segments the NIC's TCP sends from its timers (retransmissions after drops, delayed ACKs) wake
+ * the firmware like any other work: the NIC never sits idle with work queued, and once the
+ * clients stop, every request outstanding completes. In the first run a small receive memory
+ * drops the clients' packets, so the NIC's connections retransmit on their timers, often while
+ * the NIC is otherwise idle; the run samples every 20 us, and each sample checks that the NIC is
+ * busy or has nothing queued. The second run ends with NIC connections retransmitting; when the
+ * clients stop, nothing else arrives to wake the NIC, and the drain would wait for ever (no
+ * packet on the wire for 60 s) if those retransmissions did not wake it.
+ */
+static void test_nic_timer_output_wakes_the_nic(void **state)
+{
+    (void)state;
+    const struct {
+        const char *spec;
+        uint64_t sample_ns;
+    } runs[2] = {
+        {"S-1024-N-N-FCFS-400,run.clients=128,nic.rx_queue=32,run.warmup_packets=2000,"
+         "run.measure_packets=10000",
+         20000},
+        {"S-4096-P-L-T18-73,run.seed=15625533446949976598,run.warmup_packets=2984,"
+         "run.measure_packets=24379,run.clients=1721,nic.rx_queue=2500,tcp.rcvbuf=138027,"
+         "tcp.delack_ns=441088,wire.rate_bps=7688053515,wire.delay_ns=0",
+         0},
+    };
+    for (int i = 0; i < 2; i++) {
+        struct sim_config c;
+        struct sim_config_err e = {{0}};
+        assert_int_equal(sim_config_load(&c, runs[i].spec, &e), 0);
+        struct sim_world *w;
+        assert_int_equal(sim_world_create(&c, &w, &e), 0);
+        if (sim_world_run(w, runs[i].sample_ns, NULL, NULL, NULL, &e) != 0) {
+            sim_world_destroy(w);
+            fail_msg("%s: %s", runs[i].spec, e.msg);
+        }
+        struct sim_metrics m;
+        sim_world_metrics(w, &m);
+        int left = sim_world_drain(w, 200 * 1000000000ull, &e);
+        sim_world_destroy(w);
+        if (left != 0) {
+            fail_msg("%s: %d requests left after draining: %s", runs[i].spec, left,
+                     left < 0 ? e.msg : "");
+        }
+        if (i == 0) { /* the case it is about: NIC connections, drops, retransmissions */
+            assert_true(m.nic_connection_share > 0);
+            assert_true(m.nic_rx_drops > 0 && m.retransmits > 0);
+        }
+    }
+}
+
+/*
+ * sim_world_drain: only a finished run can be drained; once the clients stop, every request
+ * outstanding completes, and the world then holds none.
+ */
+static void test_drain(void **state)
+{
+    (void)state;
+    struct sim_config c;
+    struct sim_config_err e = {{0}};
+    assert_int_equal(sim_config_load(&c, "W-256-P-L-T2-400", &e), 0);
+    c.clients = 256;
+    c.warmup_packets = 5000;
+    c.measure_packets = 20000;
+    struct sim_world *w;
+    assert_int_equal(sim_world_create(&c, &w, &e), 0);
+    assert_int_equal(sim_world_drain(w, 1000000000ull, &e), -1);
+    assert_true(strstr(e.msg, "finished") != NULL);
+    if (sim_world_run(w, 0, NULL, NULL, NULL, &e) != 0) {
+        sim_world_destroy(w);
+        fail_msg("%s", e.msg);
+    }
+    /* With 256 closed-loop clients, requests are in progress when the run ends. */
+    assert_true(clients_outstanding(w) > 0);
+    assert_int_equal(sim_world_drain(w, 60 * 1000000000ull, &e), 0);
+    assert_int_equal(clients_outstanding(w), 0);
+    sim_world_destroy(w);
+}
+
+/*
+ * A request is stalled when it stops moving, not when it is long: a 2 MB response through a
+ * 5.6 KB send buffer over a 2.6 ms wire takes about two seconds, far more than 20 mean response
+ * times, while its bytes keep arriving. Nothing is lost in this run (no drop, no retransmission),
+ * so it must count no stalled request.
+ */
+static void test_long_response_is_not_stalled(void **state)
+{
+    (void)state;
+    const char *spec = "W-4096-N-N-FCFS-192,run.seed=11782861648956386626,run.warmup_packets=4295,"
+                       "run.measure_packets=18606,run.clients=16,nic.rx_queue=202,"
+                       "cost.nic_scale_pct=62,tcp.sndbuf=5674,tcp.rcvbuf=44541,"
+                       "tcp.delack_ns=17243389,wire.rate_bps=352421967,wire.delay_ns=2624946";
+    struct sim_config c;
+    struct sim_config_err e = {{0}};
+    assert_int_equal(sim_config_load(&c, spec, &e), 0);
+    struct sim_world *w;
+    assert_int_equal(sim_world_create(&c, &w, &e), 0);
+    if (sim_world_run(w, 0, NULL, NULL, NULL, &e) != 0) {
+        sim_world_destroy(w);
+        fail_msg("%s", e.msg);
+    }
+    struct sim_metrics m;
+    sim_world_metrics(w, &m);
+    sim_world_destroy(w);
+    assert_int_equal(m.nic_rx_drops, 0);
+    assert_int_equal(m.retransmits, 0);
+    assert_true(m.measured_s > 20 * m.mean_response_ms / 1e3 + 0.5); /* long enough to tell */
+    assert_int_equal(m.stalled_requests, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +311,9 @@ int main(void)
         cmocka_unit_test(test_handoff_runs),
         cmocka_unit_test(test_nic_cost_accounting),
         cmocka_unit_test(test_handoff_mid_stream_races),
+        cmocka_unit_test(test_nic_timer_output_wakes_the_nic),
+        cmocka_unit_test(test_long_response_is_not_stalled),
+        cmocka_unit_test(test_drain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
