@@ -122,9 +122,10 @@ static double metric(const struct sim_metrics *m, const char *key)
     M(host_user_pct)
     M(host_os_pct)
     M(host_net_pct)
-    M(host_idle_pct) M(nic_idle_pct) M(host_send_delay_median_us) M(host_recv_delay_median_us)
-        M(mean_response_ms) M(nic_rx_drops) M(retransmits) M(soft_limit_mean)
-            M(nic_connections_mean) M(nic_host_pct) M(nic_tcp_pct) M(nic_msg_pct)
+    M(host_idle_pct)
+    M(nic_idle_pct) M(host_send_delay_median_us) M(host_recv_delay_median_us) M(mean_response_ms)
+        M(nic_rx_drops) M(retransmits) M(soft_limit_mean) M(nic_connections_mean) M(nic_host_pct)
+            M(nic_tcp_pct) M(nic_msg_pct)
 #undef M
                 return NAN;
 }
