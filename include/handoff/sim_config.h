@@ -29,6 +29,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "handoff/app.h"
+#include "handoff/nic.h"
+#include "handoff/os.h"
 #include "handoff/select.h"
 
 /* The paper's four workloads (section 4.2, Table 3). */
@@ -43,44 +46,15 @@ enum sim_workload {
 #define SIM_CONFIG_PATH_MAX 1024
 
 /*
- * The cost model: every number the simulator charges. Host costs are cycles of its processor
- * before memory stalls (the cache model adds those); NIC costs are instructions of its
- * single-issue processor. docs/cost-model.md gives each one's meaning and origin.
+ * The cost model: every number the simulator charges, one table for each part that does work:
+ * the host's OS side and its web server (cycles of its processor before memory stalls, which the
+ * cache model adds) and the NIC's firmware (instructions of its single-issue processor).
+ * docs/cost-model.md gives each one's meaning and origin.
  */
 struct sim_costs {
-    /* Host, network stack below the system calls (category NET). */
-    uint32_t host_rx_pkt; /* interrupt, driver, IP and TCP input of one packet */
-    uint32_t host_tx_pkt; /* TCP and IP output and the driver for one packet */
-    uint32_t host_timer;  /* one TCP timer expiry (callout, handler; its packets cost apart) */
-    /* Host, system calls (category OS). */
-    uint32_t sys_event;    /* the event loop's wait (select/kevent) per ready socket */
-    uint32_t sys_accept;   /* accept() */
-    uint32_t sys_read;     /* read() of a request */
-    uint32_t sys_write;    /* write() of a response header (plus the copy below) */
-    uint32_t sys_sendfile; /* sendfile() call */
-    uint32_t sys_close;    /* close() */
-    uint32_t copy_per_kb;  /* copying 1 KB between user and kernel (headers, dynamic data) */
-    /* Host, the web server itself (category USER). */
-    uint32_t user_request; /* parse a request, find the file, build the header */
-    uint32_t user_dynamic; /* extra work of a dynamic request (SPECweb99) */
-    /* Host memory touched per packet. */
-    uint32_t conn_state_bytes; /* connection state (TCB, inpcb, socket) touched per packet */
-    uint32_t pkt_hdr_bytes;    /* packet header buffer touched per packet (DMA'd, so missing) */
-    /* NIC instructions. */
-    uint32_t nic_host_rx;      /* receive a host packet: MAC, lookup miss, DMA to the host */
-    uint32_t nic_host_tx;      /* send a host packet: DMA from the host, MAC */
-    uint32_t nic_lookup_probe; /* one probe of the lookup table */
-    uint32_t nic_tcp_rx;       /* TCP input of a NIC packet, with any DMA it causes */
-    uint32_t nic_tcp_tx;       /* TCP output of a NIC packet, with the DMA of its payload */
-    uint32_t nic_timer;        /* one TCP timer expiry on the NIC (its packets cost apart) */
-    uint32_t nic_cmd;          /* take one command message from the driver */
-    uint32_t nic_handoff;      /* import a handed-off connection (on top of nic_cmd) */
-    uint32_t nic_msg;          /* post one message to the driver */
-    uint32_t nic_scale_pct;    /* what-if: percent applied to the six costs above, 100 = none */
-    /* Host, the driver's side of handoff (category NET). */
-    uint32_t host_msg_out; /* post one command message to the NIC */
-    uint32_t host_msg_in;  /* take one message from the NIC (interrupt, driver) */
-    uint32_t host_handoff; /* export a connection and switch its socket to bypass */
+    struct ho_os_costs os;
+    struct ho_app_costs app;
+    struct ho_nic_costs nic;
 };
 
 struct sim_config {

@@ -101,6 +101,9 @@ int sim_world_run(struct sim_world *w, uint64_t sample_ns, sim_sample_fn sample,
  */
 int sim_world_drain(struct sim_world *w, uint64_t max_ns, struct sim_config_err *err);
 
+/* Requests the clients have sent and not yet received in full. */
+uint32_t sim_world_outstanding(const struct sim_world *w);
+
 struct sim_pcap;
 
 /* Records every frame put on the wire into pc (opened and closed by the caller; may be NULL),

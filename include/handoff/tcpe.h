@@ -222,8 +222,12 @@ int tcpe_stack_input(struct tcpe_stack *s, const struct tcpe_seg *seg, uint64_t 
  * TCPE_NEVER. O(1): connections sit in a binary heap keyed by their earliest timer. */
 uint64_t tcpe_stack_next_wake(const struct tcpe_stack *s);
 
-/* Runs every timer due at or before now, on every connection. */
-void tcpe_stack_timers(struct tcpe_stack *s, uint64_t now);
+/*
+ * Runs every timer due at or before now, on every connection. Returns how many timer expiries
+ * that was, for a caller that charges them: delayed ACKs sent, retransmission timeouts, persist
+ * probes, and connections that ended (2MSL, or given up).
+ */
+uint64_t tcpe_stack_timers(struct tcpe_stack *s, uint64_t now);
 
 /* Finds the connection (not a listener) with this 4-tuple (local = ours), or NULL. */
 struct tcpe_conn *tcpe_stack_lookup(struct tcpe_stack *s, const struct tcpe_tuple *t);

@@ -1,153 +1,108 @@
 /*
- * world.c - one simulated run: builds the parts (wire.c, clients.c, nic.c, host.c), runs the
- * event loop through the warm-up and measured phases, collects the paper's metrics and checks
- * conservation at the end (see include/handoff/sim_world.h); on request it then drains the run
- * (the clients stop, outstanding requests must complete) to tell slow requests from lost ones.
+ * world.c - one simulated run (see include/handoff/sim_world.h): builds the parts and connects
+ * them, runs the event loop through the warm-up and measured phases, collects the paper's metrics
+ * and checks conservation at the end; on request it then drains the run (the clients stop,
+ * outstanding requests must complete) to tell slow requests from lost ones.
+ *
+ *   clients.c  <-> wire.c <->  nic_run.c (src/nic/)  <-> pci.c <->  host_run.c (src/os/, src/app/)
+ *
+ * Each part knows only the parts on its right-hand side of the call: the wire delivers frames
+ * and the bus carries packets and messages to entry points this file connects, so no part calls
+ * back into one that calls it. Every part reports to the meter (meter.c); this file alone opens
+ * and closes the measured window.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clients.h"
 #include "handoff/assert.h"
 #include "handoff/err.h"
 #include "handoff/sim_time.h"
-#include "world_priv.h"
+#include "handoff/sim_world.h"
+#include "host_run.h"
+#include "meter.h"
+#include "nic_run.h"
+#include "pci.h"
+#include "pool.h"
+#include "wire.h"
 
-void world_fail(struct sim_world *w, const char *fmt, ...)
+struct sim_world {
+    struct sim_config cfg;
+    struct sim_evq *evq;
+    struct sim_pool pool;
+    struct sim_meter meter;
+    struct sim_wire wire;
+    struct sim_pci pci;
+    struct sim_clients clients;
+    struct sim_nic nic;
+    struct sim_host host;
+
+    /* The sampler: the time series, and the watch for a run in which nothing moves. */
+    struct world_tick {
+        uint64_t interval;
+        sim_sample_fn sample;
+        void *ctx;
+        uint64_t last_packets, idle_ticks;
+    } tick;
+
+    /* The measured window, and what was counted before it opened. */
+    uint64_t measure_start_ns, measure_end_ns;
+    uint64_t retrans_base, host_pkts_base;
+    double soft_sum, cnum_sum;
+    uint64_t nsamples;
+    uint64_t host_busy_prev, nic_busy_prev, host_elapsed_prev, nic_elapsed_prev;
+};
+
+static uint64_t retransmits(const struct sim_world *w)
 {
-    if (w->failure[0]) {
-        return; /* keep the first failure */
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(w->failure, sizeof w->failure, fmt, ap);
-    va_end(ap);
+    struct ho_os_info oi;
+    ho_os_info(w->host.os, &oi);
+    return oi.tcp->rexmt_segs + clients_retransmits(&w->clients);
 }
 
-uint64_t world_run_timers(struct tcpe_stack *s, uint64_t now)
+static void start_measuring(struct sim_world *w, uint64_t now)
 {
-    const struct tcpe_stats *st = tcpe_stack_stats(s);
-    uint64_t fired = st->delayed_acks + st->timeouts + st->persist_probes;
-    uint32_t conns = tcpe_stack_conn_count(s);
-    tcpe_stack_timers(s, now);
-    uint32_t after = tcpe_stack_conn_count(s);
-    return st->delayed_acks + st->timeouts + st->persist_probes - fired +
-           (conns > after ? conns - after : 0);
+    w->meter.measuring = true;
+    w->measure_start_ns = now;
+    sim_cpu_reset_stats(w->host.cpu, now);
+    sim_cpu_reset_stats(w->nic.cpu, now);
+    ho_nic_reset_counters(w->nic.fw);
+    struct ho_os_info oi;
+    ho_os_info(w->host.os, &oi);
+    w->retrans_base = oi.tcp->rexmt_segs + clients_retransmits(&w->clients);
+    w->host_pkts_base = oi.pkts;
+    w->host_busy_prev = w->nic_busy_prev = 0;
+    w->host_elapsed_prev = w->nic_elapsed_prev = 0;
 }
 
-void world_stack_timer(struct sim_world *w, struct tcpe_stack *s, uint64_t *at, uint64_t *handle,
-                       sim_event_fn fn, uint64_t now)
+/* A frame went on the wire: the phases of the run are counted in frames. */
+static void on_wire(void *ctx, uint64_t now)
 {
-    uint64_t next = tcpe_stack_next_wake(s);
-    if (next == *at) {
-        return;
+    struct sim_world *w = ctx;
+    uint64_t n = w->wire.packets;
+    if (!w->meter.measuring && n > w->cfg.warmup_packets) {
+        start_measuring(w, now);
     }
-    if (*at != TCPE_NEVER) {
-        sim_evq_cancel(w->evq, *handle);
+    if (w->meter.measuring && !w->meter.done &&
+        n >= w->cfg.warmup_packets + w->cfg.measure_packets) {
+        w->meter.done = true;
+        w->measure_end_ns = now;
     }
-    *at = next;
-    if (next != TCPE_NEVER) {
-        int rc = sim_evq_schedule(w->evq, next > now ? next : now, fn, w, 0, handle);
-        HO_ASSERT(rc == HO_OK, "cannot schedule a TCP timer: %s", ho_strerror(rc));
+}
+
+static void deliver(void *ctx, int dir, struct ho_pkt *p, uint64_t now)
+{
+    struct sim_world *w = ctx;
+    if (dir == DIR_TO_SERVER) {
+        nic_run_wire_rx(&w->nic, p, now);
+    } else {
+        clients_rx(&w->clients, p, now);
     }
 }
 
 void sim_world_set_pcap(struct sim_world *w, struct sim_pcap *pc)
 {
-    w->pcap = pc;
-}
-
-static uint64_t retransmits(const struct sim_world *w)
-{
-    return tcpe_stack_stats(w->host_stack)->rexmt_segs + tcpe_stack_stats(w->cli_stack)->rexmt_segs;
-}
-
-static void start_measuring(struct sim_world *w, uint64_t now)
-{
-    w->measuring = true;
-    w->measure_start_ns = now;
-    sim_cpu_reset_stats(w->host_cpu, now);
-    sim_cpu_reset_stats(w->nic_cpu, now);
-    ho_sched_reset_counters(w->nic_q);
-    w->retrans_base = retransmits(w);
-    w->host_busy_prev = w->nic_busy_prev = 0;
-    w->host_elapsed_prev = w->nic_elapsed_prev = 0;
-}
-
-void world_packet_on_wire(struct sim_world *w, struct sim_pkt *p, uint64_t now)
-{
-    w->wire_packets++;
-    p->measured = w->measuring;
-    if (!w->measuring && w->wire_packets > w->cfg.warmup_packets) {
-        start_measuring(w, now);
-        p->measured = true;
-    }
-    if (w->measuring && !w->done &&
-        w->wire_packets >= w->cfg.warmup_packets + w->cfg.measure_packets) {
-        w->done = true;
-        w->measure_end_ns = now;
-    }
-}
-
-static int push_sample(float **v, uint64_t *n, uint64_t *cap, double x)
-{
-    if (*n == *cap) {
-        uint64_t c = *cap ? *cap * 2 : 65536;
-        float *nv = realloc(*v, c * sizeof *nv);
-        if (!nv) {
-            return HO_ENOMEM;
-        }
-        *v = nv;
-        *cap = c;
-    }
-    (*v)[(*n)++] = (float)x;
-    return HO_OK;
-}
-
-void world_delay_sample(struct sim_world *w, bool rx, uint64_t ns)
-{
-    if (!w->measuring || w->done) {
-        return;
-    }
-    int rc = rx ? push_sample(&w->delay_rx, &w->ndelay_rx, &w->cap_delay_rx, (double)ns / 1e3)
-                : push_sample(&w->delay_tx, &w->ndelay_tx, &w->cap_delay_tx, (double)ns / 1e3);
-    HO_ASSERT(rc == HO_OK, "out of memory for delay samples");
-}
-
-void world_request_done(struct sim_world *w, uint64_t response_ns, uint32_t bytes, bool exact)
-{
-    if (!exact) {
-        w->bad_responses++;
-    }
-    if (!w->measuring || w->done) {
-        return;
-    }
-    w->m_requests++;
-    w->m_resp_bytes += bytes;
-    w->m_resp_ns += response_ns;
-}
-
-bool world_conn_established(struct sim_world *w)
-{
-    if (w->measuring && !w->done) {
-        w->m_conns++;
-        return true;
-    }
-    return false;
-}
-
-void world_conn_handed_off(struct sim_world *w)
-{
-    if (w->measuring && !w->done) {
-        w->m_conns_nic++;
-    }
-}
-
-void world_nic_packet(struct sim_world *w)
-{
-    if (w->measuring && !w->done) {
-        w->m_nic_pkts++;
-    }
+    w->wire.pcap = pc;
 }
 
 int sim_world_create(const struct sim_config *c, struct sim_world **out, struct sim_config_err *err)
@@ -161,16 +116,45 @@ int sim_world_create(const struct sim_config *c, struct sim_world **out, struct 
         return -1;
     }
     w->cfg = *c;
-    w->msg_free = UINT32_MAX;
-    w->nclients = sim_config_clients(c);
-    struct sim_evq_params ep = {.initial_capacity = 8 * w->nclients};
-    if (sim_evq_create(&ep, &w->evq) != HO_OK || wire_init(w) != HO_OK || nic_init(w) != HO_OK ||
-        host_init(w) != HO_OK) {
+    uint32_t nclients = sim_config_clients(c);
+    pool_init(&w->pool);
+    struct sim_evq_params ep = {.initial_capacity = 8 * nclients};
+    if (sim_evq_create(&ep, &w->evq) != HO_OK) {
+        snprintf(err->msg, sizeof err->msg, "cannot build the simulated machines");
+        free(w);
+        return -1;
+    }
+    w->wire = (struct sim_wire){
+        .bps = c->wire_bps,
+        .delay_ns = c->wire_delay_ns,
+        .evq = w->evq,
+        .meter = &w->meter,
+        .deliver = deliver,
+        .on_wire = on_wire,
+        .ctx = w,
+    };
+    w->clients =
+        (struct sim_clients){.evq = w->evq, .pool = &w->pool, .wire = &w->wire, .meter = &w->meter};
+    w->nic = (struct sim_nic){
+        .evq = w->evq, .pool = &w->pool, .wire = &w->wire, .pci = &w->pci, .meter = &w->meter};
+    w->host = (struct sim_host){.evq = w->evq,
+                                .pool = &w->pool,
+                                .pci = &w->pci,
+                                .meter = &w->meter,
+                                .clients = &w->clients};
+    w->pci.host.rx = host_run_rx;
+    w->pci.host.msg = host_run_msg;
+    w->pci.host.ctx = &w->host;
+    w->pci.nic.tx = nic_run_tx;
+    w->pci.nic.forward = nic_run_forward;
+    w->pci.nic.cmd = nic_run_cmd;
+    w->pci.nic.ctx = &w->nic;
+    if (nic_run_init(&w->nic, c) != HO_OK || host_run_init(&w->host, c, nclients) != HO_OK) {
         snprintf(err->msg, sizeof err->msg, "cannot build the simulated machines");
         sim_world_destroy(w);
         return -1;
     }
-    if (clients_init(w, err) != 0) {
+    if (clients_init(&w->clients, c, nclients, err) != 0) {
         sim_world_destroy(w);
         return -1;
     }
@@ -183,16 +167,12 @@ void sim_world_destroy(struct sim_world *w)
     if (!w) {
         return;
     }
-    if (w->cli_stack || w->wl) {
-        clients_fini(w);
-    }
-    host_fini(w);
-    nic_fini(w);
-    pkt_pool_fini(w);
-    pci_fini(w);
+    clients_fini(&w->clients);
+    host_run_fini(&w->host);
+    nic_run_fini(&w->nic);
+    pool_fini(&w->pool);
     sim_evq_destroy(w->evq);
-    free(w->delay_rx);
-    free(w->delay_tx);
+    meter_fini(&w->meter);
     free(w);
 }
 
@@ -212,17 +192,19 @@ static void tick(void *ctx, uint64_t arg, uint64_t now)
     struct world_tick *t = &w->tick;
     (void)arg;
     struct sim_cpu_stats hs, ns;
-    sim_cpu_stats(w->host_cpu, now, &hs);
-    sim_cpu_stats(w->nic_cpu, now, &ns);
+    sim_cpu_stats(w->host.cpu, now, &hs);
+    sim_cpu_stats(w->nic.cpu, now, &ns);
+    struct ho_nic_info ni;
+    ho_nic_info(w->nic.fw, &ni);
     struct sim_sample s = {
         .t_s = (double)now / 1e9,
-        .nic_rxq = ho_sched_qlen(w->nic_q),
-        .soft_limit = w->lookup ? ho_lc_soft_limit(&w->lc) : 0,
-        .cnum = w->lookup ? ho_lc_cnum(&w->lc) : 0,
+        .nic_rxq = ni.qlen,
+        .soft_limit = ni.soft_limit,
+        .cnum = ni.cnum,
         .host_busy = busy_since(&hs, &w->host_busy_prev, &w->host_elapsed_prev),
         .nic_busy = busy_since(&ns, &w->nic_busy_prev, &w->nic_elapsed_prev),
     };
-    if (w->measuring && !w->done) {
+    if (meter_open(&w->meter)) {
         w->soft_sum += s.soft_limit;
         w->cnum_sum += s.cnum;
         w->nsamples++;
@@ -231,19 +213,20 @@ static void tick(void *ctx, uint64_t arg, uint64_t now)
         t->sample(t->ctx, &s);
     }
     /* The NIC's firmware never sleeps with work queued: whatever queues work wakes it. */
-    if (!w->nic_busy && ho_sched_total_len(w->nic_q) > 0) {
+    if (!w->nic.busy && ni.queued > 0) {
         struct ho_sched_item head;
-        ho_sched_peek(w->nic_q, &head);
-        world_fail(
-            w, "the NIC is idle at t = %.6f s with %u items queued, the next on %s since %.6f s",
-            s.t_s, ho_sched_total_len(w->nic_q), ho_sched_queue_name(head.queue),
-            (double)head.enq_ns / 1e9);
+        ho_nic_peek(w->nic.fw, &head);
+        meter_fail(&w->meter,
+                   "the NIC is idle at t = %.6f s with %u items queued, the next on %s since "
+                   "%.6f s",
+                   s.t_s, ni.queued, ho_sched_queue_name(head.queue), (double)head.enq_ns / 1e9);
     }
     /* A run in which nothing crosses the wire for 60 simulated seconds cannot finish. */
-    t->idle_ticks = w->wire_packets == t->last_packets ? t->idle_ticks + 1 : 0;
-    t->last_packets = w->wire_packets;
+    t->idle_ticks = w->wire.packets == t->last_packets ? t->idle_ticks + 1 : 0;
+    t->last_packets = w->wire.packets;
     if (t->idle_ticks * t->interval > 60 * SIM_NS_PER_S) {
-        world_fail(w, "no packet crossed the wire for 60 simulated seconds at t = %.3f s", s.t_s);
+        meter_fail(&w->meter, "no packet crossed the wire for 60 simulated seconds at t = %.3f s",
+                   s.t_s);
     }
     int rc = sim_evq_schedule(w->evq, now + t->interval, tick, w, 0, NULL);
     HO_ASSERT(rc == HO_OK, "cannot schedule the sampler");
@@ -252,54 +235,52 @@ static void tick(void *ctx, uint64_t arg, uint64_t now)
 /* The checks every run ends with. */
 static void check_conservation(struct sim_world *w)
 {
+    struct sim_meter *m = &w->meter;
     for (int d = 0; d < 2; d++) {
-        const struct wire_dir *x = &w->wire[d];
+        const struct wire_dir *x = &w->wire.dir[d];
         if (x->sent != x->delivered + x->in_flight) {
-            world_fail(w, "wire direction %d: %llu sent, %llu delivered, %llu in flight", d,
+            meter_fail(m, "wire direction %d: %llu sent, %llu delivered, %llu in flight", d,
                        (unsigned long long)x->sent, (unsigned long long)x->delivered,
                        (unsigned long long)x->in_flight);
         }
     }
-    if (w->bad_responses) {
-        world_fail(w, "%llu responses did not carry exactly their bytes",
-                   (unsigned long long)w->bad_responses);
+    if (m->bad_responses) {
+        meter_fail(m, "%llu responses did not carry exactly their bytes",
+                   (unsigned long long)m->bad_responses);
     }
-    /* Every live packet is in exactly one place; every message sent was taken or is queued. */
-    uint64_t running_pkt = w->nic_busy && !nic_item_is_msg(&w->nic_item);
-    uint64_t nic_q_pkts = ho_sched_total_len(w->nic_q) - w->msgs_in_nic_q;
-    uint64_t placed = w->wire[0].in_flight + w->wire[1].in_flight + nic_q_pkts + running_pkt +
-                      w->pkts_in_host_tasks + w->pkts_held;
-    if (w->live_pkts != placed) {
-        world_fail(w,
+    /* Every live packet is in exactly one place. */
+    struct ho_nic_info ni;
+    struct ho_os_info oi;
+    ho_nic_info(w->nic.fw, &ni);
+    ho_os_info(w->host.os, &oi);
+    uint64_t running_pkt = w->nic.busy && w->nic.work.pkt;
+    uint64_t placed = w->wire.dir[0].in_flight + w->wire.dir[1].in_flight + ni.queued_pkts +
+                      running_pkt + oi.pkts_working + oi.pkts_held;
+    if (w->pool.live != placed) {
+        meter_fail(m,
                    "%u packets alive, but %llu on the wire, in NIC queues, on the NIC's "
-                   "processor, in host tasks or held",
-                   w->live_pkts, (unsigned long long)placed);
+                   "processor, in host work or held",
+                   w->pool.live, (unsigned long long)placed);
     }
-    host_check(w);
-    /* No connection is owned by both host and NIC, or by neither. */
-    if (w->lookup) {
-        uint32_t on_nic = 0, offered = 0;
-        for (uint32_t i = 0; i < w->nsrv; i++) {
-            const struct srv_conn *s = &w->srv[i];
-            if (!s->in_use) {
-                continue;
-            }
-            on_nic += s->where == SRV_ON_NIC;
-            offered += s->where == SRV_OFFERED;
-            if ((s->where == SRV_HOST) != (s->conn != NULL)) {
-                world_fail(w, "server connection %u: host ownership inconsistent", i);
-            }
-        }
-        /* The NIC's count differs from the host's only by the messages in flight. */
-        uint32_t nic_view = on_nic + w->accepts_in_flight - w->closes_in_flight;
-        if (nic_view != ho_lc_cnum(&w->lc) || nic_view != ho_lookup_count(w->lookup) ||
-            w->sel.on_nic != on_nic + offered) {
-            world_fail(w,
-                       "ownership: %u connections on the NIC by the host's count (%u accepts "
-                       "and %u closes in flight), Cnum %u, %u in the lookup table, %u offered "
+    char why[200];
+    if (ho_app_check(w->host.app, why, sizeof why) != 0 ||
+        ho_os_check(w->host.os, why, sizeof why) != 0) {
+        meter_fail(m, "%s", why);
+    }
+    /* No connection is owned by both host and NIC, or by neither: the NIC's count differs from
+     * the host's only by the messages in flight. */
+    if (w->cfg.nic_conns) {
+        uint64_t accepts_in_flight = ni.accepted - oi.accepted;
+        uint64_t closes_in_flight = ni.closed - oi.closed;
+        uint64_t nic_view = oi.on_nic + accepts_in_flight - closes_in_flight;
+        if (nic_view != ni.cnum || nic_view != ni.conns ||
+            oi.sel_on_nic != oi.on_nic + oi.offered) {
+            meter_fail(m,
+                       "ownership: %u connections on the NIC by the host's count (%llu accepts "
+                       "and %llu closes in flight), Cnum %u, %u in the lookup table, %u offered "
                        "or on the NIC by the driver",
-                       on_nic, w->accepts_in_flight, w->closes_in_flight, ho_lc_cnum(&w->lc),
-                       ho_lookup_count(w->lookup), w->sel.on_nic);
+                       oi.on_nic, (unsigned long long)accepts_in_flight,
+                       (unsigned long long)closes_in_flight, ni.cnum, ni.conns, oi.sel_on_nic);
         }
     }
 }
@@ -312,24 +293,24 @@ int sim_world_run(struct sim_world *w, uint64_t sample_ns, sim_sample_fn sample,
         .sample = sample,
         .ctx = ctx,
     };
-    clients_start(w, 0);
+    clients_start(&w->clients, 0);
     sim_evq_schedule(w->evq, w->tick.interval, tick, w, 0, NULL);
     uint64_t total = w->cfg.warmup_packets + w->cfg.measure_packets;
     uint64_t n = 0;
-    while (!w->done && !w->failure[0]) {
+    while (!w->meter.done && !w->meter.failure[0]) {
         if (sim_evq_run_next(w->evq) != 1) {
-            world_fail(w, "the simulation ran out of events");
+            meter_fail(&w->meter, "the simulation ran out of events");
             break;
         }
         if (progress && (++n & 0xfffff) == 0) {
-            progress(ctx, w->wire_packets, total);
+            progress(ctx, w->wire.packets, total);
         }
     }
-    if (!w->failure[0]) {
+    if (!w->meter.failure[0]) {
         check_conservation(w);
     }
-    if (w->failure[0]) {
-        snprintf(err->msg, sizeof err->msg, "%s", w->failure);
+    if (w->meter.failure[0]) {
+        snprintf(err->msg, sizeof err->msg, "%s", w->meter.failure);
         return -1;
     }
     return 0;
@@ -337,31 +318,36 @@ int sim_world_run(struct sim_world *w, uint64_t sample_ns, sim_sample_fn sample,
 
 int sim_world_drain(struct sim_world *w, uint64_t max_ns, struct sim_config_err *err)
 {
-    if (!w->done || w->failure[0]) {
+    if (!w->meter.done || w->meter.failure[0]) {
         snprintf(err->msg, sizeof err->msg, "only a run that finished can be drained");
         return -1;
     }
-    w->draining = true;
+    w->clients.draining = true;
     w->tick.sample = NULL; /* the caller's sampler was for the run */
     uint64_t deadline = sim_evq_now(w->evq) + max_ns;
-    uint32_t left = clients_outstanding(w);
-    for (uint64_t n = 1; left > 0 && !w->failure[0] && sim_evq_now(w->evq) < deadline; n++) {
+    uint32_t left = clients_outstanding(&w->clients);
+    for (uint64_t n = 1; left > 0 && !w->meter.failure[0] && sim_evq_now(w->evq) < deadline; n++) {
         if (sim_evq_run_next(w->evq) != 1) {
-            world_fail(w, "the simulation ran out of events");
+            meter_fail(&w->meter, "the simulation ran out of events");
             break;
         }
         if ((n & 1023) == 0) {
-            left = clients_outstanding(w); /* a scan of the clients, so not after every event */
+            left = clients_outstanding(&w->clients); /* a scan of the clients: not every event */
         }
     }
-    if (!w->failure[0]) {
+    if (!w->meter.failure[0]) {
         check_conservation(w);
     }
-    if (w->failure[0]) {
-        snprintf(err->msg, sizeof err->msg, "while draining: %s", w->failure);
+    if (w->meter.failure[0]) {
+        snprintf(err->msg, sizeof err->msg, "while draining: %s", w->meter.failure);
         return -1;
     }
-    return (int)clients_outstanding(w);
+    return (int)clients_outstanding(&w->clients);
+}
+
+uint32_t sim_world_outstanding(const struct sim_world *w)
+{
+    return clients_outstanding(&w->clients);
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -382,45 +368,46 @@ static double median(float *v, uint64_t n)
 void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
 {
     memset(m, 0, sizeof *m);
-    uint64_t end = w->done ? w->measure_end_ns : sim_evq_now(w->evq);
+    const struct sim_meter *mt = &w->meter;
+    uint64_t end = mt->done ? w->measure_end_ns : sim_evq_now(w->evq);
     double secs = (double)(end - w->measure_start_ns) / 1e9;
     m->measured_s = secs;
     if (secs <= 0) {
         return;
     }
-    m->requests = w->m_requests;
+    m->requests = mt->requests;
     m->packets = w->cfg.measure_packets;
-    m->requests_per_s = (double)w->m_requests / secs;
-    m->http_mbps = (double)w->m_resp_bytes * 8 / secs / 1e6;
+    m->requests_per_s = (double)mt->requests / secs;
+    m->http_mbps = (double)mt->resp_bytes * 8 / secs / 1e6;
     m->packets_per_s = (double)m->packets / secs;
-    m->connections_per_s = (double)w->m_conns / secs;
-    m->nic_connection_share = w->m_conns ? (double)w->m_conns_nic / (double)w->m_conns : 0;
-    m->nic_packet_share = (double)w->m_nic_pkts / (double)m->packets;
+    m->connections_per_s = (double)mt->conns / secs;
+    m->nic_connection_share = mt->conns ? (double)mt->conns_nic / (double)mt->conns : 0;
+    m->nic_packet_share = (double)mt->nic_pkts / (double)m->packets;
     struct sim_cpu_stats hs, ns;
-    sim_cpu_stats(w->host_cpu, end, &hs);
-    sim_cpu_stats(w->nic_cpu, end, &ns);
+    sim_cpu_stats(w->host.cpu, end, &hs);
+    sim_cpu_stats(w->nic.cpu, end, &ns);
     double he = (double)hs.elapsed_cycles, ne = (double)ns.elapsed_cycles;
     if (he > 0) {
-        m->host_user_pct = 100.0 * (double)hs.busy_cycles[CAT_USER] / he;
-        m->host_net_pct = 100.0 * (double)hs.busy_cycles[CAT_NET] / he;
-        m->host_os_pct = 100.0 * (double)(hs.busy_cycles[CAT_OS] + hs.busy_cycles[CAT_NET]) / he;
+        m->host_user_pct = 100.0 * (double)hs.busy_cycles[HO_OS_CAT_USER] / he;
+        m->host_net_pct = 100.0 * (double)hs.busy_cycles[HO_OS_CAT_NET] / he;
+        m->host_os_pct =
+            100.0 * (double)(hs.busy_cycles[HO_OS_CAT_SYS] + hs.busy_cycles[HO_OS_CAT_NET]) / he;
         m->host_idle_pct = 100.0 * (double)hs.idle_cycles / he;
     }
     if (ne > 0) {
         m->nic_idle_pct = 100.0 * (double)ns.idle_cycles / ne;
-        m->nic_host_pct = 100.0 * (double)ns.busy_cycles[NIC_CAT_HOST] / ne;
-        m->nic_tcp_pct = 100.0 * (double)ns.busy_cycles[NIC_CAT_TCP] / ne;
-        m->nic_msg_pct = 100.0 * (double)ns.busy_cycles[NIC_CAT_MSG] / ne;
+        m->nic_host_pct = 100.0 * (double)ns.busy_cycles[HO_NIC_CAT_HOST] / ne;
+        m->nic_tcp_pct = 100.0 * (double)ns.busy_cycles[HO_NIC_CAT_TCP] / ne;
+        m->nic_msg_pct = 100.0 * (double)ns.busy_cycles[HO_NIC_CAT_MSG] / ne;
     }
     /* Medians sort the sample arrays in place; their order carries no information. */
-    struct sim_world *mw = (struct sim_world *)(uintptr_t)w;
-    m->host_recv_delay_median_us = median(mw->delay_rx, w->ndelay_rx);
-    m->host_send_delay_median_us = median(mw->delay_tx, w->ndelay_tx);
-    m->mean_response_ms = w->m_requests ? (double)w->m_resp_ns / (double)w->m_requests / 1e6 : 0;
-    struct ho_sched_counters hc, nc;
-    ho_sched_get_counters(w->nic_q, HO_SCHED_HOST_RX, &hc);
-    ho_sched_get_counters(w->nic_q, HO_SCHED_NIC_RX, &nc);
-    m->nic_rx_drops = hc.dropped + nc.dropped;
+    struct sim_meter *mm = (struct sim_meter *)(uintptr_t)mt;
+    m->host_recv_delay_median_us = median(mm->delay_rx, mt->ndelay_rx);
+    m->host_send_delay_median_us = median(mm->delay_tx, mt->ndelay_tx);
+    m->mean_response_ms = mt->requests ? (double)mt->resp_ns / (double)mt->requests / 1e6 : 0;
+    struct ho_nic_info ni;
+    ho_nic_info(w->nic.fw, &ni);
+    m->nic_rx_drops = ni.rx_drops;
     m->retransmits = retransmits(w) - w->retrans_base;
     m->soft_limit_mean = w->nsamples ? w->soft_sum / (double)w->nsamples : 0;
     m->nic_connections_mean = w->nsamples ? w->cnum_sum / (double)w->nsamples : 0;
@@ -431,10 +418,9 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
      * (and over a second). A large response that is still arriving is slow, not stalled. */
     uint64_t patience = (uint64_t)(20 * m->mean_response_ms * 1e6);
     patience = patience > SIM_NS_PER_S ? patience : SIM_NS_PER_S;
-    for (uint32_t i = 0; i < w->nclients; i++) {
-        const struct client *c = &w->clients[i];
-        m->stalled_requests += c->conn && c->waiting && end > c->moved_at + patience;
-    }
-    m->host_misses_per_packet =
-        w->m_host_pkts ? (double)w->m_host_misses / (double)w->m_host_pkts : 0;
+    m->stalled_requests = clients_stalled(&w->clients, end, patience);
+    struct ho_os_info oi;
+    ho_os_info(w->host.os, &oi);
+    uint64_t host_pkts = oi.pkts - w->host_pkts_base;
+    m->host_misses_per_packet = host_pkts ? (double)mt->host_misses / (double)host_pkts : 0;
 }

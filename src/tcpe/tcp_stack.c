@@ -340,8 +340,11 @@ uint64_t tcpe_conn_next_wake(const struct tcpe_conn *c)
     return tcp_earliest_timer(c);
 }
 
-void tcpe_stack_timers(struct tcpe_stack *s, uint64_t now)
+uint64_t tcpe_stack_timers(struct tcpe_stack *s, uint64_t now)
 {
+    const struct tcpe_stats *st = &s->stats;
+    uint64_t fired = st->delayed_acks + st->timeouts + st->persist_probes;
+    uint32_t conns = s->nconns;
     while (s->heap_len > 0 && s->heap[0]->wake <= now) {
         struct tcpe_conn *tp = s->heap[0];
         tcp_run_timers(tp, now);
@@ -350,6 +353,8 @@ void tcpe_stack_timers(struct tcpe_stack *s, uint64_t now)
                   (unsigned long long)tp->id, (unsigned long long)now);
         tcp_leave(tp);
     }
+    return st->delayed_acks + st->timeouts + st->persist_probes - fired +
+           (conns > s->nconns ? conns - s->nconns : 0);
 }
 
 void tcpe_conn_timers(struct tcpe_conn *c, uint64_t now)

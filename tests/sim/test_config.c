@@ -280,11 +280,11 @@ static void test_inline_overrides(void **state)
     assert_int_equal(c.nic_conns, 1024);
     assert_int_equal(c.hiwat, 900);
     assert_true(c.seed == 2);
-    assert_int_equal(c.costs.nic_tcp_rx, 3000);
+    assert_int_equal(c.costs.nic.tcp_rx, 3000);
     /* Everything not overridden is the shorthand's. */
     assert_int_equal(sim_config_load(&d, "W-1024-P-N-FCFS-400", &e), 0);
-    assert_int_equal(c.costs.nic_tcp_tx, d.costs.nic_tcp_tx);
-    assert_int_equal(c.costs.nic_scale_pct, 100);
+    assert_int_equal(c.costs.nic.tcp_tx, d.costs.nic.tcp_tx);
+    assert_int_equal(c.costs.nic.scale_pct, 100);
     /* The last of two overrides of one key wins, as on a command line. */
     assert_int_equal(
         sim_config_load(&c, "W-0-N-N-FCFS-400,nic.lowat=1,nic.hiwat=9,nic.hiwat=10", &e), 0);

@@ -169,7 +169,7 @@ static void soak_draw(uint64_t run, struct soak_case *k)
         spec_set(k, "nic.lc_step", log_uniform(&r, 1, 256), d.lc_step);
     }
     if (coin(&r)) {
-        spec_set(k, "cost.nic_scale_pct", log_uniform(&r, 25, 400), d.costs.nic_scale_pct);
+        spec_set(k, "cost.nic_scale_pct", log_uniform(&r, 25, 400), d.costs.nic.scale_pct);
     }
 
     /* TCP on every machine. */

@@ -1,0 +1,197 @@
+/*
+ * nic.h - the NIC's firmware: the offload side of connection handoff (paper sections 2 and 3,
+ * Figure 2).
+ *
+ * The firmware owns the NIC's work queues and their scheduler (sched.h), the lookup layer that
+ * tells host packets from NIC packets (lookup.h), load control (loadctl.h), the NIC's own TCP
+ * stack for the connections handed to it (tcpe), ACK aggregation (ackagg.h), and its end of the
+ * command protocol with the host's driver (cmd.h). It is one object, built from a parameters
+ * struct, and it never reads a clock, never sleeps and never spends time itself. Its platform,
+ * the simulator or the emulator, drives it from outside, always passing the time:
+ *
+ *   a frame arrives from the wire          ho_nic_wire_rx
+ *   the host's stack sends a packet        ho_nic_host_tx
+ *   the driver hands back a packet         ho_nic_forward  (one that belongs to the NIC's TCP)
+ *   the driver sends a command             ho_nic_cmd
+ *   a timer the firmware asked for is due  ho_nic_timer
+ *   the processor is free                  ho_nic_begin, then ho_nic_end
+ *
+ * Work is done one piece at a time, to completion. ho_nic_begin takes the next piece under the
+ * scheduling discipline and says what it costs in instructions of the NIC's processor (from the
+ * cost table in the parameters); the platform spends that time as it must (simulated processor
+ * time, or real time at the configured instruction rate), then calls ho_nic_end, which carries
+ * the work out. What the work produces leaves through the ops: frames for the wire, packets and
+ * messages for the host. Whatever queues new work rings the platform's doorbell (ops.ready),
+ * at once, so that an idle processor can begin it.
+ *
+ * Received frames first go through the lookup layer: a hit is a NIC packet (NIC_RX), a miss a
+ * host packet (HOST_RX). Both wait in the shared receive memory, and a full memory drops.
+ * Load control is evaluated when a packet arrives, when a connection is handed off and when one
+ * ends, and each change of the Soft limit is advertised to the driver. The time from a host
+ * packet's arrival at the NIC to the end of its processing is the paper's host-packet delay
+ * (Table 1); the platform measures it from ho_pkt.t_nic when the work ends.
+ *
+ * Without handoff (hard_limit 0) the firmware is a plain NIC: no lookup, no TCP, no commands.
+ */
+#ifndef HANDOFF_NIC_H
+#define HANDOFF_NIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "handoff/pkt.h"
+#include "handoff/sched.h"
+
+/* Instructions of the NIC's processor for each kind of work (docs/cost-model.md). */
+struct ho_nic_costs {
+    uint32_t host_rx;      /* receive a host packet: MAC, lookup miss, DMA to the host */
+    uint32_t host_tx;      /* send a host packet: DMA from the host, MAC */
+    uint32_t lookup_probe; /* one probe of the lookup table */
+    uint32_t tcp_rx;       /* TCP input of a NIC packet, with any DMA it causes */
+    uint32_t tcp_tx;       /* TCP output of a NIC packet, with the DMA of its payload */
+    uint32_t timer;        /* one TCP timer expiry (the packets it sends cost apart) */
+    uint32_t cmd;          /* take one command message from the driver */
+    uint32_t handoff;      /* import a handed-off connection (on top of cmd) */
+    uint32_t msg;          /* post one message to the driver */
+    uint32_t scale_pct;    /* what-if: percent applied to the six costs above, 100 = none */
+};
+
+struct ho_nic_params {
+    uint32_t hard_limit;  /* connections the NIC can hold (Hard limit); 0 = no handoff */
+    bool host_first;      /* host-first scheduling (P), else FCFS (N) */
+    bool load_control;    /* load control (L), else the Soft limit stays at the Hard limit */
+    uint32_t hiwat;       /* load control: Qlen above this is overload */
+    uint32_t lowat;       /* load control: Qlen below this is underload */
+    uint32_t lc_step;     /* load control: connections per Soft-limit move */
+    uint32_t rx_queue;    /* receive memory, packets, shared by host and NIC packets */
+    bool virtual_payload; /* packets carry lengths, not bytes (the simulator) */
+    uint32_t mss;         /* the NIC's TCP: maximum segment size */
+    uint32_t sndbuf;      /* the NIC's TCP: send buffer (room for what the driver may send) */
+    uint32_t rcvbuf;      /* the NIC's TCP: receive window */
+    uint64_t delack_ns;   /* the NIC's TCP: delayed-ACK timer */
+    uint64_t seed;        /* seeds the lookup hash (seed ^ 0x100c) and the TCP (seed ^ 0x41c) */
+    struct ho_nic_costs costs;
+};
+
+/* The firmware's timers; the platform keeps one deadline for each. */
+enum ho_nic_timer {
+    HO_NIC_TIMER_TCP = 0, /* the NIC's TCP: retransmission, delayed ACK, persist, 2MSL */
+    HO_NIC_TIMER_ACK = 1, /* ACK aggregation: the oldest pending ACK must reach the host */
+    HO_NIC_NTIMERS
+};
+
+/* Where the NIC's instructions go, for the platform's accounting. */
+enum ho_nic_cat {
+    HO_NIC_CAT_HOST = 0, /* host packets */
+    HO_NIC_CAT_TCP = 1,  /* its own TCP: NIC packets and timers */
+    HO_NIC_CAT_MSG = 2,  /* messages to and from the driver */
+    HO_NIC_NCATS
+};
+
+#define HO_NIC_NEVER UINT64_MAX
+
+/* One piece of work, from ho_nic_begin to ho_nic_end. */
+struct ho_nic_work {
+    struct ho_sched_item item; /* the queue it came from (item.queue) and the firmware's data */
+    struct ho_pkt *pkt;        /* the packet it processes or sends; NULL for a message */
+    uint64_t cost;             /* its instructions */
+    uint8_t cat;               /* enum ho_nic_cat of cost */
+    uint64_t timer_cost;       /* instructions of TCP timer expiries owed, paid before it
+                                  (category HO_NIC_CAT_TCP); 0 if none */
+};
+
+/*
+ * The platform. Every op is required. Calls come from inside the entry points, with the time
+ * the entry point was given.
+ */
+struct ho_nic_ops {
+    /* A frame for the wire; the platform owns p from now on. */
+    void (*wire_tx)(void *ctx, struct ho_pkt *p, uint64_t now);
+    /* A received host packet, placed in host memory; the platform owns p from now on. */
+    void (*host_rx)(void *ctx, struct ho_pkt *p, uint64_t now);
+    /* A message for the driver, len bytes of the command protocol (valid during the call). */
+    void (*host_msg)(void *ctx, const uint8_t *msg, uint32_t len, uint64_t now);
+    /* Work was queued: if the processor is idle, ho_nic_begin may be called now (even from
+     * inside this op). */
+    void (*ready)(void *ctx, uint64_t now);
+    /* From now on call ho_nic_timer(which) at `when` (at once if `when` is not after now) instead
+     * of at any time given before; HO_NIC_NEVER: not at all. */
+    void (*timer)(void *ctx, enum ho_nic_timer which, uint64_t when, uint64_t now);
+    /* A new packet holding seg (the NIC's TCP sends it), or NULL when memory is exhausted. */
+    struct ho_pkt *(*pkt_alloc)(void *ctx, const struct tcpe_seg *seg);
+    /* Gives a packet back (consumed, or dropped by a full queue). */
+    void (*pkt_free)(void *ctx, struct ho_pkt *p);
+    /* Something the platform should know went wrong (a connection on the NIC was reset or timed
+     * out); the firmware goes on. */
+    void (*fault)(void *ctx, const char *what);
+};
+
+/* What the firmware holds and has done, for the platform's metrics and checks. */
+struct ho_nic_info {
+    uint32_t queued;      /* items on the queues */
+    uint32_t queued_pkts; /* of those, packets (the others are messages) */
+    uint32_t qlen;        /* Qlen: NIC packets waiting in the receive memory */
+    uint32_t soft_limit;  /* load control's Soft limit; 0 without handoff */
+    uint32_t cnum;        /* load control's Cnum: connections counted on the NIC */
+    uint32_t conns;       /* connections in the lookup table */
+    uint64_t rx_drops;    /* received frames dropped by the full receive memory, since the last
+                             ho_nic_reset_counters */
+    uint64_t accepted;    /* HANDOFF_REPLYs sent that accepted a connection */
+    uint64_t closed;      /* CLOSED messages sent */
+};
+
+struct ho_nic;
+
+/*
+ * Builds the firmware. ops is copied; ctx is passed to every op. Returns HO_OK and *out,
+ * HO_EINVAL if a parameter is out of range, HO_ENOMEM.
+ */
+int ho_nic_create(const struct ho_nic_params *p, const struct ho_nic_ops *ops, void *ctx,
+                  struct ho_nic **out);
+
+/* Frees the firmware; packets it still holds go back through ops.pkt_free. NULL is allowed. */
+void ho_nic_destroy(struct ho_nic *n);
+
+/* A frame arrived from the wire: classified, queued or dropped. The firmware owns p. */
+void ho_nic_wire_rx(struct ho_nic *n, struct ho_pkt *p, uint64_t now);
+
+/* The host's stack sends p (HOST_TX). The firmware owns p. */
+void ho_nic_host_tx(struct ho_nic *n, struct ho_pkt *p, uint64_t now);
+
+/* The driver hands back a received packet that belongs to a connection on the NIC (it reached
+ * the host while the connection was on its way): NIC_RX. The firmware owns p. */
+void ho_nic_forward(struct ho_nic *n, struct ho_pkt *p, uint64_t now);
+
+/*
+ * A command message from the driver (len bytes, copied), queued on CMD. Returns HO_OK, or
+ * HO_EPROTO (and nothing is queued) if the message is not a command the NIC takes.
+ */
+int ho_nic_cmd(struct ho_nic *n, const uint8_t *msg, uint32_t len, uint64_t now);
+
+/* Timer `which` is due (see ops.timer). */
+void ho_nic_timer(struct ho_nic *n, enum ho_nic_timer which, uint64_t now);
+
+/*
+ * Takes the next piece of work, if any, and fills *w. Returns false when every queue is empty.
+ * Exactly one piece is in progress at a time: after a true return, call ho_nic_end before the
+ * next ho_nic_begin.
+ */
+bool ho_nic_begin(struct ho_nic *n, uint64_t now, struct ho_nic_work *w);
+
+/*
+ * The work's instructions have run: carries it out. What it queues rings ops.ready, and the
+ * platform may begin the next piece from inside this call, so w must be the platform's own copy
+ * of the work, not the struct ho_nic_begin fills next.
+ */
+void ho_nic_end(struct ho_nic *n, const struct ho_nic_work *w, uint64_t now);
+
+/* Fills *info. */
+void ho_nic_info(const struct ho_nic *n, struct ho_nic_info *info);
+
+/* The item at the head of the queues, for a report (HO_EAGAIN if none). */
+int ho_nic_peek(const struct ho_nic *n, struct ho_sched_item *out);
+
+/* Restarts the counters of the queues (drops, waits): the end of a warm-up. */
+void ho_nic_reset_counters(struct ho_nic *n);
+
+#endif

@@ -1,0 +1,269 @@
+/*
+ * os.h - the host's operating system side of connection handoff: the host TCP stack, a small
+ * socket layer for the application, and the device driver with its handoff API and the bypass
+ * protocol (paper section 2, Figure 1), with the OS's connection-selection policy (section 3.3).
+ *
+ *   application (app.h)
+ *        |  ho_so_* calls, readiness events
+ *   socket layer   -- where a connection lives is hidden here: the host's TCP, or the NIC
+ *        |
+ *   host TCP (tcpe)    driver: HANDOFF, SEND, CLOSE out; HANDOFF_REPLY, RECV, ACKED, CLOSED,
+ *        |                     SOFT_LIMIT in; packets held while a connection is on its way
+ *   ------------------ PCI: packets and command messages (ops) ----------------------------
+ *
+ * The OS side is one object, built from a parameters struct and driven from outside with the
+ * time as an argument. It never reads a clock and never spends time itself: every piece of work
+ * it has to do (a packet's protocol processing, a message from the NIC, a system call, the
+ * application's own work) goes to its platform through ops.run with its cost in cycles, its
+ * category (network stack, system call, user) and its priority, and takes effect when the
+ * platform says it has run (ho_os_work_done). A packet's work also names the memory it touches
+ * (ho_os_work_mem), so that the simulator's cache model can charge the misses.
+ *
+ * Handoff. The selection policy picks connections to offer to the NIC: when they are accepted,
+ * or at the n-th enqueue to their send buffer. The driver exports the connection's state from
+ * the host's TCP and sends it in a HANDOFF command; packets that reach the host meanwhile are
+ * held. If the NIC accepts, the held packets go to it and the socket switches to the bypass
+ * protocol: sends become SEND commands and data arrives in RECV messages, while the socket
+ * buffers stay in host memory. If it refuses, the state goes back into the host's TCP.
+ */
+#ifndef HANDOFF_OS_H
+#define HANDOFF_OS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "handoff/pkt.h"
+#include "handoff/select.h"
+#include "handoff/tcpe.h"
+
+/* Cycles of the host processor for each kind of work, before memory stalls, and the memory a
+ * packet's processing touches (docs/cost-model.md). */
+struct ho_os_costs {
+    /* Network stack below the system calls. */
+    uint32_t rx_pkt;  /* interrupt, driver, IP and TCP input of one packet */
+    uint32_t tx_pkt;  /* TCP and IP output and the driver for one packet */
+    uint32_t timer;   /* one TCP timer expiry (the packets it sends cost apart) */
+    uint32_t msg_out; /* the driver posts one command message to the NIC */
+    uint32_t msg_in;  /* the driver takes one message from the NIC (interrupt included) */
+    uint32_t handoff; /* export a connection and switch its socket to bypass */
+    /* System calls. */
+    uint32_t sys_event;    /* the event loop's wait (select/kevent) per ready socket */
+    uint32_t sys_accept;   /* accept() */
+    uint32_t sys_read;     /* read() */
+    uint32_t sys_write;    /* write() (plus the copy below) */
+    uint32_t sys_sendfile; /* sendfile() */
+    uint32_t sys_close;    /* close() */
+    uint32_t copy_per_kb;  /* copying 1 KB between user and kernel memory */
+    /* Memory touched per packet. */
+    uint32_t conn_state_bytes; /* connection state: TCB, inpcb, socket */
+    uint32_t pkt_hdr_bytes;    /* the packet's header buffer (written by DMA, so never cached) */
+};
+
+struct ho_os_params {
+    uint32_t nic_conns;             /* the NIC's Hard limit; 0 = no handoff */
+    struct ho_sel_policy selection; /* which connections to offer to the NIC */
+    uint32_t conns; /* connections expected at once: sizes the TCP's and the driver's tables */
+    bool virtual_payload; /* packets carry lengths, not bytes (the simulator) */
+    uint32_t mss;         /* TCP maximum segment size */
+    uint32_t sndbuf;      /* send socket buffer, bytes */
+    uint32_t rcvbuf;      /* receive socket buffer, bytes */
+    uint64_t delack_ns;   /* delayed-ACK timer */
+    uint64_t seed;        /* seeds the TCP (seed ^ 0x5e) and the driver's table hash (seed) */
+    uint32_t line_bytes;  /* cache line: connection state is laid out line-aligned */
+    struct ho_os_costs costs;
+};
+
+/* Priorities of host work: the network preempts processes, as interrupts do. */
+enum ho_os_prio { HO_OS_PRIO_NET = 0, HO_OS_PRIO_PROC = 1, HO_OS_NPRIOS };
+
+/* Where host cycles go (the paper's profile: user, kernel, of which the network stack). */
+enum ho_os_cat { HO_OS_CAT_USER = 0, HO_OS_CAT_SYS = 1, HO_OS_CAT_NET = 2, HO_OS_NCATS };
+
+/* One piece of host work for ops.run. */
+struct ho_os_work {
+    uint8_t prio;    /* enum ho_os_prio */
+    uint8_t cat;     /* enum ho_os_cat */
+    bool touches;    /* call ho_os_work_mem when it first runs */
+    bool notify;     /* call ho_os_work_done when it has run */
+    uint64_t cycles; /* its cost, memory stalls aside */
+    uint64_t arg;    /* the OS's own: give it back unchanged */
+};
+
+/* A region of host memory, in the OS's own address map. */
+struct ho_os_mem {
+    uint64_t addr;
+    uint32_t len;
+};
+#define HO_OS_MEM_MAX 2
+
+/*
+ * The platform. Every op is required except the two observers. Calls come from inside the entry
+ * points, with the time the entry point was given.
+ */
+struct ho_os_ops {
+    /* Run w on the host processor (w is copied). */
+    void (*run)(void *ctx, const struct ho_os_work *w, uint64_t now);
+    /* From now on call ho_os_timer at `when` (at once if not after now) instead of at any time
+     * given before; TCPE_NEVER: not at all. */
+    void (*timer)(void *ctx, uint64_t when, uint64_t now);
+    /* The driver gives the NIC a packet to send; the platform owns p from now on. */
+    void (*nic_tx)(void *ctx, struct ho_pkt *p, uint64_t now);
+    /* The driver hands the NIC a received packet of a connection now on the NIC. */
+    void (*nic_forward)(void *ctx, struct ho_pkt *p, uint64_t now);
+    /* The driver posts a command message to the NIC (len bytes, valid during the call). */
+    void (*nic_cmd)(void *ctx, const uint8_t *msg, uint32_t len, uint64_t now);
+    /* A new packet holding seg (the host's TCP sends it), or NULL when memory is exhausted. */
+    struct ho_pkt *(*pkt_alloc)(void *ctx, const struct tcpe_seg *seg);
+    /* Gives a consumed packet back. */
+    void (*pkt_free)(void *ctx, struct ho_pkt *p);
+    /* The packet numbered id (ho_pkt.id), which the OS holds. */
+    struct ho_pkt *(*pkt_at)(void *ctx, uint32_t id);
+    /* Something the platform should know went wrong (a connection was reset or timed out); the
+     * OS goes on. */
+    void (*fault)(void *ctx, const char *what);
+    /* Observers, may be NULL: a connection was accepted; it was handed to the NIC. */
+    void (*established)(void *ctx, uint32_t sock);
+    void (*handed_off)(void *ctx, uint32_t sock);
+};
+
+/* Socket events for the application (a bit set). */
+enum ho_so_event {
+    HO_SO_ACCEPT = 1u << 0,   /* the listener has connections to accept */
+    HO_SO_READABLE = 1u << 1, /* data, or the peer's FIN, to read */
+    HO_SO_WRITABLE = 1u << 2, /* room in the send buffer */
+    HO_SO_RESUMED = 1u << 3,  /* a send that handed the connection off may go on (ho_so_send) */
+    HO_SO_RELEASED = 1u << 4, /* the socket is gone; its number may come back from accept */
+};
+
+/* The application above the socket layer. */
+struct ho_os_app {
+    /* Events on socket sock (HO_SO_* bits). */
+    void (*event)(void *ctx, uint32_t sock, unsigned events, uint64_t now);
+    /* Work queued with ho_os_syscall or ho_os_user has run. */
+    void (*done)(void *ctx, uint64_t arg, uint64_t now);
+    void *ctx;
+};
+
+/* System calls, a bit set for ho_os_syscall. */
+enum ho_sys {
+    HO_SYS_EVENT = 1u << 0,
+    HO_SYS_ACCEPT = 1u << 1,
+    HO_SYS_READ = 1u << 2,
+    HO_SYS_WRITE = 1u << 3,
+    HO_SYS_SENDFILE = 1u << 4,
+    HO_SYS_CLOSE = 1u << 5,
+};
+
+/* The largest argument of ho_os_syscall and ho_os_user. */
+#define HO_OS_APP_ARG_MAX ((UINT64_C(1) << 60) - 1)
+
+/* What the OS holds and has done, for the platform's metrics and checks. */
+struct ho_os_info {
+    uint64_t pkts;                /* packets processed by the network stack (received and sent) */
+    uint64_t pkts_working;        /* packets whose work is queued or running */
+    uint64_t pkts_held;           /* packets held for connections on their way to the NIC */
+    uint32_t on_nic;              /* sockets whose connection is on the NIC */
+    uint32_t offered;             /* sockets whose connection is on its way to the NIC */
+    uint32_t sel_on_nic;          /* the selection policy's count: offered or on the NIC */
+    uint64_t accepted;            /* HANDOFF_REPLYs taken that accepted a connection */
+    uint64_t closed;              /* CLOSED messages taken */
+    const struct tcpe_stats *tcp; /* the host TCP's counters */
+};
+
+struct ho_os;
+
+/*
+ * Builds the OS side. ops is copied; ctx is passed to every op. Returns HO_OK and *out,
+ * HO_EINVAL if a parameter is out of range, HO_ENOMEM.
+ */
+int ho_os_create(const struct ho_os_params *p, const struct ho_os_ops *ops, void *ctx,
+                 struct ho_os **out);
+
+/* Frees it; packets it holds go back through ops.pkt_free. NULL is allowed. */
+void ho_os_destroy(struct ho_os *os);
+
+/* Attaches the application (copied). Events go nowhere before. */
+void ho_os_set_app(struct ho_os *os, const struct ho_os_app *app);
+
+/* The platform's side. */
+
+/* A received packet was placed in host memory by the NIC: its protocol processing is queued. */
+void ho_os_rx(struct ho_os *os, struct ho_pkt *p, uint64_t now);
+
+/* The host memory the NIC's DMA writes a received packet into (it leaves the caches). */
+struct ho_os_mem ho_os_rx_buf(const struct ho_os *os, const struct ho_pkt *p);
+
+/* A message from the NIC (len bytes, copied): its processing is queued. Returns HO_OK, or
+ * HO_EPROTO if it is not a message the driver takes (nothing is queued). */
+int ho_os_msg(struct ho_os *os, const uint8_t *msg, uint32_t len, uint64_t now);
+
+/* The TCP timers are due (ops.timer). */
+void ho_os_timer(struct ho_os *os, uint64_t now);
+
+/* Work arg has just got the processor: fills mem with the memory it touches, returns how many
+ * regions (at most HO_OS_MEM_MAX). */
+unsigned ho_os_work_mem(struct ho_os *os, uint64_t arg, struct ho_os_mem *mem);
+
+/* Work arg has run: carries it out. */
+void ho_os_work_done(struct ho_os *os, uint64_t arg, uint64_t now);
+
+void ho_os_info(const struct ho_os *os, struct ho_os_info *info);
+
+/*
+ * Checks that every socket's ownership is consistent (the host's TCP holds exactly the
+ * connections that live on the host). Returns 0, or -1 with why filled.
+ */
+int ho_os_check(const struct ho_os *os, char *why, size_t len);
+
+/* The application's side: the socket layer. */
+
+/* Listens on ip:port; returns the listening socket's number (>= 0), or an HO_E* error. */
+int ho_so_listen(struct ho_os *os, uint32_t ip, uint16_t port, uint32_t backlog);
+
+/*
+ * Takes an established connection from the listener: returns its socket's number (> 0), or
+ * HO_EAGAIN if none waits. The selection policy may offer it to the NIC at once.
+ */
+int ho_so_accept(struct ho_os *os, uint64_t now);
+
+/* Bytes waiting to be read on sock, and whether the peer has closed (0 and false while the
+ * connection is on its way to the NIC: what it had received travels with it). */
+uint32_t ho_so_readable(const struct ho_os *os, uint32_t sock);
+bool ho_so_eof(const struct ho_os *os, uint32_t sock);
+
+/* Reads everything waiting on sock (payload is not copied: the count is returned); *eof says
+ * whether the peer has closed. */
+int ho_so_read(struct ho_os *os, uint32_t sock, uint64_t now, bool *eof);
+
+/*
+ * Non-blocking send of len bytes: first `written` bytes copied from the application (a header,
+ * or a whole dynamic response), then file bytes from offset file_off on (sendfile). Queues what
+ * the send buffer takes and returns that many bytes (0..len). Each append to the buffer counts
+ * for the threshold selection policy: one for the written bytes, then one per file page; when
+ * the policy offers the connection to the NIC, the call stops there. The send then stays open
+ * in the kernel until the NIC answers, and goes on through the HO_SO_RESUMED event: the
+ * application calls ho_so_send again from inside it, with no new system call.
+ */
+int64_t ho_so_send(struct ho_os *os, uint32_t sock, uint64_t written, uint64_t file_off,
+                   uint64_t len, uint64_t now);
+
+/* The connection's 4-tuple, from our side. */
+const struct tcpe_tuple *ho_so_tuple(const struct ho_os *os, uint32_t sock);
+
+/* Closes sock. The socket is released (HO_SO_RELEASED) at once on the host, or when the NIC
+ * says the connection has ended there. */
+void ho_so_close(struct ho_os *os, uint32_t sock, uint64_t now);
+
+/*
+ * Queues system calls of the application (the bits of calls, and copy_bytes copied between
+ * user and kernel memory) on the host processor; app.done(arg) is called when they have run.
+ * arg <= HO_OS_APP_ARG_MAX.
+ */
+void ho_os_syscall(struct ho_os *os, unsigned calls, uint64_t copy_bytes, uint64_t arg,
+                   uint64_t now);
+
+/* Queues cycles of the application's own work; app.done(arg) when it has run. */
+void ho_os_user(struct ho_os *os, uint64_t cycles, uint64_t arg, uint64_t now);
+
+#endif

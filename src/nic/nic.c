@@ -1,0 +1,277 @@
+/*
+ * nic.c - the NIC firmware's loop: the work queues and their scheduler, the lookup layer that
+ * classifies received frames, load control's evaluation on packet arrival, and host packets
+ * (see include/handoff/nic.h for the contract with the platform).
+ *
+ * The firmware runs one piece of work at a time, to completion. ho_nic_begin takes the next item
+ * under the discipline (FCFS or host first) and prices it from the cost table; ho_nic_end then
+ * acts on it. The segments and messages that work produces go on NIC_TX, which the scheduler
+ * always serves first, so they are paid for and sent before anything else is taken, as
+ * tcp_output runs inside the tcp_input that triggered it. Timer expiries of the NIC's TCP act at
+ * their deadline; their instructions are owed and paid just before the next piece of work.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handoff/assert.h"
+#include "handoff/err.h"
+#include "nic_priv.h"
+
+static bool item_is_msg(const struct ho_sched_item *it)
+{
+    return it->queue == HO_SCHED_CMD || (it->queue == HO_SCHED_NIC_TX && (it->aux & NIC_AUX_MSG));
+}
+
+void nic_advertise(struct ho_nic *n, int changed)
+{
+    if (changed != 1) {
+        return;
+    }
+    struct ho_cmd cmd;
+    ho_lc_advert(&n->lc, 0, &cmd);
+    nic_post(n, &cmd);
+}
+
+void nic_enqueue(struct ho_nic *n, enum ho_sched_queue q, struct ho_pkt *p, uint32_t aux)
+{
+    p->t_nic = n->now;
+    if (ho_sched_enqueue(n->q, q, (uint64_t)(uintptr_t)p, aux, n->now) != HO_OK) {
+        n->ops.pkt_free(n->ctx, p); /* counted by the scheduler as a drop on q */
+        return;
+    }
+    n->ops.ready(n->ctx, n->now);
+}
+
+/* ---- entry points ----------------------------------------------------------------------- */
+
+void ho_nic_wire_rx(struct ho_nic *n, struct ho_pkt *p, uint64_t now)
+{
+    n->now = now;
+    if (!n->lookup) {
+        nic_enqueue(n, HO_SCHED_HOST_RX, p, 0);
+        return;
+    }
+    struct tcpe_tuple key = ho_lookup_key_from_rx(&p->seg);
+    int hit = ho_lookup_find(n->lookup, &key);
+    uint32_t probes = ho_lookup_last_probes(n->lookup);
+    nic_enqueue(n, hit >= 0 ? HO_SCHED_NIC_RX : HO_SCHED_HOST_RX, p, probes);
+    nic_advertise(n, ho_lc_packet(&n->lc, ho_sched_qlen(n->q), now));
+}
+
+void ho_nic_host_tx(struct ho_nic *n, struct ho_pkt *p, uint64_t now)
+{
+    n->now = now;
+    nic_enqueue(n, HO_SCHED_HOST_TX, p, 0);
+}
+
+void ho_nic_forward(struct ho_nic *n, struct ho_pkt *p, uint64_t now)
+{
+    n->now = now;
+    nic_enqueue(n, HO_SCHED_NIC_RX, p, 0);
+}
+
+int ho_nic_cmd(struct ho_nic *n, const uint8_t *msg, uint32_t len, uint64_t now)
+{
+    n->now = now;
+    /* The header's version and type bytes come first (docs/command-protocol.md); the rest is
+     * checked when the command is taken. */
+    if (len < HO_CMD_HDR_SIZE || msg[0] != HO_CMD_VERSION ||
+        ho_cmd_type_dir(msg[1]) != HO_CMD_TO_NIC) {
+        return HO_EPROTO;
+    }
+    int h = ho_bufpool_put(&n->msgs, msg, len);
+    HO_ASSERT(h >= 0, "out of memory for commands");
+    int rc = ho_sched_enqueue(n->q, HO_SCHED_CMD, (uint64_t)h, msg[1], now);
+    HO_ASSERT(rc == HO_OK, "NIC command queue full");
+    n->msgs_queued++;
+    n->ops.ready(n->ctx, now);
+    return HO_OK;
+}
+
+void ho_nic_timer(struct ho_nic *n, enum ho_nic_timer which, uint64_t now)
+{
+    n->now = now;
+    if (which == HO_NIC_TIMER_ACK) {
+        nic_ack_timer(n);
+        return;
+    }
+    /* The expiries act now; their instructions are paid just before the next piece of work.
+     * The segments they send are such work, and wake an idle firmware like any other: else a
+     * retransmission or delayed ACK would wait for the next packet to arrive. */
+    const struct ho_nic_costs *k = &n->p.costs;
+    n->timer_debt += nic_tcp_timers(n) * k->timer * k->scale_pct / 100;
+    nic_tcp_rearm(n);
+    n->ops.ready(n->ctx, now);
+}
+
+/* ---- the loop --------------------------------------------------------------------------- */
+
+static uint64_t work_cost(const struct ho_nic *n, const struct ho_sched_item *it)
+{
+    const struct ho_nic_costs *k = &n->p.costs;
+    uint64_t probes = (uint64_t)(it->aux & 0xffff) * k->lookup_probe;
+    uint64_t own; /* the NIC's own TCP and messaging, which scale_pct scales */
+    switch (it->queue) {
+    case HO_SCHED_HOST_RX:
+        return k->host_rx + probes;
+    case HO_SCHED_HOST_TX:
+        return k->host_tx;
+    case HO_SCHED_NIC_RX:
+        return k->tcp_rx * (uint64_t)k->scale_pct / 100 + probes;
+    case HO_SCHED_NIC_TX:
+        own = it->aux & NIC_AUX_MSG ? k->msg : k->tcp_tx;
+        break;
+    case HO_SCHED_CMD:
+        own = k->cmd + (it->aux == HO_CMD_HANDOFF ? k->handoff : 0);
+        break;
+    default:
+        return 0;
+    }
+    return own * k->scale_pct / 100;
+}
+
+static uint8_t work_cat(const struct ho_sched_item *it)
+{
+    if (item_is_msg(it)) {
+        return HO_NIC_CAT_MSG;
+    }
+    return HO_SCHED_QUEUE_IS_HOST(it->queue) ? HO_NIC_CAT_HOST : HO_NIC_CAT_TCP;
+}
+
+bool ho_nic_begin(struct ho_nic *n, uint64_t now, struct ho_nic_work *w)
+{
+    n->now = now;
+    if (ho_sched_dequeue(n->q, now, &w->item) != HO_OK) {
+        return false;
+    }
+    bool msg = item_is_msg(&w->item);
+    n->msgs_queued -= msg;
+    w->pkt = msg ? NULL : (struct ho_pkt *)(uintptr_t)w->item.handle;
+    w->cost = work_cost(n, &w->item);
+    w->cat = work_cat(&w->item);
+    w->timer_cost = n->timer_debt;
+    n->timer_debt = 0;
+    n->working = true;
+    n->working_pkt = w->pkt;
+    return true;
+}
+
+void ho_nic_end(struct ho_nic *n, const struct ho_nic_work *w, uint64_t now)
+{
+    n->now = now;
+    n->working = false;
+    n->working_pkt = NULL;
+    struct ho_pkt *p = w->pkt;
+    switch (w->item.queue) {
+    case HO_SCHED_HOST_RX:
+        n->ops.host_rx(n->ctx, p, now);
+        break;
+    case HO_SCHED_HOST_TX:
+        n->ops.wire_tx(n->ctx, p, now);
+        break;
+    case HO_SCHED_NIC_RX:
+        tcpe_stack_input(n->stack, &p->seg, now);
+        n->ops.pkt_free(n->ctx, p);
+        nic_tcp_rearm(n);
+        break;
+    case HO_SCHED_NIC_TX:
+        if (p) {
+            n->ops.wire_tx(n->ctx, p, now);
+        } else {
+            uint32_t len;
+            const uint8_t *msg = ho_bufpool_get(&n->msgs, (uint32_t)w->item.handle, &len);
+            n->ops.host_msg(n->ctx, msg, len, now);
+            ho_bufpool_free(&n->msgs, (uint32_t)w->item.handle);
+        }
+        break;
+    case HO_SCHED_CMD:
+        nic_take_command(n, (uint32_t)w->item.handle);
+        break;
+    default:
+        HO_ASSERT(0, "NIC work on queue %u", w->item.queue);
+    }
+}
+
+/* ---- life and inspection ---------------------------------------------------------------- */
+
+int ho_nic_create(const struct ho_nic_params *p, const struct ho_nic_ops *ops, void *ctx,
+                  struct ho_nic **out)
+{
+    if (!p || !ops || !out || p->costs.scale_pct == 0) {
+        return HO_EINVAL;
+    }
+    struct ho_nic *n = calloc(1, sizeof *n);
+    if (!n) {
+        return HO_ENOMEM;
+    }
+    n->p = *p;
+    n->ops = *ops;
+    n->ctx = ctx;
+    ho_bufpool_init(&n->msgs);
+    /* The receive memory is the one bounded resource; the host's descriptor ring, the command
+     * ring and the TCP's output are bounded only by what feeds them. */
+    struct ho_sched_params sp = {
+        .discipline = p->host_first ? HO_SCHED_HOST_FIRST : HO_SCHED_FCFS,
+        .rx_capacity = p->rx_queue,
+        .host_tx_capacity = 1u << 20,
+        .cmd_capacity = 1u << 20,
+        .nic_tx_capacity = 1u << 20,
+    };
+    n->q = ho_sched_create(&sp);
+    int rc = n->q ? nic_conn_init(n) : HO_ENOMEM;
+    if (rc != HO_OK) {
+        ho_nic_destroy(n);
+        return rc;
+    }
+    *out = n;
+    return HO_OK;
+}
+
+void ho_nic_destroy(struct ho_nic *n)
+{
+    if (!n) {
+        return;
+    }
+    struct ho_sched_item it;
+    while (n->q && ho_sched_dequeue(n->q, n->now, &it) == HO_OK) {
+        if (!item_is_msg(&it)) {
+            n->ops.pkt_free(n->ctx, (struct ho_pkt *)(uintptr_t)it.handle);
+        }
+    }
+    if (n->working_pkt) {
+        n->ops.pkt_free(n->ctx, n->working_pkt);
+    }
+    nic_conn_fini(n);
+    ho_sched_destroy(n->q);
+    ho_bufpool_fini(&n->msgs);
+    free(n);
+}
+
+void ho_nic_info(const struct ho_nic *n, struct ho_nic_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->queued = ho_sched_total_len(n->q);
+    info->queued_pkts = info->queued - n->msgs_queued;
+    info->qlen = ho_sched_qlen(n->q);
+    struct ho_sched_counters hc, nc;
+    ho_sched_get_counters(n->q, HO_SCHED_HOST_RX, &hc);
+    ho_sched_get_counters(n->q, HO_SCHED_NIC_RX, &nc);
+    info->rx_drops = hc.dropped + nc.dropped;
+    if (n->lookup) {
+        info->soft_limit = ho_lc_soft_limit(&n->lc);
+        info->cnum = ho_lc_cnum(&n->lc);
+        info->conns = ho_lookup_count(n->lookup);
+    }
+    info->accepted = n->accepted;
+    info->closed = n->closed;
+}
+
+int ho_nic_peek(const struct ho_nic *n, struct ho_sched_item *out)
+{
+    return ho_sched_peek(n->q, out);
+}
+
+void ho_nic_reset_counters(struct ho_nic *n)
+{
+    ho_sched_reset_counters(n->q);
+}

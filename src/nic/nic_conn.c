@@ -1,0 +1,330 @@
+/*
+ * nic_conn.c - the connections handed to the NIC: the driver's commands (HANDOFF, SEND, CLOSE),
+ * the NIC's own TCP stack and its connection slots, ACK aggregation, and the messages the
+ * firmware sends the driver (HANDOFF_REPLY, RECV, ACKED, CLOSED, SOFT_LIMIT).
+ *
+ * Socket buffers stay in host memory (paper section 2): a SEND command says how many bytes the
+ * driver appended, RECV how many the NIC placed in the host's receive buffer. A connection
+ * reports what its peer acknowledged through ACK aggregation, which gathers the ACKs of many
+ * connections into one ACKED message, due at the latest when its oldest entry has waited the
+ * aggregation delay. Every message is numbered, encoded and queued on NIC_TX, where posting it
+ * costs NIC instructions like any other work.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handoff/assert.h"
+#include "handoff/err.h"
+#include "nic_priv.h"
+
+/* ---- messages to the driver ------------------------------------------------------------- */
+
+void nic_post(struct ho_nic *n, struct ho_cmd *cmd)
+{
+    cmd->seq = n->seq_out++;
+    int len = ho_cmd_size(cmd);
+    HO_ASSERT(len > 0, "message of type %s cannot be encoded (%d)", ho_cmd_type_name(cmd->type),
+              len);
+    uint32_t h;
+    uint8_t *buf = ho_bufpool_alloc(&n->msgs, (uint32_t)len, &h);
+    HO_ASSERT(buf, "out of memory for messages");
+    int rc = ho_cmd_encode(cmd, buf, (size_t)len);
+    HO_ASSERT(rc == len, "encoding %s: %d", ho_cmd_type_name(cmd->type), rc);
+    rc = ho_sched_enqueue(n->q, HO_SCHED_NIC_TX, h, NIC_AUX_MSG, n->now);
+    HO_ASSERT(rc == HO_OK, "NIC transmit queue full");
+    n->msgs_queued++;
+    n->ops.ready(n->ctx, n->now);
+}
+
+static void ack_flush(struct ho_nic *n)
+{
+    while (ho_ackagg_count(n->ackagg) > 0) {
+        struct ho_cmd cmd;
+        int rc = ho_ackagg_flush(n->ackagg, 0, &cmd);
+        HO_ASSERT(rc > 0, "ACK aggregation flush: %s", ho_strerror(rc));
+        nic_post(n, &cmd);
+    }
+}
+
+static void ack_arm(struct ho_nic *n)
+{
+    n->ack_armed = true;
+    n->ops.timer(n->ctx, HO_NIC_TIMER_ACK, ho_ackagg_deadline(n->ackagg), n->now);
+}
+
+void nic_ack_timer(struct ho_nic *n)
+{
+    n->ack_armed = false;
+    if (ho_ackagg_due(n->ackagg, n->now)) {
+        ack_flush(n);
+    }
+    if (ho_ackagg_deadline(n->ackagg) != UINT64_MAX) {
+        ack_arm(n);
+    }
+}
+
+static void ack_add(struct ho_nic *n, uint32_t conn_id, uint32_t bytes)
+{
+    if (ho_ackagg_add(n->ackagg, conn_id, bytes, n->now) == HO_ENOSPC) {
+        ack_flush(n);
+        ho_ackagg_add(n->ackagg, conn_id, bytes, n->now);
+    }
+    if (ho_ackagg_due(n->ackagg, n->now)) {
+        ack_flush(n);
+    } else if (!n->ack_armed && ho_ackagg_deadline(n->ackagg) != UINT64_MAX) {
+        ack_arm(n);
+    }
+}
+
+/* ---- the NIC's TCP ---------------------------------------------------------------------- */
+
+void nic_tcp_rearm(struct ho_nic *n)
+{
+    if (!n->stack) {
+        return;
+    }
+    uint64_t next = tcpe_stack_next_wake(n->stack);
+    if (next != n->tcp_wake) {
+        n->tcp_wake = next;
+        n->ops.timer(n->ctx, HO_NIC_TIMER_TCP, next, n->now);
+    }
+}
+
+uint64_t nic_tcp_timers(struct ho_nic *n)
+{
+    n->tcp_wake = TCPE_NEVER; /* the platform's timer has fired */
+    return tcpe_stack_timers(n->stack, n->now);
+}
+
+static void tcp_output(void *ctx, const struct tcpe_seg *seg)
+{
+    struct ho_nic *n = ctx;
+    struct ho_pkt *p = n->ops.pkt_alloc(n->ctx, seg);
+    HO_ASSERT(p, "out of memory for packets");
+    p->t_nic = n->now;
+    int rc = ho_sched_enqueue(n->q, HO_SCHED_NIC_TX, (uint64_t)(uintptr_t)p, 0, n->now);
+    HO_ASSERT(rc == HO_OK, "NIC transmit queue full");
+}
+
+static void slot_of_host_set(struct ho_nic *n, uint32_t host_id, uint32_t slot)
+{
+    if (host_id >= n->nslot_of_host) {
+        uint32_t size = n->nslot_of_host ? n->nslot_of_host : 1024;
+        while (size <= host_id) {
+            size *= 2;
+        }
+        uint32_t *m = realloc(n->slot_of_host, (size_t)size * sizeof *m);
+        HO_ASSERT(m, "out of memory");
+        for (uint32_t i = n->nslot_of_host; i < size; i++) {
+            m[i] = UINT32_MAX;
+        }
+        n->slot_of_host = m;
+        n->nslot_of_host = size;
+    }
+    n->slot_of_host[host_id] = slot;
+}
+
+/* The slot of the driver's connection host_id, which must be on the NIC. */
+static struct nic_slot *slot_of_host(struct ho_nic *n, uint32_t host_id, const char *cmd)
+{
+    uint32_t ns = host_id < n->nslot_of_host ? n->slot_of_host[host_id] : UINT32_MAX;
+    HO_ASSERT(ns != UINT32_MAX, "%s for connection %u, not on the NIC", cmd, host_id);
+    return &n->slots[ns];
+}
+
+/* A connection leaves the NIC: its entries go, the driver hears of it, load control counts. */
+static void conn_gone(struct ho_nic *n, uint32_t ns, uint8_t how)
+{
+    struct nic_slot *s = &n->slots[ns];
+    ack_flush(n);
+    int rc = ho_lookup_remove(n->lookup, &s->tuple);
+    HO_ASSERT(rc == (int)ns, "lookup entry of NIC connection %u missing (%d)", ns, rc);
+    nic_advertise(n, ho_lc_conn_end(&n->lc, ho_sched_qlen(n->q), n->now));
+    struct ho_cmd cmd = {.type = HO_CMD_CLOSED};
+    cmd.closed.conn_id = s->host_id;
+    cmd.closed.how = how;
+    n->closed++;
+    nic_post(n, &cmd);
+    tcpe_release(s->conn, n->now);
+    n->slot_of_host[s->host_id] = UINT32_MAX;
+    memset(s, 0, sizeof *s);
+    s->next_free = n->free_slot;
+    n->free_slot = ns;
+}
+
+/* Moves what the connection has received into the host's socket buffer (a RECV message). */
+static void deliver(struct ho_nic *n, struct nic_slot *s)
+{
+    int got = tcpe_recv(s->conn, NULL, UINT32_MAX >> 1, n->now);
+    bool fin = tcpe_conn_eof(s->conn) && !s->fin_told;
+    if (got > 0 || fin) {
+        struct ho_cmd cmd = {.type = HO_CMD_RECV};
+        cmd.recv.conn_id = s->host_id;
+        cmd.recv.len = got > 0 ? (uint32_t)got : 0;
+        cmd.recv.flags = fin ? HO_CMD_RECV_FIN : 0;
+        s->fin_told |= fin;
+        nic_post(n, &cmd);
+    }
+}
+
+static void tcp_event(void *ctx, struct tcpe_conn *c, unsigned ev)
+{
+    struct ho_nic *n = ctx;
+    uint32_t ns = (uint32_t)(uintptr_t)tcpe_conn_user(c) - 1;
+    struct nic_slot *s = &n->slots[ns];
+    if (ev & (TCPE_EV_RESET | TCPE_EV_TIMEDOUT)) {
+        bool reset = (ev & TCPE_EV_RESET) != 0;
+        n->ops.fault(n->ctx, reset ? "NIC connection reset" : "NIC connection timed out");
+        conn_gone(n, ns, reset ? HO_CMD_CLOSED_RESET : HO_CMD_CLOSED_TIMEOUT);
+        return;
+    }
+    if (ev & TCPE_EV_ACKED) {
+        uint64_t acked = s->sent - tcpe_conn_unacked(c);
+        if (acked > s->acked) {
+            ack_add(n, s->host_id, (uint32_t)(acked - s->acked));
+            s->acked = acked;
+        }
+    }
+    if (ev & TCPE_EV_READABLE) {
+        deliver(n, s);
+    }
+    if (ev & TCPE_EV_CLOSED) {
+        conn_gone(n, ns, HO_CMD_CLOSED_NORMAL);
+    }
+}
+
+/* ---- commands from the driver ----------------------------------------------------------- */
+
+static void take_handoff(struct ho_nic *n, const struct ho_cmd *cmd)
+{
+    const struct ho_cmd_handoff *h = &cmd->handoff;
+    struct ho_cmd reply = {.type = HO_CMD_HANDOFF_REPLY};
+    reply.handoff_reply.conn_id = h->conn_id;
+    reply.handoff_reply.req_seq = cmd->seq;
+    int adm = ho_lc_admit(&n->lc, ho_sched_qlen(n->q), n->now);
+    nic_advertise(n, adm);
+    struct nic_slot *s = NULL;
+    if (adm < 0) {
+        reply.handoff_reply.status = HO_CMD_REFUSED_SOFT_LIMIT;
+    } else {
+        uint32_t ns = n->free_slot;
+        struct tcpe_conn *c = NULL;
+        HO_ASSERT(ns != UINT32_MAX, "NIC connection memory exhausted below Hard limit");
+        int rc = tcpe_import(n->stack, h->state.data, h->state.len, n->now, &c);
+        if (rc != HO_OK || ho_lookup_insert(n->lookup, &h->tuple, ns) != HO_OK) {
+            if (c) {
+                tcpe_detach(c);
+            }
+            nic_advertise(n, ho_lc_conn_end(&n->lc, ho_sched_qlen(n->q), n->now));
+            reply.handoff_reply.status = HO_CMD_REFUSED_BAD_STATE;
+        } else {
+            s = &n->slots[ns];
+            n->free_slot = s->next_free;
+            memset(s, 0, sizeof *s);
+            s->conn = c;
+            s->host_id = h->conn_id;
+            s->tuple = h->tuple;
+            s->sent = tcpe_conn_unacked(c);
+            tcpe_conn_set_user(c, (void *)(uintptr_t)(ns + 1));
+            slot_of_host_set(n, h->conn_id, ns);
+            reply.handoff_reply.status = HO_CMD_ACCEPTED;
+        }
+    }
+    reply.handoff_reply.soft_limit = ho_lc_soft_limit(&n->lc);
+    n->accepted += s != NULL;
+    nic_post(n, &reply);
+    if (s) {
+        /* Data the host had received but the application had not read came with the state. */
+        deliver(n, s);
+    }
+}
+
+void nic_take_command(struct ho_nic *n, uint32_t handle)
+{
+    uint32_t len;
+    const uint8_t *buf = ho_bufpool_get(&n->msgs, handle, &len);
+    struct ho_cmd cmd;
+    int rc = ho_cmd_decode(buf, len, &cmd);
+    HO_ASSERT(rc == HO_OK, "a command from the driver does not decode: %s", ho_strerror(rc));
+    HO_ASSERT(ho_cmd_seq_gap(n->seq_in, cmd.seq) == 0, "command %u arrived where %u was expected",
+              cmd.seq, n->seq_in);
+    n->seq_in++;
+    struct nic_slot *s;
+    switch (cmd.type) {
+    case HO_CMD_HANDOFF:
+        HO_ASSERT(n->stack, "HANDOFF to a NIC without handoff");
+        take_handoff(n, &cmd);
+        break;
+    case HO_CMD_SEND:
+        s = slot_of_host(n, cmd.send.conn_id, "SEND");
+        rc = tcpe_send(s->conn, NULL, cmd.send.len, n->now);
+        HO_ASSERT(rc == (int)cmd.send.len, "NIC send buffer refused %u bytes (%d)", cmd.send.len,
+                  rc);
+        s->sent += cmd.send.len;
+        break;
+    case HO_CMD_CLOSE:
+        s = slot_of_host(n, cmd.close.conn_id, "CLOSE");
+        tcpe_shutdown(s->conn, n->now);
+        break;
+    default:
+        HO_ASSERT(0, "the NIC does not expect %s", ho_cmd_type_name(cmd.type));
+    }
+    ho_bufpool_free(&n->msgs, handle);
+    nic_tcp_rearm(n);
+}
+
+/* ---- life ------------------------------------------------------------------------------- */
+
+int nic_conn_init(struct ho_nic *n)
+{
+    n->tcp_wake = TCPE_NEVER;
+    n->free_slot = UINT32_MAX;
+    uint32_t hard = n->p.hard_limit;
+    if (hard == 0) {
+        return HO_OK;
+    }
+    struct ho_lookup_params lp = {.capacity = hard, .hash_seed = n->p.seed ^ 0x100c};
+    n->lookup = ho_lookup_create(&lp);
+    struct ho_lc_params lcp;
+    ho_lc_params_default(&lcp, hard);
+    lcp.hiwat = n->p.hiwat;
+    lcp.lowat = n->p.lowat;
+    lcp.step = n->p.lc_step;
+    lcp.enabled = n->p.load_control;
+    if (ho_lc_init(&n->lc, &lcp) != HO_OK) {
+        return HO_EINVAL;
+    }
+    struct ho_ackagg_params ap;
+    ho_ackagg_params_default(&ap);
+    n->slots = calloc(hard, sizeof *n->slots);
+    if (!n->lookup || !n->slots || ho_ackagg_create(&ap, &n->ackagg) != HO_OK) {
+        return HO_ENOMEM;
+    }
+    for (uint32_t i = 0; i < hard; i++) {
+        n->slots[i].next_free = i + 1 < hard ? i + 1 : UINT32_MAX;
+    }
+    n->free_slot = 0;
+    struct tcpe_params tp;
+    tcpe_params_init(&tp);
+    tp.ops.output = tcp_output;
+    tp.ops.event = tcp_event;
+    tp.ctx = n;
+    tp.virtual_payload = n->p.virtual_payload;
+    tp.nodelay = true;
+    tp.mss = (uint16_t)n->p.mss;
+    tp.sndbuf = n->p.sndbuf;
+    tp.rcvbuf = n->p.rcvbuf;
+    tp.delack = n->p.delack_ns;
+    tp.seed = n->p.seed ^ 0x41c;
+    tp.hash_buckets = hard;
+    return tcpe_stack_create(&tp, &n->stack);
+}
+
+void nic_conn_fini(struct ho_nic *n)
+{
+    ho_lookup_destroy(n->lookup);
+    ho_ackagg_destroy(n->ackagg);
+    tcpe_stack_destroy(n->stack);
+    free(n->slots);
+    free(n->slot_of_host);
+}

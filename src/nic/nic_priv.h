@@ -1,0 +1,84 @@
+/*
+ * nic_priv.h - the firmware's state, shared by its two files: nic.c (the work queues and the
+ * loop that runs them, the lookup layer, load control, host packets) and nic_conn.c (the
+ * connections handed to the NIC: commands from the driver, the NIC's TCP stack, ACK aggregation
+ * and the messages to the driver).
+ */
+#ifndef HANDOFF_NIC_PRIV_H
+#define HANDOFF_NIC_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "handoff/ackagg.h"
+#include "handoff/bufpool.h"
+#include "handoff/cmd.h"
+#include "handoff/loadctl.h"
+#include "handoff/lookup.h"
+#include "handoff/nic.h"
+#include "handoff/sched.h"
+#include "handoff/tcpe.h"
+
+/* NIC_TX items: aux says whether the handle is a packet or a message to the host. */
+#define NIC_AUX_MSG 0x80000000u
+
+/* A connection on the NIC. */
+struct nic_slot {
+    struct tcpe_conn *conn; /* in the NIC's TCP stack */
+    struct tcpe_tuple tuple;
+    uint32_t host_id; /* the driver's id for it */
+    uint64_t sent;    /* bytes queued by the driver's SEND commands (and at import) */
+    uint64_t acked;   /* of those, acknowledged and reported to the driver */
+    bool fin_told;    /* the driver has heard of the peer's FIN */
+    uint32_t next_free;
+};
+
+struct ho_nic {
+    struct ho_nic_params p;
+    struct ho_nic_ops ops;
+    void *ctx;
+    uint64_t now; /* the time of the entry point running (the TCP's callbacks have none) */
+
+    /* The work queues, and the messages queued on them (by handle in a pool). */
+    struct ho_sched *q;
+    struct ho_bufpool msgs;
+    uint32_t msgs_queued; /* messages on CMD and NIC_TX */
+    uint64_t timer_debt;  /* instructions of TCP timer expiries not yet charged */
+    bool working;         /* a piece of work is between ho_nic_begin and ho_nic_end */
+    struct ho_pkt *working_pkt;
+
+    /* Handoff: all NULL or unused without it. */
+    struct ho_lookup *lookup;
+    struct ho_lc lc;
+    struct ho_ackagg *ackagg;
+    bool ack_armed;
+    struct tcpe_stack *stack;
+    uint64_t tcp_wake;      /* the TCP timer time last given to the platform */
+    struct nic_slot *slots; /* Hard limit of them */
+    uint32_t free_slot;
+    uint32_t *slot_of_host; /* driver id -> slot, UINT32_MAX if none */
+    uint32_t nslot_of_host;
+    uint32_t seq_out, seq_in; /* message numbers, to the driver and from it */
+    uint64_t accepted, closed;
+};
+
+/* nic.c */
+/* Queues p on q (its time in the NIC starts now) and rings the doorbell, or drops it. */
+void nic_enqueue(struct ho_nic *n, enum ho_sched_queue q, struct ho_pkt *p, uint32_t aux);
+/* Advertises the Soft limit if load control's evaluation says it changed (lc returned 1). */
+void nic_advertise(struct ho_nic *n, int changed);
+
+/* nic_conn.c */
+int nic_conn_init(struct ho_nic *n);
+void nic_conn_fini(struct ho_nic *n);
+/* Sends a message to the driver: numbered, encoded, queued on NIC_TX. */
+void nic_post(struct ho_nic *n, struct ho_cmd *cmd);
+/* Carries out a command taken from CMD. */
+void nic_take_command(struct ho_nic *n, uint32_t handle);
+/* Tells the platform when the NIC's TCP next needs its timers, if that changed. */
+void nic_tcp_rearm(struct ho_nic *n);
+/* Runs the NIC's due TCP timers; returns how many expired. */
+uint64_t nic_tcp_timers(struct ho_nic *n);
+void nic_ack_timer(struct ho_nic *n);
+
+#endif

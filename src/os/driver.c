@@ -1,0 +1,270 @@
+/*
+ * driver.c - the host's device driver for the offload NIC: its handoff API, its end of the
+ * command protocol (cmd.h) and the bypass protocol of the sockets whose connections it handed
+ * off (paper section 2).
+ *
+ * Handing a connection off: its state is exported from the host's TCP and sent in a HANDOFF
+ * command, and the socket switches to the bypass protocol. Until the NIC answers, packets of the
+ * connection that reach the host are held; the NIC may also have classified one as a host packet
+ * just before it imported the connection, and such a packet can reach the host after the reply.
+ * The driver knows both kinds from its table of bypassed connections: it forwards them to the
+ * NIC, or, if the NIC refused, gives them to the host's TCP along with the state.
+ *
+ * On a bypassed socket the application's sends become SEND commands, bounded by the send buffer
+ * (which stays in host memory) less what the NIC has not yet reported acknowledged; received data
+ * and the peer's FIN arrive in RECV messages, acknowledgements in ACKED, the end in CLOSED.
+ * Commands cost the host the work of posting them, messages the work of taking them, both in the
+ * network stack's category.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handoff/assert.h"
+#include "handoff/cmd.h"
+#include "handoff/err.h"
+#include "os_priv.h"
+
+/* Numbers and encodes a command; it goes to the NIC once its posting work has run. */
+static void post(struct ho_os *os, struct ho_cmd *cmd, uint64_t extra_cycles)
+{
+    cmd->seq = os->seq_out++;
+    int len = ho_cmd_size(cmd);
+    HO_ASSERT(len > 0, "command %s cannot be encoded (%d)", ho_cmd_type_name(cmd->type), len);
+    uint32_t h;
+    uint8_t *buf = ho_bufpool_alloc(&os->msgs, (uint32_t)len, &h);
+    HO_ASSERT(buf, "out of memory for commands");
+    int rc = ho_cmd_encode(cmd, buf, (size_t)len);
+    HO_ASSERT(rc == len, "encoding %s: %d", ho_cmd_type_name(cmd->type), rc);
+    os_run(os, HO_OS_PRIO_NET, HO_OS_CAT_NET, os->p.costs.msg_out + extra_cycles, false,
+           OS_W_ARG(OS_W_MSG_OUT, h));
+}
+
+void os_msg_out_done(struct ho_os *os, uint32_t handle)
+{
+    uint32_t len;
+    const uint8_t *buf = ho_bufpool_get(&os->msgs, handle, &len);
+    os->ops.nic_cmd(os->ctx, buf, len, os->now);
+    ho_bufpool_free(&os->msgs, handle);
+}
+
+int ho_os_msg(struct ho_os *os, const uint8_t *msg, uint32_t len, uint64_t now)
+{
+    os->now = now;
+    if (len < HO_CMD_HDR_SIZE || msg[0] != HO_CMD_VERSION ||
+        ho_cmd_type_dir(msg[1]) != HO_CMD_TO_HOST) {
+        return HO_EPROTO;
+    }
+    int h = ho_bufpool_put(&os->msgs, msg, len);
+    HO_ASSERT(h >= 0, "out of memory for messages");
+    os_run(os, HO_OS_PRIO_NET, HO_OS_CAT_NET, os->p.costs.msg_in, false,
+           OS_W_ARG(OS_W_MSG_IN, (uint32_t)h));
+    return HO_OK;
+}
+
+/* ---- handing off ------------------------------------------------------------------------ */
+
+void os_offer(struct ho_os *os, uint32_t sock)
+{
+    struct os_sock *s = &os->socks[sock];
+    int len = tcpe_export(s->conn, os->now, NULL, 0);
+    HO_ASSERT(len > 0, "connection in state %s cannot be exported",
+              tcpe_state_name(tcpe_conn_state(s->conn)));
+    s->blob = malloc((size_t)len);
+    HO_ASSERT(s->blob, "out of memory");
+    HO_ASSERT(tcpe_export(s->conn, os->now, s->blob, (size_t)len) == len, "export");
+    s->blob_len = (uint32_t)len;
+    s->snd_inflight = tcpe_conn_unacked(s->conn);
+    tcpe_detach(s->conn);
+    s->conn = NULL;
+    s->where = OS_OFFERED;
+    int rc = ho_lookup_insert(os->bypassed, &s->tuple, sock);
+    HO_ASSERT(rc == HO_OK, "connection offered twice (%d)", rc);
+    struct ho_cmd cmd = {.type = HO_CMD_HANDOFF};
+    cmd.handoff.conn_id = sock;
+    cmd.handoff.tuple = s->tuple;
+    cmd.handoff.sockbuf.snd_unacked = (uint32_t)s->snd_inflight;
+    cmd.handoff.sockbuf.rcv_space = os->p.rcvbuf;
+    cmd.handoff.state.len = s->blob_len;
+    cmd.handoff.state.data = s->blob;
+    post(os, &cmd, os->p.costs.handoff);
+}
+
+bool os_bypass_rx(struct ho_os *os, struct ho_pkt *p)
+{
+    if (!os->bypassed || ho_lookup_count(os->bypassed) == 0) {
+        return false;
+    }
+    struct tcpe_tuple key = ho_lookup_key_from_rx(&p->seg);
+    int sock = ho_lookup_find(os->bypassed, &key);
+    if (sock < 0) {
+        return false;
+    }
+    struct os_sock *s = &os->socks[sock];
+    if (s->where == OS_ON_NIC) {
+        /* The NIC classified it as a host packet before it imported the connection, and its
+         * reply overtook it. */
+        os->ops.nic_forward(os->ctx, p, os->now);
+        return true;
+    }
+    if (s->nheld == s->cap_held) {
+        s->cap_held = s->cap_held ? 2 * s->cap_held : 8;
+        s->held = realloc(s->held, s->cap_held * sizeof *s->held);
+        HO_ASSERT(s->held, "out of memory");
+    }
+    s->held[s->nheld++] = p;
+    os->pkts_held++;
+    return true;
+}
+
+static void handoff_answered(struct ho_os *os, const struct ho_cmd_handoff_reply *r)
+{
+    uint32_t sock = r->conn_id;
+    struct os_sock *s = &os->socks[sock];
+    HO_ASSERT(sock < os->nsocks && s->in_use && s->where == OS_OFFERED,
+              "reply for connection %u not offered", sock);
+    bool accepted = r->status == HO_CMD_ACCEPTED;
+    if (!accepted) {
+        ho_lookup_remove(os->bypassed, &s->tuple);
+    }
+    ho_sel_reply(&os->sel, &s->sel, accepted);
+    ho_sel_advertised(&os->sel, r->soft_limit);
+    if (accepted) {
+        os->accepted++;
+        s->where = OS_ON_NIC;
+        if (os->ops.handed_off) {
+            os->ops.handed_off(os->ctx, sock);
+        }
+        for (uint32_t i = 0; i < s->nheld; i++) {
+            os->ops.nic_forward(os->ctx, s->held[i], os->now);
+        }
+    } else {
+        int rc = tcpe_import(os->stack, s->blob, s->blob_len, os->now, &s->conn);
+        HO_ASSERT(rc == HO_OK, "a refused connection cannot come back: %s", ho_strerror(rc));
+        tcpe_conn_set_user(s->conn, (void *)(uintptr_t)(sock + 1));
+        s->where = OS_HOST;
+        for (uint32_t i = 0; i < s->nheld; i++) {
+            tcpe_stack_input(os->stack, &s->held[i]->seg, os->now);
+            os->ops.pkt_free(os->ctx, s->held[i]);
+        }
+        /* Data that came back inside the state raises no event of the TCP's. */
+        if (tcpe_conn_readable(s->conn) > 0 || tcpe_conn_eof(s->conn)) {
+            os_app_event(os, sock, HO_SO_READABLE);
+        }
+    }
+    os->pkts_held -= s->nheld;
+    s->nheld = 0;
+    free(s->blob);
+    s->blob = NULL;
+    if (s->close_pending) {
+        os_sock_close(os, sock);
+    } else {
+        os_app_event(os, sock, HO_SO_RESUMED);
+    }
+}
+
+/* ---- the bypass protocol ---------------------------------------------------------------- */
+
+uint32_t os_nic_send(struct ho_os *os, uint32_t sock, uint64_t len)
+{
+    struct os_sock *s = &os->socks[sock];
+    uint64_t room = os->p.sndbuf > s->snd_inflight ? os->p.sndbuf - s->snd_inflight : 0;
+    uint32_t n = (uint32_t)(len < room ? len : room);
+    if (n > 0) {
+        struct ho_cmd cmd = {.type = HO_CMD_SEND};
+        cmd.send.conn_id = sock;
+        cmd.send.len = n;
+        cmd.send.addr = sock;
+        cmd.send.flags = HO_CMD_SEND_PUSH;
+        s->snd_inflight += n;
+        post(os, &cmd, 0);
+    }
+    return n;
+}
+
+void os_nic_close(struct ho_os *os, uint32_t sock)
+{
+    struct ho_cmd cmd = {.type = HO_CMD_CLOSE};
+    cmd.close.conn_id = sock;
+    cmd.close.how = HO_CMD_CLOSE_CLOSE;
+    post(os, &cmd, 0); /* the socket is released when the NIC says CLOSED */
+}
+
+/* The socket a message from the NIC names, which must be on the NIC. */
+static struct os_sock *nic_sock(struct ho_os *os, uint32_t sock, const char *what)
+{
+    HO_ASSERT(sock < os->nsocks && os->socks[sock].in_use && os->socks[sock].where == OS_ON_NIC,
+              "%s for connection %u, not on the NIC", what, sock);
+    return &os->socks[sock];
+}
+
+void os_msg_in_done(struct ho_os *os, uint32_t handle)
+{
+    uint32_t len;
+    const uint8_t *buf = ho_bufpool_get(&os->msgs, handle, &len);
+    struct ho_cmd cmd;
+    int rc = ho_cmd_decode(buf, len, &cmd);
+    HO_ASSERT(rc == HO_OK, "a message from the NIC does not decode: %s", ho_strerror(rc));
+    HO_ASSERT(ho_cmd_seq_gap(os->seq_in, cmd.seq) == 0, "message %u arrived where %u was expected",
+              cmd.seq, os->seq_in);
+    os->seq_in++;
+    struct os_sock *s;
+    switch (cmd.type) {
+    case HO_CMD_HANDOFF_REPLY:
+        handoff_answered(os, &cmd.handoff_reply);
+        break;
+    case HO_CMD_SOFT_LIMIT:
+        ho_sel_advertised(&os->sel, cmd.soft_limit.soft_limit);
+        break;
+    case HO_CMD_RECV:
+        s = nic_sock(os, cmd.recv.conn_id, "RECV");
+        s->rx_ready += cmd.recv.len;
+        s->nic_eof |= (cmd.recv.flags & HO_CMD_RECV_FIN) != 0;
+        os_app_event(os, cmd.recv.conn_id, HO_SO_READABLE);
+        break;
+    case HO_CMD_ACKED:
+        for (unsigned i = 0; i < cmd.acked.count; i++) {
+            s = nic_sock(os, cmd.acked.entries[i].conn_id, "ACKED");
+            HO_ASSERT(s->snd_inflight >= cmd.acked.entries[i].bytes, "ACKED more than sent");
+            s->snd_inflight -= cmd.acked.entries[i].bytes;
+            os_app_event(os, cmd.acked.entries[i].conn_id, HO_SO_WRITABLE);
+        }
+        break;
+    case HO_CMD_CLOSED:
+        s = nic_sock(os, cmd.closed.conn_id, "CLOSED");
+        ho_sel_left_nic(&os->sel, &s->sel);
+        ho_lookup_remove(os->bypassed, &s->tuple);
+        os->closed++;
+        os_sock_free(os, cmd.closed.conn_id);
+        break;
+    default:
+        HO_ASSERT(0, "the driver does not expect %s", ho_cmd_type_name(cmd.type));
+    }
+    ho_bufpool_free(&os->msgs, handle);
+    os_rearm(os);
+}
+
+/* ---- life ------------------------------------------------------------------------------- */
+
+int os_driver_init(struct ho_os *os)
+{
+    struct ho_sel_policy never = {.kind = HO_SEL_NEVER};
+    if (ho_sel_init(&os->sel, os->p.nic_conns ? &os->p.selection : &never, os->p.nic_conns) !=
+        HO_OK) {
+        return HO_EINVAL;
+    }
+    if (os->p.nic_conns) {
+        /* Every connection may be bypassed, with room to spare for probing. */
+        struct ho_lookup_params lp = {.capacity = 2 * os->p.conns, .hash_seed = os->p.seed};
+        os->bypassed = ho_lookup_create(&lp);
+        if (!os->bypassed) {
+            return HO_ENOMEM;
+        }
+    }
+    return HO_OK;
+}
+
+void os_driver_fini(struct ho_os *os)
+{
+    ho_lookup_destroy(os->bypassed);
+    ho_bufpool_fini(&os->msgs);
+}

@@ -1,0 +1,115 @@
+/*
+ * os_priv.h - the OS side's state, shared by its three files: os.c (the object, the host TCP
+ * stack, packet processing and timers, and the work the platform runs for it), driver.c (the
+ * device driver: handoff, the messages to and from the NIC, the bypass protocol) and socket.c
+ * (the socket layer the application calls).
+ */
+#ifndef HANDOFF_OS_PRIV_H
+#define HANDOFF_OS_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "handoff/bufpool.h"
+#include "handoff/lookup.h"
+#include "handoff/os.h"
+#include "handoff/select.h"
+#include "handoff/tcpe.h"
+
+/* The host's memory map (simulated addresses, for the cache model). */
+#define OS_STATE_BASE  0x100000000ull /* connection state, one slot per socket */
+#define OS_BUF_BASE    0x010000000ull /* receive buffers (mbufs), a ring */
+#define OS_BUF_COUNT   4096u
+#define OS_BUF_BYTES   256u
+#define OS_LISTEN_SOCK 0u    /* the listening socket: SYNs touch its state */
+#define OS_PAGE_BYTES  4096u /* sendfile appends a file to the socket page by page */
+
+/* Kinds of work, in the top four bits of a work's arg. */
+enum os_work_kind {
+    OS_W_RX = 1,      /* a received packet's protocol processing (arg: packet id) */
+    OS_W_TX = 2,      /* a sent packet's (arg: packet id) */
+    OS_W_MSG_IN = 3,  /* a message from the NIC (arg: its buffer) */
+    OS_W_MSG_OUT = 4, /* a command to the NIC (arg: its buffer) */
+    OS_W_APP = 5,     /* the application's system calls or own work (arg: the application's) */
+};
+#define OS_W_ARG(kind, v) (((uint64_t)(kind) << 60) | (v))
+#define OS_W_KIND(arg)    ((unsigned)((arg) >> 60))
+#define OS_W_VAL(arg)     ((arg)&HO_OS_APP_ARG_MAX)
+
+/* Where a socket's connection lives, in the order of its life. */
+enum os_where { OS_HOST = 0, OS_OFFERED = 1, OS_ON_NIC = 2 };
+
+/* A socket: the OS's side of one connection. Its number is its slot. */
+struct os_sock {
+    bool in_use;
+    uint8_t where;           /* enum os_where */
+    struct tcpe_conn *conn;  /* in the host's TCP (OS_HOST), else NULL */
+    struct tcpe_tuple tuple; /* from our side */
+    struct ho_sel_conn sel;  /* the selection policy's view of it */
+    uint8_t *blob;           /* OS_OFFERED: the exported state, kept until the NIC answers */
+    uint32_t blob_len;
+    struct ho_pkt **held; /* OS_OFFERED: packets that reached the host meanwhile */
+    uint32_t nheld, cap_held;
+    uint64_t snd_inflight; /* OS_ON_NIC: bytes given to the NIC, not yet acknowledged */
+    uint32_t rx_ready;     /* OS_ON_NIC: received bytes the NIC has delivered, unread */
+    bool nic_eof;          /* OS_ON_NIC: the NIC delivered the peer's FIN */
+    bool close_pending;    /* closed while on its way to the NIC */
+};
+
+struct ho_os {
+    struct ho_os_params p;
+    struct ho_os_ops ops;
+    void *ctx;
+    struct ho_os_app app;
+    uint64_t now; /* the time of the entry point running (the TCP's callbacks have none) */
+
+    struct tcpe_stack *stack;
+    struct tcpe_conn *listener;
+    uint16_t listen_port;
+    uint64_t tcp_wake; /* the TCP timer time last given to the platform */
+
+    struct os_sock *socks; /* by number */
+    uint32_t nsocks;
+    uint32_t *free_socks; /* a stack of free numbers */
+    uint32_t nfree;
+
+    struct ho_sel sel;          /* the selection policy */
+    struct ho_lookup *bypassed; /* tuples of connections offered to or on the NIC */
+    struct ho_bufpool msgs;     /* messages in and out, until their work has run */
+    uint32_t seq_out, seq_in;   /* message numbers, to the NIC and from it */
+
+    uint64_t pkts, pkts_working, pkts_held;
+    uint64_t accepted, closed;
+};
+
+/* os.c */
+/* Queues work on the host processor. */
+void os_run(struct ho_os *os, unsigned prio, unsigned cat, uint64_t cycles, bool touches,
+            uint64_t arg);
+/* Tells the platform when the TCP next needs its timers, if that changed. */
+void os_rearm(struct ho_os *os);
+void os_app_event(struct ho_os *os, uint32_t sock, unsigned events);
+
+/* driver.c */
+int os_driver_init(struct ho_os *os);
+void os_driver_fini(struct ho_os *os);
+/* Hands a host connection to the NIC. */
+void os_offer(struct ho_os *os, uint32_t sock);
+/* Whether a received packet that the host's stack does not hold belongs to a connection offered
+ * to or on the NIC; if so the driver has taken it (held or forwarded). */
+bool os_bypass_rx(struct ho_os *os, struct ho_pkt *p);
+/* Sends up to len bytes of sock, on the NIC, as a SEND command; returns how many. */
+uint32_t os_nic_send(struct ho_os *os, uint32_t sock, uint64_t len);
+void os_nic_close(struct ho_os *os, uint32_t sock);
+void os_msg_out_done(struct ho_os *os, uint32_t handle);
+void os_msg_in_done(struct ho_os *os, uint32_t handle);
+
+/* socket.c */
+int os_socks_init(struct ho_os *os);
+void os_socks_fini(struct ho_os *os);
+/* Frees socket sock, telling the application. */
+void os_sock_free(struct ho_os *os, uint32_t sock);
+/* Carries out a close that waited for the NIC's answer, or a close on the host. */
+void os_sock_close(struct ho_os *os, uint32_t sock);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+ * socket.c - the socket layer the application calls: listen, accept, read, send (write and
+ * sendfile in one call), close, and the system calls and user work it queues on the host
+ * processor (see include/handoff/os.h).
+ *
+ * A socket's number is its slot in the OS's table, which also places its connection state in
+ * the host's memory map. Where the connection lives is the socket layer's business, not the
+ * application's: on the host, calls go to the host's TCP; on the NIC, they go through the
+ * driver's bypass protocol; on the way there, reads find nothing (what was received travels with
+ * the state), sends wait for the NIC's answer, and a close waits for it too.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handoff/assert.h"
+#include "handoff/err.h"
+#include "os_priv.h"
+
+/* ---- socket numbers --------------------------------------------------------------------- */
+
+static uint32_t sock_alloc(struct ho_os *os)
+{
+    if (os->nfree == 0) {
+        uint32_t n = os->nsocks ? os->nsocks * 2 : 1024;
+        struct os_sock *s = realloc(os->socks, (size_t)n * sizeof *s);
+        uint32_t *f = s ? realloc(os->free_socks, (size_t)n * sizeof *f) : NULL;
+        HO_ASSERT(s && f, "out of memory for %u sockets", n);
+        os->socks = s;
+        os->free_socks = f;
+        for (uint32_t i = n; i-- > os->nsocks;) {
+            memset(&s[i], 0, sizeof s[i]);
+            if (i != OS_LISTEN_SOCK) {
+                f[os->nfree++] = i;
+            }
+        }
+        os->nsocks = n;
+    }
+    return os->free_socks[--os->nfree];
+}
+
+void os_sock_free(struct ho_os *os, uint32_t sock)
+{
+    struct os_sock *s = &os->socks[sock];
+    free(s->blob);
+    free(s->held);
+    memset(s, 0, sizeof *s);
+    os->free_socks[os->nfree++] = sock;
+    os_app_event(os, sock, HO_SO_RELEASED);
+}
+
+int os_socks_init(struct ho_os *os)
+{
+    /* Create the table (the listener's number stays reserved) and give the first number back. */
+    uint32_t first = sock_alloc(os);
+    os->free_socks[os->nfree++] = first;
+    return HO_OK;
+}
+
+void os_socks_fini(struct ho_os *os)
+{
+    for (uint32_t i = 0; i < os->nsocks; i++) {
+        struct os_sock *s = &os->socks[i];
+        for (uint32_t j = 0; j < s->nheld; j++) {
+            os->ops.pkt_free(os->ctx, s->held[j]);
+        }
+        free(s->blob);
+        free(s->held);
+    }
+    free(os->socks);
+    free(os->free_socks);
+}
+
+static struct os_sock *sock_of(const struct ho_os *os, uint32_t sock)
+{
+    HO_ASSERT(sock < os->nsocks && os->socks[sock].in_use, "socket %u is not open", sock);
+    return &os->socks[sock];
+}
+
+/* ---- calls ------------------------------------------------------------------------------ */
+
+int ho_so_listen(struct ho_os *os, uint32_t ip, uint16_t port, uint32_t backlog)
+{
+    if (os->listener) {
+        return HO_EEXIST;
+    }
+    int rc = tcpe_listen(os->stack, ip, port, backlog, &os->listener);
+    if (rc != HO_OK) {
+        return rc;
+    }
+    os->listen_port = port;
+    return OS_LISTEN_SOCK;
+}
+
+int ho_so_accept(struct ho_os *os, uint64_t now)
+{
+    os->now = now;
+    struct tcpe_conn *c = os->listener ? tcpe_accept(os->listener) : NULL;
+    if (!c) {
+        return HO_EAGAIN;
+    }
+    uint32_t sock = sock_alloc(os);
+    struct os_sock *s = &os->socks[sock];
+    s->in_use = true;
+    s->where = OS_HOST;
+    s->conn = c;
+    s->tuple = *tcpe_conn_tuple(c);
+    tcpe_conn_set_user(c, (void *)(uintptr_t)(sock + 1));
+    if (os->ops.established) {
+        os->ops.established(os->ctx, sock);
+    }
+    if (ho_sel_established(&os->sel, &s->sel, os->listen_port) == HO_SEL_OFFER) {
+        os_offer(os, sock); /* what it has received goes with its state */
+    }
+    return (int)sock;
+}
+
+uint32_t ho_so_readable(const struct ho_os *os, uint32_t sock)
+{
+    const struct os_sock *s = sock_of(os, sock);
+    switch (s->where) {
+    case OS_HOST:
+        return tcpe_conn_readable(s->conn);
+    case OS_ON_NIC:
+        return s->rx_ready;
+    default:
+        return 0;
+    }
+}
+
+bool ho_so_eof(const struct ho_os *os, uint32_t sock)
+{
+    const struct os_sock *s = sock_of(os, sock);
+    switch (s->where) {
+    case OS_HOST:
+        return tcpe_conn_eof(s->conn);
+    case OS_ON_NIC:
+        return s->nic_eof;
+    default:
+        return false;
+    }
+}
+
+int ho_so_read(struct ho_os *os, uint32_t sock, uint64_t now, bool *eof)
+{
+    os->now = now;
+    struct os_sock *s = sock_of(os, sock);
+    int n = 0;
+    *eof = false;
+    if (s->where == OS_HOST) {
+        n = tcpe_recv(s->conn, NULL, UINT32_MAX >> 1, now);
+        *eof = tcpe_conn_eof(s->conn);
+    } else if (s->where == OS_ON_NIC) {
+        n = (int)s->rx_ready;
+        s->rx_ready = 0;
+        *eof = s->nic_eof;
+    }
+    return n;
+}
+
+/* Appends to the send buffer of a connection on the host's TCP; see ho_so_send. */
+static int64_t host_send(struct ho_os *os, uint32_t sock, uint64_t written, uint64_t file_off,
+                         uint64_t len)
+{
+    struct os_sock *s = &os->socks[sock];
+    uint64_t sent = 0;
+    while (sent < len) {
+        uint64_t left = len - sent;
+        uint32_t chunk = left > (1u << 30) ? 1u << 30 : (uint32_t)left;
+        int n = tcpe_send(s->conn, NULL, chunk, os->now);
+        if (n <= 0) {
+            break;
+        }
+        sent += (uint32_t)n;
+        uint64_t w = (uint64_t)n < written ? (uint64_t)n : written;
+        uint64_t f = (uint64_t)n - w;
+        /* One append for the written bytes, then one per page of the file, as FreeBSD's
+         * sendfile appends a file page by page. */
+        uint64_t appends = (w > 0) + (file_off + f + OS_PAGE_BYTES - 1) / OS_PAGE_BYTES -
+                           (file_off + OS_PAGE_BYTES - 1) / OS_PAGE_BYTES;
+        written -= w;
+        file_off += f;
+        bool offer = false;
+        while (appends-- > 0) {
+            offer |= ho_sel_enqueued(&os->sel, &s->sel) == HO_SEL_OFFER;
+        }
+        if (offer) {
+            os_offer(os, sock);
+            break;
+        }
+    }
+    return (int64_t)sent;
+}
+
+int64_t ho_so_send(struct ho_os *os, uint32_t sock, uint64_t written, uint64_t file_off,
+                   uint64_t len, uint64_t now)
+{
+    os->now = now;
+    struct os_sock *s = sock_of(os, sock);
+    switch (s->where) {
+    case OS_HOST:
+        return host_send(os, sock, written, file_off, len);
+    case OS_ON_NIC:
+        return os_nic_send(os, sock, len);
+    default:
+        return 0; /* on its way to the NIC: HO_SO_RESUMED will say when to go on */
+    }
+}
+
+const struct tcpe_tuple *ho_so_tuple(const struct ho_os *os, uint32_t sock)
+{
+    return &sock_of(os, sock)->tuple;
+}
+
+void os_sock_close(struct ho_os *os, uint32_t sock)
+{
+    struct os_sock *s = &os->socks[sock];
+    switch (s->where) {
+    case OS_HOST:
+        tcpe_release(s->conn, os->now);
+        os_sock_free(os, sock);
+        break;
+    case OS_ON_NIC:
+        os_nic_close(os, sock);
+        break;
+    default:
+        s->close_pending = true; /* closed once the NIC has answered the handoff */
+    }
+}
+
+void ho_so_close(struct ho_os *os, uint32_t sock, uint64_t now)
+{
+    os->now = now;
+    sock_of(os, sock);
+    os_sock_close(os, sock);
+}
+
+/* ---- the application's work ------------------------------------------------------------- */
+
+void ho_os_syscall(struct ho_os *os, unsigned calls, uint64_t copy_bytes, uint64_t arg,
+                   uint64_t now)
+{
+    HO_ASSERT(arg <= HO_OS_APP_ARG_MAX, "application argument %llu too large",
+              (unsigned long long)arg);
+    os->now = now;
+    const struct ho_os_costs *k = &os->p.costs;
+    uint64_t cycles =
+        (calls & HO_SYS_EVENT ? k->sys_event : 0) + (calls & HO_SYS_ACCEPT ? k->sys_accept : 0) +
+        (calls & HO_SYS_READ ? k->sys_read : 0) + (calls & HO_SYS_WRITE ? k->sys_write : 0) +
+        (calls & HO_SYS_SENDFILE ? k->sys_sendfile : 0) +
+        (calls & HO_SYS_CLOSE ? k->sys_close : 0) + copy_bytes * k->copy_per_kb / 1024;
+    os_run(os, HO_OS_PRIO_PROC, HO_OS_CAT_SYS, cycles, false, OS_W_ARG(OS_W_APP, arg));
+}
+
+void ho_os_user(struct ho_os *os, uint64_t cycles, uint64_t arg, uint64_t now)
+{
+    HO_ASSERT(arg <= HO_OS_APP_ARG_MAX, "application argument %llu too large",
+              (unsigned long long)arg);
+    os->now = now;
+    os_run(os, HO_OS_PRIO_PROC, HO_OS_CAT_USER, cycles, false, OS_W_ARG(OS_W_APP, arg));
+}
