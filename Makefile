@@ -2,7 +2,7 @@
 #
 #   make            release build into build/ (the program is build/handoff)
 #   make test       the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make reproduce  the paper's evaluation (for now: the best demo that exists, see README)
+#   make reproduce  the paper's section 5 on the simulator: out/report.md, figures, JSON
 #   make bench      build with optimisation and run every benchmark (bench/bench_*.c)
 #   make fuzz       build the libFuzzer targets (fuzz/fuzz_*.c) and run each for FUZZ_SECONDS
 #   make format     clang-format every C file
@@ -44,11 +44,16 @@ NS3_MODULES := ns3-core ns3-network ns3-internet ns3-point-to-point ns3-applicat
 NS3_SRC := bench/ns3/http_closed_loop.cc
 NS3_BENCH := $(BENCH_BUILD)/ns3_http_closed_loop
 NS3_ARGS ?=
+# The simulator's speed is also compared with an earlier build of itself, built beside this one
+# and run alternately (bench/versus.sh): BENCH_BASE is the last commit before the firmware and
+# the OS side were taken out of the simulator.
+BENCH_BASE ?= 3b3b528
 bench:
 	@./scripts/install-deps.sh --bench
 	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DHANDOFF_TESTS=OFF -DHANDOFF_BENCH=ON >/dev/null
 	@cmake --build $(BENCH_BUILD) -j $(JOBS)
 	@set -e; for b in $(BENCH_BUILD)/bench_*; do echo "== $$(basename $$b)"; $$b; done
+	@echo "== versus $(BENCH_BASE)"; ./bench/versus.sh $(BENCH_BASE)
 	@if ! pkg-config --exists $(NS3_MODULES) 2>/dev/null; then \
 		echo "== ns3_http_closed_loop: skipped (ns-3 is not installed; scripts/install-deps.sh --bench installs it)"; \
 	else \

@@ -10,7 +10,6 @@
 
 int cli_run(int argc, char **argv);
 int cli_trace(int argc, char **argv);
-int cli_demo(int argc, char **argv);
 int cli_reproduce(int argc, char **argv);
 int cli_sweep(int argc, char **argv);
 

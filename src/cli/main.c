@@ -18,7 +18,6 @@ static const struct subcommand subcommands[] = {
     {"run", cli_run, "simulate one configuration (e.g. W-0-N-N-FCFS-400)"},
     {"reproduce", cli_reproduce, "regenerate the paper's evaluation into a report"},
     {"sweep", cli_sweep, "the reproduction as shardable jobs: list, run a shard, merge"},
-    {"demo", cli_demo, "run the policy engine on synthetic load: load control and scheduling"},
     {"trace", cli_trace, "generate or summarise workload traces (gen, stats)"},
 };
 

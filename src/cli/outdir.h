@@ -24,11 +24,4 @@ int outdir_close(FILE *f, const char *dir, const char *name);
  * exit status. */
 int outdir_gnuplot(const char *dir, const char *script_name);
 
-/*
- * Draws dir/timeseries/demo-CONFIG.csv as dir/figures/demo-CONFIG.svg and .png with gnuplot.
- * Writes into note a Markdown sentence for the report: the figure links, or why there are none
- * (gnuplot missing or failed). Never fails the run.
- */
-void outdir_plot_timeseries(const char *dir, const char *config, char *note, size_t len);
-
 #endif

@@ -123,9 +123,10 @@ static double metric(const struct sim_metrics *m, const char *key)
     M(host_os_pct)
     M(host_net_pct)
     M(host_idle_pct)
-    M(nic_idle_pct) M(host_send_delay_median_us) M(host_recv_delay_median_us) M(mean_response_ms)
-        M(nic_rx_drops) M(retransmits) M(soft_limit_mean) M(nic_connections_mean) M(nic_host_pct)
-            M(nic_tcp_pct) M(nic_msg_pct)
+    M(nic_idle_pct)
+    M(host_send_delay_median_us) M(host_recv_delay_median_us) M(mean_response_ms) M(nic_rx_drops)
+        M(retransmits) M(soft_limit_mean) M(nic_connections_mean) M(nic_host_pct) M(nic_tcp_pct)
+            M(nic_msg_pct)
 #undef M
                 return NAN;
 }
@@ -1038,8 +1039,9 @@ int repro_report(const struct repro_view *v)
     }
     fprintf(f, "# handoff: the paper's evaluation, reproduced on the simulator\n\n");
     fprintf(f,
-            "Section 5 of *Improving the Performance of Connection Handoff for Network "
-            "Interfaces*, rerun with `handoff reproduce`. Our numbers are means over %u "
+            "Section 5 of Hyong-youb Kim and Scott Rixner, \"Connection Handoff Policies for "
+            "TCP Offload Network Interfaces\", OSDI 2006, rerun with `handoff reproduce`. Our "
+            "numbers are means over %u "
             "seeds with their range in parentheses; the paper's are the values its text and "
             "Table 1 state (most of its figures are bar charts without printed values).\n\n",
             v->seeds);
