@@ -28,7 +28,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 mkdir -p "$work"
 rm -rf "$work/base" "$work/out-base" "$work/out-new"
 git worktree prune
-git worktree add --detach "$work/base" "$base_rev" >/dev/null
+git worktree add --detach "$work/base" "$base_rev" >/dev/null 2>&1
 trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true' EXIT
 
 echo "same-results: building $base_rev ($(git rev-parse --short "$base_rev")) and the working tree"
