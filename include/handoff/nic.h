@@ -21,8 +21,9 @@
  * cost table in the parameters); the platform spends that time as it must (simulated processor
  * time, or real time at the configured instruction rate), then calls ho_nic_end, which carries
  * the work out. What the work produces leaves through the ops: frames for the wire, packets and
- * messages for the host. Whatever queues new work rings the platform's doorbell (ops.ready),
- * at once, so that an idle processor can begin it.
+ * messages for the host. An entry point that queues work rings the platform's doorbell
+ * (ops.ready) before it returns, so that an idle processor can begin it; ho_nic_end need not,
+ * since the platform begins the next piece after each piece anyway.
  *
  * Received frames first go through the lookup layer: a hit is a NIC packet (NIC_RX), a miss a
  * host packet (HOST_RX). Both wait in the shared receive memory, and a full memory drops.
@@ -53,7 +54,8 @@ struct ho_nic_costs {
     uint32_t cmd;          /* take one command message from the driver */
     uint32_t handoff;      /* import a handed-off connection (on top of cmd) */
     uint32_t msg;          /* post one message to the driver */
-    uint32_t scale_pct;    /* what-if: percent applied to the six costs above, 100 = none */
+    uint32_t scale_pct;    /* what-if: percent applied to the NIC's own work (tcp_rx, tcp_tx,
+                              timer, cmd, handoff, msg), 100 = none */
 };
 
 struct ho_nic_params {
@@ -84,7 +86,7 @@ enum ho_nic_timer {
 enum ho_nic_cat {
     HO_NIC_CAT_HOST = 0, /* host packets */
     HO_NIC_CAT_TCP = 1,  /* its own TCP: NIC packets and timers */
-    HO_NIC_CAT_MSG = 2,  /* messages to and from the driver */
+    HO_NIC_CAT_MSG = 2,  /* messages to and from the driver (a handoff's import included) */
     HO_NIC_NCATS
 };
 
@@ -144,7 +146,10 @@ struct ho_nic;
 
 /*
  * Builds the firmware. ops is copied; ctx is passed to every op. Returns HO_OK and *out,
- * HO_EINVAL if a parameter is out of range, HO_ENOMEM.
+ * HO_EINVAL if a parameter is out of range (scale_pct 0; rx_queue 0 or above
+ * HO_SCHED_MAX_CAPACITY; hard_limit above HO_LOOKUP_MAX_CAPACITY; with handoff, load control's
+ * hiwat, lowat and lc_step as ho_lc_init checks them, even when load control is off), or
+ * HO_ENOMEM.
  */
 int ho_nic_create(const struct ho_nic_params *p, const struct ho_nic_ops *ops, void *ctx,
                   struct ho_nic **out);
@@ -164,7 +169,9 @@ void ho_nic_forward(struct ho_nic *n, struct ho_pkt *p, uint64_t now);
 
 /*
  * A command message from the driver (len bytes, copied), queued on CMD. Returns HO_OK, or
- * HO_EPROTO (and nothing is queued) if the message is not a command the NIC takes.
+ * HO_EPROTO (and nothing is queued) if the message does not decode or is not a command this
+ * firmware takes (HANDOFF, SEND and CLOSE, with handoff). Sequence numbers are checked when the
+ * command is carried out: a gap is the driver's bug, and an assertion names it.
  */
 int ho_nic_cmd(struct ho_nic *n, const uint8_t *msg, uint32_t len, uint64_t now);
 

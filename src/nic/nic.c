@@ -73,15 +73,15 @@ void ho_nic_forward(struct ho_nic *n, struct ho_pkt *p, uint64_t now)
 int ho_nic_cmd(struct ho_nic *n, const uint8_t *msg, uint32_t len, uint64_t now)
 {
     n->now = now;
-    /* The header's version and type bytes come first (docs/command-protocol.md); the rest is
-     * checked when the command is taken. */
-    if (len < HO_CMD_HDR_SIZE || msg[0] != HO_CMD_VERSION ||
-        ho_cmd_type_dir(msg[1]) != HO_CMD_TO_NIC) {
+    /* Checked whole on arrival, so that what is queued can be carried out: a command that does
+     * not decode, or that this firmware does not take, is refused here. */
+    struct ho_cmd cmd;
+    if (ho_cmd_decode(msg, len, &cmd) != HO_OK || !nic_takes(n, cmd.type)) {
         return HO_EPROTO;
     }
     int h = ho_bufpool_put(&n->msgs, msg, len);
     HO_ASSERT(h >= 0, "out of memory for commands");
-    int rc = ho_sched_enqueue(n->q, HO_SCHED_CMD, (uint64_t)h, msg[1], now);
+    int rc = ho_sched_enqueue(n->q, HO_SCHED_CMD, (uint64_t)h, cmd.type, now);
     HO_ASSERT(rc == HO_OK, "NIC command queue full");
     n->msgs_queued++;
     n->ops.ready(n->ctx, now);
@@ -197,7 +197,8 @@ void ho_nic_end(struct ho_nic *n, const struct ho_nic_work *w, uint64_t now)
 int ho_nic_create(const struct ho_nic_params *p, const struct ho_nic_ops *ops, void *ctx,
                   struct ho_nic **out)
 {
-    if (!p || !ops || !out || p->costs.scale_pct == 0) {
+    if (!p || !ops || !out || p->costs.scale_pct == 0 || p->rx_queue == 0 ||
+        p->rx_queue > HO_SCHED_MAX_CAPACITY || p->hard_limit > HO_LOOKUP_MAX_CAPACITY) {
         return HO_EINVAL;
     }
     struct ho_nic *n = calloc(1, sizeof *n);

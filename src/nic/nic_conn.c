@@ -195,6 +195,17 @@ static void tcp_event(void *ctx, struct tcpe_conn *c, unsigned ev)
 
 /* ---- commands from the driver ----------------------------------------------------------- */
 
+bool nic_takes(const struct ho_nic *n, unsigned type)
+{
+    return n->stack && (type == HO_CMD_HANDOFF || type == HO_CMD_SEND || type == HO_CMD_CLOSE);
+}
+
+static bool same_tuple(const struct tcpe_tuple *a, const struct tcpe_tuple *b)
+{
+    return a->local_ip == b->local_ip && a->remote_ip == b->remote_ip &&
+           a->local_port == b->local_port && a->remote_port == b->remote_port;
+}
+
 static void take_handoff(struct ho_nic *n, const struct ho_cmd *cmd)
 {
     const struct ho_cmd_handoff *h = &cmd->handoff;
@@ -210,8 +221,12 @@ static void take_handoff(struct ho_nic *n, const struct ho_cmd *cmd)
         uint32_t ns = n->free_slot;
         struct tcpe_conn *c = NULL;
         HO_ASSERT(ns != UINT32_MAX, "NIC connection memory exhausted below Hard limit");
-        int rc = tcpe_import(n->stack, h->state.data, h->state.len, n->now, &c);
-        if (rc != HO_OK || ho_lookup_insert(n->lookup, &h->tuple, ns) != HO_OK) {
+        /* A connection id the NIC holds already, or a state that is not the tuple's, is a bad
+         * state (cmd.h). */
+        bool known = h->conn_id < n->nslot_of_host && n->slot_of_host[h->conn_id] != UINT32_MAX;
+        int rc = known ? HO_EEXIST : tcpe_import(n->stack, h->state.data, h->state.len, n->now, &c);
+        if (rc != HO_OK || !same_tuple(tcpe_conn_tuple(c), &h->tuple) ||
+            ho_lookup_insert(n->lookup, &h->tuple, ns) != HO_OK) {
             if (c) {
                 tcpe_detach(c);
             }
@@ -252,7 +267,6 @@ void nic_take_command(struct ho_nic *n, uint32_t handle)
     struct nic_slot *s;
     switch (cmd.type) {
     case HO_CMD_HANDOFF:
-        HO_ASSERT(n->stack, "HANDOFF to a NIC without handoff");
         take_handoff(n, &cmd);
         break;
     case HO_CMD_SEND:
@@ -267,7 +281,7 @@ void nic_take_command(struct ho_nic *n, uint32_t handle)
         tcpe_shutdown(s->conn, n->now);
         break;
     default:
-        HO_ASSERT(0, "the NIC does not expect %s", ho_cmd_type_name(cmd.type));
+        HO_ASSERT(0, "%s was queued, but the NIC does not take it", ho_cmd_type_name(cmd.type));
     }
     ho_bufpool_free(&n->msgs, handle);
     nic_tcp_rearm(n);

@@ -70,6 +70,8 @@ void nic_advertise(struct ho_nic *n, int changed);
 
 /* nic_conn.c */
 int nic_conn_init(struct ho_nic *n);
+/* Whether the firmware takes commands of this type (none without handoff). */
+bool nic_takes(const struct ho_nic *n, unsigned type);
 void nic_conn_fini(struct ho_nic *n);
 /* Sends a message to the driver: numbered, encoded, queued on NIC_TX. */
 void nic_post(struct ho_nic *n, struct ho_cmd *cmd);

@@ -1,0 +1,2267 @@
+/*
+ * test_nic.c - the NIC firmware (include/handoff/nic.h) against a fake platform, not the
+ * simulator.
+ *
+ * The fake platform implements struct ho_nic_ops and records everything the firmware does to
+ * it: frames sent to the wire, packets and messages given to the host (each message decoded with
+ * ho_cmd_decode and checked to travel to the host with the next sequence number), doorbells,
+ * timer requests, faults, and every packet it allocates (malloc, numbered) and gets back through
+ * pkt_free. It never starts work on its own: each test drives the firmware with explicit times
+ * through ho_nic_wire_rx / ho_nic_host_tx / ho_nic_forward / ho_nic_cmd / ho_nic_timer and runs
+ * the work itself with ho_nic_begin + ho_nic_end, spending one nanosecond per instruction, and
+ * checks each piece's queue, cost and category against the cost table in the parameters. At the
+ * end of every test the firmware is destroyed and packets are counted: every packet allocated
+ * must have gone to the wire, to the host or back through pkt_free.
+ *
+ * The connections handed to the NIC are real: a "host" TCP engine stack and a "peer" stack
+ * (virtual payload, as in the simulator) open them by exchanging segments in memory, the host's
+ * end is exported with tcpe_export and wrapped in a HANDOFF command, and from then on the peer's
+ * segments reach the firmware as frames from the wire and the firmware's frames go back to the
+ * peer. The expected number of lookup probes of every received frame comes from a second lookup
+ * table built as nic.h documents the firmware's (same capacity, seed ^ 0x100c, same inserts and
+ * removes).
+ *
+ * Covered: the plain NIC (no handoff), the receive memory and its drops, the two scheduling
+ * disciplines with NIC_TX always first, handoff accepted and refused, receiving and sending on
+ * the NIC with the ACK and RECV/ACKED messages they produce (ACK aggregation by timer and by
+ * byte count), load control's Soft limit and its advertisements, the Hard limit and slot reuse,
+ * connections ending (close, reset, timeout), malformed commands, the TCP timer debt, and
+ * destroy returning every packet. Four tests hold the firmware to finer clauses of its contract,
+ * each quoted where it is checked: parameters out of range (test_create_out_of_range), a
+ * connection id handed off twice (test_handoff_duplicate_id), commands checked when they arrive
+ * (test_cmd_checked_on_arrival), and the doorbell (test_doorbell).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handoff/ackagg.h"
+#include "handoff/cmd.h"
+#include "handoff/err.h"
+#include "handoff/lookup.h"
+#include "handoff/nic.h"
+#include "handoff/pkt.h"
+#include "handoff/sched.h"
+#include "handoff/tcpe.h"
+
+#define US  1000ull
+#define MS  1000000ull
+#define SEC 1000000000ull
+
+#define CLIENT_IP   0x0a000001u /* the peer */
+#define SERVER_IP   0x0a000002u /* the host, and the NIC for the connections handed to it */
+#define SERVER_PORT 80
+#define OTHER_IP    0x0a000063u /* a client with no connection on the NIC */
+
+#define HR HO_SCHED_HOST_RX
+#define HT HO_SCHED_HOST_TX
+#define NR HO_SCHED_NIC_RX
+#define CM HO_SCHED_CMD
+#define NT HO_SCHED_NIC_TX
+
+#define CAT_HOST HO_NIC_CAT_HOST
+#define CAT_TCP  HO_NIC_CAT_TCP
+#define CAT_MSG  HO_NIC_CAT_MSG
+
+#define MAXREC 1024 /* records of each kind one test may produce */
+#define MAXID  8192 /* packets one test may allocate */
+
+/* ---- the fake platform ------------------------------------------------------------------ */
+
+struct rec_pkt {
+    struct ho_pkt *p; /* the platform's from now on */
+    uint64_t t;       /* when the firmware handed it over */
+};
+
+struct rec_msg {
+    struct ho_cmd cmd; /* decoded (no message to the host carries a blob) */
+    uint64_t t;
+};
+
+struct fake {
+    struct ho_nic *nic;
+    struct ho_nic_params params;
+    uint64_t now; /* the test's clock */
+
+    struct rec_pkt wire[MAXREC]; /* frames for the wire */
+    size_t nwire, wire_seen;     /* recorded; of those, given to the peer */
+    struct rec_pkt host[MAXREC]; /* packets for the host */
+    size_t nhost;
+    struct rec_msg msg[MAXREC]; /* messages for the driver */
+    size_t nmsg, msg_seen;      /* recorded; of those, looked at by the test */
+    uint32_t msg_seq;           /* sequence number the next message must carry */
+
+    unsigned ready; /* doorbells */
+    unsigned timer_calls[HO_NIC_NTIMERS];
+    uint64_t timer_when[HO_NIC_NTIMERS]; /* the last deadline asked for, HO_NIC_NEVER if none */
+    uint64_t timer_set_at[HO_NIC_NTIMERS];
+    unsigned faults;
+    char fault[64];
+
+    uint32_t next_id;      /* ids of the packets allocated */
+    unsigned allocs;       /* packets allocated (by the test and for the firmware) */
+    unsigned fw_allocs;    /* of those, through ops.pkt_alloc */
+    unsigned fw_frees;     /* ops.pkt_free calls */
+    uint32_t last_freed;   /* id of the last packet given back */
+    uint8_t probes[MAXID]; /* expected lookup probes of each received frame, by id */
+
+    uint32_t cmd_seq;         /* sequence number of the next command to the NIC */
+    uint8_t cmd_type[MAXREC]; /* the commands given to the NIC, in order */
+    size_t ncmd, cmd_taken;   /* given; taken from CMD by work */
+
+    struct ho_lookup *oracle; /* the lookup table the firmware should have */
+};
+
+static struct fake *fake_of(void *ctx)
+{
+    return ctx;
+}
+
+static struct ho_pkt *fake_pkt(struct fake *f, const struct tcpe_seg *seg)
+{
+    assert_true(f->next_id < MAXID);
+    struct ho_pkt *p = calloc(1, sizeof *p);
+    assert_non_null(p);
+    p->seg = *seg;
+    p->seg.data = NULL; /* virtual payload */
+    p->frame_bytes = 54 + seg->len;
+    p->id = f->next_id++;
+    p->t_nic = UINT64_MAX; /* the firmware sets it */
+    f->allocs++;
+    return p;
+}
+
+static void op_wire_tx(void *ctx, struct ho_pkt *p, uint64_t now)
+{
+    struct fake *f = fake_of(ctx);
+    assert_true(f->nwire < MAXREC);
+    f->wire[f->nwire++] = (struct rec_pkt){p, now};
+}
+
+static void op_host_rx(void *ctx, struct ho_pkt *p, uint64_t now)
+{
+    struct fake *f = fake_of(ctx);
+    assert_true(f->nhost < MAXREC);
+    f->host[f->nhost++] = (struct rec_pkt){p, now};
+}
+
+static void op_host_msg(void *ctx, const uint8_t *msg, uint32_t len, uint64_t now)
+{
+    struct fake *f = fake_of(ctx);
+    assert_true(f->nmsg < MAXREC);
+    struct rec_msg *m = &f->msg[f->nmsg++];
+    assert_int_equal(ho_cmd_decode(msg, len, &m->cmd), HO_OK);
+    assert_int_equal(ho_cmd_type_dir(m->cmd.type), HO_CMD_TO_HOST);
+    assert_int_equal(m->cmd.seq, f->msg_seq);
+    f->msg_seq++;
+    m->t = now;
+}
+
+static void op_ready(void *ctx, uint64_t now)
+{
+    struct fake *f = fake_of(ctx);
+    assert_true(now == f->now);
+    f->ready++;
+}
+
+static void op_timer(void *ctx, enum ho_nic_timer which, uint64_t when, uint64_t now)
+{
+    struct fake *f = fake_of(ctx);
+    assert_true((unsigned)which < HO_NIC_NTIMERS);
+    assert_true(now == f->now);
+    f->timer_calls[which]++;
+    f->timer_when[which] = when;
+    f->timer_set_at[which] = now;
+}
+
+static struct ho_pkt *op_pkt_alloc(void *ctx, const struct tcpe_seg *seg)
+{
+    struct fake *f = fake_of(ctx);
+    f->fw_allocs++;
+    return fake_pkt(f, seg);
+}
+
+static void op_pkt_free(void *ctx, struct ho_pkt *p)
+{
+    struct fake *f = fake_of(ctx);
+    assert_non_null(p);
+    f->fw_frees++;
+    f->last_freed = p->id;
+    free(p);
+}
+
+static void op_fault(void *ctx, const char *what)
+{
+    struct fake *f = fake_of(ctx);
+    f->faults++;
+    snprintf(f->fault, sizeof f->fault, "%s", what);
+}
+
+static const struct ho_nic_ops fake_ops = {
+    .wire_tx = op_wire_tx,
+    .host_rx = op_host_rx,
+    .host_msg = op_host_msg,
+    .ready = op_ready,
+    .timer = op_timer,
+    .pkt_alloc = op_pkt_alloc,
+    .pkt_free = op_pkt_free,
+    .fault = op_fault,
+};
+
+/* Parameters with distinct costs, so that one charged in place of another shows. */
+static struct ho_nic_params base_params(uint32_t hard_limit)
+{
+    struct ho_nic_params p = {
+        .hard_limit = hard_limit,
+        .host_first = false,
+        .load_control = false,
+        .hiwat = 64,
+        .lowat = 8,
+        .lc_step = 4,
+        .rx_queue = 256,
+        .virtual_payload = true,
+        .mss = 1460,
+        .sndbuf = 1u << 17,
+        .rcvbuf = 1u << 16,
+        .delack_ns = 0,
+        .seed = 0x5eed,
+        .costs =
+            {
+                .host_rx = 1000,
+                .host_tx = 1100,
+                .lookup_probe = 7,
+                .tcp_rx = 3000,
+                .tcp_tx = 2000,
+                .timer = 900,
+                .cmd = 500,
+                .handoff = 10000,
+                .msg = 400,
+                .scale_pct = 150,
+            },
+    };
+    return p;
+}
+
+static struct fake *fake_new(const struct ho_nic_params *p)
+{
+    struct fake *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->params = *p;
+    for (int i = 0; i < HO_NIC_NTIMERS; i++) {
+        f->timer_when[i] = HO_NIC_NEVER;
+    }
+    f->next_id = 1;
+    assert_int_equal(ho_nic_create(p, &fake_ops, f, &f->nic), HO_OK);
+    assert_non_null(f->nic);
+    if (p->hard_limit > 0) {
+        struct ho_lookup_params lp = {.capacity = p->hard_limit, .hash_seed = p->seed ^ 0x100c};
+        f->oracle = ho_lookup_create(&lp);
+        assert_non_null(f->oracle);
+    }
+    return f;
+}
+
+/* Destroys the firmware and checks that every packet is accounted for. */
+static void fake_free(struct fake *f)
+{
+    ho_nic_destroy(f->nic);
+    f->nic = NULL;
+    assert_int_equal(f->allocs, f->fw_frees + f->nwire + f->nhost);
+    for (size_t i = 0; i < f->nwire; i++) {
+        free(f->wire[i].p);
+    }
+    for (size_t i = 0; i < f->nhost; i++) {
+        free(f->host[i].p);
+    }
+    ho_lookup_destroy(f->oracle);
+    free(f);
+}
+
+static uint64_t scaled(const struct fake *f, uint64_t instr)
+{
+    return instr * f->params.costs.scale_pct / 100;
+}
+
+static struct ho_nic_info info_of(const struct fake *f)
+{
+    struct ho_nic_info i;
+    ho_nic_info(f->nic, &i);
+    return i;
+}
+
+/* ---- driving the firmware ----------------------------------------------------------------- */
+
+static struct tcpe_seg mkseg(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+                             uint8_t flags, uint32_t len)
+{
+    struct tcpe_seg s;
+    memset(&s, 0, sizeof s);
+    s.src_ip = src;
+    s.dst_ip = dst;
+    s.src_port = sport;
+    s.dst_port = dport;
+    s.seq = 1000;
+    s.ack = 2000;
+    s.flags = flags;
+    s.wnd = 65535;
+    s.len = len;
+    return s;
+}
+
+/* A frame arrives from the wire at f->now; its expected probes come from the oracle. */
+static struct ho_pkt *wire_in(struct fake *f, const struct tcpe_seg *seg)
+{
+    struct ho_pkt *p = fake_pkt(f, seg);
+    if (f->oracle) {
+        struct tcpe_tuple key = ho_lookup_key_from_rx(seg);
+        (void)ho_lookup_find(f->oracle, &key);
+        f->probes[p->id] = (uint8_t)ho_lookup_last_probes(f->oracle);
+        assert_true(f->probes[p->id] >= 1);
+    }
+    ho_nic_wire_rx(f->nic, p, f->now);
+    return p;
+}
+
+static struct ho_pkt *host_out(struct fake *f, const struct tcpe_seg *seg)
+{
+    struct ho_pkt *p = fake_pkt(f, seg);
+    ho_nic_host_tx(f->nic, p, f->now);
+    return p;
+}
+
+static struct ho_pkt *forward_in(struct fake *f, const struct tcpe_seg *seg)
+{
+    struct ho_pkt *p = fake_pkt(f, seg);
+    ho_nic_forward(f->nic, p, f->now); /* no lookup: probes stay 0 */
+    return p;
+}
+
+/* Encodes cmd with the next command sequence number and gives it to the firmware. */
+static int cmd_in(struct fake *f, struct ho_cmd *cmd)
+{
+    cmd->seq = f->cmd_seq;
+    int len = ho_cmd_size(cmd);
+    assert_true(len > 0);
+    uint8_t *buf = malloc((size_t)len);
+    assert_non_null(buf);
+    assert_int_equal(ho_cmd_encode(cmd, buf, (size_t)len), len);
+    int rc = ho_nic_cmd(f->nic, buf, (uint32_t)len, f->now);
+    free(buf);
+    if (rc == HO_OK) {
+        assert_true(f->ncmd < MAXREC);
+        f->cmd_type[f->ncmd++] = cmd->type;
+        f->cmd_seq++;
+    }
+    return rc;
+}
+
+static void send_cmd(struct fake *f, uint32_t conn_id, uint32_t len)
+{
+    struct ho_cmd c = {.type = HO_CMD_SEND};
+    c.send.conn_id = conn_id;
+    c.send.len = len;
+    c.send.addr = 0x1000;
+    assert_int_equal(cmd_in(f, &c), HO_OK);
+}
+
+static void close_cmd(struct fake *f, uint32_t conn_id)
+{
+    struct ho_cmd c = {.type = HO_CMD_CLOSE};
+    c.close.conn_id = conn_id;
+    c.close.how = HO_CMD_CLOSE_CLOSE;
+    assert_int_equal(cmd_in(f, &c), HO_OK);
+}
+
+/* What a piece of work should cost and where its instructions go, from the cost table. */
+static uint64_t model_cost(struct fake *f, const struct ho_nic_work *w, uint8_t *cat)
+{
+    const struct ho_nic_costs *k = &f->params.costs;
+    uint64_t probes = w->pkt ? f->probes[w->pkt->id] : 0;
+    switch (w->item.queue) {
+    case HO_SCHED_HOST_RX:
+        *cat = CAT_HOST;
+        return k->host_rx + probes * k->lookup_probe;
+    case HO_SCHED_HOST_TX:
+        *cat = CAT_HOST;
+        return k->host_tx;
+    case HO_SCHED_NIC_RX:
+        *cat = CAT_TCP;
+        return scaled(f, k->tcp_rx) + probes * k->lookup_probe;
+    case HO_SCHED_NIC_TX:
+        *cat = w->pkt ? CAT_TCP : CAT_MSG;
+        return scaled(f, w->pkt ? k->tcp_tx : k->msg);
+    case HO_SCHED_CMD: {
+        *cat = CAT_MSG;
+        assert_true(f->cmd_taken < f->ncmd);
+        uint8_t type = f->cmd_type[f->cmd_taken];
+        return scaled(f, k->cmd + (type == HO_CMD_HANDOFF ? k->handoff : 0));
+    }
+    default:
+        fail_msg("work from queue %d", (int)w->item.queue);
+    }
+    return 0;
+}
+
+/* One piece of work, as the platform sees it. */
+struct done {
+    struct ho_nic_work w;
+    uint32_t id;    /* its packet's id, 0 for a message */
+    uint64_t t_nic; /* its packet's t_nic at begin */
+    uint64_t ended; /* when its instructions had run (ho_nic_end) */
+    unsigned rang;  /* doorbells during ho_nic_end */
+    uint32_t grew;  /* items it queued: on the queues after ho_nic_end minus before */
+};
+
+/*
+ * Takes the next piece of work at f->now, checks its cost and category against the cost table
+ * and that peek announced it, spends its instructions (and any timer debt) and carries it out.
+ */
+static struct done run_one(struct fake *f)
+{
+    struct done d;
+    memset(&d, 0, sizeof d);
+    struct ho_sched_item peeked;
+    assert_int_equal(ho_nic_peek(f->nic, &peeked), HO_OK);
+    assert_true(ho_nic_begin(f->nic, f->now, &d.w));
+    assert_int_equal(peeked.queue, d.w.item.queue);
+    assert_true(peeked.seq == d.w.item.seq);
+    if (d.w.pkt) {
+        d.id = d.w.pkt->id;
+        d.t_nic = d.w.pkt->t_nic;
+        assert_true(d.t_nic <= f->now);
+    }
+    uint8_t cat;
+    uint64_t cost = model_cost(f, &d.w, &cat);
+    if (d.w.item.queue == HO_SCHED_CMD) {
+        f->cmd_taken++;
+    }
+    assert_int_equal(d.w.cost, cost);
+    assert_int_equal(d.w.cat, cat);
+    f->now += d.w.timer_cost + d.w.cost;
+    d.ended = f->now;
+    uint32_t before = info_of(f).queued;
+    unsigned ready = f->ready;
+    struct ho_nic_work mine = d.w; /* the platform's own copy */
+    ho_nic_end(f->nic, &mine, f->now);
+    d.rang = f->ready - ready;
+    uint32_t after = info_of(f).queued;
+    d.grew = after > before ? after - before : 0;
+    return d;
+}
+
+/* run_one, expecting work from queue q with the given cost and category. */
+static struct done expect_work(struct fake *f, enum ho_sched_queue q, uint64_t cost, uint8_t cat)
+{
+    struct ho_sched_item peeked;
+    assert_int_equal(ho_nic_peek(f->nic, &peeked), HO_OK);
+    if (peeked.queue != q) {
+        fail_msg("next work from %s, expected %s", ho_sched_queue_name(peeked.queue),
+                 ho_sched_queue_name(q));
+    }
+    struct done d = run_one(f);
+    assert_int_equal(d.w.cost, cost);
+    assert_int_equal(d.w.cat, cat);
+    return d;
+}
+
+/* Runs every piece of work there is. Returns how many. */
+static unsigned run_all(struct fake *f)
+{
+    unsigned n = 0;
+    struct ho_sched_item it;
+    while (ho_nic_peek(f->nic, &it) == HO_OK) {
+        run_one(f);
+        n++;
+    }
+    struct ho_nic_work w;
+    assert_false(ho_nic_begin(f->nic, f->now, &w));
+    return n;
+}
+
+static void expect_idle(struct fake *f)
+{
+    struct ho_sched_item it;
+    assert_int_equal(ho_nic_peek(f->nic, &it), HO_EAGAIN);
+    struct ho_nic_info i = info_of(f);
+    assert_int_equal(i.queued, 0);
+    assert_int_equal(i.queued_pkts, 0);
+    assert_int_equal(i.qlen, 0);
+}
+
+/* The next message the test has not looked at; it must be of the given type. */
+static const struct ho_cmd *next_msg(struct fake *f, uint8_t type)
+{
+    if (f->msg_seen >= f->nmsg) {
+        fail_msg("no message, expected %s", ho_cmd_type_name(type));
+    }
+    const struct ho_cmd *c = &f->msg[f->msg_seen++].cmd;
+    if (c->type != type) {
+        fail_msg("message %s, expected %s", ho_cmd_type_name(c->type), ho_cmd_type_name(type));
+    }
+    return c;
+}
+
+static void no_more_msgs(const struct fake *f)
+{
+    if (f->msg_seen != f->nmsg) {
+        fail_msg("unexpected message %s", ho_cmd_type_name(f->msg[f->msg_seen].cmd.type));
+    }
+}
+
+/* ---- the TCP peer and the host's stack ---------------------------------------------------- */
+
+#define MAXSEGS 512
+
+struct segq {
+    struct tcpe_seg s[MAXSEGS];
+    size_t n;
+};
+
+struct net {
+    struct tcpe_stack *peer; /* the clients, on the other side of the wire */
+    struct tcpe_stack *host; /* the host's stack, where connections open */
+    struct tcpe_conn *lsn;
+    struct segq peer_out, host_out;
+};
+
+static void q_output(void *ctx, const struct tcpe_seg *seg)
+{
+    struct segq *q = ctx;
+    assert_true(q->n < MAXSEGS);
+    q->s[q->n] = *seg;
+    q->s[q->n].data = NULL;
+    q->n++;
+}
+
+static struct net *net_new(void)
+{
+    struct net *nt = calloc(1, sizeof *nt);
+    assert_non_null(nt);
+    struct tcpe_params p;
+    tcpe_params_init(&p);
+    p.virtual_payload = true;
+    p.nodelay = true;
+    p.delack = 0; /* the peer ACKs every segment at once */
+    p.ops.output = q_output;
+    p.ctx = &nt->peer_out;
+    p.seed = 11;
+    assert_int_equal(tcpe_stack_create(&p, &nt->peer), HO_OK);
+    p.ctx = &nt->host_out;
+    p.seed = 12;
+    assert_int_equal(tcpe_stack_create(&p, &nt->host), HO_OK);
+    assert_int_equal(tcpe_listen(nt->host, SERVER_IP, SERVER_PORT, 0, &nt->lsn), HO_OK);
+    return nt;
+}
+
+static void net_free(struct net *nt)
+{
+    tcpe_stack_destroy(nt->peer);
+    tcpe_stack_destroy(nt->host);
+    free(nt);
+}
+
+/* A connection between the peer and the host's stack, established at now. */
+struct conn {
+    struct tcpe_conn *peer;  /* the peer's end */
+    struct tcpe_conn *srv;   /* the host's end, until it is handed off */
+    struct tcpe_tuple tuple; /* from the server's side */
+    uint32_t id;             /* the driver's id */
+};
+
+static void net_open(struct net *nt, struct conn *c, uint16_t port, uint32_t id, uint64_t now)
+{
+    struct tcpe_tuple t = {.local_ip = CLIENT_IP,
+                           .remote_ip = SERVER_IP,
+                           .local_port = port,
+                           .remote_port = SERVER_PORT};
+    assert_int_equal(nt->peer_out.n, 0);
+    assert_int_equal(tcpe_connect(nt->peer, &t, now, &c->peer), HO_OK);
+    while (nt->peer_out.n || nt->host_out.n) {
+        struct segq q = nt->peer_out;
+        nt->peer_out.n = 0;
+        for (size_t i = 0; i < q.n; i++) {
+            tcpe_stack_input(nt->host, &q.s[i], now);
+        }
+        q = nt->host_out;
+        nt->host_out.n = 0;
+        for (size_t i = 0; i < q.n; i++) {
+            tcpe_stack_input(nt->peer, &q.s[i], now);
+        }
+    }
+    c->srv = tcpe_accept(nt->lsn);
+    assert_non_null(c->srv);
+    assert_int_equal(tcpe_conn_state(c->srv), TCPE_ESTABLISHED);
+    assert_int_equal(tcpe_conn_state(c->peer), TCPE_ESTABLISHED);
+    c->tuple = *tcpe_conn_tuple(c->srv);
+    assert_int_equal(c->tuple.local_ip, SERVER_IP);
+    assert_int_equal(c->tuple.remote_port, port);
+    c->id = id;
+}
+
+/* Gives the firmware the peer's pending segments, as frames from the wire. */
+static size_t to_nic(struct fake *f, struct net *nt)
+{
+    size_t n = nt->peer_out.n;
+    for (size_t i = 0; i < n; i++) {
+        wire_in(f, &nt->peer_out.s[i]);
+    }
+    nt->peer_out.n = 0;
+    return n;
+}
+
+/* Gives the peer the frames the firmware sent since last time. */
+static size_t to_peer(struct fake *f, struct net *nt)
+{
+    size_t n = 0;
+    for (; f->wire_seen < f->nwire; f->wire_seen++, n++) {
+        tcpe_stack_input(nt->peer, &f->wire[f->wire_seen].p->seg, f->now);
+    }
+    return n;
+}
+
+/* Loses the frames the firmware sent since last time. */
+static size_t lose_wire(struct fake *f)
+{
+    size_t n = f->nwire - f->wire_seen;
+    f->wire_seen = f->nwire;
+    return n;
+}
+
+/* Runs the firmware and the peer until neither has anything left to do (no timers fire). */
+static void settle(struct fake *f, struct net *nt)
+{
+    for (int round = 0; round < 1000; round++) {
+        size_t moved = run_all(f);
+        moved += to_peer(f, nt);
+        moved += to_nic(f, nt);
+        if (moved == 0) {
+            return;
+        }
+        f->now += 1 * US;
+    }
+    fail_msg("the firmware and the peer did not settle");
+}
+
+/* Exports the host's end of c and hands it to the firmware (HANDOFF); detaches it from the
+ * host's stack if detach. Returns the command's sequence number. */
+static uint32_t handoff_cmd(struct fake *f, struct conn *c, bool detach)
+{
+    int need = tcpe_export(c->srv, f->now, NULL, 0);
+    assert_true(need > 0);
+    uint8_t *blob = malloc((size_t)need);
+    assert_non_null(blob);
+    assert_int_equal(tcpe_export(c->srv, f->now, blob, (size_t)need), need);
+    struct ho_cmd cmd = {.type = HO_CMD_HANDOFF};
+    cmd.handoff.conn_id = c->id;
+    cmd.handoff.tuple = c->tuple;
+    cmd.handoff.sockbuf.snd_unacked = tcpe_conn_unacked(c->srv);
+    cmd.handoff.sockbuf.rcv_space = 65536;
+    cmd.handoff.state.len = (uint32_t)need;
+    cmd.handoff.state.data = blob;
+    uint32_t seq = f->cmd_seq;
+    assert_int_equal(cmd_in(f, &cmd), HO_OK);
+    free(blob);
+    if (detach) {
+        tcpe_detach(c->srv);
+        c->srv = NULL;
+    }
+    return seq;
+}
+
+/*
+ * Runs the HANDOFF just queued (the next work must be it) and the NIC_TX messages up to its
+ * reply, and returns the reply. A SOFT_LIMIT the admission causes comes before the reply (it is
+ * skipped here: callers check the Soft limit through ho_nic_info); a RECV of data that came with
+ * the state comes after it and is left queued.
+ */
+static struct ho_cmd_handoff_reply take_handoff(struct fake *f, const struct conn *c, uint32_t seq)
+{
+    const struct ho_nic_costs *k = &f->params.costs;
+    assert_int_equal(f->msg_seen, f->nmsg); /* the caller has seen every earlier message */
+    expect_work(f, CM, scaled(f, k->cmd + k->handoff), CAT_MSG);
+    assert_int_equal(f->nmsg, f->msg_seen); /* the reply waits on NIC_TX */
+    for (;;) {
+        expect_work(f, NT, scaled(f, k->msg), CAT_MSG);
+        assert_int_equal(f->nmsg, f->msg_seen + 1);
+        if (f->msg[f->msg_seen].cmd.type != HO_CMD_SOFT_LIMIT) {
+            break;
+        }
+        f->msg_seen++;
+    }
+    struct ho_cmd_handoff_reply r = next_msg(f, HO_CMD_HANDOFF_REPLY)->handoff_reply;
+    assert_int_equal(r.conn_id, c->id);
+    assert_int_equal(r.req_seq, seq);
+    if (r.status == HO_CMD_ACCEPTED) {
+        assert_int_equal(ho_lookup_insert(f->oracle, &c->tuple, c->id), HO_OK);
+    }
+    return r;
+}
+
+/* Hands c off and checks it is accepted. */
+static void handoff_ok(struct fake *f, struct conn *c)
+{
+    uint32_t seq = handoff_cmd(f, c, true);
+    struct ho_cmd_handoff_reply r = take_handoff(f, c, seq);
+    assert_int_equal(r.status, HO_CMD_ACCEPTED);
+}
+
+static void oracle_forget(struct fake *f, const struct conn *c)
+{
+    assert_true(ho_lookup_remove(f->oracle, &c->tuple) >= 0);
+}
+
+/* A client port, from `from` on, whose frames to the server take the lookup at least two
+ * probes in the table as it is now: its home bucket is taken by another connection. */
+static uint16_t colliding_port(struct fake *f, uint16_t from)
+{
+    for (uint16_t port = from; port < from + 10000; port++) {
+        struct tcpe_tuple t = {SERVER_IP, CLIENT_IP, SERVER_PORT, port};
+        (void)ho_lookup_find(f->oracle, &t);
+        if (ho_lookup_last_probes(f->oracle) >= 2) {
+            return port;
+        }
+    }
+    fail_msg("no colliding port");
+    return 0;
+}
+
+/* ---- tests: creation ---------------------------------------------------------------------- */
+
+struct create_case {
+    const char *name;
+    uint32_t hard_limit;
+    bool load_control;
+    uint32_t hiwat, lowat, lc_step;
+    uint32_t rx_queue;
+    uint32_t mss;
+    uint32_t scale_pct;
+    int want;
+};
+
+static const struct create_case create_cases[] = {
+    {"plain NIC", 0, false, 64, 8, 4, 256, 1460, 150, HO_OK},
+    {"handoff", 16, false, 64, 8, 4, 256, 1460, 150, HO_OK},
+    {"handoff, load control", 16, true, 64, 8, 4, 256, 1460, 100, HO_OK},
+    {"scale 0", 0, false, 64, 8, 4, 256, 1460, 0, HO_EINVAL},
+    {"scale 0 with handoff", 16, false, 64, 8, 4, 256, 1460, 0, HO_EINVAL},
+    {"lowat == hiwat", 16, true, 8, 8, 4, 256, 1460, 100, HO_EINVAL},
+    {"lc step 0", 16, true, 64, 8, 0, 256, 1460, 100, HO_EINVAL},
+    {"mss below the TCP's minimum", 16, false, 64, 8, 4, 256, 10, 100, HO_EINVAL},
+};
+
+static void test_create(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof create_cases / sizeof create_cases[0]; i++) {
+        const struct create_case *c = &create_cases[i];
+        struct ho_nic_params p = base_params(c->hard_limit);
+        p.load_control = c->load_control;
+        p.hiwat = c->hiwat;
+        p.lowat = c->lowat;
+        p.lc_step = c->lc_step;
+        p.rx_queue = c->rx_queue;
+        p.mss = c->mss;
+        p.costs.scale_pct = c->scale_pct;
+        struct fake *f = calloc(1, sizeof *f);
+        assert_non_null(f);
+        struct ho_nic *n = NULL;
+        int rc = ho_nic_create(&p, &fake_ops, f, &n);
+        if (rc != c->want) {
+            fail_msg("%s: ho_nic_create returned %d, expected %d", c->name, rc, c->want);
+        }
+        if (rc == HO_OK) {
+            struct ho_nic_info i0;
+            ho_nic_info(n, &i0);
+            assert_int_equal(i0.queued, 0);
+            assert_int_equal(i0.soft_limit, c->hard_limit); /* 0 without handoff */
+            assert_int_equal(i0.cnum, 0);
+            assert_int_equal(i0.conns, 0);
+            ho_nic_destroy(n);
+        }
+        assert_int_equal(f->ready + f->allocs + f->timer_calls[0] + f->timer_calls[1], 0);
+        free(f);
+    }
+    struct ho_nic_params p = base_params(0);
+    struct ho_nic *n = NULL;
+    assert_int_equal(ho_nic_create(NULL, &fake_ops, NULL, &n), HO_EINVAL);
+    assert_int_equal(ho_nic_create(&p, NULL, NULL, &n), HO_EINVAL);
+    assert_int_equal(ho_nic_create(&p, &fake_ops, NULL, NULL), HO_EINVAL);
+    assert_null(n);
+    ho_nic_destroy(NULL);
+}
+
+/* nic.h: ho_nic_create returns "HO_EINVAL if a parameter is out of range". */
+static void test_create_out_of_range(void **state)
+{
+    (void)state;
+    static const uint32_t rx_queues[] = {0, HO_SCHED_MAX_CAPACITY + 1};
+    char wrong[256] = "";
+    for (size_t i = 0; i < sizeof rx_queues / sizeof rx_queues[0]; i++) {
+        for (uint32_t hard = 0; hard <= 4; hard += 4) {
+            struct ho_nic_params p = base_params(hard);
+            p.rx_queue = rx_queues[i];
+            struct ho_nic *n = NULL;
+            int rc = ho_nic_create(&p, &fake_ops, NULL, &n);
+            if (rc == HO_OK) {
+                ho_nic_destroy(n);
+            }
+            if (rc != HO_EINVAL) {
+                size_t used = strlen(wrong);
+                snprintf(wrong + used, sizeof wrong - used, "%srx_queue %u, hard limit %u: %s",
+                         used ? "; " : "", rx_queues[i], hard, ho_strerror(rc));
+            }
+        }
+    }
+    if (wrong[0]) {
+        fail_msg("expected HO_EINVAL: %s", wrong);
+    }
+}
+
+/* ---- tests: the plain NIC ------------------------------------------------------------------- */
+
+struct plain_case {
+    const char *name;
+    uint32_t hard_limit; /* 0: no lookup; else an empty table costs one probe per frame */
+    bool from_wire;      /* a frame from the wire, else a packet from the host */
+    uint32_t scale_pct;  /* must not touch host packets */
+};
+
+static const struct plain_case plain_cases[] = {
+    {"wire frame, no handoff", 0, true, 100},
+    {"wire frame, no handoff, scale 250", 0, true, 250},
+    {"host packet, no handoff", 0, false, 100},
+    {"host packet, no handoff, scale 37", 0, false, 37},
+    {"wire frame, empty lookup table", 8, true, 150},
+    {"host packet, handoff NIC", 8, false, 150},
+};
+
+static void test_plain_paths(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof plain_cases / sizeof plain_cases[0]; i++) {
+        const struct plain_case *c = &plain_cases[i];
+        struct ho_nic_params p = base_params(c->hard_limit);
+        p.costs.scale_pct = c->scale_pct;
+        struct fake *f = fake_new(&p);
+        const uint64_t arrival = 1000 + i;
+        f->now = arrival;
+        struct tcpe_seg seg = c->from_wire
+                                  ? mkseg(CLIENT_IP, 4000, SERVER_IP, SERVER_PORT, TCPE_ACK, 100)
+                                  : mkseg(SERVER_IP, SERVER_PORT, CLIENT_IP, 4000, TCPE_ACK, 700);
+        struct ho_pkt *pk = c->from_wire ? wire_in(f, &seg) : host_out(f, &seg);
+        uint32_t id = pk->id;
+        assert_int_equal(f->ready, 1);
+        struct ho_nic_info in = info_of(f);
+        assert_int_equal(in.queued, 1);
+        assert_int_equal(in.queued_pkts, 1);
+        assert_int_equal(in.qlen, 0); /* host packets are not Qlen */
+        struct ho_sched_item it;
+        assert_int_equal(ho_nic_peek(f->nic, &it), HO_OK);
+        assert_true(it.enq_ns == arrival);
+
+        f->now = arrival + 5000; /* it waits 5 us */
+        enum ho_sched_queue q = c->from_wire ? HR : HT;
+        uint64_t cost = c->from_wire ? p.costs.host_rx + (c->hard_limit ? p.costs.lookup_probe : 0)
+                                     : p.costs.host_tx;
+        struct done d = expect_work(f, q, cost, CAT_HOST);
+        assert_int_equal(d.id, id);
+        assert_true(d.t_nic == arrival);
+        assert_true(d.w.timer_cost == 0);
+        assert_int_equal(d.grew, 0);
+        if (c->from_wire) {
+            assert_int_equal(f->nhost, 1);
+            assert_int_equal(f->nwire, 0);
+            assert_ptr_equal(f->host[0].p, pk);
+            assert_true(f->host[0].t == d.ended);
+            assert_true(f->host[0].p->t_nic == arrival);
+            assert_int_equal(f->host[0].p->seg.len, 100);
+        } else {
+            assert_int_equal(f->nwire, 1);
+            assert_int_equal(f->nhost, 0);
+            assert_ptr_equal(f->wire[0].p, pk);
+            assert_true(f->wire[0].t == d.ended);
+            assert_int_equal(f->wire[0].p->seg.len, 700);
+        }
+        assert_int_equal(f->nmsg, 0);
+        assert_int_equal(f->fw_frees, 0);
+        assert_int_equal(f->fw_allocs, 0);
+        assert_int_equal(f->timer_calls[HO_NIC_TIMER_TCP] + f->timer_calls[HO_NIC_TIMER_ACK], 0);
+        expect_idle(f);
+        struct ho_nic_work w;
+        assert_false(ho_nic_begin(f->nic, f->now, &w));
+        fake_free(f);
+    }
+}
+
+/* The receive memory: HOST_RX and NIC_RX share params.rx_queue packets. */
+enum fill_kind { FILL_WIRE, FILL_FORWARD };
+
+struct rxfull_case {
+    const char *name;
+    uint32_t hard_limit;
+    enum fill_kind fill;  /* what fills the memory */
+    enum fill_kind extra; /* what then finds it full */
+};
+
+static const struct rxfull_case rxfull_cases[] = {
+    {"plain NIC, host frames", 0, FILL_WIRE, FILL_WIRE},
+    {"host frames, then a NIC packet", 8, FILL_WIRE, FILL_FORWARD},
+    {"NIC packets, then a host frame", 8, FILL_FORWARD, FILL_WIRE},
+};
+
+static struct ho_pkt *rx_one(struct fake *f, enum fill_kind k)
+{
+    struct tcpe_seg s = mkseg(CLIENT_IP, 4001, SERVER_IP, SERVER_PORT, TCPE_RST, 0);
+    return k == FILL_WIRE ? wire_in(f, &s) : forward_in(f, &s);
+}
+
+static void test_rx_memory_full(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof rxfull_cases / sizeof rxfull_cases[0]; i++) {
+        const struct rxfull_case *c = &rxfull_cases[i];
+        struct ho_nic_params p = base_params(c->hard_limit);
+        p.rx_queue = 3;
+        struct fake *f = fake_new(&p);
+        f->now = 100;
+        for (int k = 0; k < 3; k++) {
+            rx_one(f, c->fill);
+        }
+        assert_int_equal(f->ready, 3);
+        assert_int_equal(info_of(f).rx_drops, 0);
+        uint32_t id = f->next_id; /* the next packet, dropped: do not touch it */
+        rx_one(f, c->extra);
+        assert_int_equal(f->fw_frees, 1);
+        assert_int_equal(f->last_freed, id);
+        assert_true(f->ready >= 3);
+        struct ho_nic_info in = info_of(f);
+        assert_int_equal(in.rx_drops, 1);
+        assert_int_equal(in.queued, 3);
+        assert_int_equal(in.qlen, c->fill == FILL_FORWARD ? 3 : 0);
+        /* Other memories are not the receive memory. */
+        struct tcpe_seg s = mkseg(SERVER_IP, SERVER_PORT, CLIENT_IP, 4001, TCPE_ACK, 10);
+        host_out(f, &s);
+        assert_int_equal(f->ready, 4);
+        assert_int_equal(info_of(f).queued, 4);
+        /* One served makes room for one. */
+        run_one(f);
+        rx_one(f, c->extra);
+        assert_int_equal(info_of(f).rx_drops, 1);
+        assert_int_equal(f->fw_frees, c->fill == FILL_FORWARD ? 2 : 1); /* consumed by TCP */
+        ho_nic_reset_counters(f->nic);
+        assert_int_equal(info_of(f).rx_drops, 0);
+        rx_one(f, c->fill);
+        assert_int_equal(info_of(f).rx_drops, 1);
+        run_all(f);
+        expect_idle(f);
+        fake_free(f);
+    }
+}
+
+/* ---- tests: scheduling ---------------------------------------------------------------------- */
+
+/* The arrivals: a host frame, a NIC packet, a command, a host packet to send, a host frame. */
+enum { ARR_A, ARR_B, ARR_C, ARR_D, ARR_E, ARR_REPLY, NARR };
+
+struct sched_case {
+    const char *name;
+    bool host_first;
+    int order[NARR];
+};
+
+static const struct sched_case sched_cases[] = {
+    /* The reply to C is the output of the work just done: it comes next, before D. */
+    {"FCFS", false, {ARR_A, ARR_B, ARR_C, ARR_REPLY, ARR_D, ARR_E}},
+    /* Host queues first; NIC_RX and CMD after them, in arrival order; the reply at once. */
+    {"host first", true, {ARR_A, ARR_D, ARR_E, ARR_B, ARR_C, ARR_REPLY}},
+};
+
+static void test_schedule(void **state)
+{
+    (void)state;
+    static const uint8_t garbage[40] = "not the state of any TCP connection...";
+    for (size_t i = 0; i < sizeof sched_cases / sizeof sched_cases[0]; i++) {
+        const struct sched_case *c = &sched_cases[i];
+        struct ho_nic_params p = base_params(8);
+        p.host_first = c->host_first;
+        struct fake *f = fake_new(&p);
+        uint32_t id[NARR] = {0};
+        enum ho_sched_queue want_q[NARR] = {HR, NR, CM, HT, HR, NT};
+
+        f->now = 100;
+        struct tcpe_seg s = mkseg(OTHER_IP, 5000, SERVER_IP, SERVER_PORT, TCPE_ACK, 10);
+        id[ARR_A] = wire_in(f, &s)->id;
+        f->now = 200;
+        s = mkseg(CLIENT_IP, 5001, SERVER_IP, SERVER_PORT, TCPE_RST, 0); /* nobody answers */
+        id[ARR_B] = forward_in(f, &s)->id;
+        f->now = 300;
+        struct ho_cmd cmd = {.type = HO_CMD_HANDOFF};
+        cmd.handoff.conn_id = 9;
+        cmd.handoff.tuple = (struct tcpe_tuple){SERVER_IP, CLIENT_IP, SERVER_PORT, 5002};
+        cmd.handoff.state.len = sizeof garbage;
+        cmd.handoff.state.data = garbage;
+        assert_int_equal(cmd_in(f, &cmd), HO_OK);
+        f->now = 400;
+        s = mkseg(SERVER_IP, SERVER_PORT, OTHER_IP, 5000, TCPE_ACK, 20);
+        id[ARR_D] = host_out(f, &s)->id;
+        f->now = 500;
+        s = mkseg(OTHER_IP, 5003, SERVER_IP, SERVER_PORT, TCPE_ACK, 30);
+        id[ARR_E] = wire_in(f, &s)->id;
+        assert_int_equal(f->ready, 5);
+        struct ho_nic_info in = info_of(f);
+        assert_int_equal(in.queued, 5);
+        assert_int_equal(in.queued_pkts, 4);
+        assert_int_equal(in.qlen, 1);
+
+        f->now = 1000;
+        for (int k = 0; k < NARR; k++) {
+            int a = c->order[k];
+            struct done d = run_one(f);
+            if (d.w.item.queue != want_q[a]) {
+                fail_msg("%s: work %d from %s, expected %s", c->name, k,
+                         ho_sched_queue_name(d.w.item.queue), ho_sched_queue_name(want_q[a]));
+            }
+            assert_int_equal(d.id, id[a]);
+            if (a == ARR_C) {
+                assert_int_equal(d.grew, 1); /* the reply */
+                assert_int_equal(d.rang, 1);
+            }
+        }
+        assert_int_equal(next_msg(f, HO_CMD_HANDOFF_REPLY)->handoff_reply.status,
+                         HO_CMD_REFUSED_BAD_STATE);
+        expect_idle(f);
+        assert_int_equal(f->nhost, 2);
+        assert_int_equal(f->nwire, 1);
+        assert_int_equal(f->fw_frees, 1); /* B, consumed by the NIC's TCP */
+        fake_free(f);
+    }
+}
+
+/* ---- tests: handoff and the NIC's TCP ------------------------------------------------------- */
+
+struct recv_case {
+    const char *name;
+    uint32_t scale_pct;
+    uint32_t hard_limit;
+    uint32_t bytes; /* the peer sends */
+};
+
+static const struct recv_case recv_cases[] = {
+    {"scale 100", 100, 4, 1000},
+    {"scale 150", 150, 4, 1000},
+    {"scale 37", 37, 64, 1460},
+    {"two segments at once", 100, 4, 2000},
+};
+
+static void test_handoff_receive(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof recv_cases / sizeof recv_cases[0]; i++) {
+        const struct recv_case *c = &recv_cases[i];
+        struct ho_nic_params p = base_params(c->hard_limit);
+        p.costs.scale_pct = c->scale_pct;
+        const struct ho_nic_costs *k = &p.costs;
+        struct fake *f = fake_new(&p);
+        struct net *nt = net_new();
+        struct conn a;
+        f->now = 1 * MS;
+        net_open(nt, &a, 40000, 7, f->now);
+
+        /* The HANDOFF: one command, then the reply on NIC_TX. */
+        f->now = 2 * MS;
+        uint32_t seq = handoff_cmd(f, &a, true);
+        assert_int_equal(seq, 0);
+        assert_int_equal(f->ready, 1);
+        assert_int_equal(info_of(f).queued, 1);
+        assert_int_equal(info_of(f).queued_pkts, 0);
+        f->now += 10 * US;
+        struct done d = expect_work(f, CM, scaled(f, k->cmd + k->handoff), CAT_MSG);
+        assert_null(d.w.pkt);
+        assert_int_equal(d.grew, 1);
+        assert_int_equal(d.rang, 1);
+        assert_int_equal(f->nmsg, 0);
+        struct ho_nic_info in = info_of(f);
+        assert_int_equal(in.conns, 1);
+        assert_int_equal(in.cnum, 1);
+        assert_int_equal(in.soft_limit, c->hard_limit);
+        assert_int_equal(in.accepted, 1);
+        d = expect_work(f, NT, scaled(f, k->msg), CAT_MSG);
+        assert_null(d.w.pkt);
+        assert_int_equal(f->nmsg, 1);
+        assert_true(f->msg[0].t == d.ended);
+        const struct ho_cmd *r = next_msg(f, HO_CMD_HANDOFF_REPLY);
+        assert_int_equal(r->seq, 0);
+        assert_int_equal(r->handoff_reply.conn_id, 7);
+        assert_int_equal(r->handoff_reply.req_seq, 0);
+        assert_int_equal(r->handoff_reply.status, HO_CMD_ACCEPTED);
+        assert_int_equal(r->handoff_reply.soft_limit, c->hard_limit);
+        assert_int_equal(ho_lookup_insert(f->oracle, &a.tuple, 0), HO_OK);
+        expect_idle(f);
+
+        /* The peer sends; its frames are NIC packets. */
+        f->now = 3 * MS;
+        assert_int_equal(tcpe_send(a.peer, NULL, c->bytes, f->now), (int)c->bytes);
+        size_t nseg = to_nic(f, nt);
+        assert_true(nseg >= 1);
+        in = info_of(f);
+        assert_int_equal(in.qlen, nseg);
+        assert_int_equal(in.queued, nseg);
+        assert_int_equal(f->ready, 2 + nseg);
+        uint32_t probes = f->probes[f->next_id - 1];
+        assert_int_equal(probes, 1); /* the only entry, in its home bucket */
+        uint32_t delivered = 0;
+        for (size_t s = 0; s < nseg; s++) {
+            unsigned frees = f->fw_frees;
+            d = expect_work(f, NR, scaled(f, k->tcp_rx) + probes * k->lookup_probe, CAT_TCP);
+            assert_int_equal(f->fw_frees, frees + 1); /* consumed */
+            assert_int_equal(f->last_freed, d.id);
+            assert_true(d.t_nic == 3 * MS);
+            /* Its output: an ACK for the wire, then the RECV for the host, both on NIC_TX. */
+            assert_int_equal(d.grew, 2);
+            d = expect_work(f, NT, scaled(f, k->tcp_tx), CAT_TCP);
+            assert_non_null(f->wire[f->nwire - 1].p);
+            const struct tcpe_seg *ack = &f->wire[f->nwire - 1].p->seg;
+            assert_int_equal(ack->flags & (TCPE_ACK | TCPE_SYN | TCPE_FIN | TCPE_RST), TCPE_ACK);
+            assert_int_equal(ack->len, 0);
+            assert_int_equal(ack->src_ip, SERVER_IP);
+            assert_int_equal(ack->dst_port, 40000);
+            d = expect_work(f, NT, scaled(f, k->msg), CAT_MSG);
+            const struct ho_cmd *rv = next_msg(f, HO_CMD_RECV);
+            assert_int_equal(rv->recv.conn_id, 7);
+            assert_int_equal(rv->recv.flags, 0);
+            assert_true(rv->recv.len > 0);
+            delivered += rv->recv.len;
+            assert_true(f->msg[f->nmsg - 1].t == d.ended);
+        }
+        assert_int_equal(delivered, c->bytes);
+        expect_idle(f);
+        /* The peer takes the ACKs: everything it sent is acknowledged. */
+        struct tcpe_info pi;
+        to_peer(f, nt);
+        tcpe_conn_info(a.peer, &pi);
+        assert_int_equal(pi.snd_una, pi.snd_nxt);
+        assert_int_equal(tcpe_conn_unacked(a.peer), 0);
+        assert_int_equal(nt->peer_out.n, 0);
+
+        /* A packet the driver forwards is a NIC packet too, without a lookup. */
+        f->now = 4 * MS;
+        assert_int_equal(tcpe_send(a.peer, NULL, 100, f->now), 100);
+        assert_int_equal(nt->peer_out.n, 1);
+        forward_in(f, &nt->peer_out.s[0]);
+        nt->peer_out.n = 0;
+        assert_int_equal(info_of(f).qlen, 1);
+        expect_work(f, NR, scaled(f, k->tcp_rx), CAT_TCP);
+        expect_work(f, NT, scaled(f, k->tcp_tx), CAT_TCP);
+        expect_work(f, NT, scaled(f, k->msg), CAT_MSG);
+        assert_int_equal(next_msg(f, HO_CMD_RECV)->recv.len, 100);
+
+        /* A frame of another connection misses and goes to the host, lookup probes charged:
+         * its home bucket is A's, so the miss takes two. */
+        f->now = 5 * MS;
+        uint16_t port = colliding_port(f, 50000);
+        struct tcpe_seg other = mkseg(CLIENT_IP, port, SERVER_IP, SERVER_PORT, TCPE_ACK, 10);
+        struct ho_pkt *op = wire_in(f, &other);
+        uint32_t miss = f->probes[op->id];
+        assert_true(miss >= 2);
+        assert_int_equal(info_of(f).qlen, 0);
+        d = expect_work(f, HR, k->host_rx + miss * k->lookup_probe, CAT_HOST);
+        assert_ptr_equal(f->host[f->nhost - 1].p, op);
+        no_more_msgs(f);
+        expect_idle(f);
+
+        /* The same port handed off: its frames hit after the same probes. */
+        struct conn b;
+        net_open(nt, &b, port, 8, f->now);
+        handoff_ok(f, &b);
+        assert_int_equal(tcpe_send(b.peer, NULL, 10, f->now), 10);
+        op = wire_in(f, &nt->peer_out.s[0]);
+        nt->peer_out.n = 0;
+        assert_true(f->probes[op->id] >= 2);
+        expect_work(f, NR, scaled(f, k->tcp_rx) + f->probes[op->id] * k->lookup_probe, CAT_TCP);
+        expect_work(f, NT, scaled(f, k->tcp_tx), CAT_TCP);
+        expect_work(f, NT, scaled(f, k->msg), CAT_MSG);
+        const struct ho_cmd *rb = next_msg(f, HO_CMD_RECV);
+        assert_int_equal(rb->recv.conn_id, 8);
+        assert_int_equal(rb->recv.len, 10);
+        assert_int_equal(info_of(f).conns, 2);
+        expect_idle(f);
+        net_free(nt);
+        fake_free(f);
+    }
+}
+
+/* SEND, and the ACKED messages the peer's ACKs produce. */
+struct send_case {
+    const char *name;
+    uint32_t bytes;
+    bool by_bytes; /* the byte threshold flushes before the timer */
+};
+
+static const struct send_case send_cases[] = {
+    {"small send: ACKED by the timer", 3000, false},
+    {"one segment", 1, false},
+    {"large send: ACKED at the byte threshold", 40000, true},
+};
+
+static void test_send_acked(void **state)
+{
+    (void)state;
+    struct ho_ackagg_params ap;
+    ho_ackagg_params_default(&ap);
+    for (size_t i = 0; i < sizeof send_cases / sizeof send_cases[0]; i++) {
+        const struct send_case *c = &send_cases[i];
+        assert_true((c->bytes >= ap.byte_threshold) == c->by_bytes);
+        struct ho_nic_params p = base_params(4);
+        /* Cheap work, so that the whole transfer takes less than the aggregation delay: only
+         * the byte threshold can make an ACKED message due before the timer. */
+        p.costs = (struct ho_nic_costs){.host_rx = 10,
+                                        .host_tx = 11,
+                                        .lookup_probe = 1,
+                                        .tcp_rx = 30,
+                                        .tcp_tx = 20,
+                                        .timer = 9,
+                                        .cmd = 5,
+                                        .handoff = 100,
+                                        .msg = 4,
+                                        .scale_pct = 100};
+        const struct ho_nic_costs *k = &p.costs;
+        struct fake *f = fake_new(&p);
+        struct net *nt = net_new();
+        struct conn a;
+        f->now = 1 * MS;
+        net_open(nt, &a, 40001, 3, f->now);
+        handoff_ok(f, &a);
+        expect_idle(f);
+
+        f->now = 2 * MS;
+        send_cmd(f, 3, c->bytes);
+        size_t w0 = f->nwire;
+        struct done d = expect_work(f, CM, scaled(f, k->cmd), CAT_MSG);
+        assert_true(d.grew >= 1);                              /* data segments */
+        assert_int_equal(f->timer_calls[HO_NIC_TIMER_TCP], 1); /* retransmission timer */
+        assert_true(f->timer_when[HO_NIC_TIMER_TCP] > f->now);
+        assert_true(f->timer_when[HO_NIC_TIMER_TCP] != HO_NIC_NEVER);
+        uint32_t first = (uint32_t)d.grew;
+        for (uint32_t s = 0; s < first; s++) {
+            expect_work(f, NT, scaled(f, k->tcp_tx), CAT_TCP);
+        }
+        expect_idle(f);
+        uint32_t sent = 0;
+        for (size_t s = w0; s < f->nwire; s++) {
+            sent += f->wire[s].p->seg.len;
+            assert_true(f->wire[s].p->seg.len <= p.mss);
+        }
+        assert_true(sent > 0 && sent <= c->bytes);
+        assert_int_equal(f->timer_calls[HO_NIC_TIMER_ACK], 0);
+
+        /* The peer acknowledges, and the firmware keeps going until everything is sent. */
+        settle(f, nt);
+        assert_int_equal(tcpe_conn_readable(a.peer), c->bytes);
+        uint32_t acked = 0;
+        size_t nacked = 0;
+        while (f->msg_seen < f->nmsg) {
+            const struct ho_cmd *m = next_msg(f, HO_CMD_ACKED);
+            assert_int_equal(m->acked.count, 1);
+            assert_int_equal(m->acked.entries[0].conn_id, 3);
+            assert_true(m->acked.entries[0].bytes >= ap.byte_threshold);
+            acked += m->acked.entries[0].bytes;
+            nacked++;
+        }
+        assert_int_equal(nacked > 0, c->by_bytes);
+        /* The rest waits for the ACK timer, due max_delay after the first pending ACK. A timer
+         * asked for before a flush by bytes comes first and finds nothing due yet: the firmware
+         * then asks for the one of what is pending now. */
+        assert_true(f->timer_calls[HO_NIC_TIMER_ACK] >= 1);
+        unsigned tcalls;
+        uint64_t when;
+        for (int firings = 1;; firings++) {
+            assert_true(firings <= 2);
+            when = f->timer_when[HO_NIC_TIMER_ACK];
+            if (firings == 1) { /* asked for when the first ACK became pending */
+                assert_true(when == f->timer_set_at[HO_NIC_TIMER_ACK] + ap.max_delay);
+            } else { /* asked for at the stale deadline, for an entry pending since before */
+                assert_true(when < f->timer_set_at[HO_NIC_TIMER_ACK] + ap.max_delay);
+            }
+            assert_true(when > f->now);
+            unsigned ready = f->ready;
+            tcalls = f->timer_calls[HO_NIC_TIMER_ACK];
+            f->now = when;
+            ho_nic_timer(f->nic, HO_NIC_TIMER_ACK, f->now);
+            if (info_of(f).queued > 0) {
+                assert_int_equal(f->ready, ready + 1);
+                break;
+            }
+            assert_true(c->by_bytes);
+            assert_int_equal(f->timer_calls[HO_NIC_TIMER_ACK], tcalls + 1);
+        }
+        assert_int_equal(f->nmsg, f->msg_seen); /* queued, not yet posted */
+        d = expect_work(f, NT, scaled(f, k->msg), CAT_MSG);
+        assert_true(d.w.timer_cost == 0);
+        const struct ho_cmd *m = next_msg(f, HO_CMD_ACKED);
+        assert_int_equal(m->acked.count, 1);
+        assert_int_equal(m->acked.entries[0].conn_id, 3);
+        acked += m->acked.entries[0].bytes;
+        assert_int_equal(acked, c->bytes);
+        expect_idle(f);
+        /* Nothing pending: the timer is not asked for again. */
+        assert_true(f->timer_when[HO_NIC_TIMER_ACK] == when);
+        assert_int_equal(tcalls, f->timer_calls[HO_NIC_TIMER_ACK]);
+        no_more_msgs(f);
+        net_free(nt);
+        fake_free(f);
+    }
+}
+
+/*
+ * The example of the issue: a frame arrives; the lookup says NIC; the work item waits in NIC_RX;
+ * running it costs tcp_rx instructions and produces an ACK for the wire and an aggregated ACK
+ * message for the host. The frame carries the peer's data and acknowledges the NIC's; an earlier
+ * pure ACK of the same connection has been pending longer than the aggregation delay, so the
+ * ACKED message, with both ACKs in one entry, is due inside this work.
+ */
+static void test_ack_frame_example(void **state)
+{
+    (void)state;
+    struct ho_ackagg_params ap;
+    ho_ackagg_params_default(&ap);
+    struct ho_nic_params p = base_params(4);
+    p.costs.scale_pct = 100;
+    const struct ho_nic_costs *k = &p.costs;
+    struct fake *f = fake_new(&p);
+    struct net *nt = net_new();
+    struct conn a;
+    f->now = 1 * MS;
+    net_open(nt, &a, 40002, 5, f->now);
+    handoff_ok(f, &a);
+
+    /* The NIC sends 3000 bytes; the peer gets them, its own ACKs are lost. */
+    f->now = 2 * MS;
+    send_cmd(f, 5, 3000);
+    size_t w0 = f->nwire;
+    run_all(f);
+    assert_true(f->nwire - w0 >= 2);
+    uint32_t iss = f->wire[w0].p->seg.seq; /* the first byte */
+    uint32_t first_len = f->wire[w0].p->seg.len;
+    to_peer(f, nt);
+    assert_int_equal(tcpe_conn_readable(a.peer), 3000);
+    nt->peer_out.n = 0;
+    struct tcpe_info pi;
+    tcpe_conn_info(a.peer, &pi);
+
+    /* A pure ACK of the first segment: nothing for the wire, the ACK waits to be aggregated. */
+    f->now = 3 * MS;
+    struct tcpe_seg ack1 = mkseg(CLIENT_IP, 40002, SERVER_IP, SERVER_PORT, TCPE_ACK, 0);
+    ack1.seq = pi.snd_nxt;
+    ack1.ack = iss + first_len;
+    wire_in(f, &ack1);
+    struct done d =
+        expect_work(f, NR, k->tcp_rx + f->probes[f->next_id - 1] * k->lookup_probe, CAT_TCP);
+    assert_int_equal(d.grew, 0);
+    assert_int_equal(f->nmsg, f->msg_seen);
+    assert_int_equal(f->timer_calls[HO_NIC_TIMER_ACK], 1);
+    assert_true(f->timer_when[HO_NIC_TIMER_ACK] == d.ended + ap.max_delay);
+    uint64_t stale = f->timer_when[HO_NIC_TIMER_ACK];
+
+    /* The frame: 500 bytes of data that acknowledge everything, after the deadline. */
+    f->now = stale + 1 * US;
+    assert_int_equal(tcpe_send(a.peer, NULL, 500, f->now), 500);
+    assert_int_equal(nt->peer_out.n, 1);
+    assert_int_equal(nt->peer_out.s[0].ack, iss + 3000);
+    struct ho_pkt *frame = wire_in(f, &nt->peer_out.s[0]);
+    nt->peer_out.n = 0;
+    uint32_t probes = f->probes[frame->id];
+    assert_int_equal(probes, 1); /* the only connection in the table */
+    struct ho_nic_info in = info_of(f);
+    assert_int_equal(in.qlen, 1);
+    struct ho_sched_item it;
+    assert_int_equal(ho_nic_peek(f->nic, &it), HO_OK);
+    assert_int_equal(it.queue, NR);
+    assert_true(it.enq_ns == f->now);
+    f->now += 2 * US; /* it waits */
+    d = expect_work(f, NR, k->tcp_rx + k->lookup_probe, CAT_TCP);
+    assert_true(d.t_nic == stale + 1 * US);
+    assert_int_equal(d.grew, 3);
+    /* An ACK for the wire ... */
+    size_t nw = f->nwire;
+    expect_work(f, NT, k->tcp_tx, CAT_TCP);
+    assert_int_equal(f->nwire, nw + 1);
+    const struct tcpe_seg *ack = &f->wire[nw].p->seg;
+    assert_int_equal(ack->flags & (TCPE_ACK | TCPE_SYN | TCPE_FIN | TCPE_RST), TCPE_ACK);
+    assert_int_equal(ack->len, 0);
+    assert_int_equal(ack->ack, pi.snd_nxt + 500);
+    /* ... the aggregated ACK message: both ACKs, one entry ... */
+    expect_work(f, NT, k->msg, CAT_MSG);
+    const struct ho_cmd *m = next_msg(f, HO_CMD_ACKED);
+    assert_int_equal(m->acked.count, 1);
+    assert_int_equal(m->acked.entries[0].conn_id, 5);
+    assert_int_equal(m->acked.entries[0].bytes, 3000);
+    /* ... and the data for the host. */
+    expect_work(f, NT, k->msg, CAT_MSG);
+    const struct ho_cmd *rv = next_msg(f, HO_CMD_RECV);
+    assert_int_equal(rv->recv.conn_id, 5);
+    assert_int_equal(rv->recv.len, 500);
+    expect_idle(f);
+    /* The ACK timer, when it comes, finds nothing to do. */
+    f->now = stale > f->now ? stale : f->now;
+    ho_nic_timer(f->nic, HO_NIC_TIMER_ACK, f->now);
+    expect_idle(f);
+    no_more_msgs(f);
+    to_peer(f, nt);
+    tcpe_conn_info(a.peer, &pi);
+    assert_int_equal(pi.snd_una, pi.snd_nxt);
+    net_free(nt);
+    fake_free(f);
+}
+
+/* ---- tests: refusals and load control --------------------------------------------------- */
+
+enum refuse_kind { REFUSE_GARBAGE, REFUSE_SAME_TUPLE, REFUSE_TRUNCATED_STATE };
+
+struct refuse_case {
+    const char *name;
+    enum refuse_kind kind;
+};
+
+static const struct refuse_case refuse_cases[] = {
+    {"state blob that is not a TCP export", REFUSE_GARBAGE},
+    {"a 4-tuple already on the NIC", REFUSE_SAME_TUPLE},
+    {"state blob cut short", REFUSE_TRUNCATED_STATE},
+};
+
+static void test_handoff_refused_bad_state(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof refuse_cases / sizeof refuse_cases[0]; i++) {
+        const struct refuse_case *c = &refuse_cases[i];
+        struct ho_nic_params p = base_params(4);
+        struct fake *f = fake_new(&p);
+        struct net *nt = net_new();
+        struct conn a;
+        f->now = 1 * MS;
+        net_open(nt, &a, 40003, 1, f->now);
+        uint32_t conns = 0;
+        if (c->kind == REFUSE_SAME_TUPLE) {
+            /* Export once without detaching, hand it off, then again under another id. */
+            uint32_t seq = handoff_cmd(f, &a, false);
+            assert_int_equal(take_handoff(f, &a, seq).status, HO_CMD_ACCEPTED);
+            conns = 1;
+            a.id = 2;
+        }
+        int need = tcpe_export(a.srv, f->now, NULL, 0);
+        assert_true(need > 8);
+        uint8_t *blob = malloc((size_t)need);
+        assert_non_null(blob);
+        assert_int_equal(tcpe_export(a.srv, f->now, blob, (size_t)need), need);
+        struct ho_cmd cmd = {.type = HO_CMD_HANDOFF};
+        cmd.handoff.conn_id = a.id;
+        cmd.handoff.tuple = a.tuple;
+        cmd.handoff.state.data = blob;
+        cmd.handoff.state.len = (uint32_t)need;
+        if (c->kind == REFUSE_GARBAGE) {
+            memset(blob, 0xa5, (size_t)need);
+        } else if (c->kind == REFUSE_TRUNCATED_STATE) {
+            cmd.handoff.state.len = (uint32_t)need / 2;
+        }
+        uint32_t seq = f->cmd_seq;
+        assert_int_equal(cmd_in(f, &cmd), HO_OK);
+        free(blob);
+        f->now += 1 * US;
+        struct ho_cmd_handoff_reply r = take_handoff(f, &a, seq);
+        assert_int_equal(r.status, HO_CMD_REFUSED_BAD_STATE);
+        assert_int_equal(r.soft_limit, 4);
+        struct ho_nic_info in = info_of(f);
+        assert_int_equal(in.conns, conns);
+        assert_int_equal(in.cnum, conns);
+        assert_int_equal(in.accepted, conns);
+        expect_idle(f);
+        no_more_msgs(f);
+        net_free(nt);
+        fake_free(f);
+    }
+}
+
+/*
+ * cmd.h, HO_CMD_REFUSED_BAD_STATE: "the connection (id or 4-tuple) cannot be taken". A second
+ * connection under the id of one already on the NIC must be refused: the driver could no longer
+ * tell them apart, and the firmware's id -> slot map keeps only one of them.
+ */
+static void test_handoff_duplicate_id(void **state)
+{
+    (void)state;
+    struct ho_nic_params p = base_params(4);
+    struct fake *f = fake_new(&p);
+    struct net *nt = net_new();
+    struct conn a, b;
+    f->now = 1 * MS;
+    net_open(nt, &a, 40010, 1, f->now);
+    net_open(nt, &b, 40011, 1, f->now); /* the same id, another 4-tuple */
+    handoff_ok(f, &a);
+    uint32_t seq = handoff_cmd(f, &b, false);
+    f->now += 1 * US;
+    struct ho_cmd_handoff_reply r = take_handoff(f, &b, seq);
+    struct ho_nic_info in = info_of(f);
+    net_free(nt);
+    fake_free(f);
+    if (r.status != HO_CMD_REFUSED_BAD_STATE || in.conns != 1) {
+        fail_msg("HANDOFF of a second connection with id 1: status %s, %u connections on the NIC;"
+                 " expected bad-state and 1",
+                 ho_cmd_status_name(r.status), in.conns);
+    }
+}
+
+/* The Hard limit without load control: a refusal, then a slot freed by a connection's end is
+ * taken again. */
+static void test_hard_limit(void **state)
+{
+    (void)state;
+    struct ho_nic_params p = base_params(1);
+    const struct ho_nic_costs *k = &p.costs;
+    struct fake *f = fake_new(&p);
+    struct net *nt = net_new();
+    struct conn a, b;
+    f->now = 1 * MS;
+    net_open(nt, &a, 47000, 10, f->now);
+    net_open(nt, &b, 47001, 11, f->now);
+    handoff_ok(f, &a);
+    uint32_t seq = handoff_cmd(f, &b, false);
+    struct ho_cmd_handoff_reply r = take_handoff(f, &b, seq);
+    /* Cnum is at both limits: either refusal names it. */
+    assert_true(r.status == HO_CMD_REFUSED_SOFT_LIMIT || r.status == HO_CMD_REFUSED_HARD_LIMIT);
+    assert_int_equal(r.soft_limit, 1);
+    struct ho_nic_info in = info_of(f);
+    assert_int_equal(in.cnum, 1);
+    assert_int_equal(in.conns, 1);
+    assert_int_equal(in.soft_limit, 1);
+    /* A ends: the host closes first this time. */
+    f->now = 2 * MS;
+    close_cmd(f, 10);
+    settle(f, nt);
+    assert_int_equal(tcpe_conn_state(a.peer), TCPE_CLOSE_WAIT);
+    no_more_msgs(f);
+    assert_int_equal(tcpe_shutdown(a.peer, f->now), HO_OK);
+    settle(f, nt);
+    const struct ho_cmd *fin = next_msg(f, HO_CMD_RECV);
+    assert_int_equal(fin->recv.conn_id, 10);
+    assert_int_equal(fin->recv.flags, HO_CMD_RECV_FIN);
+    /* The NIC's end is in TIME_WAIT: the connection is gone from the NIC after 2 MSL. */
+    assert_int_equal(info_of(f).conns, 1);
+    no_more_msgs(f);
+    uint64_t when = f->timer_when[HO_NIC_TIMER_TCP];
+    assert_true(when != HO_NIC_NEVER && when > f->now + 1 * SEC);
+    f->now = when;
+    ho_nic_timer(f->nic, HO_NIC_TIMER_TCP, f->now);
+    struct done d = expect_work(f, NT, scaled(f, k->msg), CAT_MSG);
+    assert_true(d.w.timer_cost == k->timer * k->scale_pct / 100);
+    const struct ho_cmd *cl = next_msg(f, HO_CMD_CLOSED);
+    assert_int_equal(cl->closed.conn_id, 10);
+    assert_int_equal(cl->closed.how, HO_CMD_CLOSED_NORMAL);
+    oracle_forget(f, &a);
+    in = info_of(f);
+    assert_int_equal(in.cnum, 0);
+    assert_int_equal(in.conns, 0);
+    assert_int_equal(in.closed, 1);
+    /* B again: accepted into the freed slot, and it works. */
+    f->now += 1 * MS;
+    handoff_ok(f, &b);
+    assert_int_equal(tcpe_send(b.peer, NULL, 700, f->now), 700);
+    settle(f, nt);
+    const struct ho_cmd *rv = next_msg(f, HO_CMD_RECV);
+    assert_int_equal(rv->recv.conn_id, 11);
+    assert_int_equal(rv->recv.len, 700);
+    no_more_msgs(f);
+    net_free(nt);
+    fake_free(f);
+}
+
+/* Load control: hiwat 2, lowat 1, step 2, Hard limit 4. */
+static void test_load_control(void **state)
+{
+    (void)state;
+    struct ho_nic_params p = base_params(4);
+    p.load_control = true;
+    p.hiwat = 2;
+    p.lowat = 1;
+    p.lc_step = 2;
+    const struct ho_nic_costs *k = &p.costs;
+    struct fake *f = fake_new(&p);
+    struct net *nt = net_new();
+    struct conn a, b, c;
+    f->now = 1 * MS;
+    net_open(nt, &a, 41000, 100, f->now);
+    net_open(nt, &b, 41001, 101, f->now);
+    net_open(nt, &c, 41002, 102, f->now);
+    assert_int_equal(info_of(f).soft_limit, 4);
+
+    f->now = 2 * MS;
+    handoff_ok(f, &a);
+    assert_int_equal(info_of(f).cnum, 1);
+    assert_int_equal(info_of(f).conns, 1);
+    assert_int_equal(info_of(f).soft_limit, 4);
+
+    /* Three NIC packets waiting: Qlen 3 > Hiwat 2 lowers the Soft limit by a step. */
+    f->now = 3 * MS;
+    for (int s = 0; s < 3; s++) {
+        assert_int_equal(tcpe_send(a.peer, NULL, 100, f->now), 100);
+    }
+    assert_int_equal(nt->peer_out.n, 3);
+    unsigned ready = f->ready;
+    for (size_t s = 0; s < 3; s++) {
+        wire_in(f, &nt->peer_out.s[s]);
+        struct ho_nic_info in = info_of(f);
+        assert_int_equal(in.qlen, s + 1);
+        assert_int_equal(in.soft_limit, s < 2 ? 4 : 2);
+    }
+    nt->peer_out.n = 0;
+    assert_int_equal(f->ready, ready + 4); /* three packets and the advertisement */
+    struct ho_nic_info in = info_of(f);
+    assert_int_equal(in.queued, 4);
+    assert_int_equal(in.queued_pkts, 3);
+    /* The advertisement is NIC_TX: served before the packets that arrived earlier. */
+    expect_work(f, NT, scaled(f, k->msg), CAT_MSG);
+    const struct ho_cmd *m = next_msg(f, HO_CMD_SOFT_LIMIT);
+    assert_int_equal(m->soft_limit.soft_limit, 2);
+    assert_int_equal(m->soft_limit.hard_limit, 4);
+    assert_int_equal(m->soft_limit.cnum, 1);
+    assert_int_equal(m->soft_limit.lc_state, HO_CMD_LC_DECREASE);
+    settle(f, nt);
+    for (int s = 0; s < 3; s++) {
+        assert_int_equal(next_msg(f, HO_CMD_RECV)->recv.len, 100);
+    }
+    no_more_msgs(f);
+
+    /* B fits under the Soft limit; C does not. */
+    f->now = 4 * MS;
+    handoff_ok(f, &b);
+    in = info_of(f);
+    assert_int_equal(in.cnum, 2);
+    assert_int_equal(in.conns, 2);
+    assert_int_equal(in.soft_limit, 2);
+    uint32_t seq = handoff_cmd(f, &c, false);
+    struct ho_cmd_handoff_reply r = take_handoff(f, &c, seq);
+    assert_int_equal(r.status, HO_CMD_REFUSED_SOFT_LIMIT);
+    assert_int_equal(r.soft_limit, 2);
+    in = info_of(f);
+    assert_int_equal(in.cnum, 2);
+    assert_int_equal(in.conns, 2);
+    assert_int_equal(in.accepted, 2);
+    no_more_msgs(f);
+    /* C stays with the host: its frames miss. */
+    assert_int_equal(tcpe_send(c.peer, NULL, 50, f->now), 50);
+    to_nic(f, nt);
+    expect_work(f, HR, k->host_rx + f->probes[f->next_id - 1] * k->lookup_probe, CAT_HOST);
+    assert_int_equal(f->host[f->nhost - 1].p->seg.src_port, 41002);
+
+    /* B ends: the peer closes, then the host. Cnum drops, the Soft limit does not move. */
+    f->now = 5 * MS;
+    assert_int_equal(tcpe_shutdown(b.peer, f->now), HO_OK);
+    settle(f, nt);
+    const struct ho_cmd *fin = next_msg(f, HO_CMD_RECV);
+    assert_int_equal(fin->recv.conn_id, 101);
+    assert_int_equal(fin->recv.len, 0);
+    assert_int_equal(fin->recv.flags, HO_CMD_RECV_FIN);
+    no_more_msgs(f);
+    close_cmd(f, 101);
+    settle(f, nt);
+    const struct ho_cmd *cl = next_msg(f, HO_CMD_CLOSED);
+    assert_int_equal(cl->closed.conn_id, 101);
+    assert_int_equal(cl->closed.how, HO_CMD_CLOSED_NORMAL);
+    no_more_msgs(f);
+    oracle_forget(f, &b);
+    in = info_of(f);
+    assert_int_equal(in.cnum, 1);
+    assert_int_equal(in.conns, 1);
+    assert_int_equal(in.closed, 1);
+    assert_int_equal(in.soft_limit, 2);
+    assert_int_equal(tcpe_conn_state(b.peer), TCPE_TIME_WAIT);
+
+    /* A host packet with Qlen 0 < Lowat: the Soft limit rises again. */
+    f->now = 6 * MS;
+    assert_int_equal(tcpe_send(c.peer, NULL, 50, f->now), 50);
+    to_nic(f, nt);
+    assert_int_equal(info_of(f).soft_limit, 4);
+    run_all(f);
+    m = next_msg(f, HO_CMD_SOFT_LIMIT);
+    assert_int_equal(m->soft_limit.soft_limit, 4);
+    assert_int_equal(m->soft_limit.cnum, 1);
+    assert_int_equal(m->soft_limit.lc_state, HO_CMD_LC_INCREASE);
+    no_more_msgs(f);
+    net_free(nt);
+    fake_free(f);
+}
+
+/* ---- tests: connections ending ---------------------------------------------------------- */
+
+struct end_case {
+    const char *name;
+    bool timeout; /* else the peer resets */
+    uint8_t how;
+    const char *fault;
+};
+
+static const struct end_case end_cases[] = {
+    {"peer resets", false, HO_CMD_CLOSED_RESET, "NIC connection reset"},
+    {"peer stops answering", true, HO_CMD_CLOSED_TIMEOUT, "NIC connection timed out"},
+};
+
+static void test_conn_fails(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof end_cases / sizeof end_cases[0]; i++) {
+        const struct end_case *c = &end_cases[i];
+        struct ho_nic_params p = base_params(4);
+        struct fake *f = fake_new(&p);
+        struct net *nt = net_new();
+        struct conn a;
+        f->now = 1 * MS;
+        net_open(nt, &a, 42000, 77, f->now);
+        handoff_ok(f, &a);
+        f->now = 2 * MS;
+        if (c->timeout) {
+            send_cmd(f, 77, 500);
+            run_all(f);
+            lose_wire(f);
+            int expiries = 0;
+            while (info_of(f).conns > 0) {
+                assert_true(++expiries < 100);
+                uint64_t when = f->timer_when[HO_NIC_TIMER_TCP];
+                assert_true(when != HO_NIC_NEVER && when > f->now);
+                f->now = when;
+                ho_nic_timer(f->nic, HO_NIC_TIMER_TCP, f->now);
+                run_all(f);
+                lose_wire(f);
+            }
+            assert_true(expiries > 3);
+        } else {
+            tcpe_abort(a.peer, f->now);
+            assert_int_equal(nt->peer_out.n, 1);
+            assert_true(nt->peer_out.s[0].flags & TCPE_RST);
+            to_nic(f, nt);
+            run_all(f);
+        }
+        assert_int_equal(f->faults, 1);
+        assert_string_equal(f->fault, c->fault);
+        const struct ho_cmd *m = next_msg(f, HO_CMD_CLOSED);
+        assert_int_equal(m->closed.conn_id, 77);
+        assert_int_equal(m->closed.how, c->how);
+        no_more_msgs(f);
+        struct ho_nic_info in = info_of(f);
+        assert_int_equal(in.conns, 0);
+        assert_int_equal(in.cnum, 0);
+        assert_int_equal(in.closed, 1);
+        expect_idle(f);
+        /* Its frames now miss. */
+        oracle_forget(f, &a);
+        struct tcpe_seg s = mkseg(CLIENT_IP, 42000, SERVER_IP, SERVER_PORT, TCPE_ACK, 10);
+        wire_in(f, &s);
+        expect_work(f, HR, p.costs.host_rx + f->probes[f->next_id - 1] * p.costs.lookup_probe,
+                    CAT_HOST);
+        net_free(nt);
+        fake_free(f);
+    }
+}
+
+/* ---- tests: bad commands ------------------------------------------------------------------ */
+
+#define WHOLE UINT32_MAX /* the whole valid message */
+
+struct bad_case {
+    const char *name;
+    uint32_t len;  /* bytes given, or WHOLE */
+    int byte;      /* which byte to change, -1 none */
+    uint8_t value; /* its new value */
+};
+
+static const struct bad_case bad_cases[] = {
+    {"empty", 0, -1, 0},
+    {"one byte", 1, -1, 0},
+    {"header cut short", HO_CMD_HDR_SIZE - 1, -1, 0},
+    {"version 0", WHOLE, 0, 0},
+    {"version 2", WHOLE, 0, HO_CMD_VERSION + 1},
+    {"version 255", WHOLE, 0, 0xff},
+    {"type 0", WHOLE, 1, 0},
+    {"HANDOFF_REPLY", WHOLE, 1, HO_CMD_HANDOFF_REPLY},
+    {"RESTORE", WHOLE, 1, HO_CMD_RESTORE},
+    {"SOFT_LIMIT", WHOLE, 1, HO_CMD_SOFT_LIMIT},
+    {"RECV", WHOLE, 1, HO_CMD_RECV},
+    {"CLOSED", WHOLE, 1, HO_CMD_CLOSED},
+    {"ACKED", WHOLE, 1, HO_CMD_ACKED},
+    {"type past the last", WHOLE, 1, HO_CMD_TYPE_LAST + 1},
+    {"type 255", WHOLE, 1, 0xff},
+};
+
+static void test_bad_commands(void **state)
+{
+    (void)state;
+    for (uint32_t hard = 0; hard <= 4; hard += 4) {
+        struct ho_nic_params p = base_params(hard);
+        struct fake *f = fake_new(&p);
+        struct ho_cmd send = {.type = HO_CMD_SEND};
+        send.send.conn_id = 1;
+        send.send.len = 10;
+        uint8_t good[64];
+        int glen = ho_cmd_encode(&send, good, sizeof good);
+        assert_true(glen > HO_CMD_HDR_SIZE);
+        for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+            const struct bad_case *c = &bad_cases[i];
+            uint8_t msg[64];
+            memcpy(msg, good, sizeof msg);
+            uint32_t len = c->len == WHOLE ? (uint32_t)glen : c->len;
+            if (c->byte >= 0) {
+                msg[c->byte] = c->value;
+            }
+            f->now += 1000;
+            int rc = ho_nic_cmd(f->nic, msg, len, f->now);
+            if (rc != HO_EPROTO) {
+                fail_msg("%s (hard limit %u): ho_nic_cmd returned %d", c->name, hard, rc);
+            }
+            assert_int_equal(f->ready, 0);
+            expect_idle(f);
+            struct ho_nic_work w;
+            assert_false(ho_nic_begin(f->nic, f->now, &w));
+        }
+        if (hard > 0) {
+            /* Nothing was consumed: the first command taken is still number 0. */
+            struct net *nt = net_new();
+            struct conn a;
+            net_open(nt, &a, 43000, 1, f->now);
+            handoff_ok(f, &a);
+            net_free(nt);
+        }
+        fake_free(f);
+    }
+}
+
+/*
+ * ho_nic_cmd: "HO_EPROTO (and nothing is queued) if the message is not a command the NIC
+ * takes"; nic.h: without handoff the firmware takes no commands. Each row is a message the
+ * firmware cannot carry out; queued, it would stop the firmware (HO_ASSERT) when taken, so the
+ * test only checks the answer and destroys the firmware without running the work.
+ */
+enum arrive_kind {
+    A_PLAIN_SEND,
+    A_PLAIN_HANDOFF,
+    A_RCVD,
+    A_RESTORE_REQUEST,
+    A_SHORT_BODY,
+    A_TRAILING_BYTE,
+    A_ZERO_LENGTH,
+    A_HDR_FLAG
+};
+
+struct arrive_case {
+    const char *name;
+    uint32_t hard_limit;
+    enum arrive_kind kind;
+};
+
+static const struct arrive_case arrive_cases[] = {
+    {"plain NIC: SEND", 0, A_PLAIN_SEND},
+    {"plain NIC: HANDOFF", 0, A_PLAIN_HANDOFF},
+    {"RCVD (not implemented)", 4, A_RCVD},
+    {"RESTORE_REQUEST (not implemented)", 4, A_RESTORE_REQUEST},
+    {"SEND cut short", 4, A_SHORT_BODY},
+    {"SEND with a trailing byte", 4, A_TRAILING_BYTE},
+    {"SEND of 0 bytes", 4, A_ZERO_LENGTH},
+    {"header flag bit set", 4, A_HDR_FLAG},
+};
+
+static void test_cmd_checked_on_arrival(void **state)
+{
+    (void)state;
+    static const uint8_t blob[16] = "some TCP state";
+    char taken[512] = "";
+    for (size_t i = 0; i < sizeof arrive_cases / sizeof arrive_cases[0]; i++) {
+        const struct arrive_case *c = &arrive_cases[i];
+        struct ho_nic_params p = base_params(c->hard_limit);
+        struct fake *f = fake_new(&p);
+        struct ho_cmd cmd;
+        memset(&cmd, 0, sizeof cmd);
+        switch (c->kind) {
+        case A_PLAIN_HANDOFF:
+            cmd.type = HO_CMD_HANDOFF;
+            cmd.handoff.conn_id = 1;
+            cmd.handoff.state.len = sizeof blob;
+            cmd.handoff.state.data = blob;
+            break;
+        case A_RCVD:
+            cmd.type = HO_CMD_RCVD;
+            cmd.rcvd.conn_id = 1;
+            cmd.rcvd.len = 10;
+            break;
+        case A_RESTORE_REQUEST:
+            cmd.type = HO_CMD_RESTORE_REQUEST;
+            cmd.restore_request.conn_id = 1;
+            break;
+        default:
+            cmd.type = HO_CMD_SEND;
+            cmd.send.conn_id = 1;
+            cmd.send.len = 10;
+            break;
+        }
+        uint8_t msg[128];
+        memset(msg, 0, sizeof msg);
+        int len = ho_cmd_encode(&cmd, msg, sizeof msg);
+        assert_true(len > HO_CMD_HDR_SIZE);
+        if (c->kind == A_SHORT_BODY) {
+            len -= 4;
+        } else if (c->kind == A_TRAILING_BYTE) {
+            len += 1;
+        } else if (c->kind == A_ZERO_LENGTH) {
+            memset(msg + HO_CMD_HDR_SIZE + 4, 0, 4); /* SEND's length field */
+        } else if (c->kind == A_HDR_FLAG) {
+            msg[2] = 0x80;
+        }
+        if (c->kind >= A_SHORT_BODY) {
+            struct ho_cmd out;
+            assert_int_not_equal(ho_cmd_decode(msg, (size_t)len, &out), HO_OK);
+        }
+        f->now = 1000;
+        int rc = ho_nic_cmd(f->nic, msg, (uint32_t)len, f->now);
+        if (rc != HO_EPROTO || f->ready != 0 || info_of(f).queued != 0) {
+            size_t used = strlen(taken);
+            snprintf(taken + used, sizeof taken - used, "%s%s (returned %d)", used ? "; " : "",
+                     c->name, rc);
+        }
+        fake_free(f); /* without running what was queued */
+    }
+    if (taken[0]) {
+        fail_msg("ho_nic_cmd took commands the firmware cannot carry out: %s", taken);
+    }
+}
+
+/* ---- tests: the TCP timers ---------------------------------------------------------------- */
+
+enum timer_kind { TIMER_RTO, TIMER_TWO_RTOS, TIMER_DELACK };
+
+struct timer_case {
+    const char *name;
+    enum timer_kind kind;
+    uint32_t scale_pct;
+    uint64_t expiries;
+};
+
+static const struct timer_case timer_cases[] = {
+    {"retransmission timeout", TIMER_RTO, 100, 1},
+    {"retransmission timeout, scale 150", TIMER_RTO, 150, 1},
+    {"two connections time out, timer late", TIMER_TWO_RTOS, 130, 2},
+    {"delayed ACK", TIMER_DELACK, 70, 1},
+};
+
+static void test_timer_debt(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof timer_cases / sizeof timer_cases[0]; i++) {
+        const struct timer_case *c = &timer_cases[i];
+        struct ho_nic_params p = base_params(4);
+        p.costs.scale_pct = c->scale_pct;
+        if (c->kind == TIMER_DELACK) {
+            p.delack_ns = 40 * MS;
+        }
+        const struct ho_nic_costs *k = &p.costs;
+        struct fake *f = fake_new(&p);
+        struct net *nt = net_new();
+        struct conn a, b;
+        f->now = 1 * MS;
+        net_open(nt, &a, 44000, 1, f->now);
+        net_open(nt, &b, 44001, 2, f->now);
+        handoff_ok(f, &a);
+        handoff_ok(f, &b);
+        assert_int_equal(f->timer_calls[HO_NIC_TIMER_TCP], 0); /* idle connections */
+        f->now = 2 * MS;
+        uint32_t seq = 0, len = 0;
+        if (c->kind == TIMER_DELACK) {
+            /* One small segment: its ACK is delayed. */
+            assert_int_equal(tcpe_send(a.peer, NULL, 100, f->now), 100);
+            to_nic(f, nt);
+            struct done d = expect_work(
+                f, NR, scaled(f, k->tcp_rx) + f->probes[f->next_id - 1] * k->lookup_probe, CAT_TCP);
+            assert_int_equal(d.grew, 1); /* the RECV, no ACK */
+            expect_work(f, NT, scaled(f, k->msg), CAT_MSG);
+            assert_int_equal(next_msg(f, HO_CMD_RECV)->recv.len, 100);
+            assert_int_equal(f->nwire, 0);
+            assert_int_equal(f->timer_calls[HO_NIC_TIMER_TCP], 1);
+            assert_true(f->timer_when[HO_NIC_TIMER_TCP] == d.ended + p.delack_ns);
+        } else {
+            send_cmd(f, 1, 1000);
+            if (c->kind == TIMER_TWO_RTOS) {
+                send_cmd(f, 2, 700);
+            }
+            run_all(f);
+            assert_int_equal(f->nwire, c->kind == TIMER_TWO_RTOS ? 2 : 1);
+            seq = f->wire[0].p->seg.seq;
+            len = f->wire[0].p->seg.len;
+            assert_int_equal(len, 1000);
+            lose_wire(f);
+            assert_true(f->timer_calls[HO_NIC_TIMER_TCP] >= 1);
+        }
+        expect_idle(f);
+        uint64_t when = f->timer_when[HO_NIC_TIMER_TCP];
+        assert_true(when != HO_NIC_NEVER && when > f->now);
+        /* Early: nothing is due, nothing is owed. */
+        unsigned ready = f->ready;
+        size_t nwire = f->nwire;
+        if (c->kind == TIMER_TWO_RTOS) {
+            f->now = when + 1 * MS; /* both are due by now */
+        } else {
+            f->now = when;
+        }
+        ho_nic_timer(f->nic, HO_NIC_TIMER_TCP, f->now);
+        assert_true(f->ready > ready);     /* the output wakes an idle processor */
+        assert_int_equal(f->nwire, nwire); /* queued, not yet sent */
+        struct ho_nic_info in = info_of(f);
+        assert_int_equal(in.queued, c->expiries);
+        assert_int_equal(in.queued_pkts, c->expiries);
+        uint64_t debt = c->expiries * k->timer * c->scale_pct / 100;
+        uint64_t t0 = f->now;
+        struct done d = expect_work(f, NT, scaled(f, k->tcp_tx), CAT_TCP);
+        assert_true(d.w.timer_cost == debt);
+        assert_true(d.ended == t0 + debt + d.w.cost);
+        const struct tcpe_seg *out = &f->wire[nwire].p->seg;
+        if (c->kind == TIMER_DELACK) {
+            assert_int_equal(out->len, 0);
+            assert_true(out->flags & TCPE_ACK);
+            struct tcpe_info pi;
+            tcpe_conn_info(a.peer, &pi);
+            assert_int_equal(out->ack, pi.snd_nxt);
+        } else {
+            assert_int_equal(out->seq, seq); /* the same bytes again */
+            assert_int_equal(out->len, len);
+        }
+        /* The debt is paid once. */
+        if (c->expiries > 1) {
+            d = expect_work(f, NT, scaled(f, k->tcp_tx), CAT_TCP);
+            assert_true(d.w.timer_cost == 0);
+        }
+        expect_idle(f);
+        struct tcpe_seg s = mkseg(OTHER_IP, 1, SERVER_IP, SERVER_PORT, TCPE_ACK, 1);
+        wire_in(f, &s);
+        d = run_one(f);
+        assert_true(d.w.timer_cost == 0);
+        /* A timer with nothing due owes nothing. */
+        f->now += 1 * US;
+        ho_nic_timer(f->nic, HO_NIC_TIMER_TCP, f->now);
+        wire_in(f, &s);
+        d = run_one(f);
+        assert_true(d.w.timer_cost == 0);
+        net_free(nt);
+        fake_free(f);
+    }
+}
+
+/* ---- tests: destroy ----------------------------------------------------------------------- */
+
+enum destroy_kind {
+    D_PLAIN_QUEUED,
+    D_PLAIN_WORKING,
+    D_HANDOFF_QUEUED,
+    D_HANDOFF_WORKING_RX,
+    D_HANDOFF_WORKING_MSG
+};
+
+struct destroy_case {
+    const char *name;
+    enum destroy_kind kind;
+};
+
+static const struct destroy_case destroy_cases[] = {
+    {"plain NIC, packets queued", D_PLAIN_QUEUED},
+    {"plain NIC, mid-work", D_PLAIN_WORKING},
+    {"handoff, every queue busy", D_HANDOFF_QUEUED},
+    {"handoff, mid NIC_RX work", D_HANDOFF_WORKING_RX},
+    {"handoff, mid message work", D_HANDOFF_WORKING_MSG},
+};
+
+static void test_destroy(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof destroy_cases / sizeof destroy_cases[0]; i++) {
+        const struct destroy_case *c = &destroy_cases[i];
+        bool handoff = c->kind >= D_HANDOFF_QUEUED;
+        struct ho_nic_params p = base_params(handoff ? 4 : 0);
+        struct fake *f = fake_new(&p);
+        struct net *nt = net_new();
+        struct conn a;
+        f->now = 1 * MS;
+        struct tcpe_seg in = mkseg(OTHER_IP, 7, SERVER_IP, SERVER_PORT, TCPE_ACK, 10);
+        struct tcpe_seg out = mkseg(SERVER_IP, SERVER_PORT, OTHER_IP, 7, TCPE_ACK, 10);
+        if (handoff) {
+            net_open(nt, &a, 45000, 1, f->now);
+            handoff_ok(f, &a);
+            f->now = 2 * MS;
+            send_cmd(f, 1, 5000);
+            if (c->kind != D_HANDOFF_WORKING_MSG) {
+                run_one(f); /* the SEND: data segments wait on NIC_TX */
+                assert_true(info_of(f).queued_pkts >= 2);
+            }
+            assert_int_equal(tcpe_send(a.peer, NULL, 300, f->now), 300);
+            assert_int_equal(to_nic(f, nt), 1); /* a NIC packet */
+            struct tcpe_seg rst = mkseg(CLIENT_IP, 45001, SERVER_IP, SERVER_PORT, TCPE_RST, 0);
+            forward_in(f, &rst);
+            send_cmd(f, 1, 10); /* a command */
+        }
+        wire_in(f, &in);
+        wire_in(f, &in);
+        host_out(f, &out);
+        if (c->kind == D_HANDOFF_WORKING_RX) {
+            struct ho_sched_item it;
+            while (ho_nic_peek(f->nic, &it) == HO_OK && it.queue == NT) {
+                run_one(f); /* the data segments go to the wire */
+            }
+        }
+        uint32_t held = info_of(f).queued_pkts;
+        assert_true(held >= 3);
+        if (c->kind == D_PLAIN_WORKING || c->kind == D_HANDOFF_WORKING_RX ||
+            c->kind == D_HANDOFF_WORKING_MSG) {
+            struct ho_nic_work w;
+            assert_true(ho_nic_begin(f->nic, f->now, &w));
+            enum ho_sched_queue want = c->kind == D_PLAIN_WORKING        ? HR
+                                       : c->kind == D_HANDOFF_WORKING_RX ? NR
+                                                                         : CM;
+            assert_int_equal(w.item.queue, want);
+            if (want == CM) {
+                assert_null(w.pkt);
+                assert_int_equal(info_of(f).queued_pkts, held);
+            } else {
+                assert_non_null(w.pkt);
+                assert_int_equal(info_of(f).queued_pkts, held - 1);
+            }
+        }
+        unsigned frees = f->fw_frees;
+        unsigned allocs = f->allocs;
+        ho_nic_destroy(f->nic);
+        f->nic = NULL;
+        assert_int_equal(f->fw_frees - frees, held);
+        assert_int_equal(f->allocs, allocs);
+        net_free(nt);
+        fake_free(f); /* checks allocs == frees + wire + host */
+    }
+}
+
+/* ---- tests: the doorbell ------------------------------------------------------------------ */
+
+/*
+ * nic.h: "An entry point that queues work rings the platform's doorbell (ops.ready) before it
+ * returns, so that an idle processor can begin it; ho_nic_end need not, since the platform
+ * begins the next piece after each piece anyway." Each row feeds the firmware through an entry
+ * point (which must ring), runs the piece of work that follows, which queues output on NIC_TX,
+ * and checks that the next piece the platform begins is that output.
+ */
+enum bell_kind { BELL_DATA_IN, BELL_SEND, BELL_CLOSE, BELL_OUT_OF_ORDER, BELL_ACK_OPENS };
+
+struct bell_case {
+    const char *name;
+    enum bell_kind kind;
+};
+
+static const struct bell_case bell_cases[] = {
+    {"NIC_RX data: ACK and RECV", BELL_DATA_IN},
+    {"CMD SEND: data segments", BELL_SEND},
+    {"CMD CLOSE: a FIN", BELL_CLOSE},
+    {"NIC_RX out-of-order data: a duplicate ACK", BELL_OUT_OF_ORDER},
+    {"NIC_RX ACK opening the window: more data", BELL_ACK_OPENS},
+};
+
+static void test_doorbell(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bell_cases / sizeof bell_cases[0]; i++) {
+        const struct bell_case *c = &bell_cases[i];
+        struct ho_nic_params p = base_params(4);
+        struct fake *f = fake_new(&p);
+        struct net *nt = net_new();
+        struct conn a;
+        f->now = 1 * MS;
+        net_open(nt, &a, 46000, 1, f->now);
+        handoff_ok(f, &a);
+        f->now = 2 * MS;
+        unsigned rang = f->ready;
+        struct done d;
+        switch (c->kind) {
+        case BELL_DATA_IN:
+            assert_int_equal(tcpe_send(a.peer, NULL, 100, f->now), 100);
+            to_nic(f, nt);
+            assert_true(f->ready > rang);
+            d = run_one(f);
+            assert_int_equal(d.w.item.queue, NR);
+            break;
+        case BELL_SEND:
+            send_cmd(f, 1, 1000);
+            assert_true(f->ready > rang);
+            d = run_one(f);
+            assert_int_equal(d.w.item.queue, CM);
+            break;
+        case BELL_CLOSE:
+            close_cmd(f, 1);
+            assert_true(f->ready > rang);
+            d = run_one(f);
+            assert_int_equal(d.w.item.queue, CM);
+            break;
+        case BELL_OUT_OF_ORDER:
+            assert_int_equal(tcpe_send(a.peer, NULL, 2000, f->now), 2000);
+            assert_int_equal(nt->peer_out.n, 2);
+            wire_in(f, &nt->peer_out.s[1]); /* the first is lost */
+            nt->peer_out.n = 0;
+            assert_true(f->ready > rang);
+            d = run_one(f);
+            assert_int_equal(d.w.item.queue, NR);
+            break;
+        case BELL_ACK_OPENS:
+        default:
+            send_cmd(f, 1, 60000); /* more than the first window */
+            run_all(f);
+            to_peer(f, nt);
+            assert_true(nt->peer_out.n >= 1);
+            rang = f->ready;
+            wire_in(f, &nt->peer_out.s[0]); /* the first ACK */
+            nt->peer_out.n = 0;
+            assert_true(f->ready > rang);
+            d = run_one(f);
+            assert_int_equal(d.w.item.queue, NR);
+            assert_int_equal(f->nmsg, f->msg_seen); /* the ACK is aggregated, not posted */
+            break;
+        }
+        if (d.grew == 0) {
+            fail_msg("%s: the work queued no output", c->name);
+        }
+        struct ho_sched_item next;
+        assert_int_equal(ho_nic_peek(f->nic, &next), HO_OK);
+        if (next.queue != HO_SCHED_NIC_TX) {
+            fail_msg("%s: the next piece is on %s, not the output", c->name,
+                     ho_sched_queue_name(next.queue));
+        }
+        run_all(f);
+        net_free(nt);
+        fake_free(f);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create),
+        cmocka_unit_test(test_create_out_of_range),
+        cmocka_unit_test(test_plain_paths),
+        cmocka_unit_test(test_rx_memory_full),
+        cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_handoff_receive),
+        cmocka_unit_test(test_send_acked),
+        cmocka_unit_test(test_ack_frame_example),
+        cmocka_unit_test(test_handoff_refused_bad_state),
+        cmocka_unit_test(test_handoff_duplicate_id),
+        cmocka_unit_test(test_hard_limit),
+        cmocka_unit_test(test_load_control),
+        cmocka_unit_test(test_conn_fails),
+        cmocka_unit_test(test_bad_commands),
+        cmocka_unit_test(test_cmd_checked_on_arrival),
+        cmocka_unit_test(test_timer_debt),
+        cmocka_unit_test(test_destroy),
+        cmocka_unit_test(test_doorbell),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
