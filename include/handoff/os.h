@@ -180,7 +180,9 @@ struct ho_os;
 int ho_os_create(const struct ho_os_params *p, const struct ho_os_ops *ops, void *ctx,
                  struct ho_os **out);
 
-/* Frees it; packets it holds go back through ops.pkt_free. NULL is allowed. */
+/* Frees it; packets it holds (held for a connection on its way to the NIC) go back through
+ * ops.pkt_free. Packets whose work the platform has not yet run are the platform's to reclaim,
+ * as it holds that work. NULL is allowed. */
 void ho_os_destroy(struct ho_os *os);
 
 /* Attaches the application (copied). Events go nowhere before. */
@@ -194,8 +196,13 @@ void ho_os_rx(struct ho_os *os, struct ho_pkt *p, uint64_t now);
 /* The host memory the NIC's DMA writes a received packet into (it leaves the caches). */
 struct ho_os_mem ho_os_rx_buf(const struct ho_os *os, const struct ho_pkt *p);
 
-/* A message from the NIC (len bytes, copied): its processing is queued. Returns HO_OK, or
- * HO_EPROTO if it is not a message the driver takes (nothing is queued). */
+/*
+ * A message from the NIC (len bytes, copied): its processing is queued. Returns HO_OK, or
+ * HO_EPROTO (nothing is queued) if it does not decode or is not a message the driver takes
+ * (HANDOFF_REPLY, SOFT_LIMIT, RECV, ACKED, CLOSED). Its sequence number, and the connection it
+ * names, are checked when it is carried out: a gap, or a connection the NIC does not hold, is
+ * the firmware's bug, and an assertion names it.
+ */
 int ho_os_msg(struct ho_os *os, const uint8_t *msg, uint32_t len, uint64_t now);
 
 /* The TCP timers are due (ops.timer). */
@@ -233,17 +240,19 @@ uint32_t ho_so_readable(const struct ho_os *os, uint32_t sock);
 bool ho_so_eof(const struct ho_os *os, uint32_t sock);
 
 /* Reads everything waiting on sock (payload is not copied: the count is returned); *eof says
- * whether the peer has closed. */
+ * whether the peer has closed. Socket calls may come from the OS's callbacks or from outside
+ * them; either way the TCP's timers are re-armed when needed. */
 int ho_so_read(struct ho_os *os, uint32_t sock, uint64_t now, bool *eof);
 
 /*
  * Non-blocking send of len bytes: first `written` bytes copied from the application (a header,
  * or a whole dynamic response), then file bytes from offset file_off on (sendfile). Queues what
- * the send buffer takes and returns that many bytes (0..len). Each append to the buffer counts
- * for the threshold selection policy: one for the written bytes, then one per file page; when
- * the policy offers the connection to the NIC, the call stops there. The send then stays open
- * in the kernel until the NIC answers, and goes on through the HO_SO_RESUMED event: the
- * application calls ho_so_send again from inside it, with no new system call.
+ * the send buffer takes and returns that many bytes (0..len). The appends count for the
+ * threshold selection policy: one for the written bytes, then one per file page. When the
+ * policy offers the connection to the NIC, the bytes queued so far travel with its state and
+ * the call returns; until the NIC answers, sends queue nothing. The call stays open in the
+ * kernel until then and goes on through the HO_SO_RESUMED event: the application calls
+ * ho_so_send again from inside it, with no new system call.
  */
 int64_t ho_so_send(struct ho_os *os, uint32_t sock, uint64_t written, uint64_t file_off,
                    uint64_t len, uint64_t now);

@@ -47,11 +47,19 @@ void os_msg_out_done(struct ho_os *os, uint32_t handle)
     ho_bufpool_free(&os->msgs, handle);
 }
 
+/* Whether the driver takes messages of this type. */
+static bool driver_takes(unsigned type)
+{
+    return type == HO_CMD_HANDOFF_REPLY || type == HO_CMD_SOFT_LIMIT || type == HO_CMD_RECV ||
+           type == HO_CMD_ACKED || type == HO_CMD_CLOSED;
+}
+
 int ho_os_msg(struct ho_os *os, const uint8_t *msg, uint32_t len, uint64_t now)
 {
     os->now = now;
-    if (len < HO_CMD_HDR_SIZE || msg[0] != HO_CMD_VERSION ||
-        ho_cmd_type_dir(msg[1]) != HO_CMD_TO_HOST) {
+    /* Checked whole on arrival, so that what is queued can be carried out. */
+    struct ho_cmd cmd;
+    if (ho_cmd_decode(msg, len, &cmd) != HO_OK || !driver_takes(cmd.type)) {
         return HO_EPROTO;
     }
     int h = ho_bufpool_put(&os->msgs, msg, len);
@@ -119,15 +127,17 @@ bool os_bypass_rx(struct ho_os *os, struct ho_pkt *p)
 static void handoff_answered(struct ho_os *os, const struct ho_cmd_handoff_reply *r)
 {
     uint32_t sock = r->conn_id;
-    struct os_sock *s = &os->socks[sock];
-    HO_ASSERT(sock < os->nsocks && s->in_use && s->where == OS_OFFERED,
+    HO_ASSERT(sock < os->nsocks && os->socks[sock].in_use && os->socks[sock].where == OS_OFFERED,
               "reply for connection %u not offered", sock);
+    struct os_sock *s = &os->socks[sock];
     bool accepted = r->status == HO_CMD_ACCEPTED;
     if (!accepted) {
         ho_lookup_remove(os->bypassed, &s->tuple);
     }
     ho_sel_reply(&os->sel, &s->sel, accepted);
     ho_sel_advertised(&os->sel, r->soft_limit);
+    bool close_pending = s->close_pending;
+    bool readable = false;
     if (accepted) {
         os->accepted++;
         s->where = OS_ON_NIC;
@@ -137,25 +147,44 @@ static void handoff_answered(struct ho_os *os, const struct ho_cmd_handoff_reply
         for (uint32_t i = 0; i < s->nheld; i++) {
             os->ops.nic_forward(os->ctx, s->held[i], os->now);
         }
+        os->pkts_held -= s->nheld;
+        s->nheld = 0;
+        free(s->blob);
+        s->blob = NULL;
     } else {
-        int rc = tcpe_import(os->stack, s->blob, s->blob_len, os->now, &s->conn);
+        struct tcpe_conn *c;
+        int rc = tcpe_import(os->stack, s->blob, s->blob_len, os->now, &c);
         HO_ASSERT(rc == HO_OK, "a refused connection cannot come back: %s", ho_strerror(rc));
-        tcpe_conn_set_user(s->conn, (void *)(uintptr_t)(sock + 1));
+        tcpe_conn_set_user(c, (void *)(uintptr_t)(sock + 1));
+        s->conn = c;
         s->where = OS_HOST;
-        for (uint32_t i = 0; i < s->nheld; i++) {
-            tcpe_stack_input(os->stack, &s->held[i]->seg, os->now);
-            os->ops.pkt_free(os->ctx, s->held[i]);
+        free(s->blob);
+        s->blob = NULL;
+        /* The held packets go to the host's TCP, whose events reach the application, which may
+         * open or close sockets (moving the table) meanwhile: they are taken off the socket
+         * first, and the socket is looked up again after. */
+        struct ho_pkt **held = s->held;
+        uint32_t nheld = s->nheld;
+        s->held = NULL;
+        s->nheld = s->cap_held = 0;
+        os->pkts_held -= nheld;
+        for (uint32_t i = 0; i < nheld; i++) {
+            tcpe_stack_input(os->stack, &held[i]->seg, os->now);
+            os->ops.pkt_free(os->ctx, held[i]);
+        }
+        free(held);
+        s = &os->socks[sock];
+        if (!s->in_use || s->conn != c) {
+            return; /* closed by the application meanwhile */
         }
         /* Data that came back inside the state raises no event of the TCP's. */
-        if (tcpe_conn_readable(s->conn) > 0 || tcpe_conn_eof(s->conn)) {
-            os_app_event(os, sock, HO_SO_READABLE);
-        }
+        readable = tcpe_conn_readable(c) > 0 || tcpe_conn_eof(c);
     }
-    os->pkts_held -= s->nheld;
-    s->nheld = 0;
-    free(s->blob);
-    s->blob = NULL;
-    if (s->close_pending) {
+    /* From here on the application is called: s is not used again. */
+    if (readable) {
+        os_app_event(os, sock, HO_SO_READABLE);
+    }
+    if (close_pending) {
         os_sock_close(os, sock);
     } else {
         os_app_event(os, sock, HO_SO_RESUMED);
@@ -237,7 +266,7 @@ void os_msg_in_done(struct ho_os *os, uint32_t handle)
         os_sock_free(os, cmd.closed.conn_id);
         break;
     default:
-        HO_ASSERT(0, "the driver does not expect %s", ho_cmd_type_name(cmd.type));
+        HO_ASSERT(0, "%s was queued, but the driver does not take it", ho_cmd_type_name(cmd.type));
     }
     ho_bufpool_free(&os->msgs, handle);
     os_rearm(os);

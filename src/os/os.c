@@ -41,6 +41,13 @@ void os_rearm(struct ho_os *os)
     }
 }
 
+void os_call_done(struct ho_os *os)
+{
+    if (os->nested == 0) {
+        os_rearm(os);
+    }
+}
+
 void os_app_event(struct ho_os *os, uint32_t sock, unsigned events)
 {
     if (os->app.event) {
@@ -107,6 +114,7 @@ static void tcp_event(void *ctx, struct tcpe_conn *c, unsigned ev)
 void ho_os_timer(struct ho_os *os, uint64_t now)
 {
     os->now = now;
+    os->nested++;
     os->tcp_wake = TCPE_NEVER; /* the platform's timer has fired */
     /* The timers act at their deadline (the clock interrupt preempts everything); the
      * processor pays for the expiries right after. Packets they send cost as packets. */
@@ -115,6 +123,7 @@ void ho_os_timer(struct ho_os *os, uint64_t now)
         os_run(os, HO_OS_PRIO_NET, HO_OS_CAT_NET, fired * os->p.costs.timer, false, 0);
     }
     os_rearm(os);
+    os->nested--;
 }
 
 /* ---- packets ---------------------------------------------------------------------------- */
@@ -126,6 +135,8 @@ void ho_os_rx(struct ho_os *os, struct ho_pkt *p, uint64_t now)
     os_run(os, HO_OS_PRIO_NET, HO_OS_CAT_NET, os->p.costs.rx_pkt, true, OS_W_ARG(OS_W_RX, p->id));
 }
 
+/* A receive buffer is OS_BUF_BYTES long, all of it written by the DMA; processing the packet
+ * reads its first pkt_hdr_bytes (the headers). */
 struct ho_os_mem ho_os_rx_buf(const struct ho_os *os, const struct ho_pkt *p)
 {
     (void)os;
@@ -182,6 +193,7 @@ static void tx_done(struct ho_os *os, struct ho_pkt *p)
 void ho_os_work_done(struct ho_os *os, uint64_t arg, uint64_t now)
 {
     os->now = now;
+    os->nested++;
     uint64_t v = OS_W_VAL(arg);
     switch (OS_W_KIND(arg)) {
     case OS_W_RX:
@@ -203,6 +215,7 @@ void ho_os_work_done(struct ho_os *os, uint64_t arg, uint64_t now)
     default:
         HO_ASSERT(0, "host work of unknown kind %u", OS_W_KIND(arg));
     }
+    os->nested--;
 }
 
 /* ---- life and inspection ---------------------------------------------------------------- */

@@ -61,7 +61,8 @@ struct ho_os {
     struct ho_os_ops ops;
     void *ctx;
     struct ho_os_app app;
-    uint64_t now; /* the time of the entry point running (the TCP's callbacks have none) */
+    uint64_t now;    /* the time of the entry point running (the TCP's callbacks have none) */
+    unsigned nested; /* work or timers of the OS are running (the application is called back) */
 
     struct tcpe_stack *stack;
     struct tcpe_conn *listener;
@@ -88,6 +89,9 @@ void os_run(struct ho_os *os, unsigned prio, unsigned cat, uint64_t cycles, bool
             uint64_t arg);
 /* Tells the platform when the TCP next needs its timers, if that changed. */
 void os_rearm(struct ho_os *os);
+/* At the end of a socket call: re-arms, unless the call came from inside the OS's own work or
+ * timers, which re-arm when they end. */
+void os_call_done(struct ho_os *os);
 void os_app_event(struct ho_os *os, uint32_t sock, unsigned events);
 
 /* driver.c */

@@ -111,6 +111,7 @@ int ho_so_accept(struct ho_os *os, uint64_t now)
     if (ho_sel_established(&os->sel, &s->sel, os->listen_port) == HO_SEL_OFFER) {
         os_offer(os, sock); /* what it has received goes with its state */
     }
+    os_call_done(os);
     return (int)sock;
 }
 
@@ -154,6 +155,7 @@ int ho_so_read(struct ho_os *os, uint32_t sock, uint64_t now, bool *eof)
         s->rx_ready = 0;
         *eof = s->nic_eof;
     }
+    os_call_done(os);
     return n;
 }
 
@@ -196,14 +198,14 @@ int64_t ho_so_send(struct ho_os *os, uint32_t sock, uint64_t written, uint64_t f
 {
     os->now = now;
     struct os_sock *s = sock_of(os, sock);
-    switch (s->where) {
-    case OS_HOST:
-        return host_send(os, sock, written, file_off, len);
-    case OS_ON_NIC:
-        return os_nic_send(os, sock, len);
-    default:
-        return 0; /* on its way to the NIC: HO_SO_RESUMED will say when to go on */
+    int64_t n = 0; /* on its way to the NIC: HO_SO_RESUMED will say when to go on */
+    if (s->where == OS_HOST) {
+        n = host_send(os, sock, written, file_off, len);
+    } else if (s->where == OS_ON_NIC) {
+        n = os_nic_send(os, sock, len);
     }
+    os_call_done(os);
+    return n;
 }
 
 const struct tcpe_tuple *ho_so_tuple(const struct ho_os *os, uint32_t sock)
@@ -232,6 +234,7 @@ void ho_so_close(struct ho_os *os, uint32_t sock, uint64_t now)
     os->now = now;
     sock_of(os, sock);
     os_sock_close(os, sock);
+    os_call_done(os);
 }
 
 /* ---- the application's work ------------------------------------------------------------- */
