@@ -246,8 +246,9 @@ int ho_cmd_encode(const struct ho_cmd *cmd, uint8_t *buf, size_t cap);
  *                HO_CMD_BLOB_MAX or differs from the bytes that follow it, an ACKED count
  *                disagrees with the bytes that follow it.
  * Returns HO_OK, one of the above, or HO_EINVAL if out is NULL or buf is NULL with len > 0.
- * On failure *out is unspecified. On success a blob's data points into buf (see
- * struct ho_cmd_blob): out must not outlive buf.
+ * On failure *out is unspecified. On success the header and the type's own member are set (the
+ * other members, and ACKED entries past its count, are left as they were); a blob's data points
+ * into buf (see struct ho_cmd_blob): out must not outlive buf.
  */
 int ho_cmd_decode(const uint8_t *buf, size_t len, struct ho_cmd *out);
 

@@ -73,15 +73,19 @@ void ho_nic_forward(struct ho_nic *n, struct ho_pkt *p, uint64_t now)
 int ho_nic_cmd(struct ho_nic *n, const uint8_t *msg, uint32_t len, uint64_t now)
 {
     n->now = now;
-    /* Checked whole on arrival, so that what is queued can be carried out: a command that does
-     * not decode, or that this firmware does not take, is refused here. */
-    struct ho_cmd cmd;
-    if (ho_cmd_decode(msg, len, &cmd) != HO_OK || !nic_takes(n, cmd.type)) {
+    /* Decoded once, on arrival, from the firmware's own copy (a HANDOFF's state stays in it), so
+     * that what is queued can be carried out: a command that does not decode, or that this
+     * firmware does not take, is refused here. */
+    int h = ho_bufpool_put(&n->msgs, msg, len);
+    struct ho_cmd *cmd = h >= 0 ? ho_bufpool_rec(&n->msgs, (uint32_t)h) : NULL;
+    HO_ASSERT(cmd, "out of memory for commands");
+    uint32_t got;
+    const uint8_t *copy = ho_bufpool_get(&n->msgs, (uint32_t)h, &got);
+    if (ho_cmd_decode(copy, got, cmd) != HO_OK || !nic_takes(n, cmd->type)) {
+        ho_bufpool_free(&n->msgs, (uint32_t)h);
         return HO_EPROTO;
     }
-    int h = ho_bufpool_put(&n->msgs, msg, len);
-    HO_ASSERT(h >= 0, "out of memory for commands");
-    int rc = ho_sched_enqueue(n->q, HO_SCHED_CMD, (uint64_t)h, cmd.type, now);
+    int rc = ho_sched_enqueue(n->q, HO_SCHED_CMD, (uint64_t)h, cmd->type, now);
     HO_ASSERT(rc == HO_OK, "NIC command queue full");
     n->msgs_queued++;
     n->ops.ready(n->ctx, now);
@@ -208,7 +212,7 @@ int ho_nic_create(const struct ho_nic_params *p, const struct ho_nic_ops *ops, v
     n->p = *p;
     n->ops = *ops;
     n->ctx = ctx;
-    ho_bufpool_init(&n->msgs);
+    ho_bufpool_init(&n->msgs, sizeof(struct ho_cmd));
     /* The receive memory is the one bounded resource; the host's descriptor ring, the command
      * ring and the TCP's output are bounded only by what feeds them. */
     struct ho_sched_params sp = {

@@ -256,32 +256,29 @@ static void take_handoff(struct ho_nic *n, const struct ho_cmd *cmd)
 
 void nic_take_command(struct ho_nic *n, uint32_t handle)
 {
-    uint32_t len;
-    const uint8_t *buf = ho_bufpool_get(&n->msgs, handle, &len);
-    struct ho_cmd cmd;
-    int rc = ho_cmd_decode(buf, len, &cmd);
-    HO_ASSERT(rc == HO_OK, "a command from the driver does not decode: %s", ho_strerror(rc));
-    HO_ASSERT(ho_cmd_seq_gap(n->seq_in, cmd.seq) == 0, "command %u arrived where %u was expected",
-              cmd.seq, n->seq_in);
+    const struct ho_cmd *cmd = ho_bufpool_rec(&n->msgs, handle); /* decoded on arrival */
+    HO_ASSERT(ho_cmd_seq_gap(n->seq_in, cmd->seq) == 0, "command %u arrived where %u was expected",
+              cmd->seq, n->seq_in);
     n->seq_in++;
     struct nic_slot *s;
-    switch (cmd.type) {
+    int rc;
+    switch (cmd->type) {
     case HO_CMD_HANDOFF:
-        take_handoff(n, &cmd);
+        take_handoff(n, cmd);
         break;
     case HO_CMD_SEND:
-        s = slot_of_host(n, cmd.send.conn_id, "SEND");
-        rc = tcpe_send(s->conn, NULL, cmd.send.len, n->now);
-        HO_ASSERT(rc == (int)cmd.send.len, "NIC send buffer refused %u bytes (%d)", cmd.send.len,
+        s = slot_of_host(n, cmd->send.conn_id, "SEND");
+        rc = tcpe_send(s->conn, NULL, cmd->send.len, n->now);
+        HO_ASSERT(rc == (int)cmd->send.len, "NIC send buffer refused %u bytes (%d)", cmd->send.len,
                   rc);
-        s->sent += cmd.send.len;
+        s->sent += cmd->send.len;
         break;
     case HO_CMD_CLOSE:
-        s = slot_of_host(n, cmd.close.conn_id, "CLOSE");
+        s = slot_of_host(n, cmd->close.conn_id, "CLOSE");
         tcpe_shutdown(s->conn, n->now);
         break;
     default:
-        HO_ASSERT(0, "%s was queued, but the NIC does not take it", ho_cmd_type_name(cmd.type));
+        HO_ASSERT(0, "%s was queued, but the NIC does not take it", ho_cmd_type_name(cmd->type));
     }
     ho_bufpool_free(&n->msgs, handle);
     nic_tcp_rearm(n);

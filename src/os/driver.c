@@ -57,13 +57,16 @@ static bool driver_takes(unsigned type)
 int ho_os_msg(struct ho_os *os, const uint8_t *msg, uint32_t len, uint64_t now)
 {
     os->now = now;
-    /* Checked whole on arrival, so that what is queued can be carried out. */
-    struct ho_cmd cmd;
-    if (ho_cmd_decode(msg, len, &cmd) != HO_OK || !driver_takes(cmd.type)) {
+    /* Decoded once, on arrival, so that what is queued can be carried out. */
+    int h = ho_bufpool_put(&os->msgs, msg, len);
+    struct ho_cmd *cmd = h >= 0 ? ho_bufpool_rec(&os->msgs, (uint32_t)h) : NULL;
+    HO_ASSERT(cmd, "out of memory for messages");
+    uint32_t got;
+    const uint8_t *copy = ho_bufpool_get(&os->msgs, (uint32_t)h, &got);
+    if (ho_cmd_decode(copy, got, cmd) != HO_OK || !driver_takes(cmd->type)) {
+        ho_bufpool_free(&os->msgs, (uint32_t)h);
         return HO_EPROTO;
     }
-    int h = ho_bufpool_put(&os->msgs, msg, len);
-    HO_ASSERT(h >= 0, "out of memory for messages");
     os_run(os, HO_OS_PRIO_NET, HO_OS_CAT_NET, os->p.costs.msg_in, false,
            OS_W_ARG(OS_W_MSG_IN, (uint32_t)h));
     return HO_OK;
@@ -228,45 +231,41 @@ static struct os_sock *nic_sock(struct ho_os *os, uint32_t sock, const char *wha
 
 void os_msg_in_done(struct ho_os *os, uint32_t handle)
 {
-    uint32_t len;
-    const uint8_t *buf = ho_bufpool_get(&os->msgs, handle, &len);
-    struct ho_cmd cmd;
-    int rc = ho_cmd_decode(buf, len, &cmd);
-    HO_ASSERT(rc == HO_OK, "a message from the NIC does not decode: %s", ho_strerror(rc));
-    HO_ASSERT(ho_cmd_seq_gap(os->seq_in, cmd.seq) == 0, "message %u arrived where %u was expected",
-              cmd.seq, os->seq_in);
+    const struct ho_cmd *cmd = ho_bufpool_rec(&os->msgs, handle); /* decoded on arrival */
+    HO_ASSERT(ho_cmd_seq_gap(os->seq_in, cmd->seq) == 0, "message %u arrived where %u was expected",
+              cmd->seq, os->seq_in);
     os->seq_in++;
     struct os_sock *s;
-    switch (cmd.type) {
+    switch (cmd->type) {
     case HO_CMD_HANDOFF_REPLY:
-        handoff_answered(os, &cmd.handoff_reply);
+        handoff_answered(os, &cmd->handoff_reply);
         break;
     case HO_CMD_SOFT_LIMIT:
-        ho_sel_advertised(&os->sel, cmd.soft_limit.soft_limit);
+        ho_sel_advertised(&os->sel, cmd->soft_limit.soft_limit);
         break;
     case HO_CMD_RECV:
-        s = nic_sock(os, cmd.recv.conn_id, "RECV");
-        s->rx_ready += cmd.recv.len;
-        s->nic_eof |= (cmd.recv.flags & HO_CMD_RECV_FIN) != 0;
-        os_app_event(os, cmd.recv.conn_id, HO_SO_READABLE);
+        s = nic_sock(os, cmd->recv.conn_id, "RECV");
+        s->rx_ready += cmd->recv.len;
+        s->nic_eof |= (cmd->recv.flags & HO_CMD_RECV_FIN) != 0;
+        os_app_event(os, cmd->recv.conn_id, HO_SO_READABLE);
         break;
     case HO_CMD_ACKED:
-        for (unsigned i = 0; i < cmd.acked.count; i++) {
-            s = nic_sock(os, cmd.acked.entries[i].conn_id, "ACKED");
-            HO_ASSERT(s->snd_inflight >= cmd.acked.entries[i].bytes, "ACKED more than sent");
-            s->snd_inflight -= cmd.acked.entries[i].bytes;
-            os_app_event(os, cmd.acked.entries[i].conn_id, HO_SO_WRITABLE);
+        for (unsigned i = 0; i < cmd->acked.count; i++) {
+            s = nic_sock(os, cmd->acked.entries[i].conn_id, "ACKED");
+            HO_ASSERT(s->snd_inflight >= cmd->acked.entries[i].bytes, "ACKED more than sent");
+            s->snd_inflight -= cmd->acked.entries[i].bytes;
+            os_app_event(os, cmd->acked.entries[i].conn_id, HO_SO_WRITABLE);
         }
         break;
     case HO_CMD_CLOSED:
-        s = nic_sock(os, cmd.closed.conn_id, "CLOSED");
+        s = nic_sock(os, cmd->closed.conn_id, "CLOSED");
         ho_sel_left_nic(&os->sel, &s->sel);
         ho_lookup_remove(os->bypassed, &s->tuple);
         os->closed++;
-        os_sock_free(os, cmd.closed.conn_id);
+        os_sock_free(os, cmd->closed.conn_id);
         break;
     default:
-        HO_ASSERT(0, "%s was queued, but the driver does not take it", ho_cmd_type_name(cmd.type));
+        HO_ASSERT(0, "%s was queued, but the driver does not take it", ho_cmd_type_name(cmd->type));
     }
     ho_bufpool_free(&os->msgs, handle);
     os_rearm(os);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "handoff/assert.h"
+#include "handoff/cmd.h"
 #include "handoff/err.h"
 #include "os_priv.h"
 
@@ -234,7 +235,7 @@ int ho_os_create(const struct ho_os_params *p, const struct ho_os_ops *ops, void
     os->ops = *ops;
     os->ctx = ctx;
     os->tcp_wake = TCPE_NEVER;
-    ho_bufpool_init(&os->msgs);
+    ho_bufpool_init(&os->msgs, sizeof(struct ho_cmd));
     struct tcpe_params tp;
     tcpe_params_init(&tp);
     tp.ops.output = tcp_output;

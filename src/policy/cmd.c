@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "handoff/assert.h"
@@ -300,6 +301,34 @@ static void rd_data(struct ho_rd *r, struct ho_cmd_data *d)
 }
 
 /* Reads the body of c->type; the envelope checks guarantee the fixed part is present. */
+/* Bytes of the union member a message of this type fills (ACKED: its count, the entries being
+ * written one by one). */
+static size_t member_size(uint8_t type)
+{
+    switch (type) {
+    case HO_CMD_HANDOFF:
+        return sizeof(struct ho_cmd_handoff);
+    case HO_CMD_HANDOFF_REPLY:
+        return sizeof(struct ho_cmd_handoff_reply);
+    case HO_CMD_RESTORE_REQUEST:
+        return sizeof(struct ho_cmd_restore_request);
+    case HO_CMD_RESTORE:
+        return sizeof(struct ho_cmd_restore);
+    case HO_CMD_SOFT_LIMIT:
+        return sizeof(struct ho_cmd_soft_limit);
+    case HO_CMD_SEND:
+    case HO_CMD_RECV:
+        return sizeof(struct ho_cmd_data);
+    case HO_CMD_RCVD:
+        return sizeof(struct ho_cmd_rcvd);
+    case HO_CMD_CLOSE:
+    case HO_CMD_CLOSED:
+        return sizeof(struct ho_cmd_close);
+    default:
+        return offsetof(struct ho_cmd_acked, entries);
+    }
+}
+
 static int rd_body(struct ho_rd *r, struct ho_cmd *c)
 {
     switch (c->type) {
@@ -370,7 +399,6 @@ int ho_cmd_decode(const uint8_t *buf, size_t len, struct ho_cmd *out)
     if (!out || (!buf && len > 0)) {
         return HO_EINVAL;
     }
-    memset(out, 0, sizeof *out);
     /* The version byte comes first in every version, so it is judged before anything else. */
     if (len > 0 && buf[0] != HO_CMD_VERSION) {
         return HO_EVERSION;
@@ -396,6 +424,10 @@ int ho_cmd_decode(const uint8_t *buf, size_t len, struct ho_cmd *out)
     if (ti->variable ? body < ti->fixed : body != ti->fixed) {
         return HO_EMSGSIZE;
     }
+    /* Only the header and the type's own member are written (a full struct ho_cmd is over 500
+     * bytes, mostly ACKED's entries); the member is cleared first so that padding and unused
+     * entries hold no stale bytes. */
+    memset(out, 0, offsetof(struct ho_cmd, handoff) + member_size(type));
     out->type = type;
     out->seq = seq;
     int rc = rd_body(&r, out);

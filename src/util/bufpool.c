@@ -11,20 +11,25 @@
 #include "handoff/err.h"
 
 #define NO_ENTRY UINT32_MAX
+/* The smallest buffer: room for any message but a HANDOFF with a large state, so that a buffer,
+ * once allocated, rarely grows. */
+#define MIN_CAP 1024u
 
-void ho_bufpool_init(struct ho_bufpool *p)
+void ho_bufpool_init(struct ho_bufpool *p, uint32_t rec_size)
 {
     memset(p, 0, sizeof *p);
     p->free_head = NO_ENTRY;
+    p->rec_size = rec_size;
 }
 
 void ho_bufpool_fini(struct ho_bufpool *p)
 {
     for (uint32_t i = 0; i < p->n; i++) {
         free(p->e[i].buf);
+        free(p->e[i].rec);
     }
     free(p->e);
-    ho_bufpool_init(p);
+    ho_bufpool_init(p, p->rec_size);
 }
 
 static int grow(struct ho_bufpool *p)
@@ -50,8 +55,8 @@ uint8_t *ho_bufpool_alloc(struct ho_bufpool *p, uint32_t len, uint32_t *handle)
     }
     uint32_t h = p->free_head;
     struct ho_bufpool_entry *e = &p->e[h];
-    if (e->cap < len) {
-        uint32_t cap = len < 64 ? 64 : len;
+    if (!e->buf || e->cap < len) {
+        uint32_t cap = len < MIN_CAP ? MIN_CAP : len;
         uint8_t *b = realloc(e->buf, cap);
         if (!b) {
             return NULL;
@@ -74,7 +79,9 @@ int ho_bufpool_put(struct ho_bufpool *p, const uint8_t *data, uint32_t len)
     if (!b) {
         return HO_ENOMEM;
     }
-    memcpy(b, data, len);
+    if (len > 0) {
+        memcpy(b, data, len);
+    }
     return (int)h;
 }
 
@@ -83,6 +90,16 @@ uint8_t *ho_bufpool_get(const struct ho_bufpool *p, uint32_t handle, uint32_t *l
     HO_ASSERT(handle < p->n && p->e[handle].held, "buffer %u is not held", handle);
     *len = p->e[handle].len;
     return p->e[handle].buf;
+}
+
+void *ho_bufpool_rec(struct ho_bufpool *p, uint32_t handle)
+{
+    HO_ASSERT(handle < p->n && p->e[handle].held, "buffer %u is not held", handle);
+    struct ho_bufpool_entry *e = &p->e[handle];
+    if (!e->rec && p->rec_size) {
+        e->rec = malloc(p->rec_size);
+    }
+    return e->rec;
 }
 
 void ho_bufpool_free(struct ho_bufpool *p, uint32_t handle)
