@@ -59,19 +59,20 @@ struct ho_nic_costs {
 };
 
 struct ho_nic_params {
-    uint32_t hard_limit;  /* connections the NIC can hold (Hard limit); 0 = no handoff */
-    bool host_first;      /* host-first scheduling (P), else FCFS (N) */
-    bool load_control;    /* load control (L), else the Soft limit stays at the Hard limit */
-    uint32_t hiwat;       /* load control: Qlen above this is overload */
-    uint32_t lowat;       /* load control: Qlen below this is underload */
-    uint32_t lc_step;     /* load control: connections per Soft-limit move */
-    uint32_t rx_queue;    /* receive memory, packets, shared by host and NIC packets */
-    bool virtual_payload; /* packets carry lengths, not bytes (the simulator) */
-    uint32_t mss;         /* the NIC's TCP: maximum segment size */
-    uint32_t sndbuf;      /* the NIC's TCP: send buffer (room for what the driver may send) */
-    uint32_t rcvbuf;      /* the NIC's TCP: receive window */
-    uint64_t delack_ns;   /* the NIC's TCP: delayed-ACK timer */
-    uint64_t seed;        /* seeds the lookup hash (seed ^ 0x100c) and the TCP (seed ^ 0x41c) */
+    uint32_t hard_limit;     /* connections the NIC can hold (Hard limit); 0 = no handoff */
+    bool host_first;         /* host-first scheduling (P), else FCFS (N) */
+    bool load_control;       /* load control (L), else the Soft limit stays at the Hard limit */
+    uint32_t hiwat;          /* load control: Qlen above this is overload */
+    uint32_t lowat;          /* load control: Qlen below this is underload */
+    uint32_t lc_step;        /* load control: connections per Soft-limit move */
+    uint32_t rx_queue;       /* receive memory, packets, shared by host and NIC packets */
+    bool virtual_payload;    /* packets carry lengths, not bytes (the simulator) */
+    uint32_t mss;            /* the NIC's TCP: maximum segment size */
+    uint32_t sndbuf;         /* the NIC's TCP: send buffer (room for what the driver may send) */
+    uint32_t rcvbuf;         /* the NIC's TCP: receive window */
+    uint64_t delack_ns;      /* the NIC's TCP: delayed-ACK timer */
+    bool delack_one_segment; /* the NIC's TCP: tcpe_params.delack_one_segment */
+    uint64_t seed;           /* seeds the lookup hash (seed ^ 0x100c) and the TCP (seed ^ 0x41c) */
     struct ho_nic_costs costs;
 };
 

@@ -64,13 +64,14 @@ struct ho_os_params {
     uint32_t nic_conns;             /* the NIC's Hard limit; 0 = no handoff */
     struct ho_sel_policy selection; /* which connections to offer to the NIC */
     uint32_t conns; /* connections expected at once: sizes the TCP's and the driver's tables */
-    bool virtual_payload; /* packets carry lengths, not bytes (the simulator) */
-    uint32_t mss;         /* TCP maximum segment size */
-    uint32_t sndbuf;      /* send socket buffer, bytes */
-    uint32_t rcvbuf;      /* receive socket buffer, bytes */
-    uint64_t delack_ns;   /* delayed-ACK timer */
-    uint64_t seed;        /* seeds the TCP (seed ^ 0x5e) and the driver's table hash (seed) */
-    uint32_t line_bytes;  /* cache line: connection state is laid out line-aligned */
+    bool virtual_payload;    /* packets carry lengths, not bytes (the simulator) */
+    uint32_t mss;            /* TCP maximum segment size */
+    uint32_t sndbuf;         /* send socket buffer, bytes */
+    uint32_t rcvbuf;         /* receive socket buffer, bytes */
+    uint64_t delack_ns;      /* delayed-ACK timer */
+    bool delack_one_segment; /* tcpe_params.delack_one_segment */
+    uint64_t seed;           /* seeds the TCP (seed ^ 0x5e) and the driver's table hash (seed) */
+    uint32_t line_bytes;     /* cache line: connection state is laid out line-aligned */
     struct ho_os_costs costs;
 };
 
@@ -247,11 +248,13 @@ int ho_so_read(struct ho_os *os, uint32_t sock, uint64_t now, bool *eof);
 /*
  * Non-blocking send of len bytes: first `written` bytes copied from the application (a header,
  * or a whole dynamic response), then file bytes from offset file_off on (sendfile). Queues what
- * the send buffer takes and returns that many bytes (0..len). The appends count for the
- * threshold selection policy: one for the written bytes, then one per file page. When the
- * policy offers the connection to the NIC, the bytes queued so far travel with its state and
- * the call returns; until the NIC answers, sends queue nothing. The call stays open in the
- * kernel until then and goes on through the HO_SO_RESUMED event: the application calls
+ * the send buffer takes and returns that many bytes (0..len). The bytes go in appends, as
+ * FreeBSD 4.7 makes them: the written bytes in one, then the file a page at a time; after each
+ * append the host's TCP sends what it can, and on a connection on the NIC each append is a SEND
+ * command. The appends count for the threshold selection policy. When the policy offers the
+ * connection to the NIC, the call stops after that append, the bytes queued so far travel with
+ * the connection's state, and until the NIC answers sends queue nothing. The call stays open in
+ * the kernel until then and goes on through the HO_SO_RESUMED event: the application calls
  * ho_so_send again from inside it, with no new system call.
  */
 int64_t ho_so_send(struct ho_os *os, uint32_t sock, uint64_t written, uint64_t file_off,

@@ -91,10 +91,11 @@ struct sim_config {
     uint32_t dram_cycles; /* DRAM access latency (Table 2: 195 cycles) */
 
     /* TCP, on every machine. */
-    uint32_t mss;       /* maximum segment size (1518-byte frames: 1460) */
-    uint64_t delack_ns; /* delayed-ACK timer (FreeBSD 4.7: 100 ms) */
-    uint32_t sndbuf;    /* send socket buffer, bytes */
-    uint32_t rcvbuf;    /* receive socket buffer, bytes */
+    uint32_t mss;            /* maximum segment size (1518-byte frames: 1460) */
+    uint64_t delack_ns;      /* delayed-ACK timer (FreeBSD 4.7: 100 ms) */
+    bool delack_one_segment; /* ACK a second segment at once whatever its size (FreeBSD 4.7) */
+    uint32_t sndbuf;         /* send socket buffer, bytes */
+    uint32_t rcvbuf;         /* receive socket buffer, bytes */
 
     /* The cost model (keys cost.*): one set for every run. */
     struct sim_costs costs;

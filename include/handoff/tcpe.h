@@ -176,6 +176,10 @@ struct tcpe_params {
     uint64_t rto_min;             /* lower bound of the RTO (RFC 6298 2.4) [1 s] */
     uint64_t rto_max;             /* upper bound of the RTO and of backoff (RFC 6298 2.5) [60 s] */
     uint64_t delack;              /* delayed-ACK timeout (RFC 9293 3.8.6.3) [100 ms] */
+    bool delack_one_segment;      /* delay the ACK of one segment at most: a segment that
+                                     arrives while an ACK is delayed is acknowledged at once,
+                                     whatever its size (4.4BSD and FreeBSD 4's DELAY_ACK), rather
+                                     than every second full-sized segment (RFC 5681 4.2) [false] */
     uint64_t msl;                 /* maximum segment lifetime; TIME_WAIT lasts 2*MSL [30 s] */
     uint64_t fin_wait_2_timeout;  /* a released connection's FIN_WAIT_2 limit, 0 = none [60 s] */
     uint32_t rexmt_limit;         /* retransmissions (and unanswered probes) before abort [12] */

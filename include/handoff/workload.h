@@ -146,10 +146,14 @@ int ho_wl_type_parse(const char *s);
 const char *ho_method_name(unsigned m);
 const char *ho_req_kind_name(unsigned k);
 
-/* The packets a server sends for a response of `size` body bytes, the rule used for the
- * connection-lifetime distribution (Figure 4): one segment per 1448 bytes of body (a 1500-byte
- * MTU less 40 bytes of IP and TCP headers and 12 of timestamp option), plus one for the
- * response header. A response with no body counts 1. */
+/*
+ * The packets a server sends for a response of `size` body bytes, the rule used for the
+ * connection-lifetime distribution (Figure 4): the segments of the simulated Flash server on
+ * FreeBSD 4.7 when its window does not hold data back. The header leaves in a segment of its own
+ * (it is written before sendfile is called), then sendfile appends the body a 4096-byte page at a
+ * time and TCP sends each page in 1460-byte segments (a 1500-byte MTU less 40 bytes of IP and
+ * TCP headers), its tail in a shorter one. A response with no body counts 1.
+ */
 uint32_t ho_wl_resp_packets(uint32_t size);
 
 #endif

@@ -76,15 +76,28 @@ static struct conn *conn_get(struct ho_app *a, uint32_t sock)
     return &a->conns[sock];
 }
 
-/* Queues as much of the response as the socket takes. */
+/*
+ * Queues as much of the response as the socket takes: the header (or a whole dynamic response) by
+ * write(), then a static body by sendfile(). They are two calls, so the header leaves in a
+ * segment of its own, as it does from Flash on FreeBSD 4.7 (whose sendfile sends even the
+ * headers it is given by a write of their own).
+ */
 static void push(struct ho_app *a, uint32_t sock, uint64_t now)
 {
     struct conn *c = &a->conns[sock];
-    int64_t n = ho_so_send(a->os, sock, c->write_left, c->file_queued, c->resp_left, now);
-    uint64_t written = (uint64_t)n < c->write_left ? (uint64_t)n : c->write_left;
-    c->write_left -= written;
-    c->file_queued += (uint64_t)n - written;
-    c->resp_left -= (uint64_t)n;
+    if (c->write_left > 0) {
+        int64_t n = ho_so_send(a->os, sock, c->write_left, c->file_queued, c->write_left, now);
+        c->write_left -= (uint64_t)n;
+        c->resp_left -= (uint64_t)n;
+        if (c->write_left > 0) {
+            return; /* the buffer is full, or the connection is on its way to the NIC */
+        }
+    }
+    if (c->resp_left > 0) {
+        int64_t n = ho_so_send(a->os, sock, 0, c->file_queued, c->resp_left, now);
+        c->file_queued += (uint64_t)n;
+        c->resp_left -= (uint64_t)n;
+    }
 }
 
 static void accept_all(struct ho_app *a, uint64_t now)

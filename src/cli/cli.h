@@ -12,5 +12,6 @@ int cli_run(int argc, char **argv);
 int cli_trace(int argc, char **argv);
 int cli_reproduce(int argc, char **argv);
 int cli_sweep(int argc, char **argv);
+int cli_calibrate(int argc, char **argv);
 
 #endif

@@ -72,8 +72,9 @@ static void usage_stats(FILE *f)
             "session of a wsesslog file is one connection), response bytes and size\n"
             "percentiles, status and method mix, requests per connection, and the\n"
             "connection-lifetime distribution of the paper's Figure 4: connections ranked by\n"
-            "the packets the server sends (ceil(size/1448)+1 per response), with the share of\n"
-            "packets and bytes carried by the shortest 50 %% and the longest 10 %%.\n"
+            "the packets the server sends (per response: the header, then the body in\n"
+            "4096-byte pages of 1460-byte segments), with the share of packets and bytes\n"
+            "carried by the shortest 50 %% and the longest 10 %%.\n"
             "\n"
             "  --format F          wc (World Cup 98 binary), clf (Common/Combined Log Format)\n"
             "                      or wsesslog (httperf session file); by default detected from\n"
@@ -300,7 +301,8 @@ static void print_json(FILE *f, const char *path, const struct ho_trace *t,
             s->reqs_per_conn_mean, s->reqs_per_conn_median, s->reqs_per_conn_p90,
             s->reqs_per_conn_max);
     fprintf(f,
-            ", \"lifetime\": {\"packet_rule\": \"ceil(size/1448)+1 per response\", \"packets\": "
+            ", \"lifetime\": {\"packet_rule\": \"1 + 3 per 4096-byte page + ceil(rest/1460) per "
+            "response\", \"packets\": "
             "%" PRIu64 ", \"bottom50_packet_share\": %.4f, \"bottom50_byte_share\": %.4f, "
             "\"top10_packet_share\": %.4f, \"top10_byte_share\": %.4f, \"cdf\": [",
             s->packets, s->bottom50_packet_share, s->bottom50_byte_share, s->top10_packet_share,
@@ -358,7 +360,8 @@ static void print_text(FILE *f, const char *path, const struct ho_trace *t,
             s->reqs_per_conn_mean, s->reqs_per_conn_median, s->reqs_per_conn_p90,
             s->reqs_per_conn_max);
     fprintf(f,
-            "connection lifetimes (ranked by packets sent, ceil(size/1448)+1 per response; "
+            "connection lifetimes (ranked by packets sent, 1 + 3 per 4096-byte page + "
+            "ceil(rest/1460) per response; "
             "%" PRIu64 " packets)\n",
             s->packets);
     fprintf(f, "  shortest 50%% of connections send %5.1f%% of packets, %5.1f%% of bytes\n",

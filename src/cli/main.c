@@ -19,6 +19,7 @@ static const struct subcommand subcommands[] = {
     {"reproduce", cli_reproduce, "regenerate the paper's evaluation into a report"},
     {"sweep", cli_sweep, "the reproduction as shardable jobs: list, run a shard, merge"},
     {"trace", cli_trace, "generate or summarise workload traces (gen, stats)"},
+    {"calibrate", cli_calibrate, "fit the cost model on the baseline W-0-N-N-FCFS-400 alone"},
 };
 
 static void usage(FILE *f)

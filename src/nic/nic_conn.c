@@ -326,6 +326,7 @@ int nic_conn_init(struct ho_nic *n)
     tp.sndbuf = n->p.sndbuf;
     tp.rcvbuf = n->p.rcvbuf;
     tp.delack = n->p.delack_ns;
+    tp.delack_one_segment = n->p.delack_one_segment;
     tp.seed = n->p.seed ^ 0x41c;
     tp.hash_buckets = hard;
     return tcpe_stack_create(&tp, &n->stack);

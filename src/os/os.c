@@ -247,6 +247,7 @@ int ho_os_create(const struct ho_os_params *p, const struct ho_os_ops *ops, void
     tp.sndbuf = p->sndbuf;
     tp.rcvbuf = p->rcvbuf;
     tp.delack = p->delack_ns;
+    tp.delack_one_segment = p->delack_one_segment;
     tp.seed = p->seed ^ 0x5e;
     tp.hash_buckets = p->conns;
     int rc = tcpe_stack_create(&tp, &os->stack);

@@ -159,15 +159,24 @@ int ho_so_read(struct ho_os *os, uint32_t sock, uint64_t now, bool *eof)
     return n;
 }
 
-/* Appends to the send buffer of a connection on the host's TCP; see ho_so_send. */
+/* The next append of a send (ho_so_send): the written bytes in one, then the file a page at a
+ * time, as FreeBSD 4.7's sendfile appends one page and calls the protocol for each. */
+static uint64_t next_append(uint64_t written, uint64_t file_off, uint64_t left)
+{
+    uint64_t chunk = written > 0 ? written : OS_PAGE_BYTES - file_off % OS_PAGE_BYTES;
+    chunk = chunk < left ? chunk : left;
+    return chunk < (1u << 30) ? chunk : 1u << 30;
+}
+
+/* Appends to the send buffer of a connection on the host's TCP, which sends what it can after
+ * each append; see ho_so_send. */
 static int64_t host_send(struct ho_os *os, uint32_t sock, uint64_t written, uint64_t file_off,
                          uint64_t len)
 {
     struct os_sock *s = &os->socks[sock];
     uint64_t sent = 0;
     while (sent < len) {
-        uint64_t left = len - sent;
-        uint32_t chunk = left > (1u << 30) ? 1u << 30 : (uint32_t)left;
+        uint32_t chunk = (uint32_t)next_append(written, file_off, len - sent);
         int n = tcpe_send(s->conn, NULL, chunk, os->now);
         if (n <= 0) {
             break;
@@ -175,8 +184,8 @@ static int64_t host_send(struct ho_os *os, uint32_t sock, uint64_t written, uint
         sent += (uint32_t)n;
         uint64_t w = (uint64_t)n < written ? (uint64_t)n : written;
         uint64_t f = (uint64_t)n - w;
-        /* One append for the written bytes, then one per page of the file, as FreeBSD's
-         * sendfile appends a file page by page. */
+        /* The appends the threshold policy counts: the written bytes, and each page of the file
+         * begun (a page the buffer took only in part counts once). */
         uint64_t appends = (w > 0) + (file_off + f + OS_PAGE_BYTES - 1) / OS_PAGE_BYTES -
                            (file_off + OS_PAGE_BYTES - 1) / OS_PAGE_BYTES;
         written -= w;
@@ -202,7 +211,19 @@ int64_t ho_so_send(struct ho_os *os, uint32_t sock, uint64_t written, uint64_t f
     if (s->where == OS_HOST) {
         n = host_send(os, sock, written, file_off, len);
     } else if (s->where == OS_ON_NIC) {
-        n = os_nic_send(os, sock, len);
+        /* Each append is a SEND command, as the bypass protocol turns each protocol send of
+         * the socket layer into one. */
+        while ((uint64_t)n < len) {
+            uint64_t chunk = next_append(written, file_off, len - (uint64_t)n);
+            uint32_t m = os_nic_send(os, sock, chunk);
+            uint64_t w = m < written ? m : written;
+            written -= w;
+            file_off += m - w;
+            n += m;
+            if (m < chunk) {
+                break; /* the send buffer is full */
+            }
+        }
     }
     os_call_done(os);
     return n;

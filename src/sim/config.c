@@ -59,6 +59,9 @@ static const struct key keys[] = {
     {"host.dram_cycles", K_U32, F(dram_cycles), 1, 100000, "DRAM access latency, host cycles"},
     {"tcp.mss", K_U32, F(mss), 88, 9000, "maximum segment size, bytes"},
     {"tcp.delack_ns", K_U64, F(delack_ns), 1000, 10000000000ull, "delayed-ACK timer, ns"},
+    {"tcp.delack_one_segment", K_BOOL, F(delack_one_segment), 0, 0,
+     "delay the ACK of one segment at most, whatever its size (FreeBSD 4.7's DELAY_ACK); 0: "
+     "ACK every second full-sized segment (RFC 5681)"},
     {"tcp.sndbuf", K_U32, F(sndbuf), 1024, 1u << 30, "send socket buffer, bytes"},
     {"tcp.rcvbuf", K_U32, F(rcvbuf), 1024, 1u << 30, "receive socket buffer, bytes"},
     {"cost.host_rx_pkt", K_U32, F(costs.os.rx_pkt), 0, 100000000,
@@ -141,34 +144,34 @@ static void fail(struct sim_config_err *err, const char *fmt, ...)
 static const struct sim_costs default_costs = {
     .os =
         {
-            .rx_pkt = 8550,
-            .tx_pkt = 6840,
-            .timer = 1700,
-            .sys_event = 1830,
-            .sys_accept = 6870,
-            .sys_read = 3430,
-            .sys_write = 4580,
-            .sys_sendfile = 5720,
-            .sys_close = 5720,
-            .copy_per_kb = 1145,
+            .rx_pkt = 6710,
+            .tx_pkt = 5368,
+            .timer = 1334,
+            .sys_event = 1812,
+            .sys_accept = 6804,
+            .sys_read = 3397,
+            .sys_write = 4536,
+            .sys_sendfile = 5665,
+            .sys_close = 5665,
+            .copy_per_kb = 1134,
             .conn_state_bytes = 1024,
             .pkt_hdr_bytes = 128,
-            .msg_out = 3420,
-            .msg_in = 5130,
-            .handoff = 17100,
+            .msg_out = 2684,
+            .msg_in = 4026,
+            .handoff = 13420,
         },
     .app =
         {
-            .request = 18300,
-            .dynamic = 91600,
+            .request = 18125,
+            .dynamic = 90723,
         },
     .nic =
         {
-            .host_rx = 1050,
-            .host_tx = 1050,
+            .host_rx = 835,
+            .host_tx = 835,
             .lookup_probe = 20,
-            .tcp_rx = 2000,
-            .tcp_tx = 2300,
+            .tcp_rx = 2185,
+            .tcp_tx = 2513,
             .timer = 400,
             .cmd = 500,
             .handoff = 2000,
@@ -199,6 +202,7 @@ void sim_config_defaults(struct sim_config *c)
     c->dram_cycles = 195;
     c->mss = 1460;
     c->delack_ns = 100000000ull;
+    c->delack_one_segment = true;
     c->sndbuf = 65536;
     c->rcvbuf = 65536;
     c->costs = default_costs;

@@ -215,6 +215,7 @@ int host_run_init(struct sim_host *h, const struct sim_config *c, uint32_t nclie
         .sndbuf = c->sndbuf,
         .rcvbuf = c->rcvbuf,
         .delack_ns = c->delack_ns,
+        .delack_one_segment = c->delack_one_segment,
         .seed = c->seed,
         .line_bytes = c->line_bytes,
         .costs = c->costs.os,

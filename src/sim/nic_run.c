@@ -180,6 +180,7 @@ int nic_run_init(struct sim_nic *n, const struct sim_config *c)
         .sndbuf = 2 * c->sndbuf,
         .rcvbuf = c->rcvbuf,
         .delack_ns = c->delack_ns,
+        .delack_one_segment = c->delack_one_segment,
         .seed = c->seed,
         .costs = c->costs.nic,
     };

@@ -649,11 +649,16 @@ static bool tcp_input_ack(struct tcpe_conn *tp, const struct tcp_in *in, uint64_
 /* ---- steps 7 and 8: data and FIN ---- */
 
 /* In-order data: ACK every second full-sized segment at once, others after the delayed-ACK
- * timeout (RFC 9293 3.8.6.3, RFC 5681 4.2). */
+ * timeout (RFC 9293 3.8.6.3, RFC 5681 4.2); or, with delack_one_segment, every second segment
+ * of any size, as BSD does: an ACK already delayed is sent now. */
 static void tcp_delack(struct tcpe_conn *tp, uint64_t now)
 {
     const struct tcpe_params *p = &tp->stack->p;
-    if (p->delack == 0 || tp->rcv_nxt - tp->last_ack_sent >= 2u * tp->t_maxseg) {
+    if (tp->rcv_nxt == tp->last_ack_sent) {
+        return; /* the application answered at once: its segment carried the ACK */
+    }
+    if (p->delack == 0 || tp->rcv_nxt - tp->last_ack_sent >= 2u * tp->t_maxseg ||
+        (p->delack_one_segment && tcp_timer_on(tp, TCP_T_DELACK))) {
         tp->t_flags |= TF_ACKNOW;
     } else if (!tcp_timer_on(tp, TCP_T_DELACK)) {
         tcp_timer_set(tp, TCP_T_DELACK, now + p->delack);

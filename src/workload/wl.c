@@ -81,7 +81,9 @@ const char *ho_req_kind_name(unsigned k)
 
 uint32_t ho_wl_resp_packets(uint32_t size)
 {
-    return size / 1448 + (size % 1448 != 0) + 1;
+    const uint32_t page = 4096, mss = 1460;
+    uint32_t tail = size % page;
+    return 1 + size / page * ((page + mss - 1) / mss) + (tail + mss - 1) / mss;
 }
 
 static void set_err(struct ho_wl_err *err, const char *msg)

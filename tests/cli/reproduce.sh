@@ -20,7 +20,7 @@ for s in "## The paper's claims" "## Table 1" "## Figure 5" "## Figure 6" "## Fi
 done
 grep -q "| 23031 |" "$r" || fail "Table 1 lacks the paper's baseline"
 grep -qE "claims reproduced within their bands" "$r" || fail "no claims summary"
-grep -q '^| `cost.nic_tcp_rx` | 2000 |' "$r" || fail "report lacks the cost model"
+grep -q '^| `cost.nic_tcp_rx` | 2185 |' "$r" || fail "report lacks the cost model"
 # 60 configurations of the paper, and 12 with handoff rerun at two NIC-cost scales.
 [ "$(ls "$tmp/out/runs" | wc -l)" -eq 84 ] || fail "expected 84 runs, got $(ls "$tmp/out/runs" | wc -l)"
 [ -s "$tmp/out/runs/W-1024-N-N-FCFS-400,cost.nic_scale_pct=200-s1.json" ] ||

@@ -40,6 +40,30 @@ static void test_delayed_ack(void **state)
                         "0.6 call eof 0\n");
 }
 
+/* delack_one_segment (4.4BSD and FreeBSD 4): a segment that arrives while an ACK is delayed is
+ * acknowledged at once whatever its size; a lone one still waits for the timer. */
+static void test_delayed_ack_one_segment(void **state)
+{
+    (void)state;
+    struct tt_script_cfg cfg;
+    tt_script_cfg_init(&cfg);
+    cfg.params.delack_one_segment = true;
+    run_cfg(TT_PASSIVE_OPEN "0.2 < P. 1:251(250) ack 1 win 65535\n"
+                            "0.2 < P. 251:501(250) ack 1 win 65535\n"
+                            "0.2 > . 1:1(0) ack 501 win 65035\n"
+                            "0.3 < P. 501:601(100) ack 1 win 65535\n"
+                            "0.4 > . 1:1(0) ack 601 win 64935\n"
+                            "0.4 call stat delayed_acks 1\n",
+            &cfg);
+    /* Without it, two small segments are one delayed ACK. */
+    tt_script_cfg_init(&cfg);
+    run_cfg(TT_PASSIVE_OPEN "0.2 < P. 1:251(250) ack 1 win 65535\n"
+                            "0.2 < P. 251:501(250) ack 1 win 65535\n"
+                            "0.3 > . 1:1(0) ack 501 win 65035\n"
+                            "0.3 call stat delayed_acks 1\n",
+            &cfg);
+}
+
 /* Sending: the initial window is 4 segments; ACKs grow cwnd by one segment each in slow
  * start; the last segment of what is queued carries PSH. */
 static void test_send_slow_start(void **state)
@@ -283,6 +307,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_delayed_ack),
+        cmocka_unit_test(test_delayed_ack_one_segment),
         cmocka_unit_test(test_send_slow_start),
         cmocka_unit_test(test_nagle),
         cmocka_unit_test(test_trim_to_window),

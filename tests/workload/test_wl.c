@@ -109,9 +109,12 @@ static void test_packet_rule(void **state)
     (void)state;
     assert_int_equal(ho_wl_resp_packets(0), 1);
     assert_int_equal(ho_wl_resp_packets(1), 2);
-    assert_int_equal(ho_wl_resp_packets(1448), 2);
-    assert_int_equal(ho_wl_resp_packets(1449), 3);
-    assert_int_equal(ho_wl_resp_packets(UINT32_MAX), UINT32_MAX / 1448 + 2);
+    assert_int_equal(ho_wl_resp_packets(1460), 2);
+    assert_int_equal(ho_wl_resp_packets(1461), 3);
+    assert_int_equal(ho_wl_resp_packets(4096), 4); /* 1460 + 1460 + 1176 */
+    assert_int_equal(ho_wl_resp_packets(4097), 5); /* and 1 on the next page */
+    assert_int_equal(ho_wl_resp_packets(3 * 4096 + 2921), 1 + 9 + 3);
+    assert_int_equal(ho_wl_resp_packets(UINT32_MAX), 1 + (UINT32_MAX / 4096) * 3 + 3);
 }
 
 static void test_stats_by_hand(void **state)
