@@ -7,8 +7,8 @@
  *    progress line on stderr. Each child writes its metrics to DIR/runs/CONFIG-sSEED.json (and,
  *    for Figure 6, its time series), so a run is independent of every other.
  * 3. Reads the results back and writes DIR/results.json, the figures (gnuplot, SVG and PNG) and
- *    DIR/report.md: every table beside the paper's numbers (repro_paper.c), the relative
- *    difference, and the checklist of the paper's claims with the band each is judged by.
+ *    DIR/report.md (repro_report.c): every table beside the paper's numbers and the difference,
+ *    and the checklist of the paper's claims with the band each is judged by.
  *
  * Nothing here is tuned per experiment: every run uses the one cost model of the simulator.
  */
@@ -245,7 +245,7 @@ static int child_run(const struct repro *r, const struct run *x, unsigned seed)
         fprintf(stderr, "\nhandoff reproduce: %s: %s\n", x->config, err.msg);
         return 1;
     }
-    int rc = sim_world_run(w, 10000000, csv ? repro_write_sample : NULL, NULL, csv, &err);
+    int rc = sim_world_run(w, REPRO_SAMPLE_NS, csv ? repro_write_sample : NULL, NULL, csv, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (rc != 0) {
         fprintf(stderr, "\nhandoff reproduce: %s seed %u: %s\n", x->config, seed, err.msg);

@@ -12,6 +12,9 @@
 
 #define REPRO_MAX_RUNS 256
 
+/* The interval of the Figure 6 time series (DIR/timeseries/CONFIG.csv), simulated ns. */
+#define REPRO_SAMPLE_NS 10000000ull
+
 struct repro_run_view {
     const char *config;          /* shorthand */
     unsigned n;                  /* seeds that ran */

@@ -19,6 +19,29 @@ for s in "## The paper's claims" "## Table 1" "## Figure 5" "## Figure 6" "## Fi
     grep -q "^$s" "$r" || fail "report lacks '$s'"
 done
 grep -q "| 23031 |" "$r" || fail "Table 1 lacks the paper's baseline"
+# Each value the paper's text states, on the row of its configuration.
+grep -q '^| S-2048-N-N-FCFS-400 | host idle | 50 % |' "$r" || fail "S-2048-N-N lacks the paper's 50 % idle"
+grep -qF '| S-2048-N-N-FCFS-400 | requests/s, change from S-0-N-N-FCFS-400 | *drops slightly* |' "$r" ||
+    fail "S-2048-N-N lacks the paper's 'drops slightly'"
+grep -q '^| S-2048-P-N-FCFS-400 | NIC idle | 8 % |' "$r" || fail "the paper's 8 % idle is not on S-2048-P-N"
+if grep -q '^| S-4096-P-N-FCFS-400 | NIC idle | 8 % |' "$r"; then
+    fail "the paper's 8 % idle is on S-4096-P-N"
+fi
+for g in 'I-4096-P-L-FCFS-600 | requests/s, change from I-4096-P-L-FCFS-400 | +21 % |' \
+    'I-4096-P-L-FCFS-800 | requests/s, change from I-4096-P-L-FCFS-600 | +3 % |' \
+    'S-4096-P-L-FCFS-600 | requests/s, change from S-4096-P-L-FCFS-400 | +16 % |' \
+    'S-4096-P-L-FCFS-800 | requests/s, change from S-4096-P-L-FCFS-600 | +13 % |'; do
+    grep -qF "| $g" "$r" || fail "the paper's NIC-speed gain '$g' is missing"
+done
+# Percentages (idle time, shares, changes) are compared in points, never relatively.
+grep -qE '^\| no handoff \|.*\| 0 \| [+-][0-9]+ pts \| [^|]* \| 62 \| [+-][0-9]+ pts \|$' "$r" ||
+    fail "Table 1's idle times not compared in points"
+pct='host idle|NIC idle|connections handed off|packets the NIC consumed or generated'
+if grep -qE "\| ($pct) \| [0-9]+ % \| [^|]* \| [+-][0-9]+ % \|" "$r"; then
+    fail "a percentage compared as a relative difference"
+fi
+grep -qE 'change from [^|]* \| [+-][0-9]+ % \| [^|]* \| [+-][0-9]+ pts \|' "$r" ||
+    fail "changes not compared in points"
 grep -qE "claims reproduced within their bands" "$r" || fail "no claims summary"
 grep -q '^| `cost.nic_tcp_rx` | 2185 |' "$r" || fail "report lacks the cost model"
 # 60 configurations of the paper, and 12 with handoff rerun at two NIC-cost scales.
@@ -29,10 +52,23 @@ grep -q '^| `cost.nic_tcp_rx` | 2185 |' "$r" || fail "report lacks the cost mode
 [ "$(grep -c '"config"' "$tmp/out/results.json")" -eq 84 ] || fail "results.json incomplete"
 [ -s "$tmp/out/timeseries/W-4096-P-L-FCFS-400.csv" ] || fail "no Figure 6 time series"
 if command -v gnuplot >/dev/null; then
-    for f in fig4 fig5-W fig5-S fig6-W fig7-W fig7-D fig8 fig8-W; do
+    for f in fig4 fig5 fig6-W fig7 fig8 fig8-mips; do
         [ -s "$tmp/out/figures/$f.svg" ] && [ -s "$tmp/out/figures/$f.png" ] || fail "no figure $f"
     done
 fi
+fig="$tmp/out/figures"
+# Figures 5, 7 and 8: the configurations on the Y axis, six panels side by side.
+for f in fig5 fig7 fig8; do
+    grep -q 'ytic(2)' "$fig/$f.gp" && grep -q 'boxxyerror' "$fig/$f.gp" || fail "$f: not horizontal bars"
+    [ "$(grep -c '^set lmargin at screen' "$fig/$f.gp")" -eq 12 ] || fail "$f: not six panels"
+done
+grep -q '^[0-9.]* S-2048-P-N-FCFS-400 ' "$fig/fig5.dat" || fail "fig5 lacks S-2048-P-N"
+# Figure 6: the watermarks and the end of the warm-up.
+grep -q "title 'Hiwat (1024)'" "$fig/fig6-W.gp" && grep -q "title 'Lowat (512)'" "$fig/fig6-W.gp" ||
+    fail "Figure 6 lacks Hiwat and Lowat"
+grep -q '^Hiwat 1024 and Lowat 512 packets' "$r" || fail "the report does not state Hiwat and Lowat"
+# Figure 4: enough points for the longest 10 % of the connections.
+[ "$(awk 'NR > 1 && $1 >= 90' "$fig/fig4.dat" | wc -l)" -ge 100 ] || fail "Figure 4 too coarse"
 
 # The same runs as shards on "two machines", merged: the same results, byte for byte.
 for i in 1 2; do
