@@ -72,6 +72,7 @@ struct ho_nic_params {
     uint32_t rcvbuf;         /* the NIC's TCP: receive window */
     uint64_t delack_ns;      /* the NIC's TCP: delayed-ACK timer */
     bool delack_one_segment; /* the NIC's TCP: tcpe_params.delack_one_segment */
+    uint64_t rto_init_ns;    /* the NIC's TCP: initial retransmission timeout, 0 = tcpe's */
     uint64_t seed;           /* seeds the lookup hash (seed ^ 0x100c) and the TCP (seed ^ 0x41c) */
     struct ho_nic_costs costs;
 };

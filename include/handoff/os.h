@@ -19,6 +19,10 @@
  * platform says it has run (ho_os_work_done). A packet's work also names the memory it touches
  * (ho_os_work_mem), so that the simulator's cache model can charge the misses.
  *
+ * Listening follows BSD: a listener's backlog (capped at somaxconn) bounds the connections
+ * established and waiting to be accepted, and a SYN that arrives while more than that many wait
+ * is dropped, so that its client retries after its retransmission timeout.
+ *
  * Handoff. The selection policy picks connections to offer to the NIC: when they are accepted,
  * or at the n-th enqueue to their send buffer. The driver exports the connection's state from
  * the host's TCP and sends it in a HANDOFF command; packets that reach the host meanwhile are
@@ -70,6 +74,9 @@ struct ho_os_params {
     uint32_t rcvbuf;         /* receive socket buffer, bytes */
     uint64_t delack_ns;      /* delayed-ACK timer */
     bool delack_one_segment; /* tcpe_params.delack_one_segment */
+    uint64_t rto_init_ns;    /* initial retransmission timeout (a SYN-ACK's), 0 = tcpe's */
+    uint32_t somaxconn;      /* most connections a listener keeps waiting to be accepted, whatever
+                                backlog the application asks for (kern.ipc.somaxconn); 0 = no cap */
     uint64_t seed;           /* seeds the TCP (seed ^ 0x5e) and the driver's table hash (seed) */
     uint32_t line_bytes;     /* cache line: connection state is laid out line-aligned */
     struct ho_os_costs costs;
@@ -226,7 +233,8 @@ int ho_os_check(const struct ho_os *os, char *why, size_t len);
 
 /* The application's side: the socket layer. */
 
-/* Listens on ip:port; returns the listening socket's number (>= 0), or an HO_E* error. */
+/* Listens on ip:port with a backlog of connections waiting to be accepted (capped at
+ * somaxconn); returns the listening socket's number (>= 0), or an HO_E* error. */
 int ho_so_listen(struct ho_os *os, uint32_t ip, uint16_t port, uint32_t backlog);
 
 /*

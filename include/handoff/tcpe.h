@@ -173,6 +173,11 @@ struct tcpe_params {
     uint32_t sndbuf;              /* send-buffer limit, octets (1 .. 2^30) [65536] */
     uint32_t rcvbuf;              /* receive-buffer limit = largest window, octets [65536] */
     uint64_t rto_init;            /* initial retransmission timeout (RFC 6298 2.1) [1 s] */
+    bool backlog_accept_queue;    /* a listener's backlog bounds the connections established
+                                     and not yet accepted, and a SYN is dropped while more than
+                                     backlog wait (BSD's so_qlen > so_qlimit; the half-open,
+                                     which BSD's syncache holds, are not counted); else it bounds
+                                     half-open and unaccepted together [false] */
     uint64_t rto_min;             /* lower bound of the RTO (RFC 6298 2.4) [1 s] */
     uint64_t rto_max;             /* upper bound of the RTO and of backoff (RFC 6298 2.5) [60 s] */
     uint64_t delack;              /* delayed-ACK timeout (RFC 9293 3.8.6.3) [100 ms] */

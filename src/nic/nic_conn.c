@@ -327,6 +327,9 @@ int nic_conn_init(struct ho_nic *n)
     tp.rcvbuf = n->p.rcvbuf;
     tp.delack = n->p.delack_ns;
     tp.delack_one_segment = n->p.delack_one_segment;
+    if (n->p.rto_init_ns) {
+        tp.rto_init = n->p.rto_init_ns;
+    }
     tp.seed = n->p.seed ^ 0x41c;
     tp.hash_buckets = hard;
     return tcpe_stack_create(&tp, &n->stack);

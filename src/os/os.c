@@ -248,6 +248,10 @@ int ho_os_create(const struct ho_os_params *p, const struct ho_os_ops *ops, void
     tp.rcvbuf = p->rcvbuf;
     tp.delack = p->delack_ns;
     tp.delack_one_segment = p->delack_one_segment;
+    tp.backlog_accept_queue = true;
+    if (p->rto_init_ns) {
+        tp.rto_init = p->rto_init_ns;
+    }
     tp.seed = p->seed ^ 0x5e;
     tp.hash_buckets = p->conns;
     int rc = tcpe_stack_create(&tp, &os->stack);

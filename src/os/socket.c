@@ -83,6 +83,9 @@ int ho_so_listen(struct ho_os *os, uint32_t ip, uint16_t port, uint32_t backlog)
     if (os->listener) {
         return HO_EEXIST;
     }
+    if (os->p.somaxconn && backlog > os->p.somaxconn) {
+        backlog = os->p.somaxconn;
+    }
     int rc = tcpe_listen(os->stack, ip, port, backlog, &os->listener);
     if (rc != HO_OK) {
         return rc;

@@ -202,6 +202,7 @@ int clients_init(struct sim_clients *cl, const struct sim_config *cfg, uint32_t 
     tp.rcvbuf = cfg->rcvbuf;
     tp.delack = cfg->delack_ns;
     tp.delack_one_segment = cfg->delack_one_segment;
+    tp.rto_init = cfg->rto_init_ns;
     tp.nodelay = true;
     tp.seed = cfg->seed ^ 0xc1;
     tp.hash_buckets = cl->n * 2;

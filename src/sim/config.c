@@ -62,6 +62,11 @@ static const struct key keys[] = {
     {"tcp.delack_one_segment", K_BOOL, F(delack_one_segment), 0, 0,
      "delay the ACK of one segment at most, whatever its size (FreeBSD 4.7's DELAY_ACK); 0: "
      "ACK every second full-sized segment (RFC 5681)"},
+    {"tcp.rto_init_ns", K_U64, F(rto_init_ns), 1000000, 60000000000ull,
+     "initial retransmission timeout, the one a SYN waits, ns (FreeBSD 4.7: 3 s)"},
+    {"host.somaxconn", K_U32, F(somaxconn), 1, 1u << 20,
+     "most connections waiting to be accepted, whatever backlog the server asks for "
+     "(FreeBSD 4.7's kern.ipc.somaxconn)"},
     {"tcp.sndbuf", K_U32, F(sndbuf), 1024, 1u << 30, "send socket buffer, bytes"},
     {"tcp.rcvbuf", K_U32, F(rcvbuf), 1024, 1u << 30, "receive socket buffer, bytes"},
     {"cost.host_rx_pkt", K_U32, F(costs.os.rx_pkt), 0, 100000000,
@@ -144,26 +149,26 @@ static void fail(struct sim_config_err *err, const char *fmt, ...)
 static const struct sim_costs default_costs = {
     .os =
         {
-            .rx_pkt = 6710,
-            .tx_pkt = 5368,
-            .timer = 1334,
-            .sys_event = 1812,
-            .sys_accept = 6804,
-            .sys_read = 3397,
-            .sys_write = 4536,
-            .sys_sendfile = 5665,
-            .sys_close = 5665,
-            .copy_per_kb = 1134,
+            .rx_pkt = 6702,
+            .tx_pkt = 5361,
+            .timer = 1332,
+            .sys_event = 1803,
+            .sys_accept = 6772,
+            .sys_read = 3381,
+            .sys_write = 4514,
+            .sys_sendfile = 5638,
+            .sys_close = 5638,
+            .copy_per_kb = 1129,
             .conn_state_bytes = 1024,
             .pkt_hdr_bytes = 128,
-            .msg_out = 2684,
-            .msg_in = 4026,
-            .handoff = 13420,
+            .msg_out = 2681,
+            .msg_in = 4021,
+            .handoff = 13403,
         },
     .app =
         {
-            .request = 18125,
-            .dynamic = 90723,
+            .request = 18039,
+            .dynamic = 90293,
         },
     .nic =
         {
@@ -203,6 +208,8 @@ void sim_config_defaults(struct sim_config *c)
     c->mss = 1460;
     c->delack_ns = 100000000ull;
     c->delack_one_segment = true;
+    c->rto_init_ns = 3000000000ull;
+    c->somaxconn = 128;
     c->sndbuf = 65536;
     c->rcvbuf = 65536;
     c->costs = default_costs;

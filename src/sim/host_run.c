@@ -216,6 +216,8 @@ int host_run_init(struct sim_host *h, const struct sim_config *c, uint32_t nclie
         .rcvbuf = c->rcvbuf,
         .delack_ns = c->delack_ns,
         .delack_one_segment = c->delack_one_segment,
+        .rto_init_ns = c->rto_init_ns,
+        .somaxconn = c->somaxconn,
         .seed = c->seed,
         .line_bytes = c->line_bytes,
         .costs = c->costs.os,

@@ -181,6 +181,7 @@ int nic_run_init(struct sim_nic *n, const struct sim_config *c)
         .rcvbuf = c->rcvbuf,
         .delack_ns = c->delack_ns,
         .delack_one_segment = c->delack_one_segment,
+        .rto_init_ns = c->rto_init_ns,
         .seed = c->seed,
         .costs = c->costs.nic,
     };

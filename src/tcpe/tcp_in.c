@@ -130,7 +130,7 @@ static void tcp_input_listen(struct tcpe_conn *l, const struct tcpe_seg *seg, ui
         tcp_drop_count(s, l, TCPE_DROP_BAD_FLAGS);
         return;
     }
-    if (l->qlen >= l->backlog) {
+    if (s->p.backlog_accept_queue ? l->acc_qlen > l->backlog : l->qlen >= l->backlog) {
         tcp_drop_count(s, l, TCPE_DROP_BACKLOG);
         return;
     }
@@ -201,6 +201,7 @@ static void tcp_established(struct tcpe_conn *tp, const struct tcp_in *in, uint6
             l->acc_head = tp;
         }
         l->acc_tail = tp;
+        l->acc_qlen++;
         tcp_event(l, TCPE_EV_ACCEPT);
     } else {
         tcp_event(tp, TCPE_EV_CONNECTED | TCPE_EV_WRITABLE);

@@ -93,6 +93,8 @@ void tcp_listener_unlink(struct tcpe_conn *tp)
         if (l->acc_tail == tp) {
             l->acc_tail = prev;
         }
+        HO_ASSERT(l->acc_qlen > 0, "accept queue length underflow");
+        l->acc_qlen--;
     }
     tp->acc_next = NULL;
     tp->listener = NULL;

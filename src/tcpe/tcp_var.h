@@ -104,6 +104,7 @@ struct tcpe_conn {
     struct tcpe_conn *acc_tail; /* listener only: newest established child */
     uint32_t backlog;           /* listener only: most children (half-open + unaccepted) */
     uint32_t qlen;              /* listener only: children now */
+    uint32_t acc_qlen;          /* listener only: of those, established and not yet accepted */
     uint32_t heap_idx;          /* position in the stack's timer heap, UINT32_MAX if absent */
     uint64_t wake;              /* heap key: earliest timer when inserted */
     uint64_t id;                /* creation order in this stack, breaks heap ties */

@@ -162,6 +162,53 @@ static void test_backlog(void **state)
     tcpe_stack_destroy(s); /* with live connections: nothing may leak */
 }
 
+/* backlog_accept_queue (BSD): half-open connections are not counted; a SYN is dropped while
+ * more than backlog established connections wait to be accepted, and accepting one makes room. */
+static void test_backlog_accept_queue(void **state)
+{
+    (void)state;
+    struct sink k = {0};
+    struct tcpe_params p;
+    tcpe_params_init(&p);
+    p.ops.output = sink_output;
+    p.ctx = &k;
+    p.backlog_accept_queue = true;
+    struct tcpe_stack *s = NULL;
+    assert_int_equal(tcpe_stack_create(&p, &s), 0);
+    struct tcpe_conn *l = NULL;
+    assert_int_equal(tcpe_listen(s, 0, 80, 2, &l), 0);
+    /* Five half-open: all answered. */
+    for (uint16_t port = 1; port <= 5; port++) {
+        struct tcpe_seg g = syn_to(0x0a000002u, 80, port);
+        tcpe_stack_input(s, &g, 0);
+    }
+    assert_int_equal(k.n, 5);
+    assert_int_equal(tcpe_stack_stats(s)->drops[TCPE_DROP_BACKLOG], 0);
+    /* Three complete their handshakes: more than the backlog (2) now wait. */
+    for (uint16_t port = 1; port <= 3; port++) {
+        struct tcpe_seg a;
+        memset(&a, 0, sizeof a);
+        a.src_ip = 0x0b000001u;
+        a.dst_ip = 0x0a000002u;
+        a.src_port = port;
+        a.dst_port = 80;
+        a.seq = 1000u * port + 1;
+        a.ack = k.segs[port - 1].seq + 1;
+        a.flags = TCPE_ACK;
+        a.wnd = 65535;
+        tcpe_stack_input(s, &a, 1000);
+    }
+    struct tcpe_seg g = syn_to(0x0a000002u, 80, 6);
+    tcpe_stack_input(s, &g, 1000);
+    assert_int_equal(k.n, 5); /* dropped, silently */
+    assert_int_equal(tcpe_stack_stats(s)->drops[TCPE_DROP_BACKLOG], 1);
+    assert_non_null(tcpe_accept(l)); /* two wait now: the next SYN is answered */
+    tcpe_stack_input(s, &g, 2000);
+    assert_int_equal(k.n, 6);
+    assert_int_equal(k.segs[5].flags, TCPE_SYN | TCPE_ACK);
+    tcpe_stack_destroy(s);
+}
+
 /* The heap's top is always the earliest timer of all connections. */
 static void test_timer_heap(void **state)
 {
@@ -487,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_params_checked),
         cmocka_unit_test(test_listener_demux),
         cmocka_unit_test(test_backlog),
+        cmocka_unit_test(test_backlog_accept_queue),
         cmocka_unit_test(test_timer_heap),
         cmocka_unit_test(test_per_connection_entry_points),
         cmocka_unit_test(test_release_inside_callback),
