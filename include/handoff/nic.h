@@ -43,6 +43,8 @@
 #include "handoff/pkt.h"
 #include "handoff/sched.h"
 
+struct tcpe_stats;
+
 /* Instructions of the NIC's processor for each kind of work (docs/cost-model.md). */
 struct ho_nic_costs {
     uint32_t host_rx;      /* receive a host packet: MAC, lookup miss, DMA to the host */
@@ -142,6 +144,7 @@ struct ho_nic_info {
                              ho_nic_reset_counters */
     uint64_t accepted;    /* HANDOFF_REPLYs sent that accepted a connection */
     uint64_t closed;      /* CLOSED messages sent */
+    const struct tcpe_stats *tcp; /* the NIC TCP's counters; NULL without handoff */
 };
 
 struct ho_nic;

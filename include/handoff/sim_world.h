@@ -42,6 +42,7 @@ struct sim_metrics {
     double mean_response_ms;          /* request sent to last response byte received */
     uint64_t nic_rx_drops;            /* packets dropped by the full NIC receive memory */
     uint64_t retransmits;             /* segments retransmitted by any TCP */
+    uint64_t nic_retransmits;         /* of those, by the NIC's TCP */
     double soft_limit_mean;           /* time average of Soft limit */
     double nic_connections_mean;      /* time average of Cnum */
     double measured_s;                /* simulated seconds measured */

@@ -71,8 +71,9 @@ static void print_table(const char *name, const struct sim_metrics *m, double wa
     printf("  host packet delay us  %10.1f send, %.1f receive (medians)\n",
            m->host_send_delay_median_us, m->host_recv_delay_median_us);
     printf("  mean response ms      %10.2f\n", m->mean_response_ms);
-    printf("  NIC rx drops          %10llu   retransmits %llu\n",
-           (unsigned long long)m->nic_rx_drops, (unsigned long long)m->retransmits);
+    printf("  NIC rx drops          %10llu   retransmits %llu (NIC %llu)\n",
+           (unsigned long long)m->nic_rx_drops, (unsigned long long)m->retransmits,
+           (unsigned long long)m->nic_retransmits);
     printf("  DRAM accesses/packet  %10.1f\n", m->host_misses_per_packet);
     printf("  measured %.3f s simulated, %llu events, %.2f s wall\n", m->measured_s,
            (unsigned long long)m->events, wall);

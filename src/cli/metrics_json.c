@@ -33,6 +33,7 @@
 #define INT_FIELDS(X)                                                                              \
     X(nic_rx_drops)                                                                                \
     X(retransmits)                                                                                 \
+    X(nic_retransmits)                                                                             \
     X(requests)                                                                                    \
     X(packets)                                                                                     \
     X(events)                                                                                      \

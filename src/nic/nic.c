@@ -267,6 +267,8 @@ void ho_nic_info(const struct ho_nic *n, struct ho_nic_info *info)
         info->cnum = ho_lc_cnum(&n->lc);
         info->conns = ho_lookup_count(n->lookup);
     }
+    if (n->stack)
+        info->tcp = tcpe_stack_stats(n->stack);
     info->accepted = n->accepted;
     info->closed = n->closed;
 }

@@ -47,17 +47,26 @@ struct sim_world {
 
     /* The measured window, and what was counted before it opened. */
     uint64_t measure_start_ns, measure_end_ns;
-    uint64_t retrans_base, host_pkts_base;
+    uint64_t retrans_base, nic_retrans_base, host_pkts_base;
     double soft_sum, cnum_sum;
     uint64_t nsamples;
     uint64_t host_busy_prev, nic_busy_prev, host_elapsed_prev, nic_elapsed_prev;
 };
 
+/* Segments sent again by the NIC's TCP (none without handoff). */
+static uint64_t nic_retransmits(const struct sim_world *w)
+{
+    struct ho_nic_info ni;
+    ho_nic_info(w->nic.fw, &ni);
+    return ni.tcp ? ni.tcp->rexmt_segs : 0;
+}
+
+/* Segments sent again by every TCP in the world: the host's, the NIC's and the clients'. */
 static uint64_t retransmits(const struct sim_world *w)
 {
     struct ho_os_info oi;
     ho_os_info(w->host.os, &oi);
-    return oi.tcp->rexmt_segs + clients_retransmits(&w->clients);
+    return oi.tcp->rexmt_segs + nic_retransmits(w) + clients_retransmits(&w->clients);
 }
 
 static void start_measuring(struct sim_world *w, uint64_t now)
@@ -69,7 +78,8 @@ static void start_measuring(struct sim_world *w, uint64_t now)
     ho_nic_reset_counters(w->nic.fw);
     struct ho_os_info oi;
     ho_os_info(w->host.os, &oi);
-    w->retrans_base = oi.tcp->rexmt_segs + clients_retransmits(&w->clients);
+    w->retrans_base = retransmits(w);
+    w->nic_retrans_base = nic_retransmits(w);
     w->host_pkts_base = oi.pkts;
     w->host_busy_prev = w->nic_busy_prev = 0;
     w->host_elapsed_prev = w->nic_elapsed_prev = 0;
@@ -409,6 +419,7 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     ho_nic_info(w->nic.fw, &ni);
     m->nic_rx_drops = ni.rx_drops;
     m->retransmits = retransmits(w) - w->retrans_base;
+    m->nic_retransmits = nic_retransmits(w) - w->nic_retrans_base;
     m->soft_limit_mean = w->nsamples ? w->soft_sum / (double)w->nsamples : 0;
     m->nic_connections_mean = w->nsamples ? w->cnum_sum / (double)w->nsamples : 0;
     struct sim_evq_stats es;
