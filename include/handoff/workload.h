@@ -132,6 +132,16 @@ int ho_wl_next_conn(struct ho_wl *wl, uint32_t client, struct ho_conn *conn);
  * come from ho_wl_next_conn() on the same workload. Never fails otherwise. */
 int ho_wl_next_req(const struct ho_wl *wl, struct ho_conn *conn, struct ho_req *req);
 
+/*
+ * How long client `client` waits before its first connection, in microseconds, so that paced
+ * clients (SPECweb99's, D and S) start in the steady state of their pacing rather than all at
+ * once: a paced client is at any moment inside the gap after one of its requests, and a gap is
+ * found with a chance that grows with its length, so the wait is a uniform share of a gap drawn
+ * in proportion to its length (the residual time of a stationary renewal process). 0 for
+ * workloads without pacing. The same client and seed always give the same wait.
+ */
+uint64_t ho_wl_start_delay_us(const struct ho_wl *wl, uint32_t client);
+
 /* How many times a trace workload has started over from its first connection (0 for a
  * synthetic workload). */
 uint64_t ho_wl_wraps(const struct ho_wl *wl);

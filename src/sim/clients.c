@@ -219,10 +219,25 @@ int clients_init(struct sim_clients *cl, const struct sim_config *cfg, uint32_t 
     return 0;
 }
 
+static void client_start_event(void *ctx, uint64_t arg, uint64_t now)
+{
+    struct sim_clients *cl = ctx;
+    client_connect(cl, (uint32_t)arg, now);
+    client_rearm(cl, now);
+}
+
+/* Clients start at once, or, when the workload paces them, each at its own point of the
+ * steady state (ho_wl_start_delay_us), as a SPECweb99 run measures them after its ramp-up. */
 void clients_start(struct sim_clients *cl, uint64_t now)
 {
     for (uint32_t i = 0; i < cl->n; i++) {
-        client_connect(cl, i, now);
+        uint64_t wait = ho_wl_start_delay_us(cl->wl, i) * 1000;
+        if (wait == 0) {
+            client_connect(cl, i, now);
+            continue;
+        }
+        int rc = sim_evq_schedule(cl->evq, now + wait, client_start_event, cl, i, NULL);
+        HO_ASSERT(rc == HO_OK, "cannot schedule a client's start: %s", ho_strerror(rc));
     }
     client_rearm(cl, now);
 }

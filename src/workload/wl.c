@@ -79,6 +79,26 @@ const char *ho_req_kind_name(unsigned k)
     return k < HO_REQ_KIND_COUNT ? kind_names[k] : "?";
 }
 
+uint64_t ho_wl_start_delay_us(const struct ho_wl *wl, uint32_t client)
+{
+    if (wl->p.type != HO_WL_SPECWEB && wl->p.type != HO_WL_SPECWEB_STATIC) {
+        return 0;
+    }
+    /* A stream of its own, so that the requests the client makes are those it would make
+     * without the wait. */
+    struct ho_rng r;
+    ho_rng_seed_named(&r, wl->p.seed + (uint64_t)client * 0x9e3779b97f4a7c15ull, "start");
+    /* The longest gap: the largest file, dynamic, at the paced rate. */
+    uint64_t max_size =
+        ho_genspec_file_size(HO_SPEC_CLASSES - 1, HO_SPEC_FILES - 1) + HO_SPEC_DYN_WRAP_BYTES;
+    double max_gap = (double)max_size * 8e6 / HO_SPEC_RATE_BPS;
+    struct ho_req req;
+    do { /* a gap drawn in proportion to its length, by rejection */
+        ho_genspec_req(&wl->spec, &r, &req);
+    } while (ho_rng_unit(&r) * max_gap >= (double)req.gap_us);
+    return (uint64_t)(ho_rng_unit(&r) * req.gap_us);
+}
+
 uint32_t ho_wl_resp_packets(uint32_t size)
 {
     const uint32_t page = 4096, mss = 1460;

@@ -186,6 +186,59 @@ static void test_determinism(void **state)
     assert_true(memcmp(&a, &c, sizeof a) != 0);
 }
 
+/*
+ * Paced clients start in the steady state of their pacing: the wait before a client's first
+ * connection is the residual of a stationary renewal process of gaps, so its mean is
+ * E[gap^2] / (2 E[gap]), well above half a mean gap because long gaps are found more often.
+ * Unpaced workloads wait nothing; the same client and seed wait the same.
+ */
+static void test_start_in_steady_state(void **state)
+{
+    (void)state;
+    struct ho_wl_err e;
+    struct ho_wl *w;
+    struct ho_wl_params wp = {.type = HO_WL_WORLDCUP, .seed = 3, .clients = 64};
+    assert_int_equal(ho_wl_create(&wp, &w, &e), HO_OK);
+    for (uint32_t c = 0; c < 64; c++) {
+        assert_true(ho_wl_start_delay_us(w, c) == 0);
+    }
+    ho_wl_destroy(w);
+
+    struct ho_wl_params p = {.type = HO_WL_SPECWEB, .seed = 3, .clients = 2048};
+    struct ho_wl *d;
+    assert_int_equal(ho_wl_create(&p, &d, &e), HO_OK);
+    /* The gaps themselves, from the requests the clients make. */
+    double g1 = 0, g2 = 0;
+    long n = 0;
+    for (uint32_t c = 0; c < 2048; c++) {
+        struct ho_conn cn;
+        for (int k = 0; k < 8 && ho_wl_next_conn(d, c, &cn) == HO_OK; k++) {
+            struct ho_req r;
+            while (ho_wl_next_req(d, &cn, &r) > 0) {
+                g1 += r.gap_us;
+                g2 += (double)r.gap_us * r.gap_us;
+                n++;
+            }
+        }
+    }
+    double want = g2 / n / (2 * (g1 / n));
+    double sum = 0, mx = 0;
+    const uint32_t clients = 20000;
+    for (uint32_t c = 0; c < clients; c++) {
+        double x = (double)ho_wl_start_delay_us(d, c);
+        sum += x;
+        mx = x > mx ? x : mx;
+        assert_true(ho_wl_start_delay_us(d, c) == (uint64_t)x); /* the same, asked again */
+    }
+    double mean = sum / clients;
+    if (mean < 0.85 * want || mean > 1.15 * want) {
+        fail_msg("mean start delay %.0f us, the stationary residual's mean is %.0f us", mean, want);
+    }
+    assert_true(mean > g1 / n); /* longer than a mean gap: long gaps are found more often */
+    assert_true(mx <= (921600.0 + 280) * 20);
+    ho_wl_destroy(d);
+}
+
 static void test_figure4_shape_holds_for_specweb_too(void **state)
 {
     (void)state;
@@ -210,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_dynamic_mix_keepalive_and_pacing),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_figure4_shape_holds_for_specweb_too),
+        cmocka_unit_test(test_start_in_steady_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
