@@ -68,6 +68,8 @@ struct ho_nic_params {
     uint32_t lowat;          /* load control: Qlen below this is underload */
     uint32_t lc_step;        /* load control: connections per Soft-limit move */
     uint32_t rx_queue;       /* receive memory, packets, shared by host and NIC packets */
+    uint32_t tx_ring;        /* the send ring: descriptors of host packets the driver has posted
+                                and the firmware has not yet sent */
     bool virtual_payload;    /* packets carry lengths, not bytes (the simulator) */
     uint32_t mss;            /* the NIC's TCP: maximum segment size */
     uint32_t sndbuf;         /* the NIC's TCP: send buffer (room for what the driver may send) */
@@ -130,6 +132,9 @@ struct ho_nic_ops {
     /* Something the platform should know went wrong (a connection on the NIC was reset or timed
      * out); the firmware goes on. */
     void (*fault)(void *ctx, const char *what);
+    /* A host packet has been sent and its send-ring descriptor is free again (the Tigon moves
+     * its send consumer index on); the driver may post another. */
+    void (*host_tx_done)(void *ctx, uint64_t now);
 };
 
 /* What the firmware holds and has done, for the platform's metrics and checks. */
@@ -142,6 +147,8 @@ struct ho_nic_info {
     uint32_t conns;       /* connections in the lookup table */
     uint64_t rx_drops;    /* received frames dropped by the full receive memory, since the last
                              ho_nic_reset_counters */
+    uint64_t tx_ring_drops; /* host packets dropped because the driver overran the send ring,
+                               since the last ho_nic_reset_counters */
     uint64_t accepted;    /* HANDOFF_REPLYs sent that accepted a connection */
     uint64_t closed;      /* CLOSED messages sent */
     const struct tcpe_stats *tcp; /* the NIC TCP's counters; NULL without handoff */
@@ -165,8 +172,11 @@ void ho_nic_destroy(struct ho_nic *n);
 /* A frame arrived from the wire: classified, queued or dropped. The firmware owns p. */
 void ho_nic_wire_rx(struct ho_nic *n, struct ho_pkt *p, uint64_t now);
 
-/* The host's stack sends p (HOST_TX). The firmware owns p. */
-void ho_nic_host_tx(struct ho_nic *n, struct ho_pkt *p, uint64_t now);
+/* The host's stack sends p (HOST_TX), posted on the send ring. The firmware owns p. Returns
+ * HO_OK, or HO_ENOSPC if the ring already holds tx_ring packets: the driver overran it, and p is
+ * dropped and counted (ho_nic_info.tx_ring_drops). A driver that counts its posts against
+ * host_tx_done never overruns it. */
+int ho_nic_host_tx(struct ho_nic *n, struct ho_pkt *p, uint64_t now);
 
 /* The driver hands back a received packet that belongs to a connection on the NIC (it reached
  * the host while the connection was on its way): NIC_RX. The firmware owns p. */

@@ -77,6 +77,8 @@ struct ho_os_params {
     uint64_t rto_init_ns;    /* initial retransmission timeout (a SYN-ACK's), 0 = tcpe's */
     uint32_t somaxconn;      /* most connections a listener keeps waiting to be accepted, whatever
                                 backlog the application asks for (kern.ipc.somaxconn); 0 = no cap */
+    uint32_t tx_ring;        /* the NIC's send ring, descriptors (ho_nic_params.tx_ring); the
+                                interface queue in front of it holds tx_ring - 1 packets */
     uint64_t seed;           /* seeds the TCP (seed ^ 0x5e) and the driver's table hash (seed) */
     uint32_t line_bytes;     /* cache line: connection state is laid out line-aligned */
     struct ho_os_costs costs;
@@ -176,6 +178,9 @@ struct ho_os_info {
     uint32_t sel_on_nic;          /* the selection policy's count: offered or on the NIC */
     uint64_t accepted;            /* HANDOFF_REPLYs taken that accepted a connection */
     uint64_t closed;              /* CLOSED messages taken */
+    uint64_t ifq_drops;           /* packets the full interface queue refused (ENOBUFS) */
+    uint32_t ifq_len;             /* packets in the interface queue, waiting for the send ring */
+    uint32_t tx_posted;           /* host packets on the NIC's send ring */
     const struct tcpe_stats *tcp; /* the host TCP's counters */
 };
 
@@ -188,8 +193,8 @@ struct ho_os;
 int ho_os_create(const struct ho_os_params *p, const struct ho_os_ops *ops, void *ctx,
                  struct ho_os **out);
 
-/* Frees it; packets it holds (held for a connection on its way to the NIC) go back through
- * ops.pkt_free. Packets whose work the platform has not yet run are the platform's to reclaim,
+/* Frees it; packets it holds (held for a connection on its way to the NIC, or waiting in the
+ * interface queue) go back through ops.pkt_free. Packets whose work the platform has not yet run are the platform's to reclaim,
  * as it holds that work. NULL is allowed. */
 void ho_os_destroy(struct ho_os *os);
 
@@ -200,6 +205,10 @@ void ho_os_set_app(struct ho_os *os, const struct ho_os_app *app);
 
 /* A received packet was placed in host memory by the NIC: its protocol processing is queued. */
 void ho_os_rx(struct ho_os *os, struct ho_pkt *p, uint64_t now);
+
+/* The NIC has sent a host packet and freed its send-ring descriptor (ho_nic_ops.host_tx_done):
+ * the driver posts the next packet waiting in the interface queue, if any. */
+void ho_os_tx_done(struct ho_os *os, uint64_t now);
 
 /* The host memory the NIC's DMA writes a received packet into (it leaves the caches). */
 struct ho_os_mem ho_os_rx_buf(const struct ho_os *os, const struct ho_pkt *p);

@@ -78,6 +78,7 @@ struct sim_config {
     uint32_t lowat;            /* load control: Qlen below this is underload */
     uint32_t lc_step;          /* load control: connections per Soft-limit move */
     uint32_t rx_queue_packets; /* receive memory shared by host and NIC packets */
+    uint32_t tx_ring;          /* send ring, host packets; the interface queue holds one fewer */
 
     /* The wire. */
     uint64_t wire_bps;      /* bit rate of each direction */

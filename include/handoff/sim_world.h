@@ -43,6 +43,7 @@ struct sim_metrics {
     uint64_t nic_rx_drops;            /* packets dropped by the full NIC receive memory */
     uint64_t retransmits;             /* segments retransmitted by any TCP */
     uint64_t nic_retransmits;         /* of those, by the NIC's TCP */
+    uint64_t host_ifq_drops;          /* host packets the full interface queue refused (ENOBUFS) */
     double soft_limit_mean;           /* time average of Soft limit */
     double nic_connections_mean;      /* time average of Cnum */
     double measured_s;                /* simulated seconds measured */

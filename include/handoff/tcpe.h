@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "handoff/err.h"
 #include "handoff/tcpe_seg.h"
 
 struct tcpe_stack;
@@ -127,6 +128,7 @@ struct tcpe_stats {
     uint64_t challenge_limited;  /* challenge ACKs suppressed by the rate limit */
     uint64_t ooo_segs;           /* segments queued out of order */
     uint64_t rsts_out;           /* RSTs sent */
+    uint64_t output_refused;     /* segments the owner's output refused (interface queue full) */
     uint64_t conns_opened;       /* connections that reached ESTABLISHED */
     uint64_t conns_reset;        /* connections reset by the peer */
     uint64_t conns_timedout;     /* connections given up on */
@@ -136,8 +138,12 @@ struct tcpe_stats {
 /* What the engine asks of its owner. Only output is required. */
 struct tcpe_ops {
     /* Sends seg. seg and seg->data are valid only during the call; copy what you keep. For a
-     * virtual-payload connection seg->data is NULL and seg->len is the payload length. */
-    void (*output)(void *ctx, const struct tcpe_seg *seg);
+     * virtual-payload connection seg->data is NULL and seg->len is the payload length. Returns
+     * HO_OK, or HO_ENOSPC if the interface queue is full and seg is dropped (FreeBSD's
+     * ENOBUFS): the engine then backs out the sequence space seg took, drops the congestion
+     * window to one segment, keeps an ACK it owed, and sends nothing more in this call; its
+     * timers send again. */
+    int (*output)(void *ctx, const struct tcpe_seg *seg);
     /* Reports events (TCPE_EV_*) on c, at the end of the engine call that caused them, when the
      * engine's state is consistent; the callback may call any tcpe_* function, including
      * tcpe_release(c). When NULL, events accumulate for tcpe_conn_poll. */

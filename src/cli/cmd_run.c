@@ -74,6 +74,8 @@ static void print_table(const char *name, const struct sim_metrics *m, double wa
     printf("  NIC rx drops          %10llu   retransmits %llu (NIC %llu)\n",
            (unsigned long long)m->nic_rx_drops, (unsigned long long)m->retransmits,
            (unsigned long long)m->nic_retransmits);
+    printf("  host send drops       %10llu   (interface queue full)\n",
+           (unsigned long long)m->host_ifq_drops);
     printf("  DRAM accesses/packet  %10.1f\n", m->host_misses_per_packet);
     printf("  measured %.3f s simulated, %llu events, %.2f s wall\n", m->measured_s,
            (unsigned long long)m->events, wall);

@@ -34,6 +34,7 @@
     X(nic_rx_drops)                                                                                \
     X(retransmits)                                                                                 \
     X(nic_retransmits)                                                                             \
+    X(host_ifq_drops)                                                                              \
     X(requests)                                                                                    \
     X(packets)                                                                                     \
     X(events)                                                                                      \

@@ -32,14 +32,15 @@ void nic_advertise(struct ho_nic *n, int changed)
     nic_post(n, &cmd);
 }
 
-void nic_enqueue(struct ho_nic *n, enum ho_sched_queue q, struct ho_pkt *p, uint32_t aux)
+int nic_enqueue(struct ho_nic *n, enum ho_sched_queue q, struct ho_pkt *p, uint32_t aux)
 {
     p->t_nic = n->now;
     if (ho_sched_enqueue(n->q, q, (uint64_t)(uintptr_t)p, aux, n->now) != HO_OK) {
         n->ops.pkt_free(n->ctx, p); /* counted by the scheduler as a drop on q */
-        return;
+        return HO_ENOSPC;
     }
     n->ops.ready(n->ctx, n->now);
+    return HO_OK;
 }
 
 /* ---- entry points ----------------------------------------------------------------------- */
@@ -48,26 +49,26 @@ void ho_nic_wire_rx(struct ho_nic *n, struct ho_pkt *p, uint64_t now)
 {
     n->now = now;
     if (!n->lookup) {
-        nic_enqueue(n, HO_SCHED_HOST_RX, p, 0);
+        (void)nic_enqueue(n, HO_SCHED_HOST_RX, p, 0);
         return;
     }
     struct tcpe_tuple key = ho_lookup_key_from_rx(&p->seg);
     int hit = ho_lookup_find(n->lookup, &key);
     uint32_t probes = ho_lookup_last_probes(n->lookup);
-    nic_enqueue(n, hit >= 0 ? HO_SCHED_NIC_RX : HO_SCHED_HOST_RX, p, probes);
+    (void)nic_enqueue(n, hit >= 0 ? HO_SCHED_NIC_RX : HO_SCHED_HOST_RX, p, probes);
     nic_advertise(n, ho_lc_packet(&n->lc, ho_sched_qlen(n->q), now));
 }
 
-void ho_nic_host_tx(struct ho_nic *n, struct ho_pkt *p, uint64_t now)
+int ho_nic_host_tx(struct ho_nic *n, struct ho_pkt *p, uint64_t now)
 {
     n->now = now;
-    nic_enqueue(n, HO_SCHED_HOST_TX, p, 0);
+    return nic_enqueue(n, HO_SCHED_HOST_TX, p, 0);
 }
 
 void ho_nic_forward(struct ho_nic *n, struct ho_pkt *p, uint64_t now)
 {
     n->now = now;
-    nic_enqueue(n, HO_SCHED_NIC_RX, p, 0);
+    (void)nic_enqueue(n, HO_SCHED_NIC_RX, p, 0);
 }
 
 int ho_nic_cmd(struct ho_nic *n, const uint8_t *msg, uint32_t len, uint64_t now)
@@ -172,6 +173,7 @@ void ho_nic_end(struct ho_nic *n, const struct ho_nic_work *w, uint64_t now)
         break;
     case HO_SCHED_HOST_TX:
         n->ops.wire_tx(n->ctx, p, now);
+        n->ops.host_tx_done(n->ctx, now);
         break;
     case HO_SCHED_NIC_RX:
         tcpe_stack_input(n->stack, &p->seg, now);
@@ -202,7 +204,8 @@ int ho_nic_create(const struct ho_nic_params *p, const struct ho_nic_ops *ops, v
                   struct ho_nic **out)
 {
     if (!p || !ops || !out || p->costs.scale_pct == 0 || p->rx_queue == 0 ||
-        p->rx_queue > HO_SCHED_MAX_CAPACITY || p->hard_limit > HO_LOOKUP_MAX_CAPACITY) {
+        p->rx_queue > HO_SCHED_MAX_CAPACITY || p->tx_ring == 0 ||
+        p->tx_ring > HO_SCHED_MAX_CAPACITY || p->hard_limit > HO_LOOKUP_MAX_CAPACITY) {
         return HO_EINVAL;
     }
     struct ho_nic *n = calloc(1, sizeof *n);
@@ -213,12 +216,12 @@ int ho_nic_create(const struct ho_nic_params *p, const struct ho_nic_ops *ops, v
     n->ops = *ops;
     n->ctx = ctx;
     ho_bufpool_init(&n->msgs, sizeof(struct ho_cmd));
-    /* The receive memory is the one bounded resource; the host's descriptor ring, the command
-     * ring and the TCP's output are bounded only by what feeds them. */
+    /* The receive memory and the send ring are bounded; the command ring and the TCP's output
+     * are bounded only by what feeds them (the driver's send buffers, the connections' windows). */
     struct ho_sched_params sp = {
         .discipline = p->host_first ? HO_SCHED_HOST_FIRST : HO_SCHED_FCFS,
         .rx_capacity = p->rx_queue,
-        .host_tx_capacity = 1u << 20,
+        .host_tx_capacity = p->tx_ring,
         .cmd_capacity = 1u << 20,
         .nic_tx_capacity = 1u << 20,
     };
@@ -262,6 +265,9 @@ void ho_nic_info(const struct ho_nic *n, struct ho_nic_info *info)
     ho_sched_get_counters(n->q, HO_SCHED_HOST_RX, &hc);
     ho_sched_get_counters(n->q, HO_SCHED_NIC_RX, &nc);
     info->rx_drops = hc.dropped + nc.dropped;
+    struct ho_sched_counters tc;
+    ho_sched_get_counters(n->q, HO_SCHED_HOST_TX, &tc);
+    info->tx_ring_drops = tc.dropped;
     if (n->lookup) {
         info->soft_limit = ho_lc_soft_limit(&n->lc);
         info->cnum = ho_lc_cnum(&n->lc);

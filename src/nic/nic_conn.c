@@ -96,7 +96,7 @@ uint64_t nic_tcp_timers(struct ho_nic *n)
     return tcpe_stack_timers(n->stack, n->now);
 }
 
-static void tcp_output(void *ctx, const struct tcpe_seg *seg)
+static int tcp_output(void *ctx, const struct tcpe_seg *seg)
 {
     struct ho_nic *n = ctx;
     struct ho_pkt *p = n->ops.pkt_alloc(n->ctx, seg);
@@ -104,6 +104,7 @@ static void tcp_output(void *ctx, const struct tcpe_seg *seg)
     p->t_nic = n->now;
     int rc = ho_sched_enqueue(n->q, HO_SCHED_NIC_TX, (uint64_t)(uintptr_t)p, 0, n->now);
     HO_ASSERT(rc == HO_OK, "NIC transmit queue full");
+    return HO_OK;
 }
 
 static void slot_of_host_set(struct ho_nic *n, uint32_t host_id, uint32_t slot)

@@ -63,8 +63,9 @@ struct ho_nic {
 };
 
 /* nic.c */
-/* Queues p on q (its time in the NIC starts now) and rings the doorbell, or drops it. */
-void nic_enqueue(struct ho_nic *n, enum ho_sched_queue q, struct ho_pkt *p, uint32_t aux);
+/* Queues p on q (its time in the NIC starts now) and rings the doorbell: HO_OK. Or drops it, if
+ * q is full: HO_ENOSPC (the scheduler counts the drop). */
+int nic_enqueue(struct ho_nic *n, enum ho_sched_queue q, struct ho_pkt *p, uint32_t aux);
 /* Advertises the Soft limit if load control's evaluation says it changed (lc returned 1). */
 void nic_advertise(struct ho_nic *n, int changed);
 

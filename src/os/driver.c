@@ -273,8 +273,63 @@ void os_msg_in_done(struct ho_os *os, uint32_t handle)
 
 /* ---- life ------------------------------------------------------------------------------- */
 
+/* ---- the send ring -------------------------------------------------------------------- */
+
+/*
+ * As FreeBSD's ti(4) drives the Tigon: the send ring has tx_ring descriptors (TI_TX_RING_CNT,
+ * 512), and the interface queue in front of it (if_snd) holds tx_ring - 1 packets (its
+ * ifq_maxlen). ip_output refuses a packet with ENOBUFS when if_snd is full. A packet counts
+ * against the two from the moment the TCP sends it: in FreeBSD it is queued within that call,
+ * and here its output processing, which the model charges after, stands in line before it.
+ */
+bool os_if_admit(struct ho_os *os)
+{
+    if (os->tx_pending >= 2 * os->p.tx_ring - 1) {
+        os->ifq_drops++;
+        return false;
+    }
+    os->tx_pending++;
+    return true;
+}
+
+static void if_post(struct ho_os *os, struct ho_pkt *p)
+{
+    os->tx_posted++;
+    os->ops.nic_tx(os->ctx, p, os->now);
+}
+
+void os_if_start(struct ho_os *os, struct ho_pkt *p)
+{
+    if (os->tx_posted < os->p.tx_ring) {
+        if_post(os, p);
+        return;
+    }
+    HO_ASSERT(os->ifq_len < os->p.tx_ring, "interface queue overrun");
+    os->ifq[(os->ifq_head + os->ifq_len++) % os->p.tx_ring] = p->id;
+}
+
+void ho_os_tx_done(struct ho_os *os, uint64_t now)
+{
+    os->now = now;
+    HO_ASSERT(os->tx_posted > 0 && os->tx_pending > 0, "send-ring descriptor freed twice");
+    os->tx_posted--;
+    os->tx_pending--;
+    if (os->ifq_len > 0) {
+        uint32_t id = os->ifq[os->ifq_head];
+        os->ifq_head = (os->ifq_head + 1) % os->p.tx_ring;
+        os->ifq_len--;
+        if_post(os, os->ops.pkt_at(os->ctx, id));
+    }
+}
+
+/* ---- life ------------------------------------------------------------------------------- */
+
 int os_driver_init(struct ho_os *os)
 {
+    os->ifq = calloc(os->p.tx_ring, sizeof *os->ifq);
+    if (!os->ifq) {
+        return HO_ENOMEM;
+    }
     struct ho_sel_policy never = {.kind = HO_SEL_NEVER};
     if (ho_sel_init(&os->sel, os->p.nic_conns ? &os->p.selection : &never, os->p.nic_conns) !=
         HO_OK) {
@@ -293,6 +348,11 @@ int os_driver_init(struct ho_os *os)
 
 void os_driver_fini(struct ho_os *os)
 {
+    for (; os->ifq && os->ifq_len > 0; os->ifq_len--) {
+        os->ops.pkt_free(os->ctx, os->ops.pkt_at(os->ctx, os->ifq[os->ifq_head]));
+        os->ifq_head = (os->ifq_head + 1) % os->p.tx_ring;
+    }
+    free(os->ifq);
     ho_lookup_destroy(os->bypassed);
     ho_bufpool_fini(&os->msgs);
 }

@@ -74,14 +74,18 @@ static uint32_t pkt_sock(struct ho_os *os, const struct tcpe_seg *seg, bool rx)
     return u ? (uint32_t)(u - 1) : OS_LISTEN_SOCK;
 }
 
-static void tcp_output(void *ctx, const struct tcpe_seg *seg)
+static int tcp_output(void *ctx, const struct tcpe_seg *seg)
 {
     struct ho_os *os = ctx;
+    if (!os_if_admit(os)) {
+        return HO_ENOSPC;
+    }
     struct ho_pkt *p = os->ops.pkt_alloc(os->ctx, seg);
     HO_ASSERT(p, "out of memory for packets");
     p->host_slot = pkt_sock(os, seg, false);
     os->pkts_working++;
     os_run(os, HO_OS_PRIO_NET, HO_OS_CAT_NET, os->p.costs.tx_pkt, true, OS_W_ARG(OS_W_TX, p->id));
+    return HO_OK;
 }
 
 static void tcp_event(void *ctx, struct tcpe_conn *c, unsigned ev)
@@ -188,7 +192,7 @@ static void tx_done(struct ho_os *os, struct ho_pkt *p)
 {
     os->pkts_working--;
     os->pkts++;
-    os->ops.nic_tx(os->ctx, p, os->now);
+    os_if_start(os, p);
 }
 
 void ho_os_work_done(struct ho_os *os, uint64_t arg, uint64_t now)
@@ -224,7 +228,8 @@ void ho_os_work_done(struct ho_os *os, uint64_t arg, uint64_t now)
 int ho_os_create(const struct ho_os_params *p, const struct ho_os_ops *ops, void *ctx,
                  struct ho_os **out)
 {
-    if (!p || !ops || !out || p->conns == 0 || p->line_bytes == 0) {
+    if (!p || !ops || !out || p->conns == 0 || p->line_bytes == 0 || p->tx_ring == 0 ||
+        p->tx_ring > OS_TX_RING_MAX) {
         return HO_EINVAL;
     }
     struct ho_os *os = calloc(1, sizeof *os);
@@ -299,6 +304,9 @@ void ho_os_info(const struct ho_os *os, struct ho_os_info *info)
     info->sel_on_nic = os->sel.on_nic;
     info->accepted = os->accepted;
     info->closed = os->closed;
+    info->ifq_drops = os->ifq_drops;
+    info->ifq_len = os->ifq_len;
+    info->tx_posted = os->tx_posted;
     info->tcp = tcpe_stack_stats(os->stack);
 }
 

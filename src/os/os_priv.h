@@ -23,6 +23,7 @@
 #define OS_BUF_BYTES   256u
 #define OS_LISTEN_SOCK 0u    /* the listening socket: SYNs touch its state */
 #define OS_PAGE_BYTES  4096u /* sendfile appends a file to the socket page by page */
+#define OS_TX_RING_MAX (1u << 20) /* the largest send ring the driver takes */
 
 /* Kinds of work, in the top four bits of a work's arg. */
 enum os_work_kind {
@@ -81,6 +82,14 @@ struct ho_os {
 
     uint64_t pkts, pkts_working, pkts_held;
     uint64_t accepted, closed;
+
+    /* The send side of the interface (driver.c): packets the TCP has sent and the NIC has not,
+     * in their output processing, in the interface queue, or on the NIC's send ring. */
+    uint32_t tx_pending; /* all of them */
+    uint32_t tx_posted;  /* of those, on the send ring */
+    uint32_t *ifq;       /* the interface queue, packet ids, a ring of p.tx_ring slots */
+    uint32_t ifq_head, ifq_len;
+    uint64_t ifq_drops; /* packets refused because the interface queue was full */
 };
 
 /* os.c */
@@ -106,6 +115,12 @@ bool os_bypass_rx(struct ho_os *os, struct ho_pkt *p);
 uint32_t os_nic_send(struct ho_os *os, uint32_t sock, uint64_t len);
 void os_nic_close(struct ho_os *os, uint32_t sock);
 void os_msg_out_done(struct ho_os *os, uint32_t handle);
+/* Whether the interface takes one more packet from the TCP (if so it is counted pending), or
+ * refuses it, as ip_output does with ENOBUFS when the interface queue is full. */
+bool os_if_admit(struct ho_os *os);
+/* A sent packet's output processing has run: it goes on the send ring, or waits in the
+ * interface queue for a free descriptor. */
+void os_if_start(struct ho_os *os, struct ho_pkt *p);
 void os_msg_in_done(struct ho_os *os, uint32_t handle);
 
 /* socket.c */

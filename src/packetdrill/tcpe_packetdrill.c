@@ -199,24 +199,24 @@ int pd_wait(struct pd_host *h, uint64_t deadline)
 /* ---- what the engine sends ---- */
 
 /* tcpe_ops.output: frames the segment as an IPv4 datagram and queues it, stamped now. */
-static void pd_output(void *ctx, const struct tcpe_seg *seg)
+static int pd_output(void *ctx, const struct tcpe_seg *seg)
 {
     struct pd_host *h = ctx;
     int len = tcpe_wire_ipv4_len(seg);
     if (len < 0 || h->out_len >= PD_OUT_MAX) {
         h->out_dropped++;
-        return;
+        return HO_OK;
     }
     struct pd_pkt *p = malloc(sizeof *p + (size_t)len);
     if (p == NULL) {
         h->out_dropped++;
-        return;
+        return HO_OK;
     }
     int n = tcpe_wire_ipv4_build(&h->tx, seg, p->bytes, (size_t)len);
     if (n < 0) {
         free(p);
         h->out_dropped++;
-        return;
+        return HO_OK;
     }
     p->len = (size_t)n;
     p->when = h->now;
@@ -228,6 +228,7 @@ static void pd_output(void *ctx, const struct tcpe_seg *seg)
     }
     h->out_tail = p;
     h->out_len++;
+    return HO_OK;
 }
 
 static struct pd_pkt *pd_out_pop(struct pd_host *h)

@@ -16,12 +16,13 @@
 /* Bytes of an HTTP request line and headers (a GET of the era, as browsers sent it). */
 #define REQ_HDR_BYTES 300
 
-static void client_output(void *ctx, const struct tcpe_seg *seg)
+static int client_output(void *ctx, const struct tcpe_seg *seg)
 {
     struct sim_clients *cl = ctx;
     struct ho_pkt *p = pool_alloc(cl->pool, seg);
     HO_ASSERT(p, "out of memory for packets");
     wire_send(cl->wire, DIR_TO_SERVER, p, sim_evq_now(cl->evq));
+    return HO_OK;
 }
 
 static void client_timer(void *ctx, uint64_t arg, uint64_t now);

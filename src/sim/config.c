@@ -49,6 +49,9 @@ static const struct key keys[] = {
     {"nic.lc_step", K_U32, F(lc_step), 1, 1u << 20, "connections per Soft-limit move"},
     {"nic.rx_queue", K_U32, F(rx_queue_packets), 1, 1u << 24,
      "NIC receive memory, packets (host and NIC packets share it)"},
+    {"nic.tx_ring", K_U32, F(tx_ring), 1, 1u << 20,
+     "NIC send ring, descriptors of host packets to send; the driver's interface queue holds one "
+     "fewer (the Tigon's TI_TX_RING_CNT, and FreeBSD ti(4)'s if_snd)"},
     {"wire.rate_bps", K_U64, F(wire_bps), 1000000, 1000000000000ull,
      "bit rate of each direction of the wire"},
     {"wire.delay_ns", K_U64, F(wire_delay_ns), 0, 1000000000ull, "one-way propagation delay, ns"},
@@ -198,6 +201,7 @@ void sim_config_defaults(struct sim_config *c)
     c->lowat = 512;
     c->lc_step = 16;
     c->rx_queue_packets = 2048;
+    c->tx_ring = 512;
     c->wire_bps = 10000000000ull;
     c->wire_delay_ns = 1000;
     c->host_hz = 2000000000ull;

@@ -175,6 +175,12 @@ void host_run_rx(void *ctx, struct ho_pkt *p, uint64_t now)
     ho_os_rx(h->os, p, now);
 }
 
+void host_run_tx_done(void *ctx, uint64_t now)
+{
+    struct sim_host *h = ctx;
+    ho_os_tx_done(h->os, now);
+}
+
 void host_run_msg(void *ctx, const uint8_t *msg, uint32_t len, uint64_t now)
 {
     struct sim_host *h = ctx;
@@ -218,6 +224,7 @@ int host_run_init(struct sim_host *h, const struct sim_config *c, uint32_t nclie
         .delack_one_segment = c->delack_one_segment,
         .rto_init_ns = c->rto_init_ns,
         .somaxconn = c->somaxconn,
+        .tx_ring = c->tx_ring,
         .seed = c->seed,
         .line_bytes = c->line_bytes,
         .costs = c->costs.os,

@@ -47,5 +47,6 @@ void host_run_fini(struct sim_host *h);
 /* The bus's host end (struct sim_pci's host.*, ctx = the struct sim_host). */
 void host_run_rx(void *ctx, struct ho_pkt *p, uint64_t now);
 void host_run_msg(void *ctx, const uint8_t *msg, uint32_t len, uint64_t now);
+void host_run_tx_done(void *ctx, uint64_t now);
 
 #endif

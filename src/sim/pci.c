@@ -15,6 +15,11 @@ void pci_to_host_msg(struct sim_pci *b, const uint8_t *msg, uint32_t len, uint64
     b->host.msg(b->host.ctx, msg, len, now);
 }
 
+void pci_to_host_tx_done(struct sim_pci *b, uint64_t now)
+{
+    b->host.tx_done(b->host.ctx, now);
+}
+
 void pci_to_nic_pkt(struct sim_pci *b, struct ho_pkt *p, uint64_t now)
 {
     b->pkts_down++;

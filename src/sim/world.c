@@ -47,7 +47,7 @@ struct sim_world {
 
     /* The measured window, and what was counted before it opened. */
     uint64_t measure_start_ns, measure_end_ns;
-    uint64_t retrans_base, nic_retrans_base, host_pkts_base;
+    uint64_t retrans_base, nic_retrans_base, host_pkts_base, ifq_drops_base;
     double soft_sum, cnum_sum;
     uint64_t nsamples;
     uint64_t host_busy_prev, nic_busy_prev, host_elapsed_prev, nic_elapsed_prev;
@@ -81,6 +81,7 @@ static void start_measuring(struct sim_world *w, uint64_t now)
     w->retrans_base = retransmits(w);
     w->nic_retrans_base = nic_retransmits(w);
     w->host_pkts_base = oi.pkts;
+    w->ifq_drops_base = oi.ifq_drops;
     w->host_busy_prev = w->nic_busy_prev = 0;
     w->host_elapsed_prev = w->nic_elapsed_prev = 0;
 }
@@ -154,6 +155,7 @@ int sim_world_create(const struct sim_config *c, struct sim_world **out, struct 
                                 .clients = &w->clients};
     w->pci.host.rx = host_run_rx;
     w->pci.host.msg = host_run_msg;
+    w->pci.host.tx_done = host_run_tx_done;
     w->pci.host.ctx = &w->host;
     w->pci.nic.tx = nic_run_tx;
     w->pci.nic.forward = nic_run_forward;
@@ -265,12 +267,16 @@ static void check_conservation(struct sim_world *w)
     ho_os_info(w->host.os, &oi);
     uint64_t running_pkt = w->nic.busy && w->nic.work.pkt;
     uint64_t placed = w->wire.dir[0].in_flight + w->wire.dir[1].in_flight + ni.queued_pkts +
-                      running_pkt + oi.pkts_working + oi.pkts_held;
+                      running_pkt + oi.pkts_working + oi.pkts_held + oi.ifq_len;
     if (w->pool.live != placed) {
         meter_fail(m,
                    "%u packets alive, but %llu on the wire, in NIC queues, on the NIC's "
-                   "processor, in host work or held",
+                   "processor, in host work, held or in the interface queue",
                    w->pool.live, (unsigned long long)placed);
+    }
+    if (ni.tx_ring_drops) {
+        meter_fail(m, "the driver overran the NIC's send ring: %llu packets dropped",
+                   (unsigned long long)ni.tx_ring_drops);
     }
     char why[200];
     if (ho_app_check(w->host.app, why, sizeof why) != 0 ||
@@ -420,6 +426,9 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     m->nic_rx_drops = ni.rx_drops;
     m->retransmits = retransmits(w) - w->retrans_base;
     m->nic_retransmits = nic_retransmits(w) - w->nic_retrans_base;
+    struct ho_os_info oi;
+    ho_os_info(w->host.os, &oi);
+    m->host_ifq_drops = oi.ifq_drops - w->ifq_drops_base;
     m->soft_limit_mean = w->nsamples ? w->soft_sum / (double)w->nsamples : 0;
     m->nic_connections_mean = w->nsamples ? w->cnum_sum / (double)w->nsamples : 0;
     struct sim_evq_stats es;
@@ -430,8 +439,6 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     uint64_t patience = (uint64_t)(20 * m->mean_response_ms * 1e6);
     patience = patience > SIM_NS_PER_S ? patience : SIM_NS_PER_S;
     m->stalled_requests = clients_stalled(&w->clients, end, patience);
-    struct ho_os_info oi;
-    ho_os_info(w->host.os, &oi);
     uint64_t host_pkts = oi.pkts - w->host_pkts_base;
     m->host_misses_per_packet = host_pkts ? (double)mt->host_misses / (double)host_pkts : 0;
 }

@@ -21,7 +21,7 @@
 #include "tcp_var.h"
 
 #define TCPE_EXPORT_MAGIC   0x54435045u /* "TCPE" */
-#define TCPE_EXPORT_VERSION 3u
+#define TCPE_EXPORT_VERSION 4u
 #define NSTATS              (sizeof(struct tcpe_stats) / sizeof(uint64_t))
 #define NONE                UINT64_MAX
 #define MAX_DURATION        (24ull * 3600 * 1000000000ull) /* a day: no timer is longer */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "handoff/assert.h"
+#include "handoff/err.h"
 #include "tcp_var.h"
 
 /* ---- windows ---- */
@@ -116,7 +117,7 @@ uint32_t tcp_flight_size(const struct tcpe_conn *tp)
 /* Addresses the segment and sends it. With timestamps (RFC 7323 3.2) every segment carries
  * the option: TSval from the connection's clock, TSecr echoing TS.Recent when the ACK bit is
  * set (zero on our SYN). RSTs are sent by tcp_respond and carry none, as Linux's do. */
-static void tcp_emit(struct tcpe_conn *tp, struct tcpe_seg *seg, uint64_t now)
+static int tcp_emit(struct tcpe_conn *tp, struct tcpe_seg *seg, uint64_t now)
 {
     struct tcpe_stack *s = tp->stack;
     if (tp->t_flags & TF_TSTAMP) {
@@ -129,7 +130,31 @@ static void tcp_emit(struct tcpe_conn *tp, struct tcpe_seg *seg, uint64_t now)
     seg->src_port = tp->tuple.local_port;
     seg->dst_port = tp->tuple.remote_port;
     TCP_STAT_INC(tp, segs_out);
-    s->p.ops.output(s->p.ctx, seg);
+    int rc = s->p.ops.output(s->p.ctx, seg);
+    if (rc != HO_OK) {
+        TCP_STAT_INC(tp, output_refused);
+    }
+    return rc;
+}
+
+/*
+ * The owner's interface queue refused the segment just built (FreeBSD's ENOBUFS): it was lost
+ * before it left. As FreeBSD's tcp_output does, the sequence advance is backed out (seqlen: its
+ * data and FIN), so the next output sends it again; the window drops to one segment
+ * (tcp_quench); and an ACK that was owed (acknow) is still owed. FreeBSD then arms the
+ * retransmission timer if neither it nor the persist timer runs; that happens here only for a
+ * lone ACK, since sending data or a FIN has armed it already, and a lone ACK is sent again by the
+ * delayed-ACK timer instead, as our retransmission timer stands for data in flight.
+ */
+static void tcp_refused(struct tcpe_conn *tp, uint32_t seqlen, unsigned acknow, uint64_t now)
+{
+    tp->snd_nxt -= seqlen;
+    tp->t_flags |= acknow;
+    tp->snd_cwnd = tp->t_maxseg;
+    if (acknow && !tcp_timer_on(tp, TCP_T_REXMT) && !tcp_timer_on(tp, TCP_T_PERSIST) &&
+        !tcp_timer_on(tp, TCP_T_DELACK)) {
+        tcp_timer_set(tp, TCP_T_DELACK, now + tp->stack->p.delack);
+    }
 }
 
 /* After any segment carrying an ACK: the peer is up to date. */
@@ -176,14 +201,14 @@ static void tcp_output_syn(struct tcpe_conn *tp, uint64_t now)
         if (!tcp_timer_on(tp, TCP_T_REXMT)) {
             tcp_rexmt_restart(tp, now);
         }
-        tcp_emit(tp, &seg, now);
+        (void)tcp_emit(tp, &seg, now); /* if refused, the retransmission timer sends it again */
     } else if ((tp->t_flags & TF_ACKNOW) && tp->state == TCPE_SYN_RECEIVED) {
         seg.seq = tp->snd_max;
         seg.ack = tp->rcv_nxt;
         seg.flags = TCPE_ACK;
         seg.wnd = tcp_window_field(tp);
         tcp_ack_sent(tp);
-        tcp_emit(tp, &seg, now);
+        (void)tcp_emit(tp, &seg, now);
     }
     tp->t_flags &= ~TF_ACKNOW;
 }
@@ -200,7 +225,7 @@ static void tcp_output_probe(struct tcpe_conn *tp, uint64_t now)
     seg.wnd = tcp_window_field(tp);
     tcp_ack_sent(tp);
     TCP_STAT_INC(tp, persist_probes);
-    tcp_emit(tp, &seg, now);
+    (void)tcp_emit(tp, &seg, now); /* if refused, the persist timer probes again */
 }
 
 /*
@@ -297,8 +322,12 @@ static bool tcp_output_one(struct tcpe_conn *tp, uint64_t now)
         tp->t_sndtime = now;
         tp->t_flags &= ~TF_FORCE;
     }
+    unsigned acknow = tp->t_flags & TF_ACKNOW;
     tcp_ack_sent(tp);
-    tcp_emit(tp, &seg, now);
+    if (tcp_emit(tp, &seg, now) != HO_OK) {
+        tcp_refused(tp, len + (fin ? 1u : 0u), acknow, now);
+        return false;
+    }
     return len > 0 && (more || off + len < usable);
 }
 
@@ -392,5 +421,5 @@ void tcp_respond(struct tcpe_stack *s, struct tcpe_conn *tp, const struct tcpe_t
         s->stats.segs_out++;
         s->stats.rsts_out++;
     }
-    s->p.ops.output(s->p.ctx, &seg);
+    (void)s->p.ops.output(s->p.ctx, &seg); /* a refused RST is not sent again, as in FreeBSD */
 }

@@ -68,6 +68,7 @@ static const struct ho_os_costs costs = {
 static const struct ho_app_costs app_costs = {.request = 70000, .dynamic = 300000};
 
 #define LINE_BYTES 64u
+#define TX_RING    64u /* the NIC's send ring */
 #define SNDBUF     16384u
 #define RCVBUF     65536u
 #define DELACK_NS  (40 * MS)
@@ -297,12 +298,13 @@ static void app_done(void *ctx, uint64_t arg, uint64_t now)
 }
 
 /* The client's segments travel to the OS as received packets. */
-static void client_out(void *ctx, const struct tcpe_seg *seg)
+static int client_out(void *ctx, const struct tcpe_seg *seg)
 {
     struct plat *pl = ctx;
     struct ho_pkt *p = pkt_new(pl, seg);
     pl->last_rx_id = p->id;
     ho_os_rx(pl->os, p, pl->now);
+    return HO_OK;
 }
 
 /* ops.request: the request of the client at the connection's other end. */
@@ -338,6 +340,7 @@ static struct ho_os_params os_params(uint32_t nic_conns, struct ho_sel_policy se
         .delack_ns = DELACK_NS,
         .seed = 7,
         .line_bytes = LINE_BYTES,
+        .tx_ring = TX_RING,
         .costs = costs,
     };
 }
@@ -469,6 +472,7 @@ static void deliver_one(struct plat *pl)
     struct ho_pkt *p = pl->wire[0];
     memmove(&pl->wire[0], &pl->wire[1], (pl->nwire - 1) * sizeof *pl->wire);
     pl->nwire--;
+    ho_os_tx_done(pl->os, pl->now); /* the "NIC" sent it: its send-ring descriptor is free */
     tcpe_stack_input(pl->client, &p->seg, pl->now);
     pkt_release(pl, p);
     client_drain(pl);

@@ -84,11 +84,11 @@ uint64_t tt_script_now(struct tt_script *sc)
     return sc->now;
 }
 
-static void sc_output(void *ctx, const struct tcpe_seg *seg)
+static int sc_output(void *ctx, const struct tcpe_seg *seg)
 {
     struct tt_script *sc = ctx;
     if (sc->nout == MAX_OUT) {
-        return; /* reported as a mismatch soon enough */
+        return HO_OK; /* reported as a mismatch soon enough */
     }
     struct tt_out *o = &sc->out[sc->nout++];
     o->at = sc->now;
@@ -99,6 +99,7 @@ static void sc_output(void *ctx, const struct tcpe_seg *seg)
         memcpy(o->data, seg->data, seg->len);
         o->seg.data = o->data;
     }
+    return HO_OK;
 }
 
 static uint32_t sc_isn(void *ctx, const struct tcpe_tuple *t, uint64_t now)

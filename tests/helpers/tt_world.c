@@ -166,10 +166,15 @@ static uint64_t draw_delay(struct tt_world *w, struct draws *d)
     return t;
 }
 
-static void ep_output(void *ctx, const struct tcpe_seg *seg)
+static int ep_output(void *ctx, const struct tcpe_seg *seg)
 {
     struct tt_ep *ep = ctx;
     struct tt_world *w = ep->w;
+    ep->outputs++;
+    if (w->cp.refuse_every && ep->outputs % w->cp.refuse_every == 0) {
+        ep->refused++;
+        return HO_ENOSPC;
+    }
     uint32_t f[14] = {(uint32_t)(w->now >> 32),
                       (uint32_t)w->now,
                       (uint32_t)ep->side,
@@ -201,7 +206,7 @@ static void ep_output(void *ctx, const struct tcpe_seg *seg)
     int to = 1 - ep->side;
     if (w->drop_all[to] || (w->cp.loss > 0 && draw_unit(&d) < w->cp.loss)) {
         w->lost++;
-        return;
+        return HO_OK;
     }
     enqueue(w, to, seg, w->now + draw_delay(w, &d));
     if (w->cp.corrupt > 0 && seg->data != NULL && seg->len > 0 && draw_unit(&d) < w->cp.corrupt) {
@@ -219,6 +224,7 @@ static void ep_output(void *ctx, const struct tcpe_seg *seg)
         w->duplicated++;
         enqueue(w, to, seg, w->now + draw_delay(w, &d));
     }
+    return HO_OK;
 }
 
 /* Every stack allocation carries a 16-octet header with its size, so the world can count what

@@ -40,6 +40,8 @@ struct tt_chan_params {
     uint64_t jitter;        /* extra delay drawn uniformly from [0, jitter), ns */
     uint64_t reorder_delay; /* extra delay of a held-back segment, ns */
     double corrupt;         /* probability a payload octet is flipped (checks the checkers) */
+    uint32_t refuse_every;  /* each stack's interface refuses (HO_ENOSPC) every n-th segment it
+                               is given, before the channel sees it; 0 = never */
 };
 
 struct tt_world;
@@ -59,6 +61,8 @@ struct tt_ep {
     uint64_t allocs_failed; /* allocations refused (alloc_fail) */
     tt_event_fn event;      /* the application's event handler (may be NULL) */
     void *app;              /* its context */
+    uint64_t outputs;       /* segments the stack gave its interface */
+    uint64_t refused;       /* of those, refused (tt_chan_params.refuse_every) */
 };
 
 struct tt_pkt; /* a segment in flight (tt_world.c) */

@@ -308,7 +308,7 @@ static void dev_write(struct server *srv, const uint8_t *buf, int len)
 }
 
 /* tcpe_ops.output: a segment becomes an Ethernet frame to the peer's learned MAC. */
-static void on_output(void *ctx, const struct tcpe_seg *seg)
+static int on_output(void *ctx, const struct tcpe_seg *seg)
 {
     struct server *srv = ctx;
     const uint8_t *mac = neigh_find(srv, seg->dst_ip);
@@ -317,17 +317,18 @@ static void on_output(void *ctx, const struct tcpe_seg *seg)
         dev_write(srv, srv->out,
                   tcpe_wire_arp_build_request(srv->mac, srv->opt.ip, seg->dst_ip, srv->out,
                                               sizeof srv->out));
-        return;
+        return HO_OK;
     }
     if (srv->opt.loss_tx > 0 && ho_rng_unit(&srv->loss_tx) < srv->opt.loss_tx) {
         srv->n.tx_lost++;
-        return;
+        return HO_OK;
     }
     struct tcpe_wire_eth eth;
     memcpy(eth.dst, mac, TCPE_WIRE_ETH_ALEN);
     memcpy(eth.src, srv->mac, TCPE_WIRE_ETH_ALEN);
     eth.type = TCPE_WIRE_ETHERTYPE_IPV4;
     dev_write(srv, srv->out, tcpe_wire_eth_build(&srv->tx, &eth, seg, srv->out, sizeof srv->out));
+    return HO_OK;
 }
 
 /* ---- HTTP ---- */

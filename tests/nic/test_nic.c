@@ -103,6 +103,7 @@ struct fake {
     uint64_t timer_set_at[HO_NIC_NTIMERS];
     unsigned faults;
     char fault[64];
+    unsigned tx_done; /* send-ring descriptors freed (ops.host_tx_done) */
 
     uint32_t next_id;      /* ids of the packets allocated */
     unsigned allocs;       /* packets allocated (by the test and for the firmware) */
@@ -203,6 +204,13 @@ static void op_fault(void *ctx, const char *what)
     snprintf(f->fault, sizeof f->fault, "%s", what);
 }
 
+static void op_host_tx_done(void *ctx, uint64_t now)
+{
+    struct fake *f = fake_of(ctx);
+    assert_true(now == f->now);
+    f->tx_done++;
+}
+
 static const struct ho_nic_ops fake_ops = {
     .wire_tx = op_wire_tx,
     .host_rx = op_host_rx,
@@ -212,6 +220,7 @@ static const struct ho_nic_ops fake_ops = {
     .pkt_alloc = op_pkt_alloc,
     .pkt_free = op_pkt_free,
     .fault = op_fault,
+    .host_tx_done = op_host_tx_done,
 };
 
 /* Parameters with distinct costs, so that one charged in place of another shows. */
@@ -225,6 +234,7 @@ static struct ho_nic_params base_params(uint32_t hard_limit)
         .lowat = 8,
         .lc_step = 4,
         .rx_queue = 256,
+        .tx_ring = 64,
         .virtual_payload = true,
         .mss = 1460,
         .sndbuf = 1u << 17,
@@ -331,7 +341,7 @@ static struct ho_pkt *wire_in(struct fake *f, const struct tcpe_seg *seg)
 static struct ho_pkt *host_out(struct fake *f, const struct tcpe_seg *seg)
 {
     struct ho_pkt *p = fake_pkt(f, seg);
-    ho_nic_host_tx(f->nic, p, f->now);
+    assert_int_equal(ho_nic_host_tx(f->nic, p, f->now), HO_OK);
     return p;
 }
 
@@ -530,13 +540,14 @@ struct net {
     struct segq peer_out, host_out;
 };
 
-static void q_output(void *ctx, const struct tcpe_seg *seg)
+static int q_output(void *ctx, const struct tcpe_seg *seg)
 {
     struct segq *q = ctx;
     assert_true(q->n < MAXSEGS);
     q->s[q->n] = *seg;
     q->s[q->n].data = NULL;
     q->n++;
+    return HO_OK;
 }
 
 static struct net *net_new(void)
@@ -801,7 +812,7 @@ static void test_create_out_of_range(void **state)
 {
     (void)state;
     static const uint32_t rx_queues[] = {0, HO_SCHED_MAX_CAPACITY + 1};
-    char wrong[256] = "";
+    char wrong[512] = "";
     for (size_t i = 0; i < sizeof rx_queues / sizeof rx_queues[0]; i++) {
         for (uint32_t hard = 0; hard <= 4; hard += 4) {
             struct ho_nic_params p = base_params(hard);
@@ -816,6 +827,20 @@ static void test_create_out_of_range(void **state)
                 snprintf(wrong + used, sizeof wrong - used, "%srx_queue %u, hard limit %u: %s",
                          used ? "; " : "", rx_queues[i], hard, ho_strerror(rc));
             }
+        }
+    }
+    for (size_t i = 0; i < sizeof rx_queues / sizeof rx_queues[0]; i++) {
+        struct ho_nic_params p = base_params(4);
+        p.tx_ring = rx_queues[i];
+        struct ho_nic *n = NULL;
+        int rc = ho_nic_create(&p, &fake_ops, NULL, &n);
+        if (rc == HO_OK) {
+            ho_nic_destroy(n);
+        }
+        if (rc != HO_EINVAL) {
+            size_t used = strlen(wrong);
+            snprintf(wrong + used, sizeof wrong - used, "%stx_ring %u: %s", used ? "; " : "",
+                     rx_queues[i], ho_strerror(rc));
         }
     }
     if (wrong[0]) {
@@ -959,6 +984,55 @@ static void test_rx_memory_full(void **state)
         rx_one(f, c->fill);
         assert_int_equal(info_of(f).rx_drops, 1);
         run_all(f);
+        expect_idle(f);
+        fake_free(f);
+    }
+}
+
+/*
+ * The send ring (nic.h): it holds tx_ring host packets; a driver that posts one more has it
+ * dropped and counted. Each host packet sent frees its descriptor through host_tx_done, once,
+ * when it has gone to the wire; nothing else does.
+ */
+static void test_send_ring(void **state)
+{
+    (void)state;
+    for (uint32_t hard = 0; hard <= 8; hard += 8) {
+        struct ho_nic_params p = base_params(hard);
+        p.tx_ring = 3;
+        struct fake *f = fake_new(&p);
+        f->now = 100;
+        struct tcpe_seg s = mkseg(SERVER_IP, SERVER_PORT, CLIENT_IP, 4001, TCPE_ACK, 10);
+        for (int k = 0; k < 3; k++) {
+            host_out(f, &s);
+        }
+        uint32_t id = f->next_id;
+        struct ho_pkt *x = fake_pkt(f, &s);
+        assert_int_equal(ho_nic_host_tx(f->nic, x, f->now), HO_ENOSPC);
+        assert_int_equal(f->fw_frees, 1);
+        assert_int_equal(f->last_freed, id);
+        struct ho_nic_info in = info_of(f);
+        assert_int_equal(in.tx_ring_drops, 1);
+        assert_int_equal(in.rx_drops, 0);
+        assert_int_equal(in.queued, 3);
+        /* The receive memory is another memory. */
+        rx_one(f, FILL_WIRE);
+        assert_int_equal(info_of(f).queued, 4);
+        assert_int_equal(f->tx_done, 0);
+        /* FCFS: the three host packets go first, each freeing its descriptor as it leaves. */
+        for (unsigned k = 1; k <= 3; k++) {
+            run_one(f);
+            assert_int_equal(f->nwire, k);
+            assert_int_equal(f->tx_done, k);
+        }
+        host_out(f, &s); /* room again */
+        run_all(f);
+        assert_int_equal(f->nwire, 4);
+        assert_int_equal(f->nhost, 1);
+        assert_int_equal(f->tx_done, 4); /* the received frame freed none */
+        assert_int_equal(info_of(f).tx_ring_drops, 1);
+        ho_nic_reset_counters(f->nic);
+        assert_int_equal(info_of(f).tx_ring_drops, 0);
         expect_idle(f);
         fake_free(f);
     }
@@ -2248,6 +2322,7 @@ int main(void)
         cmocka_unit_test(test_create_out_of_range),
         cmocka_unit_test(test_plain_paths),
         cmocka_unit_test(test_rx_memory_full),
+        cmocka_unit_test(test_send_ring),
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_handoff_receive),
         cmocka_unit_test(test_send_acked),

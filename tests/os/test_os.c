@@ -67,6 +67,7 @@ static const struct ho_os_costs costs = {
 };
 
 #define LINE_BYTES  64u
+#define TX_RING     64u /* the NIC's send ring */
 #define SLOT_STRIDE 1024u
 #define SNDBUF      32768u
 #define RCVBUF      65536u
@@ -297,12 +298,13 @@ static void app_done(void *ctx, uint64_t arg, uint64_t now)
 }
 
 /* The client's segments travel to the OS as received packets. */
-static void client_out(void *ctx, const struct tcpe_seg *seg)
+static int client_out(void *ctx, const struct tcpe_seg *seg)
 {
     struct plat *pl = ctx;
     struct ho_pkt *p = pkt_new(pl, seg);
     pl->last_rx_id = p->id;
     ho_os_rx(pl->os, p, pl->now);
+    return HO_OK;
 }
 
 static struct ho_os_params os_params(uint32_t nic_conns, struct ho_sel_policy sel)
@@ -318,6 +320,7 @@ static struct ho_os_params os_params(uint32_t nic_conns, struct ho_sel_policy se
         .delack_ns = DELACK_NS,
         .seed = 7,
         .line_bytes = LINE_BYTES,
+        .tx_ring = TX_RING,
         .costs = costs,
     };
 }
@@ -446,6 +449,7 @@ static void deliver_one(struct plat *pl)
     struct ho_pkt *p = pl->wire[0];
     memmove(&pl->wire[0], &pl->wire[1], (pl->nwire - 1) * sizeof *pl->wire);
     pl->nwire--;
+    ho_os_tx_done(pl->os, pl->now); /* the "NIC" sent it: its send-ring descriptor is free */
     tcpe_stack_input(pl->client, &p->seg, pl->now);
     pkt_release(pl, p);
     client_drain(pl);
@@ -1677,12 +1681,80 @@ static void test_destroy_frees_held_packets(void **state)
     }
 }
 
+/*
+ * The send side of the interface (os.h: tx_ring, ho_os_tx_done). The NIC's send ring takes
+ * tx_ring packets and the interface queue in front of it tx_ring - 1 more; each descriptor the
+ * NIC frees lets the oldest queued packet onto the ring. The TCP's next segment is refused
+ * (ENOBUFS): counted, its sequence space backed out, and sent again, so the whole response still
+ * arrives.
+ */
+static void test_send_ring(void **state)
+{
+    (void)state;
+    const uint32_t seg = 1460;
+    struct ho_os_info info;
+
+    /* Ring 2, queue 1: the initial window's three segments fit, the third waits its turn. */
+    struct ho_os_params op = os_params(0, never);
+    op.tx_ring = 2;
+    struct plat *pl = plat_new(&op);
+    int c;
+    uint32_t sock = open_conn(pl, 9100, &c);
+    settle(pl);
+    assert_true(ho_so_send(pl->os, sock, 3 * seg, 0, 3 * seg, pl->now) == 3 * seg);
+    assert_int_equal(pl->nq, 3);
+    for (int k = 0; k < 3; k++) {
+        run_at(pl, 0);
+    }
+    ho_os_info(pl->os, &info);
+    assert_int_equal(pl->nwire, 2);
+    assert_int_equal(info.tx_posted, 2);
+    assert_int_equal(info.ifq_len, 1);
+    assert_true(info.ifq_drops == 0);
+    deliver_one(pl); /* its descriptor freed, the queued packet takes it */
+    ho_os_info(pl->os, &info);
+    assert_int_equal(pl->nwire, 2);
+    assert_int_equal(info.tx_posted, 2);
+    assert_int_equal(info.ifq_len, 0);
+    advance(pl, pl->now + 5000 * MS);
+    assert_true(pl->crecv[c] == 3 * seg);
+    plat_fini(pl);
+
+    /* Ring 1, no queue: the second segment is refused, and comes later. */
+    op.tx_ring = 1;
+    pl = plat_new(&op);
+    sock = open_conn(pl, 9101, &c);
+    settle(pl);
+    assert_true(ho_so_send(pl->os, sock, 3 * seg, 0, 3 * seg, pl->now) == 3 * seg);
+    assert_int_equal(pl->nq, 1);
+    ho_os_info(pl->os, &info);
+    assert_true(info.ifq_drops == 1);
+    assert_true(info.tcp->output_refused == 1);
+    assert_true(info.tcp->rexmt_segs == 0);
+    run_at(pl, 0);
+    ho_os_info(pl->os, &info);
+    assert_int_equal(pl->nwire, 1);
+    assert_int_equal(info.tx_posted, 1);
+    /* The client's ACKs let the rest go, the refused segment from where the first ended: its
+     * sequence space was backed out, so it is no hole for a timeout (1 s) to find. */
+    advance(pl, pl->now + 500 * MS);
+    ho_os_info(pl->os, &info);
+    assert_true(pl->crecv[c] == 3 * seg);
+    assert_true(info.ifq_drops == info.tcp->output_refused);
+    assert_true(info.tcp->rexmt_segs >= 1); /* the refused segment, sent again */
+    assert_true(info.tcp->timeouts == 0);
+    assert_int_equal(info.tx_posted, 0);
+    assert_int_equal(info.ifq_len, 0);
+    plat_fini(pl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_create_checks_params, teardown),
         cmocka_unit_test_teardown(test_packet_work, teardown),
         cmocka_unit_test_teardown(test_timers, teardown),
+        cmocka_unit_test_teardown(test_send_ring, teardown),
         cmocka_unit_test_teardown(test_syscall_and_user_work, teardown),
         cmocka_unit_test_teardown(test_socket_layer_on_host, teardown),
         cmocka_unit_test_teardown(test_reset_releases_socket, teardown),

@@ -37,12 +37,13 @@ struct sent {
     uint64_t n;
 };
 
-static void keep_output(void *ctx, const struct tcpe_seg *seg)
+static int keep_output(void *ctx, const struct tcpe_seg *seg)
 {
     struct sent *k = ctx;
     k->last = *seg;
     k->last.data = NULL;
     k->n++;
+    return HO_OK;
 }
 
 struct env {

@@ -26,7 +26,7 @@ struct sink {
     int n;
 };
 
-static void sink_output(void *ctx, const struct tcpe_seg *seg)
+static int sink_output(void *ctx, const struct tcpe_seg *seg)
 {
     struct sink *k = ctx;
     if (k->n < 64) {
@@ -34,6 +34,7 @@ static void sink_output(void *ctx, const struct tcpe_seg *seg)
         k->segs[k->n].data = NULL;
     }
     k->n++;
+    return HO_OK;
 }
 
 static struct tcpe_stack *bare_stack(struct sink *k)

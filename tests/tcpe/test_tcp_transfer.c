@@ -25,6 +25,7 @@ struct run_result {
     uint64_t lost;
     struct tcpe_stats cli;
     struct tcpe_stats srv;
+    uint64_t refused[2]; /* by each side's interface */
 };
 
 static void params(struct tcpe_params *p, bool virt)
@@ -34,10 +35,11 @@ static void params(struct tcpe_params *p, bool virt)
     p->virtual_payload = virt;
 }
 
-static struct run_result run(uint64_t seed, int n, int conc, uint64_t max_size, double loss,
-                             bool virt)
+static struct run_result run_refusing(uint64_t seed, int n, int conc, uint64_t max_size,
+                                      double loss, bool virt, uint32_t refuse_every)
 {
     struct tt_chan_params cp = {
+        .refuse_every = refuse_every,
         .seed = seed,
         .loss = loss,
         .dup = loss / 2,
@@ -92,9 +94,17 @@ static struct run_result run(uint64_t seed, int n, int conc, uint64_t max_size, 
     r.lost = w.lost;
     r.cli = *tcpe_stack_stats(cli);
     r.srv = *tcpe_stack_stats(srv);
+    r.refused[0] = w.ep[0].refused;
+    r.refused[1] = w.ep[1].refused;
     tt_xfers_fini(&xs);
     tt_world_fini(&w);
     return r;
+}
+
+static struct run_result run(uint64_t seed, int n, int conc, uint64_t max_size, double loss,
+                             bool virt)
+{
+    return run_refusing(seed, n, conc, max_size, loss, virt, 0);
 }
 
 static void test_clean_channel(void **state)
@@ -232,6 +242,23 @@ static void test_virtual_payload(void **state)
     assert_true(r.ok);
 }
 
+/*
+ * Interfaces that refuse one segment in five (tcpe.h: output returns HO_ENOSPC), on a channel
+ * that also loses some: every byte still arrives once and in order, every connection closes, and
+ * each refusal is counted once, as output_refused, by the side that met it.
+ */
+static void test_refused_output(void **state)
+{
+    (void)state;
+    for (int virt = 0; virt <= 1; virt++) {
+        struct run_result r = run_refusing(11, 40, 8, 200000, 0.01, virt, 5);
+        assert_true(r.ok);
+        assert_true(r.refused[0] > 0 && r.refused[1] > 0);
+        assert_true(r.cli.output_refused == r.refused[0]);
+        assert_true(r.srv.output_refused == r.refused[1]);
+    }
+}
+
 static void test_same_seed_same_trace(void **state)
 {
     (void)state;
@@ -252,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_harsh_conditions),
         cmocka_unit_test(test_corruption_is_detected),
         cmocka_unit_test(test_virtual_payload),
+        cmocka_unit_test(test_refused_output),
         cmocka_unit_test(test_same_seed_same_trace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,10 +136,11 @@ static void test_buffer_nomem(void **state)
 
 /* ---- the out-of-order queue ---- */
 
-static void null_output(void *ctx, const struct tcpe_seg *seg)
+static int null_output(void *ctx, const struct tcpe_seg *seg)
 {
     (void)ctx;
     (void)seg;
+    return HO_OK;
 }
 
 struct reass_env {
