@@ -68,7 +68,8 @@ bench:
 
 # Each fuzz/fuzz_NAME.c is linked with the TCP engine, the policy engine, the workload readers,
 # the simulator's configuration parser (src/sim/config.c alone: the rest of src/sim needs
-# libpcap) and the utilities, and run from its seed corpus fuzz/corpus/NAME (written by
+# libpcap), the web server's HTTP parser (src/app/http.c alone: the server itself needs the OS
+# side) and the utilities, and run from its seed corpus fuzz/corpus/NAME (written by
 # fuzz/gen_corpus_NAME.c); new inputs go to build/fuzz/corpus-NAME, never into the source tree.
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
@@ -79,7 +80,7 @@ fuzz: deps
 		name=$$(basename $$src .c); name=$${name#fuzz_}; \
 		echo "fuzz: building $$name"; \
 		clang $(FUZZ_CFLAGS) $$src src/tcpe/*.c src/policy/*.c src/workload/*.c src/sim/config.c \
-			src/util/*.c -lm -o build/fuzz/fuzz_$$name; \
+			src/app/http.c src/util/*.c -lm -o build/fuzz/fuzz_$$name; \
 		mkdir -p build/fuzz/corpus-$$name; \
 		echo "fuzz: running $$name for $(FUZZ_SECONDS) s"; \
 		./build/fuzz/fuzz_$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

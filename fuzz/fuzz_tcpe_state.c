@@ -96,7 +96,7 @@ struct sink {
     uint32_t sum;            /* payload octets added up, so ASan sees every one read */
 };
 
-static void output(void *ctx, const struct tcpe_seg *seg)
+static int output(void *ctx, const struct tcpe_seg *seg)
 {
     struct sink *k = ctx;
     k->segs++;
@@ -110,6 +110,7 @@ static void output(void *ctx, const struct tcpe_seg *seg)
             k->sum += seg->data[i];
         }
     }
+    return HO_OK;
 }
 
 struct world {

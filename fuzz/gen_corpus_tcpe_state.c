@@ -43,7 +43,7 @@ struct net {
     uint64_t now;
 };
 
-static void output(void *ctx, const struct tcpe_seg *seg)
+static int output(void *ctx, const struct tcpe_seg *seg)
 {
     struct net *n = ctx;
     if (n->nq == MAXQ || seg->len > MAXSEG) {
@@ -56,6 +56,7 @@ static void output(void *ctx, const struct tcpe_seg *seg)
         memcpy(q->data, seg->data, seg->len);
         q->seg.data = q->data;
     }
+    return HO_OK;
 }
 
 /* Delivers the queued segments in order, except those whose index bit is set in `lose`
