@@ -202,7 +202,9 @@ static void on_event(void *ctx, uint32_t sock, unsigned ev, uint64_t now)
         c->gen = gen;
         return;
     }
-    if (ev & HO_SO_READABLE) {
+    /* A read already queued takes everything waiting when it runs, as select() would report
+     * the socket only once before that read: another one would find nothing. */
+    if ((ev & HO_SO_READABLE) && c->reads_queued == 0) {
         step(a, sock, OP_READ, HO_SYS_EVENT | HO_SYS_READ, 0, now);
     }
     if ((ev & HO_SO_WRITABLE) && c->resp_left > 0) {
