@@ -166,4 +166,86 @@ const char *ho_req_kind_name(unsigned k);
  */
 uint32_t ho_wl_resp_packets(uint32_t size);
 
+/* ---- The SPECweb99 file set, as files ----
+ *
+ * The files D and S ask for (docs/workloads.md, section 5), named as SPECweb99 names them, so
+ * that the emulator's server can hold on disk the very objects the simulator's clients request:
+ * "/file_set/dirNNNNN/classC_F", NNNNN the directory (zero-padded to 5 digits), C the class
+ * (0..3), F the file (0..8). A file's index in the set is its object id (ho_req.object, dir x 36
+ * + C x 9 + F), so the files of a set are indices 0 .. ho_fileset_count() - 1 and a path never
+ * depends on the connection count. Five digits hold directories 0..99999, the set of at most
+ * HO_FILESET_MAX_CONNECTIONS connections.
+ *
+ * The names, sizes and numbering are those of the simulator's generator (src/workload/gen.h):
+ * these functions only spell them out. Implemented in src/workload/fileset.c.
+ */
+
+#define HO_FILESET_PATH_MAX 28      /* bytes of a file-set path, its NUL included (27 + 1) */
+#define HO_FILESET_MAX_DIRS 100000u /* directories 0..99999: five digits */
+/* The most connections whose set fits HO_FILESET_MAX_DIRS: int(25 + 0.6557 x 152,472) =
+ * 100,000 directories; one more connection makes 100,001. */
+#define HO_FILESET_MAX_CONNECTIONS 152472u
+
+/* One file of the set. */
+struct ho_fileset_file {
+    char path[HO_FILESET_PATH_MAX]; /* "/file_set/dirNNNNN/classC_F", NUL-terminated */
+    uint32_t size;                  /* bytes */
+    uint32_t object;                /* its object id, equal to its index in the set */
+};
+
+/* The number of files in the set for `connections` simultaneous connections (36 for each of
+ * int(25 + 0.6557 x connections) directories). Returns it (> 0), or HO_EINVAL if connections
+ * is 0 or above HO_FILESET_MAX_CONNECTIONS. */
+int ho_fileset_count(uint32_t connections);
+
+/* Fills *out with file `index` of the set for `connections` connections. Returns HO_OK;
+ * HO_EINVAL if out is NULL, connections is out of ho_fileset_count's range, or index is not
+ * below ho_fileset_count(connections) (nothing is written then). */
+int ho_fileset_file(uint32_t connections, uint32_t index, struct ho_fileset_file *out);
+
+/* Writes the path of simulated object `object` (ho_req.object of a D or S workload) and a NUL
+ * to buf. Returns the path's length (HO_FILESET_PATH_MAX - 1); HO_EMSGSIZE if cap is below
+ * HO_FILESET_PATH_MAX; HO_EINVAL if buf is NULL or the object's directory is not below
+ * HO_FILESET_MAX_DIRS. Nothing is written on error. */
+int ho_fileset_object_path(uint32_t object, char *buf, size_t cap);
+
+/*
+ * The contents of generated files: writes to buf the len bytes starting at `offset` of the file
+ * with this path (any string, not only a file-set path) under this seed. The bytes depend only
+ * on (path, seed, offset), in every build and on every platform, so a download can be checked
+ * without the disk, and any range can be computed without the bytes before it: byte o is byte
+ * (o mod 8) (least significant first) of mix(key + (floor(o / 8) + 1) x 0x9E3779B97F4A7C15),
+ * where key = mix(fnv1a64(path) ^ mix(seed)) and mix is splitmix64's output function.
+ * Returns HO_OK; HO_EINVAL if path is NULL or buf is NULL with len > 0 (nothing written).
+ */
+int ho_fileset_fill(const char *path, uint64_t seed, uint64_t offset, void *buf, size_t len);
+
+/* Told the bytes written so far and the set's total bytes. */
+typedef void (*ho_fileset_progress_cb)(void *ctx, uint64_t done, uint64_t total);
+
+/*
+ * Writes the set for `connections` connections under dir, for the emulator's server to serve
+ * when it is given no document root (`handoff emu` without --docroot): dir, its missing parents
+ * and dir/file_set/dirNNNNN are made as needed (mode 0755, existing directories are used), and
+ * every file is created (mode 0644) with O_EXCL | O_NOFOLLOW, so nothing already there is ever
+ * overwritten or followed, and filled with ho_fileset_fill(its path, seed, ...).
+ *
+ * progress (may be NULL) is called with (ctx, bytes written, total bytes) after a file when at
+ * least 1 % of the total has been written since its last call, and always once at the end with
+ * done == total.
+ *
+ * Returns HO_OK when every file is complete. On error, err (if not NULL) names the path and the
+ * system's reason; files finished before the error stay, the file being written is removed, so
+ * the set is incomplete and a retry into the same dir fails with HO_EEXIST until it is removed:
+ *  - HO_EINVAL: dir is NULL or empty, or connections is out of ho_fileset_count's range;
+ *  - HO_EEXIST: a file of the set exists already (or a symlink in its place), or file_set or a
+ *    dirNNNNN is something other than a directory (a file, a symlink);
+ *  - HO_ENOSPC: the file system is full (ENOSPC, EDQUOT) or the process is out of descriptors;
+ *  - HO_ENOMEM: an allocation failed;
+ *  - HO_ENOENT: any other failure to make a directory or write a file (EACCES, EIO, a parent of
+ *    dir that is not a directory, ...).
+ */
+int ho_fileset_generate(const char *dir, uint32_t connections, uint64_t seed,
+                        ho_fileset_progress_cb progress, void *ctx, struct ho_wl_err *err);
+
 #endif
