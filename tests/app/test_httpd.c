@@ -2,13 +2,13 @@
  * test_httpd.c - the Flash-like web server (src/app, include/handoff/app.h) on a real OS side
  * (src/os) with a fake platform.
  *
- * The fake platform is that of tests/os/test_os.c: ops.run appends the work to a FIFO the test
- * runs by hand (network work first, as the host's priorities say), every work ever queued is
- * logged, packets come from malloc with ids, the packets the OS sends go to a client tcpe stack
- * (virtual payload) whose own segments come back through ho_os_rx, and the commands the driver
- * posts are recorded for the test, which plays the NIC's part when handoff is on. ops.request
- * answers from a table of requests keyed by the client's port (the connection's 4-tuple is
- * checked too).
+ * The fake platform is tests/helpers/tt_host.h, as for tests/os/test_os.c: ops.run appends the work
+ * to a FIFO the test runs by hand (network work first, as the host's priorities say), every work
+ * ever queued is logged, packets come from malloc with ids, the packets the OS sends go to a client
+ * tcpe stack (virtual payload) whose own segments come back through ho_os_rx, and the commands the
+ * driver posts are recorded for the test, which plays the NIC's part when handoff is on.
+ * ops.request answers from a table of requests keyed by the client's port (the connection's 4-tuple
+ * is checked too).
  *
  * The system-call and user costs are chosen so that their sums are unique: each step the server
  * queues is recognized by its category and cycles in the log. Checked: the sequence of steps for
@@ -35,15 +35,15 @@
 #include "handoff/pkt.h"
 #include "handoff/select.h"
 #include "handoff/tcpe.h"
+#include "helpers/tt_host.h"
 
-/* ---- the fake platform (as in tests/os/test_os.c) --------------------------------------- */
+/* ---- the fake platform (tests/helpers/tt_host.h) ---------------------------------------- */
 
-#define SERVER_IP   0x0a000002u /* 10.0.0.2 */
-#define CLIENT_IP   0x0a000001u /* 10.0.0.1 */
-#define SERVER_PORT 80
-#define WORK_NS     1000u /* the fake processor's clock moves this much per work run */
-#define MAX_CLIENTS 8
-#define MAX_STEPS   200000
+#define SERVER_IP   TT_HOST_SERVER_IP
+#define CLIENT_IP   TT_HOST_CLIENT_IP
+#define SERVER_PORT TT_HOST_SERVER_PORT
+#define WORK_NS     TT_HOST_WORK_NS
+#define MAX_CLIENTS TT_HOST_MAX_CLIENTS
 #define MS          1000000ull
 
 /* Costs that add up uniquely, so that a work's cycles say which system calls it stands for. */
@@ -73,62 +73,11 @@ static const struct ho_app_costs app_costs = {.request = 70000, .dynamic = 30000
 #define RCVBUF     65536u
 #define DELACK_NS  (40 * MS)
 
-/* ---- the fake platform ------------------------------------------------------------------ */
+/* The platform of the test running, cleaned up by the teardown if the test fails. */
+static struct tt_host *current;
 
-struct rec_work {
-    struct ho_os_work w;
-    uint64_t queued_at;
-};
-
-struct rec_timer {
-    uint64_t when, now;
-};
-
-struct rec_msg {
-    uint8_t *bytes;
-    uint32_t len;
-};
-
-struct rec_ev {
-    uint32_t sock;
-    unsigned events;
-};
-
-struct plat {
-    struct ho_os *os;
-    uint64_t now;
-    /* ops.run: the FIFO of work to run, and every work ever queued. */
-    struct rec_work *q, *log;
-    size_t nq, capq, nlog, caplog;
-    /* What ho_os_work_mem said for the last work run. */
-    struct ho_os_mem mem[HO_OS_MEM_MAX];
-    unsigned nmem;
-    /* ops.timer */
-    uint64_t timer_when;
-    struct rec_timer *timers;
-    size_t ntimers, captimers;
-    /* Packets: live ones by id. */
-    struct ho_pkt **live;
-    uint32_t capids, next_id;
-    uint64_t allocs, frees;
-    struct ho_pkt **wire, **fwd; /* nic_tx (to the client), nic_forward */
-    size_t nwire, capwire, nfwd, capfwd;
-    uint64_t ntx;
-    struct rec_msg *cmds; /* nic_cmd */
-    size_t ncmds, capcmds;
-    unsigned faults;
-    const char *last_fault;
-    unsigned nestablished, nhanded_off;
-    uint32_t last_established, last_handed_off;
-    uint32_t nic_seq; /* the next message number from the "NIC" */
-    uint32_t last_rx_id;
-    /* The client. */
-    struct tcpe_stack *client;
-    struct tcpe_conn *cc[MAX_CLIENTS];
-    uint64_t crecv[MAX_CLIENTS];
-    bool ceof[MAX_CLIENTS];
-    int ncc;
-    /* The server, and the requests its clients send, by client port. */
+/* The server under test, and the requests its clients send, by client port. */
+static struct server {
     struct ho_app *app;
     struct {
         uint16_t port;
@@ -136,181 +85,12 @@ struct plat {
     } reqs[MAX_CLIENTS];
     int nreqs;
     unsigned request_calls;
-    /* A stand-in application's records (the server is not told: a lost wake-up). */
-    struct rec_ev *evs;
-    size_t nevs, capevs;
-    uint64_t *dones;
-    size_t ndones, capdones;
-};
-
-/* The platform of the test running, cleaned up by the teardown if the test fails. */
-static struct plat *current;
-
-#define PUSH(arr, n, cap, val)                                                                     \
-    do {                                                                                           \
-        if ((n) == (cap)) {                                                                        \
-            (cap) = (cap) ? 2 * (cap) : 16;                                                        \
-            void *grown_ = realloc((arr), (cap) * sizeof *(arr));                                  \
-            assert_non_null(grown_);                                                               \
-            (arr) = grown_;                                                                        \
-        }                                                                                          \
-        (arr)[(n)++] = (val);                                                                      \
-    } while (0)
-
-static struct ho_pkt *pkt_new(struct plat *pl, const struct tcpe_seg *seg)
-{
-    struct ho_pkt *p = calloc(1, sizeof *p);
-    assert_non_null(p);
-    p->seg = *seg;
-    p->seg.data = NULL;
-    p->frame_bytes = 54 + seg->len;
-    p->id = pl->next_id++;
-    if (p->id >= pl->capids) {
-        uint32_t n = pl->capids ? 2 * pl->capids : 256;
-        while (n <= p->id) {
-            n *= 2;
-        }
-        struct ho_pkt **l = realloc(pl->live, n * sizeof *l);
-        assert_non_null(l);
-        memset(l + pl->capids, 0, (n - pl->capids) * sizeof *l);
-        pl->live = l;
-        pl->capids = n;
-    }
-    pl->live[p->id] = p;
-    pl->allocs++;
-    return p;
-}
-
-static void pkt_release(struct plat *pl, struct ho_pkt *p)
-{
-    assert_true(p->id < pl->capids && pl->live[p->id] == p);
-    pl->live[p->id] = NULL;
-    pl->frees++;
-    free(p);
-}
-
-static void op_run(void *ctx, const struct ho_os_work *w, uint64_t now)
-{
-    struct plat *pl = ctx;
-    struct rec_work r = {.w = *w, .queued_at = now};
-    PUSH(pl->q, pl->nq, pl->capq, r);
-    PUSH(pl->log, pl->nlog, pl->caplog, r);
-}
-
-static void op_timer(void *ctx, uint64_t when, uint64_t now)
-{
-    struct plat *pl = ctx;
-    pl->timer_when = when;
-    struct rec_timer t = {when, now};
-    PUSH(pl->timers, pl->ntimers, pl->captimers, t);
-}
-
-static void op_nic_tx(void *ctx, struct ho_pkt *p, uint64_t now)
-{
-    struct plat *pl = ctx;
-    (void)now;
-    pl->ntx++;
-    PUSH(pl->wire, pl->nwire, pl->capwire, p);
-}
-
-static void op_nic_forward(void *ctx, struct ho_pkt *p, uint64_t now)
-{
-    struct plat *pl = ctx;
-    (void)now;
-    PUSH(pl->fwd, pl->nfwd, pl->capfwd, p);
-}
-
-static void op_nic_cmd(void *ctx, const uint8_t *msg, uint32_t len, uint64_t now)
-{
-    struct plat *pl = ctx;
-    (void)now;
-    struct rec_msg m = {.bytes = malloc(len), .len = len};
-    assert_non_null(m.bytes);
-    memcpy(m.bytes, msg, len);
-    PUSH(pl->cmds, pl->ncmds, pl->capcmds, m);
-}
-
-static struct ho_pkt *op_pkt_alloc(void *ctx, const struct tcpe_seg *seg)
-{
-    return pkt_new(ctx, seg);
-}
-
-static void op_pkt_free(void *ctx, struct ho_pkt *p)
-{
-    pkt_release(ctx, p);
-}
-
-static struct ho_pkt *op_pkt_at(void *ctx, uint32_t id)
-{
-    struct plat *pl = ctx;
-    assert_true(id < pl->capids && pl->live[id] != NULL);
-    return pl->live[id];
-}
-
-static void op_fault(void *ctx, const char *what)
-{
-    struct plat *pl = ctx;
-    pl->faults++;
-    pl->last_fault = what;
-}
-
-static void op_established(void *ctx, uint32_t sock)
-{
-    struct plat *pl = ctx;
-    pl->nestablished++;
-    pl->last_established = sock;
-}
-
-static void op_handed_off(void *ctx, uint32_t sock)
-{
-    struct plat *pl = ctx;
-    pl->nhanded_off++;
-    pl->last_handed_off = sock;
-}
-
-static const struct ho_os_ops fake_ops = {
-    .run = op_run,
-    .timer = op_timer,
-    .nic_tx = op_nic_tx,
-    .nic_forward = op_nic_forward,
-    .nic_cmd = op_nic_cmd,
-    .pkt_alloc = op_pkt_alloc,
-    .pkt_free = op_pkt_free,
-    .pkt_at = op_pkt_at,
-    .fault = op_fault,
-    .established = op_established,
-    .handed_off = op_handed_off,
-};
-
-static void app_event(void *ctx, uint32_t sock, unsigned events, uint64_t now)
-{
-    struct plat *pl = ctx;
-    (void)now;
-    struct rec_ev e = {sock, events};
-    PUSH(pl->evs, pl->nevs, pl->capevs, e);
-}
-
-static void app_done(void *ctx, uint64_t arg, uint64_t now)
-{
-    struct plat *pl = ctx;
-    (void)now;
-    PUSH(pl->dones, pl->ndones, pl->capdones, arg);
-}
-
-/* The client's segments travel to the OS as received packets. */
-static int client_out(void *ctx, const struct tcpe_seg *seg)
-{
-    struct plat *pl = ctx;
-    struct ho_pkt *p = pkt_new(pl, seg);
-    pl->last_rx_id = p->id;
-    ho_os_rx(pl->os, p, pl->now);
-    return HO_OK;
-}
+} srv;
 
 /* ops.request: the request of the client at the connection's other end. */
 static int app_request(void *ctx, const struct tcpe_tuple *conn, struct ho_app_req *out)
 {
-    struct plat *pl = ctx;
+    struct server *pl = ctx;
     pl->request_calls++;
     if (conn->local_ip != SERVER_IP || conn->local_port != SERVER_PORT ||
         conn->remote_ip != CLIENT_IP) {
@@ -348,79 +128,31 @@ static struct ho_os_params os_params(uint32_t nic_conns, struct ho_sel_policy se
 static const struct ho_sel_policy never = {.kind = HO_SEL_NEVER};
 static const struct ho_sel_policy fcfs = {.kind = HO_SEL_FCFS};
 
-static void plat_init(struct plat *pl, const struct ho_os_params *op)
-{
-    memset(pl, 0, sizeof *pl);
-    pl->now = 1000 * MS;
-    pl->timer_when = TCPE_NEVER;
-    pl->next_id = 1;
-    struct tcpe_params tp;
-    tcpe_params_init(&tp);
-    tp.ops.output = client_out;
-    tp.ctx = pl;
-    tp.virtual_payload = true;
-    tp.nodelay = true;
-    tp.seed = 99;
-    assert_int_equal(tcpe_stack_create(&tp, &pl->client), HO_OK);
-    assert_int_equal(ho_os_create(op, &fake_ops, pl, &pl->os), HO_OK);
-    struct ho_app_params ap = {
-        .ip = SERVER_IP, .port = SERVER_PORT, .backlog = 64, .costs = app_costs};
-    assert_int_equal(ho_app_create(&ap, pl->os, &app_ops, pl, &pl->app), HO_OK);
-    current = pl;
-}
-
-/* Destroys the OS (which gives back what it holds), then frees what the platform still has.
- * Returns whether every packet allocated was freed by someone. */
-static bool plat_free(struct plat *pl)
-{
-    current = NULL;
-    ho_app_destroy(pl->app);
-    pl->app = NULL;
-    ho_os_destroy(pl->os);
-    pl->os = NULL;
-    tcpe_stack_destroy(pl->client);
-    pl->client = NULL;
-    for (size_t i = 0; i < pl->nwire; i++) {
-        pl->live[pl->wire[i]->id] = NULL;
-        free(pl->wire[i]);
-        pl->frees++;
-    }
-    for (size_t i = 0; i < pl->nfwd; i++) {
-        pl->live[pl->fwd[i]->id] = NULL;
-        free(pl->fwd[i]);
-        pl->frees++;
-    }
-    bool balanced = pl->allocs == pl->frees;
-    for (uint32_t i = 0; i < pl->capids; i++) {
-        free(pl->live[i]); /* a failed test's leftovers */
-    }
-    for (size_t i = 0; i < pl->ncmds; i++) {
-        free(pl->cmds[i].bytes);
-    }
-    free(pl->q);
-    free(pl->log);
-    free(pl->timers);
-    free(pl->live);
-    free(pl->wire);
-    free(pl->fwd);
-    free(pl->cmds);
-    free(pl->evs);
-    free(pl->dones);
-    memset(pl, 0, sizeof *pl);
-    return balanced;
-}
-
 /* Tests use this one platform, which outlives them, so that the teardown can free it after a
  * failure. */
-static struct plat *plat_new(const struct ho_os_params *op)
+static struct tt_host *plat_new(const struct ho_os_params *op)
 {
-    static struct plat storage;
+    static struct tt_host storage;
     assert_null(current);
-    plat_init(&storage, op);
+    tt_host_init(&storage, op);
+    memset(&srv, 0, sizeof srv);
+    struct ho_app_params ap = {
+        .ip = SERVER_IP, .port = SERVER_PORT, .backlog = 64, .costs = app_costs};
+    assert_int_equal(ho_app_create(&ap, storage.os, &app_ops, &srv, &srv.app), HO_OK);
+    current = &storage;
     return &storage;
 }
 
-static void plat_fini(struct plat *pl)
+/* Destroys the server, then the platform; returns whether every packet was given back. */
+static bool plat_free(struct tt_host *pl)
+{
+    current = NULL;
+    ho_app_destroy(srv.app);
+    srv.app = NULL;
+    return tt_host_free(pl);
+}
+
+static void plat_fini(struct tt_host *pl)
 {
     assert_true(plat_free(pl));
 }
@@ -434,102 +166,8 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Runs queued work number i (0 = the oldest) on the fake processor. */
-static struct rec_work run_at(struct plat *pl, size_t i)
-{
-    assert_true(i < pl->nq);
-    struct rec_work r = pl->q[i];
-    memmove(&pl->q[i], &pl->q[i + 1], (pl->nq - i - 1) * sizeof *pl->q);
-    pl->nq--;
-    pl->now += WORK_NS;
-    pl->nmem = 0;
-    if (r.w.touches) {
-        pl->nmem = ho_os_work_mem(pl->os, r.w.arg, pl->mem);
-    }
-    if (r.w.notify) {
-        ho_os_work_done(pl->os, r.w.arg, pl->now);
-    }
-    return r;
-}
-
-/* The client reads everything that arrived. */
-static void client_drain(struct plat *pl)
-{
-    for (int i = 0; i < pl->ncc; i++) {
-        if (!pl->cc[i]) {
-            continue;
-        }
-        int n = tcpe_recv(pl->cc[i], NULL, 1u << 30, pl->now);
-        assert_true(n >= 0);
-        pl->crecv[i] += (uint64_t)n;
-        pl->ceof[i] = tcpe_conn_eof(pl->cc[i]);
-    }
-}
-
-/* Gives the client the oldest packet on the wire. */
-static void deliver_one(struct plat *pl)
-{
-    struct ho_pkt *p = pl->wire[0];
-    memmove(&pl->wire[0], &pl->wire[1], (pl->nwire - 1) * sizeof *pl->wire);
-    pl->nwire--;
-    ho_os_tx_done(pl->os, pl->now); /* the "NIC" sent it: its send-ring descriptor is free */
-    tcpe_stack_input(pl->client, &p->seg, pl->now);
-    pkt_release(pl, p);
-    client_drain(pl);
-}
-
-/* Runs work (network priority first) and the wire until nothing is left to do now. */
-static void settle(struct plat *pl)
-{
-    for (int steps = 0;; steps++) {
-        assert_true(steps < MAX_STEPS);
-        if (pl->nq > 0) {
-            size_t pick = 0;
-            for (size_t i = 0; i < pl->nq; i++) {
-                if (pl->q[i].w.prio == HO_OS_PRIO_NET) {
-                    pick = i;
-                    break;
-                }
-            }
-            run_at(pl, pick);
-        } else if (pl->nwire > 0) {
-            deliver_one(pl);
-        } else {
-            return;
-        }
-    }
-}
-
-/* Settles, then lets time pass through the timers of both sides up to `until`. */
-static void advance(struct plat *pl, uint64_t until)
-{
-    settle(pl);
-    for (int steps = 0;; steps++) {
-        assert_true(steps < MAX_STEPS);
-        uint64_t c = tcpe_stack_next_wake(pl->client);
-        uint64_t next = pl->timer_when < c ? pl->timer_when : c;
-        if (next == TCPE_NEVER || next > until) {
-            return;
-        }
-        if (next > pl->now) {
-            pl->now = next;
-        }
-        if (pl->timer_when <= pl->now) {
-            pl->timer_when = TCPE_NEVER;
-            ho_os_timer(pl->os, pl->now);
-        }
-        tcpe_stack_timers(pl->client, pl->now);
-        settle(pl);
-    }
-}
-
-static void client_send(struct plat *pl, int i, uint32_t n)
-{
-    assert_int_equal(tcpe_send(pl->cc[i], NULL, n, pl->now), (int)n);
-}
-
 /* Sends a message from the "NIC", numbered in order. */
-static int nic_msg(struct plat *pl, struct ho_cmd *c)
+static int nic_msg(struct tt_host *pl, struct ho_cmd *c)
 {
     c->seq = pl->nic_seq++;
     uint8_t buf[1024];
@@ -538,13 +176,13 @@ static int nic_msg(struct plat *pl, struct ho_cmd *c)
     return ho_os_msg(pl->os, buf, (uint32_t)n, pl->now);
 }
 
-static void cmd_at(const struct plat *pl, size_t i, struct ho_cmd *out)
+static void cmd_at(const struct tt_host *pl, size_t i, struct ho_cmd *out)
 {
     assert_true(i < pl->ncmds);
     assert_int_equal(ho_cmd_decode(pl->cmds[i].bytes, pl->cmds[i].len, out), HO_OK);
 }
 
-static void assert_consistent(const struct plat *pl)
+static void assert_consistent(const struct tt_host *pl)
 {
     char why[128] = "";
     assert_int_equal(ho_os_check(pl->os, why, sizeof why), 0);
@@ -585,7 +223,7 @@ static struct step expect(enum step_kind k, bool dynamic, uint64_t body)
 }
 
 /* The server's steps (system calls and user work) queued since log entry `from`. */
-static size_t server_steps(const struct plat *pl, size_t from, struct step *out, size_t max)
+static size_t server_steps(const struct tt_host *pl, size_t from, struct step *out, size_t max)
 {
     size_t n = 0;
     for (size_t i = from; i < pl->nlog; i++) {
@@ -615,7 +253,7 @@ static void assert_step(const struct step *got, struct step want, const char *wh
  * when the response exceeds `room`, the send buffer's room when the server first sent), READ of
  * the client's FIN, CLOSE. With extra_read, one more READ may come before PARSE.
  */
-static void assert_exchange(const struct plat *pl, const char *what, const enum step_kind *reads,
+static void assert_exchange(const struct tt_host *pl, const char *what, const enum step_kind *reads,
                             size_t nreads, bool extra_read, bool dynamic, uint64_t body,
                             uint64_t room)
 {
@@ -646,25 +284,25 @@ static void assert_exchange(const struct plat *pl, const char *what, const enum 
     assert_step(&got[i], expect(S_CLOSE, dynamic, body), what, i);
 }
 
-static void check_server(const struct plat *pl)
+static void check_server(const struct tt_host *pl)
 {
     char why[128] = "";
-    if (ho_app_check(pl->app, why, sizeof why) != 0) {
+    if (ho_app_check(srv.app, why, sizeof why) != 0) {
         fail_msg("ho_app_check: %s", why);
     }
     assert_consistent(pl);
 }
 
-static void add_request(struct plat *pl, uint16_t port, uint32_t len, bool dynamic, uint64_t body)
+static void add_request(uint16_t port, uint32_t len, bool dynamic, uint64_t body)
 {
-    assert_true(pl->nreqs < MAX_CLIENTS);
-    pl->reqs[pl->nreqs].port = port;
-    pl->reqs[pl->nreqs].req = (struct ho_app_req){.len = len, .dynamic = dynamic, .body = body};
-    pl->nreqs++;
+    assert_true(srv.nreqs < MAX_CLIENTS);
+    srv.reqs[srv.nreqs].port = port;
+    srv.reqs[srv.nreqs].req = (struct ho_app_req){.len = len, .dynamic = dynamic, .body = body};
+    srv.nreqs++;
 }
 
 /* Starts a client's connection (the SYN is queued, nothing runs). */
-static int start_client(struct plat *pl, uint16_t port)
+static int start_client(struct tt_host *pl, uint16_t port)
 {
     struct tcpe_tuple t = {
         .local_ip = CLIENT_IP, .remote_ip = SERVER_IP, .local_port = port, .remote_port = 80};
@@ -675,10 +313,10 @@ static int start_client(struct plat *pl, uint16_t port)
 }
 
 /* Runs only the network's work and the wire: the server's steps stay queued. */
-static void run_net(struct plat *pl)
+static void run_net(struct tt_host *pl)
 {
     for (int steps = 0;; steps++) {
-        assert_true(steps < MAX_STEPS);
+        assert_true(steps < TT_HOST_MAX_STEPS);
         size_t pick = pl->nq;
         for (size_t i = 0; i < pl->nq; i++) {
             if (pl->q[i].w.prio == HO_OS_PRIO_NET) {
@@ -687,16 +325,16 @@ static void run_net(struct plat *pl)
             }
         }
         if (pick < pl->nq) {
-            run_at(pl, pick);
+            tt_host_run_at(pl, pick);
         } else if (pl->nwire > 0) {
-            deliver_one(pl);
+            tt_host_deliver_one(pl);
         } else {
             return;
         }
     }
 }
 
-static size_t queued_with(const struct plat *pl, uint64_t cycles)
+static size_t queued_with(const struct tt_host *pl, uint64_t cycles)
 {
     for (size_t i = 0; i < pl->nq; i++) {
         if (pl->q[i].w.cycles == cycles) {
@@ -713,7 +351,7 @@ static void test_create(void **state)
 {
     (void)state;
     struct ho_os_params op = os_params(0, never);
-    struct plat *pl = plat_new(&op);
+    struct tt_host *pl = plat_new(&op);
     struct ho_app_params ap = {.ip = SERVER_IP, .port = SERVER_PORT, .costs = app_costs};
     struct ho_app *a = NULL;
     /* The OS already has the first server listening. */
@@ -750,39 +388,39 @@ static void test_one_request(void **state)
     };
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         struct ho_os_params op = os_params(0, never);
-        struct plat *pl = plat_new(&op);
+        struct tt_host *pl = plat_new(&op);
         uint16_t port = (uint16_t)(10000 + r);
-        add_request(pl, port, rows[r].req_len, rows[r].dynamic, rows[r].body);
+        add_request(port, rows[r].req_len, rows[r].dynamic, rows[r].body);
         int c = start_client(pl, port);
         if (rows[r].before_accept) {
-            client_send(pl, c, rows[r].req_len); /* goes with the handshake's ACK */
+            tt_host_client_send(pl, c, rows[r].req_len); /* goes with the handshake's ACK */
         }
-        settle(pl);
+        tt_host_settle(pl);
         assert_int_equal(pl->nestablished, 1);
         assert_int_equal(pl->last_established, 1);
         check_server(pl);
         if (!rows[r].before_accept) {
             uint32_t first = rows[r].split ? rows[r].req_len / 3 : rows[r].req_len;
-            client_send(pl, c, first);
+            tt_host_client_send(pl, c, first);
             run_net(pl);
             /* Unread data, and the server has a read queued for it. */
             assert_int_equal(ho_so_readable(pl->os, 1), first);
             check_server(pl);
-            settle(pl);
-            assert_int_equal(pl->request_calls, 1);
+            tt_host_settle(pl);
+            assert_int_equal(srv.request_calls, 1);
             if (rows[r].split) {
                 assert_int_equal(pl->nwire, 0); /* no response to half a request */
                 assert_true(pl->crecv[c] == 0);
-                client_send(pl, c, rows[r].req_len - first);
+                tt_host_client_send(pl, c, rows[r].req_len - first);
             }
         }
-        advance(pl, pl->now + 10000 * MS);
-        assert_int_equal(pl->request_calls, 1);
+        tt_host_advance(pl, pl->now + 10000 * MS);
+        assert_int_equal(srv.request_calls, 1);
         assert_true(pl->crecv[c] == HO_APP_RESP_HDR_BYTES + rows[r].body);
         assert_false(pl->ceof[c]); /* the server leaves the closing to the client */
         check_server(pl);
         assert_int_equal(tcpe_shutdown(pl->cc[c], pl->now), HO_OK);
-        advance(pl, pl->now + 10000 * MS);
+        tt_host_advance(pl, pl->now + 10000 * MS);
         assert_true(pl->ceof[c]);
         assert_int_equal(tcpe_conn_state(pl->cc[c]), TCPE_TIME_WAIT);
         struct ho_os_info info;
@@ -814,13 +452,13 @@ static void test_stale_step_does_nothing(void **state)
 {
     (void)state;
     struct ho_os_params op = os_params(0, never);
-    struct plat *pl = plat_new(&op);
-    add_request(pl, 11000, 300, false, 1000);
-    add_request(pl, 11001, 200, false, 2000);
+    struct tt_host *pl = plat_new(&op);
+    add_request(11000, 300, false, 1000);
+    add_request(11001, 200, false, 2000);
     int a = start_client(pl, 11000);
-    settle(pl);
+    tt_host_settle(pl);
     assert_int_equal(pl->last_established, 1);
-    client_send(pl, a, 300);
+    tt_host_client_send(pl, a, 300);
     run_net(pl);
     assert_int_equal(pl->nq, 1); /* A's READ */
     assert_true(pl->q[0].w.cycles == expect(S_READ, false, 0).cycles);
@@ -834,20 +472,20 @@ static void test_stale_step_does_nothing(void **state)
     /* B connects and is accepted on the same number before A's READ runs. */
     int b = start_client(pl, 11001);
     run_net(pl);
-    run_at(pl, queued_with(pl, expect(S_ACCEPT, false, 0).cycles));
+    tt_host_run_at(pl, queued_with(pl, expect(S_ACCEPT, false, 0).cycles));
     assert_int_equal(pl->nestablished, 2);
     assert_int_equal(pl->last_established, 1);
-    client_send(pl, b, 200);
+    tt_host_client_send(pl, b, 200);
     run_net(pl);
     assert_int_equal(pl->nq, 2); /* A's stale READ, B's READ */
     size_t nlog = pl->nlog;
-    run_at(pl, 0);
+    tt_host_run_at(pl, 0);
     assert_int_equal(pl->nlog, nlog); /* nothing queued */
-    assert_int_equal(pl->request_calls, 0);
+    assert_int_equal(srv.request_calls, 0);
     assert_int_equal(ho_so_readable(pl->os, 1), 200); /* B's request is still there */
     check_server(pl);
-    advance(pl, pl->now + 10000 * MS);
-    assert_int_equal(pl->request_calls, 1);
+    tt_host_advance(pl, pl->now + 10000 * MS);
+    assert_int_equal(srv.request_calls, 1);
     assert_true(pl->crecv[b] == HO_APP_RESP_HDR_BYTES + 2000);
     check_server(pl);
     plat_fini(pl);
@@ -858,35 +496,34 @@ static void test_check_catches_lost_wakeup(void **state)
 {
     (void)state;
     struct ho_os_params op = os_params(0, never);
-    struct plat *pl = plat_new(&op);
-    add_request(pl, 12000, 300, false, 100);
-    add_request(pl, 12001, 300, false, 100);
+    struct tt_host *pl = plat_new(&op);
+    add_request(12000, 300, false, 100);
+    add_request(12001, 300, false, 100);
     int x = start_client(pl, 12000);
     int y = start_client(pl, 12001);
-    settle(pl);
+    tt_host_settle(pl);
     assert_int_equal(pl->nestablished, 2);
     check_server(pl);
     /* X's request arrives: unread, but a read is queued. */
-    client_send(pl, x, 300);
+    tt_host_client_send(pl, x, 300);
     run_net(pl);
     assert_true(ho_so_readable(pl->os, pl->last_established) +
                     ho_so_readable(pl->os, 3 - pl->last_established) ==
                 300);
     check_server(pl);
-    advance(pl, pl->now + 1000 * MS);
+    tt_host_advance(pl, pl->now + 1000 * MS);
     assert_true(pl->crecv[x] == HO_APP_RESP_HDR_BYTES + 100);
     check_server(pl);
     /* The server stops hearing events: Y's request is never read. */
-    struct ho_os_app deaf = {.event = app_event, .done = app_done, .ctx = pl};
-    ho_os_set_app(pl->os, &deaf);
-    client_send(pl, y, 300);
-    settle(pl);
+    tt_host_record_app(pl);
+    tt_host_client_send(pl, y, 300);
+    tt_host_settle(pl);
     assert_int_equal(pl->nevs, 1);
     uint32_t ysock = pl->evs[0].sock;
     assert_true(pl->evs[0].events & HO_SO_READABLE);
     assert_int_equal(ho_so_readable(pl->os, ysock), 300);
     char why[128] = "";
-    assert_int_equal(ho_app_check(pl->app, why, sizeof why), -1);
+    assert_int_equal(ho_app_check(srv.app, why, sizeof why), -1);
     char want[32];
     snprintf(want, sizeof want, "socket %u", ysock);
     assert_non_null(strstr(why, want));
@@ -896,7 +533,7 @@ static void test_check_catches_lost_wakeup(void **state)
 /* ---- the server over the bypass protocol ------------------------------------------------ */
 
 /* The NIC's answer to the HANDOFF of sock (the last command). */
-static void nic_accept(struct plat *pl, uint32_t sock)
+static void nic_accept(struct tt_host *pl, uint32_t sock)
 {
     struct ho_cmd cmd;
     cmd_at(pl, pl->ncmds - 1, &cmd);
@@ -908,22 +545,22 @@ static void nic_accept(struct plat *pl, uint32_t sock)
     reply.handoff_reply.status = HO_CMD_ACCEPTED;
     reply.handoff_reply.soft_limit = 4;
     assert_int_equal(nic_msg(pl, &reply), HO_OK);
-    settle(pl);
+    tt_host_settle(pl);
 }
 
-static void nic_recv(struct plat *pl, uint32_t sock, uint32_t len, bool fin)
+static void nic_recv(struct tt_host *pl, uint32_t sock, uint32_t len, bool fin)
 {
     struct ho_cmd m = {.type = HO_CMD_RECV};
     m.recv.conn_id = sock;
     m.recv.len = len;
     m.recv.flags = fin ? HO_CMD_RECV_FIN : 0;
     assert_int_equal(nic_msg(pl, &m), HO_OK);
-    settle(pl);
+    tt_host_settle(pl);
 }
 
 /* Plays the NIC sending what the server gives it: acknowledges everything in flight until
  * nothing more comes. Returns the bytes of the SEND commands from command `from` on. */
-static uint64_t nic_serve(struct plat *pl, uint32_t sock, uint64_t inflight, size_t from)
+static uint64_t nic_serve(struct tt_host *pl, uint32_t sock, uint64_t inflight, size_t from)
 {
     uint64_t sent = 0;
     for (int rounds = 0; rounds < 1000; rounds++) {
@@ -945,7 +582,7 @@ static uint64_t nic_serve(struct plat *pl, uint32_t sock, uint64_t inflight, siz
         m.acked.entries[0].bytes = (uint32_t)inflight;
         assert_int_equal(nic_msg(pl, &m), HO_OK);
         inflight = 0;
-        settle(pl);
+        tt_host_settle(pl);
         check_server(pl);
     }
     fail_msg("the server never finished sending");
@@ -964,14 +601,14 @@ static void test_request_on_nic_fcfs(void **state)
     } rows[] = {{300, false, 5000}, {300, true, 2000}, {300, false, 60000}, {300, false, 0}};
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         struct ho_os_params op = os_params(4, fcfs);
-        struct plat *pl = plat_new(&op);
+        struct tt_host *pl = plat_new(&op);
         uint16_t port = (uint16_t)(13000 + r);
-        add_request(pl, port, rows[r].req_len, rows[r].dynamic, rows[r].body);
+        add_request(port, rows[r].req_len, rows[r].dynamic, rows[r].body);
         int c = start_client(pl, port);
-        settle(pl);
+        tt_host_settle(pl);
         assert_int_equal(pl->ncmds, 1); /* HANDOFF at accept */
-        client_send(pl, c, rows[r].req_len);
-        settle(pl);
+        tt_host_client_send(pl, c, rows[r].req_len);
+        tt_host_settle(pl);
         struct ho_os_info info;
         ho_os_info(pl->os, &info);
         assert_true(info.pkts_held == 1);
@@ -980,7 +617,7 @@ static void test_request_on_nic_fcfs(void **state)
         assert_int_equal(pl->nfwd, 1);
         /* The NIC delivers the request in two parts. */
         nic_recv(pl, 1, 100, false);
-        assert_int_equal(pl->request_calls, 1);
+        assert_int_equal(srv.request_calls, 1);
         assert_int_equal(pl->ncmds, 1); /* no response to part of a request */
         nic_recv(pl, 1, rows[r].req_len - 100, false);
         uint64_t sent = nic_serve(pl, 1, 0, 1);
@@ -996,7 +633,7 @@ static void test_request_on_nic_fcfs(void **state)
         struct ho_cmd closed = {.type = HO_CMD_CLOSED};
         closed.closed.conn_id = 1;
         assert_int_equal(nic_msg(pl, &closed), HO_OK);
-        settle(pl);
+        tt_host_settle(pl);
         ho_os_info(pl->os, &info);
         assert_true(info.on_nic == 0 && info.closed == 1);
         check_server(pl);
@@ -1013,14 +650,14 @@ static void test_request_handed_off_by_response(void **state)
     (void)state;
     struct ho_sel_policy t1 = {.kind = HO_SEL_THRESH, .threshold = 1};
     struct ho_os_params op = os_params(4, t1);
-    struct plat *pl = plat_new(&op);
+    struct tt_host *pl = plat_new(&op);
     const uint64_t body = 50000;
-    add_request(pl, 14000, 300, false, body);
+    add_request(14000, 300, false, body);
     int c = start_client(pl, 14000);
-    settle(pl);
+    tt_host_settle(pl);
     assert_int_equal(pl->ncmds, 0);
-    client_send(pl, c, 300);
-    settle(pl);
+    tt_host_client_send(pl, c, 300);
+    tt_host_settle(pl);
     assert_int_equal(pl->ncmds, 1);
     struct ho_cmd cmd;
     cmd_at(pl, 0, &cmd);
@@ -1043,7 +680,7 @@ static void test_request_handed_off_by_response(void **state)
     struct ho_cmd closed = {.type = HO_CMD_CLOSED};
     closed.closed.conn_id = 1;
     assert_int_equal(nic_msg(pl, &closed), HO_OK);
-    settle(pl);
+    tt_host_settle(pl);
     check_server(pl);
     static const enum step_kind reads[] = {S_READ};
     assert_exchange(pl, "T1", reads, 1, false, false, body, SNDBUF);

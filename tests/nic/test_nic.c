@@ -1937,8 +1937,8 @@ struct arrive_case {
 static const struct arrive_case arrive_cases[] = {
     {"plain NIC: SEND", 0, A_PLAIN_SEND},
     {"plain NIC: HANDOFF", 0, A_PLAIN_HANDOFF},
-    {"RCVD (not implemented)", 4, A_RCVD},
-    {"RESTORE_REQUEST (not implemented)", 4, A_RESTORE_REQUEST},
+    {"RCVD, which this firmware refuses", 4, A_RCVD},
+    {"RESTORE_REQUEST, which this firmware refuses", 4, A_RESTORE_REQUEST},
     {"SEND cut short", 4, A_SHORT_BODY},
     {"SEND with a trailing byte", 4, A_TRAILING_BYTE},
     {"SEND of 0 bytes", 4, A_ZERO_LENGTH},

@@ -2,19 +2,12 @@
  * test_os.c - the host OS side (include/handoff/os.h): host TCP, socket layer, device driver with
  * handoff and the bypass protocol, against a fake platform.
  *
- * The fake platform implements struct ho_os_ops and records everything: `run` appends the work
- * to a FIFO (and to a log of every work ever queued) that the test runs by hand, calling
- * ho_os_work_mem when the work touches memory and ho_os_work_done when it asks to be notified;
- * `timer` records the requested wake-up; nic_tx puts the packet on a wire to the client;
- * nic_forward and nic_cmd record what the driver gives the NIC (commands are copied, then decoded
- * with ho_cmd_decode); packets come from malloc with ids that pkt_at maps back, and allocations
- * are counted against frees. The "client" is a tcpe stack in the test with virtual payload: its
- * segments become packets given to ho_os_rx, and the packets the OS sends reach it from the
- * wire. The "NIC" is the test itself: it reads the commands and answers with messages encoded
- * by ho_cmd_encode, numbered from 0. The application is a recorder of events and done calls.
- * settle() runs queued work, network priority first as on the host, and the wire until nothing
- * is left; advance() also lets time pass through both sides' timers. The private header is used
- * once, to show that ho_os_check does catch an inconsistency.
+ * The fake platform is tests/helpers/tt_host.h: it records every op, runs the OS's work by hand
+ * (network first), and has a tcpe client at the other end of a wire. The "NIC" is the test
+ * itself: it reads the commands (decoded with ho_cmd_decode) and answers with messages encoded
+ * by ho_cmd_encode, numbered from 0. The application is the platform's recorder of events and
+ * done calls. The private header is used once, to show that ho_os_check does catch an
+ * inconsistency.
  *
  * Covered: the cost, category, priority and memory of every kind of work; the socket layer on
  * the host; handoff under FCFS (the HANDOFF command, held packets, accepted and refused
@@ -36,15 +29,15 @@
 #include "handoff/pkt.h"
 #include "handoff/select.h"
 #include "handoff/tcpe.h"
+#include "helpers/tt_host.h"
 /* Only for the negative case of ho_os_check, which no public call can bring about. */
 #include "os_priv.h"
 
-#define SERVER_IP   0x0a000002u /* 10.0.0.2 */
-#define CLIENT_IP   0x0a000001u /* 10.0.0.1 */
-#define SERVER_PORT 80
-#define WORK_NS     1000u /* the fake processor's clock moves this much per work run */
-#define MAX_CLIENTS 8
-#define MAX_STEPS   200000
+#define SERVER_IP   TT_HOST_SERVER_IP
+#define CLIENT_IP   TT_HOST_CLIENT_IP
+#define SERVER_PORT TT_HOST_SERVER_PORT
+#define WORK_NS     TT_HOST_WORK_NS
+#define MAX_CLIENTS TT_HOST_MAX_CLIENTS
 #define MS          1000000ull
 
 /* Distinct costs, so that a work's cycles say what it is. */
@@ -75,235 +68,14 @@ static const struct ho_os_costs costs = {
 
 /* ---- the fake platform ------------------------------------------------------------------ */
 
-struct rec_work {
-    struct ho_os_work w;
-    uint64_t queued_at;
-};
-
-struct rec_timer {
-    uint64_t when, now;
-};
-
-struct rec_msg {
-    uint8_t *bytes;
-    uint32_t len;
-};
-
-struct rec_ev {
-    uint32_t sock;
-    unsigned events;
-};
-
-struct plat {
-    struct ho_os *os;
-    uint64_t now;
-    /* ops.run: the FIFO of work to run, and every work ever queued. */
-    struct rec_work *q, *log;
-    size_t nq, capq, nlog, caplog;
-    /* What ho_os_work_mem said for the last work run. */
-    struct ho_os_mem mem[HO_OS_MEM_MAX];
-    unsigned nmem;
-    /* ops.timer */
-    uint64_t timer_when;
-    struct rec_timer *timers;
-    size_t ntimers, captimers;
-    /* Packets: live ones by id. */
-    struct ho_pkt **live;
-    uint32_t capids, next_id;
-    uint64_t allocs, frees;
-    struct ho_pkt **wire, **fwd; /* nic_tx (to the client), nic_forward */
-    size_t nwire, capwire, nfwd, capfwd;
-    uint64_t ntx;
-    struct rec_msg *cmds; /* nic_cmd */
-    size_t ncmds, capcmds;
-    unsigned faults;
-    const char *last_fault;
-    unsigned nestablished, nhanded_off;
-    uint32_t last_established, last_handed_off;
-    uint32_t nic_seq; /* the next message number from the "NIC" */
-    uint32_t last_rx_id;
-    /* The client. */
-    struct tcpe_stack *client;
-    struct tcpe_conn *cc[MAX_CLIENTS];
-    uint64_t crecv[MAX_CLIENTS];
-    bool ceof[MAX_CLIENTS];
-    int ncc;
-    /* The application. */
-    struct rec_ev *evs;
-    size_t nevs, capevs;
-    uint64_t *dones;
-    size_t ndones, capdones;
-    /* An application that accepts from inside its READABLE events (test_accept_from_event). */
-    bool accept_on_readable;
-    int accepted_in_event;
-};
-
 /* The platform of the test running, cleaned up by the teardown if the test fails. */
-static struct plat *current;
+static struct tt_host *current;
 
-#define PUSH(arr, n, cap, val)                                                                     \
-    do {                                                                                           \
-        if ((n) == (cap)) {                                                                        \
-            (cap) = (cap) ? 2 * (cap) : 16;                                                        \
-            void *grown_ = realloc((arr), (cap) * sizeof *(arr));                                  \
-            assert_non_null(grown_);                                                               \
-            (arr) = grown_;                                                                        \
-        }                                                                                          \
-        (arr)[(n)++] = (val);                                                                      \
-    } while (0)
-
-static struct ho_pkt *pkt_new(struct plat *pl, const struct tcpe_seg *seg)
+static int no_output(void *ctx, const struct tcpe_seg *seg)
 {
-    struct ho_pkt *p = calloc(1, sizeof *p);
-    assert_non_null(p);
-    p->seg = *seg;
-    p->seg.data = NULL;
-    p->frame_bytes = 54 + seg->len;
-    p->id = pl->next_id++;
-    if (p->id >= pl->capids) {
-        uint32_t n = pl->capids ? 2 * pl->capids : 256;
-        while (n <= p->id) {
-            n *= 2;
-        }
-        struct ho_pkt **l = realloc(pl->live, n * sizeof *l);
-        assert_non_null(l);
-        memset(l + pl->capids, 0, (n - pl->capids) * sizeof *l);
-        pl->live = l;
-        pl->capids = n;
-    }
-    pl->live[p->id] = p;
-    pl->allocs++;
-    return p;
-}
-
-static void pkt_release(struct plat *pl, struct ho_pkt *p)
-{
-    assert_true(p->id < pl->capids && pl->live[p->id] == p);
-    pl->live[p->id] = NULL;
-    pl->frees++;
-    free(p);
-}
-
-static void op_run(void *ctx, const struct ho_os_work *w, uint64_t now)
-{
-    struct plat *pl = ctx;
-    struct rec_work r = {.w = *w, .queued_at = now};
-    PUSH(pl->q, pl->nq, pl->capq, r);
-    PUSH(pl->log, pl->nlog, pl->caplog, r);
-}
-
-static void op_timer(void *ctx, uint64_t when, uint64_t now)
-{
-    struct plat *pl = ctx;
-    pl->timer_when = when;
-    struct rec_timer t = {when, now};
-    PUSH(pl->timers, pl->ntimers, pl->captimers, t);
-}
-
-static void op_nic_tx(void *ctx, struct ho_pkt *p, uint64_t now)
-{
-    struct plat *pl = ctx;
-    (void)now;
-    pl->ntx++;
-    PUSH(pl->wire, pl->nwire, pl->capwire, p);
-}
-
-static void op_nic_forward(void *ctx, struct ho_pkt *p, uint64_t now)
-{
-    struct plat *pl = ctx;
-    (void)now;
-    PUSH(pl->fwd, pl->nfwd, pl->capfwd, p);
-}
-
-static void op_nic_cmd(void *ctx, const uint8_t *msg, uint32_t len, uint64_t now)
-{
-    struct plat *pl = ctx;
-    (void)now;
-    struct rec_msg m = {.bytes = malloc(len), .len = len};
-    assert_non_null(m.bytes);
-    memcpy(m.bytes, msg, len);
-    PUSH(pl->cmds, pl->ncmds, pl->capcmds, m);
-}
-
-static struct ho_pkt *op_pkt_alloc(void *ctx, const struct tcpe_seg *seg)
-{
-    return pkt_new(ctx, seg);
-}
-
-static void op_pkt_free(void *ctx, struct ho_pkt *p)
-{
-    pkt_release(ctx, p);
-}
-
-static struct ho_pkt *op_pkt_at(void *ctx, uint32_t id)
-{
-    struct plat *pl = ctx;
-    assert_true(id < pl->capids && pl->live[id] != NULL);
-    return pl->live[id];
-}
-
-static void op_fault(void *ctx, const char *what)
-{
-    struct plat *pl = ctx;
-    pl->faults++;
-    pl->last_fault = what;
-}
-
-static void op_established(void *ctx, uint32_t sock)
-{
-    struct plat *pl = ctx;
-    pl->nestablished++;
-    pl->last_established = sock;
-}
-
-static void op_handed_off(void *ctx, uint32_t sock)
-{
-    struct plat *pl = ctx;
-    pl->nhanded_off++;
-    pl->last_handed_off = sock;
-}
-
-static const struct ho_os_ops fake_ops = {
-    .run = op_run,
-    .timer = op_timer,
-    .nic_tx = op_nic_tx,
-    .nic_forward = op_nic_forward,
-    .nic_cmd = op_nic_cmd,
-    .pkt_alloc = op_pkt_alloc,
-    .pkt_free = op_pkt_free,
-    .pkt_at = op_pkt_at,
-    .fault = op_fault,
-    .established = op_established,
-    .handed_off = op_handed_off,
-};
-
-static void app_event(void *ctx, uint32_t sock, unsigned events, uint64_t now)
-{
-    struct plat *pl = ctx;
-    struct rec_ev e = {sock, events};
-    PUSH(pl->evs, pl->nevs, pl->capevs, e);
-    if (pl->accept_on_readable && (events & HO_SO_READABLE)) {
-        int got = ho_so_accept(pl->os, now);
-        if (got > 0) {
-            pl->accepted_in_event = got;
-        }
-    }
-}
-
-static void app_done(void *ctx, uint64_t arg, uint64_t now)
-{
-    struct plat *pl = ctx;
-    (void)now;
-    PUSH(pl->dones, pl->ndones, pl->capdones, arg);
-}
-
-/* The client's segments travel to the OS as received packets. */
-static int client_out(void *ctx, const struct tcpe_seg *seg)
-{
-    struct plat *pl = ctx;
-    struct ho_pkt *p = pkt_new(pl, seg);
-    pl->last_rx_id = p->id;
-    ho_os_rx(pl->os, p, pl->now);
+    (void)ctx;
+    (void)seg;
+    fail_msg("an imported connection sent a segment");
     return HO_OK;
 }
 
@@ -328,197 +100,35 @@ static struct ho_os_params os_params(uint32_t nic_conns, struct ho_sel_policy se
 static const struct ho_sel_policy never = {.kind = HO_SEL_NEVER};
 static const struct ho_sel_policy fcfs = {.kind = HO_SEL_FCFS};
 
-static void plat_init(struct plat *pl, const struct ho_os_params *op)
-{
-    memset(pl, 0, sizeof *pl);
-    pl->now = 1000 * MS;
-    pl->timer_when = TCPE_NEVER;
-    pl->next_id = 1;
-    struct tcpe_params tp;
-    tcpe_params_init(&tp);
-    tp.ops.output = client_out;
-    tp.ctx = pl;
-    tp.virtual_payload = true;
-    tp.nodelay = true;
-    tp.seed = 99;
-    assert_int_equal(tcpe_stack_create(&tp, &pl->client), HO_OK);
-    assert_int_equal(ho_os_create(op, &fake_ops, pl, &pl->os), HO_OK);
-    struct ho_os_app app = {.event = app_event, .done = app_done, .ctx = pl};
-    ho_os_set_app(pl->os, &app);
-    current = pl;
-}
-
-/* Destroys the OS (which gives back what it holds), then frees what the platform still has.
- * Returns whether every packet allocated was freed by someone. */
-static bool plat_free(struct plat *pl)
-{
-    current = NULL;
-    ho_os_destroy(pl->os);
-    pl->os = NULL;
-    tcpe_stack_destroy(pl->client);
-    pl->client = NULL;
-    for (size_t i = 0; i < pl->nwire; i++) {
-        pl->live[pl->wire[i]->id] = NULL;
-        free(pl->wire[i]);
-        pl->frees++;
-    }
-    for (size_t i = 0; i < pl->nfwd; i++) {
-        pl->live[pl->fwd[i]->id] = NULL;
-        free(pl->fwd[i]);
-        pl->frees++;
-    }
-    bool balanced = pl->allocs == pl->frees;
-    for (uint32_t i = 0; i < pl->capids; i++) {
-        free(pl->live[i]); /* a failed test's leftovers */
-    }
-    for (size_t i = 0; i < pl->ncmds; i++) {
-        free(pl->cmds[i].bytes);
-    }
-    free(pl->q);
-    free(pl->log);
-    free(pl->timers);
-    free(pl->live);
-    free(pl->wire);
-    free(pl->fwd);
-    free(pl->cmds);
-    free(pl->evs);
-    free(pl->dones);
-    memset(pl, 0, sizeof *pl);
-    return balanced;
-}
-
 /* Tests use this one platform, which outlives them, so that the teardown can free it after a
  * failure. */
-static struct plat *plat_new(const struct ho_os_params *op)
+static struct tt_host *plat_new(const struct ho_os_params *op)
 {
-    static struct plat storage;
+    static struct tt_host storage;
     assert_null(current);
-    plat_init(&storage, op);
+    tt_host_init(&storage, op);
+    tt_host_record_app(&storage);
+    current = &storage;
     return &storage;
 }
 
-static void plat_fini(struct plat *pl)
+static void plat_fini(struct tt_host *pl)
 {
-    assert_true(plat_free(pl));
+    current = NULL;
+    assert_true(tt_host_free(pl));
 }
 
 static int teardown(void **state)
 {
     (void)state;
     if (current) {
-        plat_free(current);
+        tt_host_free(current);
+        current = NULL;
     }
     return 0;
 }
 
-/* Runs queued work number i (0 = the oldest) on the fake processor. */
-static struct rec_work run_at(struct plat *pl, size_t i)
-{
-    assert_true(i < pl->nq);
-    struct rec_work r = pl->q[i];
-    memmove(&pl->q[i], &pl->q[i + 1], (pl->nq - i - 1) * sizeof *pl->q);
-    pl->nq--;
-    pl->now += WORK_NS;
-    pl->nmem = 0;
-    if (r.w.touches) {
-        pl->nmem = ho_os_work_mem(pl->os, r.w.arg, pl->mem);
-    }
-    if (r.w.notify) {
-        ho_os_work_done(pl->os, r.w.arg, pl->now);
-    }
-    return r;
-}
-
-/* The client reads everything that arrived. */
-static void client_drain(struct plat *pl)
-{
-    for (int i = 0; i < pl->ncc; i++) {
-        if (!pl->cc[i]) {
-            continue;
-        }
-        int n = tcpe_recv(pl->cc[i], NULL, 1u << 30, pl->now);
-        assert_true(n >= 0);
-        pl->crecv[i] += (uint64_t)n;
-        pl->ceof[i] = tcpe_conn_eof(pl->cc[i]);
-    }
-}
-
-/* Gives the client the oldest packet on the wire. */
-static void deliver_one(struct plat *pl)
-{
-    struct ho_pkt *p = pl->wire[0];
-    memmove(&pl->wire[0], &pl->wire[1], (pl->nwire - 1) * sizeof *pl->wire);
-    pl->nwire--;
-    ho_os_tx_done(pl->os, pl->now); /* the "NIC" sent it: its send-ring descriptor is free */
-    tcpe_stack_input(pl->client, &p->seg, pl->now);
-    pkt_release(pl, p);
-    client_drain(pl);
-}
-
-/* Runs work (network priority first) and the wire until nothing is left to do now. */
-static void settle(struct plat *pl)
-{
-    for (int steps = 0;; steps++) {
-        assert_true(steps < MAX_STEPS);
-        if (pl->nq > 0) {
-            size_t pick = 0;
-            for (size_t i = 0; i < pl->nq; i++) {
-                if (pl->q[i].w.prio == HO_OS_PRIO_NET) {
-                    pick = i;
-                    break;
-                }
-            }
-            run_at(pl, pick);
-        } else if (pl->nwire > 0) {
-            deliver_one(pl);
-        } else {
-            return;
-        }
-    }
-}
-
-/* Settles, then lets time pass through the timers of both sides up to `until`. */
-static void advance(struct plat *pl, uint64_t until)
-{
-    settle(pl);
-    for (int steps = 0;; steps++) {
-        assert_true(steps < MAX_STEPS);
-        uint64_t c = tcpe_stack_next_wake(pl->client);
-        uint64_t next = pl->timer_when < c ? pl->timer_when : c;
-        if (next == TCPE_NEVER || next > until) {
-            return;
-        }
-        if (next > pl->now) {
-            pl->now = next;
-        }
-        if (pl->timer_when <= pl->now) {
-            pl->timer_when = TCPE_NEVER;
-            ho_os_timer(pl->os, pl->now);
-        }
-        tcpe_stack_timers(pl->client, pl->now);
-        settle(pl);
-    }
-}
-
-/* Connects a new client from port and runs the handshake. Returns the client's index. */
-static int connect_client(struct plat *pl, uint16_t port)
-{
-    struct tcpe_tuple t = {
-        .local_ip = CLIENT_IP, .remote_ip = SERVER_IP, .local_port = port, .remote_port = 80};
-    int i = pl->ncc++;
-    assert_true(i < MAX_CLIENTS);
-    assert_int_equal(tcpe_connect(pl->client, &t, pl->now, &pl->cc[i]), HO_OK);
-    settle(pl);
-    assert_int_equal(tcpe_conn_state(pl->cc[i]), TCPE_ESTABLISHED);
-    return i;
-}
-
-static void client_send(struct plat *pl, int i, uint32_t n)
-{
-    assert_int_equal(tcpe_send(pl->cc[i], NULL, n, pl->now), (int)n);
-}
-
-static bool has_event(const struct plat *pl, uint32_t sock, unsigned ev)
+static bool has_event(const struct tt_host *pl, uint32_t sock, unsigned ev)
 {
     for (size_t i = 0; i < pl->nevs; i++) {
         if (pl->evs[i].sock == sock && (pl->evs[i].events & ev)) {
@@ -529,7 +139,7 @@ static bool has_event(const struct plat *pl, uint32_t sock, unsigned ev)
 }
 
 /* Sends a message from the "NIC", numbered in order. */
-static int nic_msg(struct plat *pl, struct ho_cmd *c)
+static int nic_msg(struct tt_host *pl, struct ho_cmd *c)
 {
     c->seq = pl->nic_seq++;
     uint8_t buf[1024];
@@ -538,13 +148,13 @@ static int nic_msg(struct plat *pl, struct ho_cmd *c)
     return ho_os_msg(pl->os, buf, (uint32_t)n, pl->now);
 }
 
-static void cmd_at(const struct plat *pl, size_t i, struct ho_cmd *out)
+static void cmd_at(const struct tt_host *pl, size_t i, struct ho_cmd *out)
 {
     assert_true(i < pl->ncmds);
     assert_int_equal(ho_cmd_decode(pl->cmds[i].bytes, pl->cmds[i].len, out), HO_OK);
 }
 
-static void assert_work(const struct rec_work *r, unsigned prio, unsigned cat, uint64_t cycles,
+static void assert_work(const struct tt_host_work *r, unsigned prio, unsigned cat, uint64_t cycles,
                         bool touches, bool notify)
 {
     assert_int_equal(r->w.prio, prio);
@@ -554,17 +164,17 @@ static void assert_work(const struct rec_work *r, unsigned prio, unsigned cat, u
     assert_int_equal(r->w.notify, notify);
 }
 
-static void assert_consistent(const struct plat *pl)
+static void assert_consistent(const struct tt_host *pl)
 {
     char why[128] = "";
     assert_int_equal(ho_os_check(pl->os, why, sizeof why), 0);
 }
 
 /* Listens, connects one client, accepts it. Returns the socket. */
-static uint32_t open_conn(struct plat *pl, uint16_t port, int *client)
+static uint32_t open_conn(struct tt_host *pl, uint16_t port, int *client)
 {
     assert_int_equal(ho_so_listen(pl->os, 0, SERVER_PORT, 16), 0);
-    *client = connect_client(pl, port);
+    *client = tt_host_connect(pl, port);
     assert_true(has_event(pl, 0, HO_SO_ACCEPT));
     int sock = ho_so_accept(pl->os, pl->now);
     assert_true(sock > 0);
@@ -597,7 +207,7 @@ static void test_create_checks_params(void **state)
         p.line_bytes = rows[i].line_bytes;
         p.mss = rows[i].mss;
         struct ho_os *os = NULL;
-        int rc = ho_os_create(&p, &fake_ops, NULL, &os);
+        int rc = ho_os_create(&p, &tt_host_ops, NULL, &os);
         if (rc != rows[i].rc) {
             fail_msg("%s: got %d, want %d", rows[i].what, rc, rows[i].rc);
         }
@@ -606,16 +216,16 @@ static void test_create_checks_params(void **state)
     }
     struct ho_os_params p = os_params(0, never);
     struct ho_os *os = NULL;
-    assert_int_equal(ho_os_create(NULL, &fake_ops, NULL, &os), HO_EINVAL);
+    assert_int_equal(ho_os_create(NULL, &tt_host_ops, NULL, &os), HO_EINVAL);
     assert_int_equal(ho_os_create(&p, NULL, NULL, &os), HO_EINVAL);
-    assert_int_equal(ho_os_create(&p, &fake_ops, NULL, NULL), HO_EINVAL);
+    assert_int_equal(ho_os_create(&p, &tt_host_ops, NULL, NULL), HO_EINVAL);
     ho_os_destroy(NULL);
 }
 
 /* ---- 1. costs, categories and memory ---------------------------------------------------- */
 
 /* What a packet's processing should touch: its header buffer and one connection's state. */
-static void assert_pkt_mem(const struct plat *pl, const struct ho_pkt *p, uint64_t state_addr)
+static void assert_pkt_mem(const struct tt_host *pl, const struct ho_pkt *p, uint64_t state_addr)
 {
     assert_int_equal(pl->nmem, 2);
     struct ho_os_mem buf = ho_os_rx_buf(pl->os, p);
@@ -658,7 +268,7 @@ static void test_packet_work(void **state)
         {"client FIN", ACT_CLIENT_CLOSE, true, TCPE_ACK | TCPE_FIN, 1, 0},
     };
     struct ho_os_params op = os_params(0, never);
-    struct plat *pl = plat_new(&op);
+    struct tt_host *pl = plat_new(&op);
     assert_int_equal(ho_so_listen(pl->os, 0, SERVER_PORT, 16), 0);
     uint64_t listen_state = 0;
     uint64_t ran = 0;
@@ -673,18 +283,18 @@ static void test_packet_work(void **state)
             break;
         case ACT_DELIVER:
             assert_int_equal(pl->nwire, 1);
-            deliver_one(pl);
+            tt_host_deliver_one(pl);
             break;
         case ACT_ACCEPT_SEND:
             assert_true(has_event(pl, 0, HO_SO_ACCEPT));
             assert_int_equal(ho_so_accept(pl->os, pl->now), 1);
-            client_send(pl, 0, 100);
+            tt_host_client_send(pl, 0, 100);
             break;
         case ACT_SERVER_SEND:
             assert_true(ho_so_send(pl->os, 1, 500, 0, 500, pl->now) == 500);
             break;
         case ACT_CLIENT_CLOSE:
-            deliver_one(pl);
+            tt_host_deliver_one(pl);
             assert_int_equal(tcpe_shutdown(pl->cc[0], pl->now), HO_OK);
             break;
         }
@@ -701,7 +311,7 @@ static void test_packet_work(void **state)
             assert_int_equal(p->seg.len, rows[i].len);
             /* A received packet is the OS's from ho_os_rx on: keep a copy for its buffer. */
             struct ho_pkt copy = *p;
-            run_at(pl, 0);
+            tt_host_run_at(pl, 0);
             p = &copy;
             if (i == 0) {
                 listen_state = pl->mem[1].addr;
@@ -709,7 +319,7 @@ static void test_packet_work(void **state)
             assert_pkt_mem(pl, p, listen_state + rows[i].slot * SLOT_STRIDE);
         } else {
             size_t w = pl->nwire;
-            run_at(pl, 0);
+            tt_host_run_at(pl, 0);
             assert_int_equal(pl->nwire, w + 1); /* it goes to the NIC once its work has run */
             p = pl->wire[w];
             assert_true((p->seg.flags & (TCPE_SYN | TCPE_ACK | TCPE_FIN)) == rows[i].flags);
@@ -728,7 +338,7 @@ static void test_packet_work(void **state)
         assert_true(info.pkts_working == working);
     }
     assert_true(listen_state != 0);
-    settle(pl);
+    tt_host_settle(pl);
     plat_fini(pl);
 }
 
@@ -741,23 +351,23 @@ static void test_timers(void **state)
 {
     (void)state;
     struct ho_os_params op = os_params(0, never);
-    struct plat *pl = plat_new(&op);
+    struct tt_host *pl = plat_new(&op);
     assert_int_equal(ho_so_listen(pl->os, 0, SERVER_PORT, 16), 0);
     struct tcpe_tuple t = {CLIENT_IP, SERVER_IP, 2002, SERVER_PORT};
     pl->ncc = 1;
     assert_int_equal(tcpe_connect(pl->client, &t, pl->now, &pl->cc[0]), HO_OK);
-    run_at(pl, 0); /* the SYN: the SYN-ACK is sent, its retransmission timer set */
+    tt_host_run_at(pl, 0); /* the SYN: the SYN-ACK is sent, its retransmission timer set */
     uint64_t t_syn = pl->now;
     assert_int_equal(pl->ntimers, 1);
     assert_true(pl->timers[0].when == t_syn + 1000 * MS); /* the TCP's initial RTO, 1 s */
     assert_true(pl->timers[0].now == t_syn);
-    settle(pl); /* the handshake completes: no timer left */
+    tt_host_settle(pl); /* the handshake completes: no timer left */
     assert_int_equal(pl->ntimers, 2);
     assert_true(pl->timers[1].when == TCPE_NEVER);
     assert_int_equal(ho_so_accept(pl->os, pl->now), 1);
-    client_send(pl, 0, 100);
+    tt_host_client_send(pl, 0, 100);
     assert_int_equal(pl->nq, 1);
-    run_at(pl, 0);
+    tt_host_run_at(pl, 0);
     uint64_t t_data = pl->now;
     assert_int_equal(pl->ntimers, 3);
     assert_true(pl->timers[2].when == t_data + DELACK_NS);
@@ -771,17 +381,17 @@ static void test_timers(void **state)
     assert_work(&pl->q[timer_work], HO_OS_PRIO_NET, HO_OS_CAT_NET, costs.timer, false, false);
     assert_work(&pl->q[1 - timer_work], HO_OS_PRIO_NET, HO_OS_CAT_NET, costs.tx_pkt, true, true);
     assert_int_equal(pl->ntimers, 3); /* nothing else to wake for */
-    settle(pl);
+    tt_host_settle(pl);
     assert_int_equal(pl->nwire, 0);
     struct ho_os_info info;
     ho_os_info(pl->os, &info);
     assert_true(info.tcp->delayed_acks == 1);
     /* Two connections' delayed ACKs expire together: one work costs both expiries. */
-    connect_client(pl, 2003);
+    tt_host_connect(pl, 2003);
     assert_int_equal(ho_so_accept(pl->os, pl->now), 2);
-    client_send(pl, 0, 100);
-    client_send(pl, 1, 100);
-    settle(pl);
+    tt_host_client_send(pl, 0, 100);
+    tt_host_client_send(pl, 1, 100);
+    tt_host_settle(pl);
     uint64_t first = pl->timer_when;
     assert_true(first != TCPE_NEVER);
     uint64_t last = pl->now + DELACK_NS; /* both are due by then */
@@ -798,7 +408,7 @@ static void test_timers(void **state)
         }
     }
     assert_true(timers == 1 && acks == 2);
-    settle(pl);
+    tt_host_settle(pl);
     ho_os_info(pl->os, &info);
     assert_true(info.tcp->delayed_acks == 3);
     plat_fini(pl);
@@ -808,7 +418,7 @@ static void test_syscall_and_user_work(void **state)
 {
     (void)state;
     struct ho_os_params op = os_params(0, never);
-    struct plat *pl = plat_new(&op);
+    struct tt_host *pl = plat_new(&op);
     static const struct {
         unsigned calls;
         uint64_t copy;
@@ -831,7 +441,7 @@ static void test_syscall_and_user_work(void **state)
     for (size_t i = 0; i < n; i++) {
         ho_os_syscall(pl->os, rows[i].calls, rows[i].copy, 1000 + i, pl->now);
         assert_int_equal(pl->nq, 1);
-        struct rec_work r = pl->q[0];
+        struct tt_host_work r = pl->q[0];
         if (r.w.cycles != rows[i].cycles) {
             fail_msg("row %zu: %llu cycles, want %llu", i, (unsigned long long)r.w.cycles,
                      (unsigned long long)rows[i].cycles);
@@ -839,7 +449,7 @@ static void test_syscall_and_user_work(void **state)
         assert_work(&r, HO_OS_PRIO_PROC, HO_OS_CAT_SYS, rows[i].cycles, false, true);
         assert_true(r.queued_at == pl->now); /* queued with the caller's time */
         size_t before = pl->ndones;
-        run_at(pl, 0);
+        tt_host_run_at(pl, 0);
         assert_int_equal(pl->ndones, before + 1);
         assert_true(pl->dones[before] == 1000 + i);
     }
@@ -849,11 +459,11 @@ static void test_syscall_and_user_work(void **state)
         ho_os_user(pl->os, 5555 + i, user_args[i], pl->now);
         assert_int_equal(pl->nq, 1);
         assert_work(&pl->q[0], HO_OS_PRIO_PROC, HO_OS_CAT_USER, 5555 + i, false, true);
-        run_at(pl, 0);
+        tt_host_run_at(pl, 0);
         assert_true(pl->dones[pl->ndones - 1] == user_args[i]);
     }
     ho_os_syscall(pl->os, HO_SYS_READ, 0, HO_OS_APP_ARG_MAX, pl->now);
-    run_at(pl, 0);
+    tt_host_run_at(pl, 0);
     assert_true(pl->dones[pl->ndones - 1] == HO_OS_APP_ARG_MAX);
     assert_int_equal(pl->nmem, 0); /* system calls touch no packet memory */
     plat_fini(pl);
@@ -870,7 +480,7 @@ static void test_socket_layer_on_host(void **state)
     } rows[] = {{1, 1}, {100, 0}, {1460, 3000}, {20000, SNDBUF}};
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         struct ho_os_params op = os_params(0, never);
-        struct plat *pl = plat_new(&op);
+        struct tt_host *pl = plat_new(&op);
         int c;
         uint32_t sock = open_conn(pl, (uint16_t)(3000 + r), &c);
         assert_int_equal(sock, 1);
@@ -882,8 +492,8 @@ static void test_socket_layer_on_host(void **state)
         assert_true(t->local_ip == SERVER_IP && t->remote_ip == CLIENT_IP);
         assert_true(t->local_port == SERVER_PORT && t->remote_port == 3000 + r);
 
-        client_send(pl, c, rows[r].in);
-        advance(pl, pl->now + 2000 * MS);
+        tt_host_client_send(pl, c, rows[r].in);
+        tt_host_advance(pl, pl->now + 2000 * MS);
         assert_true(has_event(pl, sock, HO_SO_READABLE));
         assert_int_equal(ho_so_readable(pl->os, sock), rows[r].in);
         assert_false(ho_so_eof(pl->os, sock));
@@ -896,7 +506,7 @@ static void test_socket_layer_on_host(void **state)
         uint64_t tx_before = pl->ntx;
         assert_true(ho_so_send(pl->os, sock, rows[r].out, 0, rows[r].out, pl->now) ==
                     (int64_t)rows[r].out);
-        advance(pl, pl->now + 4000 * MS);
+        tt_host_advance(pl, pl->now + 4000 * MS);
         assert_true(pl->crecv[c] == rows[r].out);
         assert_int_equal(pl->ntx > tx_before, rows[r].out > 0);
         if (rows[r].out > 0) {
@@ -906,7 +516,7 @@ static void test_socket_layer_on_host(void **state)
         /* The client closes: end of file, then our close releases the socket at once. */
         assert_int_equal(tcpe_shutdown(pl->cc[c], pl->now), HO_OK);
         size_t nevs = pl->nevs;
-        settle(pl);
+        tt_host_settle(pl);
         assert_true(pl->nevs > nevs && (pl->evs[pl->nevs - 1].events & HO_SO_READABLE));
         assert_true(ho_so_eof(pl->os, sock));
         assert_int_equal(ho_so_read(pl->os, sock, pl->now, &eof), 0);
@@ -915,7 +525,7 @@ static void test_socket_layer_on_host(void **state)
         ho_so_close(pl->os, sock, pl->now);
         assert_true(pl->evs[pl->nevs - 1].sock == sock &&
                     pl->evs[pl->nevs - 1].events == HO_SO_RELEASED);
-        advance(pl, pl->now + 4000 * MS);
+        tt_host_advance(pl, pl->now + 4000 * MS);
         assert_true(pl->ceof[c]);
         struct ho_os_info info;
         ho_os_info(pl->os, &info);
@@ -926,7 +536,7 @@ static void test_socket_layer_on_host(void **state)
         assert_int_equal(pl->ncmds, 0);
         assert_int_equal(pl->nfwd, 0);
         /* The number comes back for the next connection. */
-        connect_client(pl, (uint16_t)(4000 + r));
+        tt_host_connect(pl, (uint16_t)(4000 + r));
         assert_int_equal(ho_so_accept(pl->os, pl->now), (int)sock);
         assert_consistent(pl);
         plat_fini(pl);
@@ -938,11 +548,11 @@ static void test_reset_releases_socket(void **state)
 {
     (void)state;
     struct ho_os_params op = os_params(0, never);
-    struct plat *pl = plat_new(&op);
+    struct tt_host *pl = plat_new(&op);
     int c;
     uint32_t sock = open_conn(pl, 3100, &c);
     tcpe_abort(pl->cc[c], pl->now);
-    settle(pl);
+    tt_host_settle(pl);
     assert_int_equal(pl->faults, 1);
     assert_string_equal(pl->last_fault, "server connection reset");
     assert_true(pl->evs[pl->nevs - 1].sock == sock &&
@@ -970,12 +580,12 @@ static void test_handoff_fcfs(void **state)
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         bool accepted = rows[r].status == HO_CMD_ACCEPTED;
         struct ho_os_params op = os_params(4, fcfs);
-        struct plat *pl = plat_new(&op);
+        struct tt_host *pl = plat_new(&op);
         assert_int_equal(ho_so_listen(pl->os, 0, SERVER_PORT, 16), 0);
         uint16_t port = (uint16_t)(5000 + r);
-        int c = connect_client(pl, port);
-        client_send(pl, c, 100); /* before accept: it travels with the state */
-        settle(pl);
+        int c = tt_host_connect(pl, port);
+        tt_host_client_send(pl, c, 100); /* before accept: it travels with the state */
+        tt_host_settle(pl);
         uint64_t ntx = pl->ntx;
 
         int sock = ho_so_accept(pl->os, pl->now);
@@ -990,7 +600,7 @@ static void test_handoff_fcfs(void **state)
         assert_false(ho_so_eof(pl->os, 1));
         assert_consistent(pl);
         assert_int_equal(pl->ncmds, 0); /* posted when its work has run */
-        run_at(pl, 0);
+        tt_host_run_at(pl, 0);
         assert_int_equal(pl->ncmds, 1);
         struct ho_cmd cmd;
         cmd_at(pl, 0, &cmd);
@@ -1007,7 +617,7 @@ static void test_handoff_fcfs(void **state)
         /* The state imports into another stack: the connection with what it received. */
         struct tcpe_params tp;
         tcpe_params_init(&tp);
-        tp.ops.output = client_out; /* never called: the import sends nothing */
+        tp.ops.output = no_output; /* never called: the import sends nothing */
         tp.ctx = pl;
         struct tcpe_stack *nic;
         assert_int_equal(tcpe_stack_create(&tp, &nic), HO_OK);
@@ -1022,10 +632,10 @@ static void test_handoff_fcfs(void **state)
         /* Packets that arrive before the reply are held. */
         uint32_t held = rows[r].hold ? 1500 : 0;
         if (rows[r].hold) {
-            client_send(pl, c, 1000);
-            client_send(pl, c, 500);
+            tt_host_client_send(pl, c, 1000);
+            tt_host_client_send(pl, c, 500);
         }
-        settle(pl);
+        tt_host_settle(pl);
         ho_os_info(pl->os, &info);
         assert_true(info.pkts_held == (rows[r].hold ? 2 : 0));
         assert_int_equal(pl->nfwd, 0);
@@ -1040,7 +650,7 @@ static void test_handoff_fcfs(void **state)
         assert_int_equal(pl->nq, 1);
         assert_work(&pl->q[0], HO_OS_PRIO_NET, HO_OS_CAT_NET, costs.msg_in, false, true);
         assert_true(pl->nevs == 1); /* only the listener's ACCEPT so far */
-        run_at(pl, 0);
+        tt_host_run_at(pl, 0);
         ho_os_info(pl->os, &info);
         assert_true(info.pkts_held == 0 && info.offered == 0);
         assert_true(has_event(pl, 1, HO_SO_RESUMED));
@@ -1056,8 +666,8 @@ static void test_handoff_fcfs(void **state)
             assert_int_equal(ho_so_readable(pl->os, 1), 0); /* until the NIC's RECV */
             /* A packet the NIC had classified for the host: straight on to the NIC. */
             size_t nfwd = pl->nfwd;
-            client_send(pl, c, 300);
-            settle(pl);
+            tt_host_client_send(pl, c, 300);
+            tt_host_settle(pl);
             assert_int_equal(pl->nfwd, nfwd + 1);
             assert_int_equal(pl->fwd[nfwd]->seg.len, 300);
             ho_os_info(pl->os, &info);
@@ -1073,11 +683,11 @@ static void test_handoff_fcfs(void **state)
             bool eof = true;
             assert_int_equal(ho_so_read(pl->os, 1, pl->now, &eof), (int)(100 + held));
             assert_false(eof);
-            client_send(pl, c, 300);
-            settle(pl);
+            tt_host_client_send(pl, c, 300);
+            tt_host_settle(pl);
             assert_int_equal(ho_so_read(pl->os, 1, pl->now, &eof), 300);
             assert_true(ho_so_send(pl->os, 1, 2000, 0, 2000, pl->now) == 2000);
-            advance(pl, pl->now + 3000 * MS);
+            tt_host_advance(pl, pl->now + 3000 * MS);
             assert_true(pl->crecv[c] == 2000);
             ho_os_info(pl->os, &info);
             assert_true(info.tcp->bytes_in == 100 + held + 300);
@@ -1098,10 +708,10 @@ static void test_close_while_offered(void **state)
     for (size_t r = 0; r < sizeof statuses / sizeof statuses[0]; r++) {
         bool accepted = statuses[r] == HO_CMD_ACCEPTED;
         struct ho_os_params op = os_params(4, fcfs);
-        struct plat *pl = plat_new(&op);
+        struct tt_host *pl = plat_new(&op);
         int c;
         uint32_t sock = open_conn(pl, (uint16_t)(5200 + r), &c);
-        settle(pl);
+        tt_host_settle(pl);
         assert_int_equal(pl->ncmds, 1);
         ho_so_close(pl->os, sock, pl->now);
         assert_int_equal(pl->nq, 0);
@@ -1114,7 +724,7 @@ static void test_close_while_offered(void **state)
         reply.handoff_reply.status = statuses[r];
         reply.handoff_reply.soft_limit = 4;
         assert_int_equal(nic_msg(pl, &reply), HO_OK);
-        settle(pl);
+        tt_host_settle(pl);
         assert_false(has_event(pl, sock, HO_SO_RESUMED));
         ho_os_info(pl->os, &info);
         assert_int_equal(info.offered, 0);
@@ -1131,11 +741,11 @@ static void test_close_while_offered(void **state)
             struct ho_cmd closed = {.type = HO_CMD_CLOSED};
             closed.closed.conn_id = sock;
             assert_int_equal(nic_msg(pl, &closed), HO_OK);
-            settle(pl);
+            tt_host_settle(pl);
             ho_os_info(pl->os, &info);
         } else {
             assert_int_equal(pl->ncmds, 1);
-            advance(pl, pl->now + 3000 * MS);
+            tt_host_advance(pl, pl->now + 3000 * MS);
             assert_true(pl->ceof[c]); /* the host's TCP sent the FIN */
             assert_int_equal(tcpe_conn_state(pl->cc[c]), TCPE_CLOSE_WAIT);
         }
@@ -1153,24 +763,24 @@ static void test_soft_limit_message(void **state)
 {
     (void)state;
     struct ho_os_params op = os_params(4, fcfs);
-    struct plat *pl = plat_new(&op);
+    struct tt_host *pl = plat_new(&op);
     struct ho_cmd m = {.type = HO_CMD_SOFT_LIMIT};
     m.soft_limit.soft_limit = 0;
     m.soft_limit.hard_limit = 4;
     assert_int_equal(nic_msg(pl, &m), HO_OK);
     assert_work(&pl->q[0], HO_OS_PRIO_NET, HO_OS_CAT_NET, costs.msg_in, false, true);
-    settle(pl);
+    tt_host_settle(pl);
     int c;
     uint32_t a = open_conn(pl, 5100, &c);
     assert_int_equal(pl->nq, 0); /* no room: kept on the host for good */
     m.soft_limit.soft_limit = 1;
     assert_int_equal(nic_msg(pl, &m), HO_OK);
-    settle(pl);
-    connect_client(pl, 5101);
+    tt_host_settle(pl);
+    tt_host_connect(pl, 5101);
     int b = ho_so_accept(pl->os, pl->now);
     assert_int_equal(pl->nq, 1);
     assert_true(pl->q[0].w.cycles == costs.msg_out + costs.handoff);
-    settle(pl);
+    tt_host_settle(pl);
     struct ho_cmd cmd;
     cmd_at(pl, 0, &cmd);
     assert_int_equal(cmd.handoff.conn_id, (uint32_t)b);
@@ -1184,15 +794,15 @@ static void test_soft_limit_message(void **state)
 /* ---- 4. the bypass protocol, and threshold selection ------------------------------------ */
 
 /* Connects, accepts (FCFS) and has the NIC accept it. Returns the socket. */
-static uint32_t on_nic_conn(struct plat *pl, uint16_t port, int *client)
+static uint32_t on_nic_conn(struct tt_host *pl, uint16_t port, int *client)
 {
     if (pl->ncc == 0) {
         assert_int_equal(ho_so_listen(pl->os, 0, SERVER_PORT, 16), 0);
     }
-    *client = connect_client(pl, port);
+    *client = tt_host_connect(pl, port);
     int sock = ho_so_accept(pl->os, pl->now);
     assert_true(sock > 0);
-    settle(pl);
+    tt_host_settle(pl);
     struct ho_cmd cmd;
     cmd_at(pl, pl->ncmds - 1, &cmd);
     assert_int_equal(cmd.type, HO_CMD_HANDOFF);
@@ -1203,11 +813,11 @@ static uint32_t on_nic_conn(struct plat *pl, uint16_t port, int *client)
     reply.handoff_reply.status = HO_CMD_ACCEPTED;
     reply.handoff_reply.soft_limit = 4;
     assert_int_equal(nic_msg(pl, &reply), HO_OK);
-    settle(pl);
+    tt_host_settle(pl);
     return (uint32_t)sock;
 }
 
-static void nic_acked(struct plat *pl, uint32_t sock, uint32_t bytes)
+static void nic_acked(struct tt_host *pl, uint32_t sock, uint32_t bytes)
 {
     struct ho_cmd m = {.type = HO_CMD_ACKED};
     m.acked.count = 1;
@@ -1216,7 +826,7 @@ static void nic_acked(struct plat *pl, uint32_t sock, uint32_t bytes)
     assert_int_equal(nic_msg(pl, &m), HO_OK);
 }
 
-static void nic_recv(struct plat *pl, uint32_t sock, uint32_t len, bool fin)
+static void nic_recv(struct tt_host *pl, uint32_t sock, uint32_t len, bool fin)
 {
     struct ho_cmd m = {.type = HO_CMD_RECV};
     m.recv.conn_id = sock;
@@ -1230,7 +840,7 @@ static void test_bypass_protocol(void **state)
 {
     (void)state;
     struct ho_os_params op = os_params(4, fcfs);
-    struct plat *pl = plat_new(&op);
+    struct tt_host *pl = plat_new(&op);
     int c;
     uint32_t sock = on_nic_conn(pl, 6000, &c);
     uint64_t ntx = pl->ntx;
@@ -1254,7 +864,7 @@ static void test_bypass_protocol(void **state)
             size_t nevs = pl->nevs;
             nic_acked(pl, sock, script[i].arg);
             assert_work(&pl->q[0], HO_OS_PRIO_NET, HO_OS_CAT_NET, costs.msg_in, false, true);
-            settle(pl);
+            tt_host_settle(pl);
             assert_int_equal(pl->nevs, nevs + 1);
             assert_int_equal(pl->evs[nevs].sock, sock);
             assert_int_equal(pl->evs[nevs].events, HO_SO_WRITABLE);
@@ -1275,7 +885,7 @@ static void test_bypass_protocol(void **state)
         for (size_t k = 0; k < sends; k++) {
             assert_work(&pl->q[k], HO_OS_PRIO_NET, HO_OS_CAT_NET, costs.msg_out, false, true);
         }
-        settle(pl);
+        tt_host_settle(pl);
         assert_int_equal(pl->ncmds, ncmds + sends);
         uint64_t total = 0;
         for (size_t k = 0; k < sends; k++) {
@@ -1293,7 +903,7 @@ static void test_bypass_protocol(void **state)
 
     /* RECV: data, then the peer's FIN. */
     nic_recv(pl, sock, 700, false);
-    settle(pl);
+    tt_host_settle(pl);
     assert_true(pl->evs[pl->nevs - 1].sock == sock &&
                 pl->evs[pl->nevs - 1].events == HO_SO_READABLE);
     assert_int_equal(ho_so_readable(pl->os, sock), 700);
@@ -1304,7 +914,7 @@ static void test_bypass_protocol(void **state)
     assert_int_equal(ho_so_readable(pl->os, sock), 0);
     nic_recv(pl, sock, 300, false);
     nic_recv(pl, sock, 0, true);
-    settle(pl);
+    tt_host_settle(pl);
     assert_int_equal(ho_so_readable(pl->os, sock), 300);
     assert_true(ho_so_eof(pl->os, sock));
     assert_int_equal(ho_so_read(pl->os, sock, pl->now, &eof), 300);
@@ -1316,26 +926,26 @@ static void test_bypass_protocol(void **state)
     assert_true(sock2 != sock);
     ncmds = pl->ncmds;
     assert_true(ho_so_send(pl->os, sock2, 0, 0, 100, pl->now) == 100);
-    settle(pl);
+    tt_host_settle(pl);
     struct ho_cmd m = {.type = HO_CMD_ACKED};
     m.acked.count = 2;
     m.acked.entries[0] = (struct ho_cmd_ack_entry){sock, 5};
     m.acked.entries[1] = (struct ho_cmd_ack_entry){sock2, 100};
     size_t nevs = pl->nevs;
     assert_int_equal(nic_msg(pl, &m), HO_OK);
-    settle(pl);
+    tt_host_settle(pl);
     assert_int_equal(pl->nevs, nevs + 2);
     assert_true(pl->evs[nevs].sock == sock && pl->evs[nevs].events == HO_SO_WRITABLE);
     assert_true(pl->evs[nevs + 1].sock == sock2 && pl->evs[nevs + 1].events == HO_SO_WRITABLE);
     assert_true(ho_so_send(pl->os, sock, 0, 0, 100, pl->now) == 5);
-    settle(pl);
+    tt_host_settle(pl);
 
     /* Close: a CLOSE command; the socket lives on until the NIC says CLOSED. */
     ncmds = pl->ncmds;
     ho_so_close(pl->os, sock, pl->now);
     assert_int_equal(pl->nq, 1);
     assert_work(&pl->q[0], HO_OS_PRIO_NET, HO_OS_CAT_NET, costs.msg_out, false, true);
-    settle(pl);
+    tt_host_settle(pl);
     struct ho_cmd cmd;
     cmd_at(pl, ncmds, &cmd);
     assert_int_equal(cmd.type, HO_CMD_CLOSE);
@@ -1349,7 +959,7 @@ static void test_bypass_protocol(void **state)
     closed.closed.conn_id = sock;
     closed.closed.how = HO_CMD_CLOSED_NORMAL;
     assert_int_equal(nic_msg(pl, &closed), HO_OK);
-    settle(pl);
+    tt_host_settle(pl);
     assert_true(pl->evs[pl->nevs - 1].sock == sock &&
                 pl->evs[pl->nevs - 1].events == HO_SO_RELEASED);
     ho_os_info(pl->os, &info);
@@ -1359,7 +969,7 @@ static void test_bypass_protocol(void **state)
     closed.closed.conn_id = sock2;
     closed.closed.how = HO_CMD_CLOSED_RESET;
     assert_int_equal(nic_msg(pl, &closed), HO_OK);
-    settle(pl);
+    tt_host_settle(pl);
     assert_true(pl->evs[pl->nevs - 1].sock == sock2 &&
                 pl->evs[pl->nevs - 1].events == HO_SO_RELEASED);
     ho_os_info(pl->os, &info);
@@ -1394,7 +1004,7 @@ static void test_threshold_selection(void **state)
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         struct ho_sel_policy tn = {.kind = HO_SEL_THRESH, .threshold = rows[r].n};
         struct ho_os_params op = os_params(4, tn);
-        struct plat *pl = plat_new(&op);
+        struct tt_host *pl = plat_new(&op);
         int c;
         uint32_t sock = open_conn(pl, (uint16_t)(7000 + r), &c);
         assert_int_equal(pl->nq, 0); /* not at accept */
@@ -1424,11 +1034,11 @@ static void test_threshold_selection(void **state)
         struct ho_os_info info;
         ho_os_info(pl->os, &info);
         assert_int_equal(info.offered, rows[r].offer_at >= 0);
-        settle(pl);
+        tt_host_settle(pl);
         if (rows[r].offer_at < 0) {
             assert_int_equal(pl->ncmds, 0);
             assert_true(queued == 250 + 4 * 4096);
-            advance(pl, pl->now + 3000 * MS);
+            tt_host_advance(pl, pl->now + 3000 * MS);
             assert_true(pl->crecv[c] == queued);
             plat_fini(pl);
             continue;
@@ -1451,14 +1061,14 @@ static void test_threshold_selection(void **state)
         held = info.pkts_held; /* the client's ACKs of what the host had sent, if any */
         assert_int_equal(nic_msg(pl, &reply), HO_OK);
         size_t nevs = pl->nevs;
-        settle(pl);
+        tt_host_settle(pl);
         assert_int_equal(pl->nfwd, held);
         assert_true(pl->nevs == nevs + 1 && pl->evs[nevs].sock == sock &&
                     pl->evs[nevs].events == HO_SO_RESUMED);
         uint64_t room = SNDBUF - queued;
         int64_t n = ho_so_send(pl->os, sock, 0, 0, 1u << 20, pl->now);
         assert_true((uint64_t)n == room);
-        settle(pl);
+        tt_host_settle(pl);
         /* SEND commands of a page each (the last one less), from the second command on. */
         uint64_t total = 0;
         for (size_t k = 1; k < pl->ncmds; k++) {
@@ -1479,7 +1089,7 @@ static void test_bad_messages(void **state)
 {
     (void)state;
     struct ho_os_params op = os_params(4, fcfs);
-    struct plat *pl = plat_new(&op);
+    struct tt_host *pl = plat_new(&op);
     struct ho_cmd m = {.type = HO_CMD_SOFT_LIMIT};
     m.soft_limit.soft_limit = 2;
     m.soft_limit.hard_limit = 4;
@@ -1530,7 +1140,7 @@ static void test_bad_messages(void **state)
     assert_int_equal(ho_os_msg(pl->os, good, (uint32_t)len, pl->now), HO_OK);
     assert_int_equal(pl->nq, 1);
     assert_work(&pl->q[0], HO_OS_PRIO_NET, HO_OS_CAT_NET, costs.msg_in, false, true);
-    settle(pl);
+    tt_host_settle(pl);
     assert_int_equal(pl->ncmds, 0);
     assert_consistent(pl);
     plat_fini(pl);
@@ -1547,12 +1157,12 @@ static void test_accept_from_event(void **state)
 {
     (void)state;
     struct ho_os_params op = os_params(1, fcfs);
-    struct plat *pl = plat_new(&op);
+    struct tt_host *pl = plat_new(&op);
     assert_int_equal(ho_so_listen(pl->os, 0, SERVER_PORT, 2048), 0);
-    int a = connect_client(pl, 7000);
+    int a = tt_host_connect(pl, 7000);
     int sa = ho_so_accept(pl->os, pl->now); /* offered: the Soft limit's one connection */
     assert_true(sa > 0);
-    settle(pl);
+    tt_host_settle(pl);
     assert_int_equal(pl->ncmds, 1);
     /* Fill the table: socket 0 is the listener's, so 1022 more take the rest. */
     for (uint16_t i = 0; i < 1023; i++) {
@@ -1562,13 +1172,13 @@ static void test_accept_from_event(void **state)
                                .remote_port = SERVER_PORT};
         struct tcpe_conn *c;
         assert_int_equal(tcpe_connect(pl->client, &t, pl->now, &c), HO_OK);
-        settle(pl);
+        tt_host_settle(pl);
         if (i < 1022) {
             assert_true(ho_so_accept(pl->os, pl->now) > 0); /* on the host: no room on the NIC */
         }
     }
-    client_send(pl, a, 100);
-    settle(pl);
+    tt_host_client_send(pl, a, 100);
+    tt_host_settle(pl);
     struct ho_os_info info;
     ho_os_info(pl->os, &info);
     assert_true(info.pkts_held >= 1);
@@ -1578,7 +1188,7 @@ static void test_accept_from_event(void **state)
     r.handoff_reply.status = HO_CMD_REFUSED_SOFT_LIMIT;
     r.handoff_reply.soft_limit = 1;
     assert_int_equal(nic_msg(pl, &r), HO_OK);
-    settle(pl);
+    tt_host_settle(pl);
     assert_int_equal(pl->accepted_in_event, 1024);
     assert_int_equal(ho_so_readable(pl->os, (uint32_t)sa), 100);
     assert_true(has_event(pl, (uint32_t)sa, HO_SO_RESUMED));
@@ -1595,14 +1205,14 @@ static void test_call_from_outside_arms_timers(void **state)
 {
     (void)state;
     struct ho_os_params op = os_params(0, never);
-    struct plat *pl = plat_new(&op);
+    struct tt_host *pl = plat_new(&op);
     int c;
     uint32_t s = open_conn(pl, 7100, &c);
-    settle(pl);
+    tt_host_settle(pl);
     assert_int_equal(pl->timer_when, TCPE_NEVER);
     assert_int_equal(ho_so_send(pl->os, s, 100, 0, 100, pl->now), 100);
     assert_true(pl->timer_when != TCPE_NEVER && pl->timer_when > pl->now);
-    settle(pl);
+    tt_host_settle(pl);
     plat_fini(pl);
 }
 
@@ -1612,23 +1222,23 @@ static void test_check(void **state)
 {
     (void)state;
     struct ho_os_params op = os_params(4, fcfs);
-    struct plat *pl = plat_new(&op);
+    struct tt_host *pl = plat_new(&op);
     assert_consistent(pl);
     /* Sockets in every place: on the NIC, on its way, on the host (the Soft limit lowered). */
     int c;
     uint32_t a = on_nic_conn(pl, 8000, &c);
     assert_consistent(pl);
-    connect_client(pl, 8001);
+    tt_host_connect(pl, 8001);
     int b = ho_so_accept(pl->os, pl->now);
     assert_true(b > 0);
     assert_consistent(pl);
-    settle(pl);
+    tt_host_settle(pl);
     struct ho_cmd m = {.type = HO_CMD_SOFT_LIMIT};
     m.soft_limit.soft_limit = 0;
     m.soft_limit.hard_limit = 4;
     assert_int_equal(nic_msg(pl, &m), HO_OK);
-    settle(pl);
-    connect_client(pl, 8002);
+    tt_host_settle(pl);
+    tt_host_connect(pl, 8002);
     int h = ho_so_accept(pl->os, pl->now);
     assert_true(h > 0);
     struct ho_os_info info;
@@ -1657,15 +1267,15 @@ static void test_destroy_frees_held_packets(void **state)
     static const uint32_t held[] = {0, 1, 3, 20};
     for (size_t r = 0; r < sizeof held / sizeof held[0]; r++) {
         struct ho_os_params op = os_params(4, fcfs);
-        struct plat *pl = plat_new(&op);
+        struct tt_host *pl = plat_new(&op);
         assert_int_equal(ho_so_listen(pl->os, 0, SERVER_PORT, 16), 0);
-        int c = connect_client(pl, 9000);
+        int c = tt_host_connect(pl, 9000);
         assert_true(ho_so_accept(pl->os, pl->now) > 0);
-        settle(pl);
+        tt_host_settle(pl);
         for (uint32_t i = 0; i < held[r]; i++) {
-            client_send(pl, c, 10);
+            tt_host_client_send(pl, c, 10);
         }
-        settle(pl);
+        tt_host_settle(pl);
         struct ho_os_info info;
         ho_os_info(pl->os, &info);
         assert_true(info.pkts_held == held[r]);
@@ -1697,26 +1307,26 @@ static void test_send_ring(void **state)
     /* Ring 2, queue 1: the initial window's three segments fit, the third waits its turn. */
     struct ho_os_params op = os_params(0, never);
     op.tx_ring = 2;
-    struct plat *pl = plat_new(&op);
+    struct tt_host *pl = plat_new(&op);
     int c;
     uint32_t sock = open_conn(pl, 9100, &c);
-    settle(pl);
+    tt_host_settle(pl);
     assert_true(ho_so_send(pl->os, sock, 3 * seg, 0, 3 * seg, pl->now) == 3 * seg);
     assert_int_equal(pl->nq, 3);
     for (int k = 0; k < 3; k++) {
-        run_at(pl, 0);
+        tt_host_run_at(pl, 0);
     }
     ho_os_info(pl->os, &info);
     assert_int_equal(pl->nwire, 2);
     assert_int_equal(info.tx_posted, 2);
     assert_int_equal(info.ifq_len, 1);
     assert_true(info.ifq_drops == 0);
-    deliver_one(pl); /* its descriptor freed, the queued packet takes it */
+    tt_host_deliver_one(pl); /* its descriptor freed, the queued packet takes it */
     ho_os_info(pl->os, &info);
     assert_int_equal(pl->nwire, 2);
     assert_int_equal(info.tx_posted, 2);
     assert_int_equal(info.ifq_len, 0);
-    advance(pl, pl->now + 5000 * MS);
+    tt_host_advance(pl, pl->now + 5000 * MS);
     assert_true(pl->crecv[c] == 3 * seg);
     plat_fini(pl);
 
@@ -1724,20 +1334,20 @@ static void test_send_ring(void **state)
     op.tx_ring = 1;
     pl = plat_new(&op);
     sock = open_conn(pl, 9101, &c);
-    settle(pl);
+    tt_host_settle(pl);
     assert_true(ho_so_send(pl->os, sock, 3 * seg, 0, 3 * seg, pl->now) == 3 * seg);
     assert_int_equal(pl->nq, 1);
     ho_os_info(pl->os, &info);
     assert_true(info.ifq_drops == 1);
     assert_true(info.tcp->output_refused == 1);
     assert_true(info.tcp->rexmt_segs == 0);
-    run_at(pl, 0);
+    tt_host_run_at(pl, 0);
     ho_os_info(pl->os, &info);
     assert_int_equal(pl->nwire, 1);
     assert_int_equal(info.tx_posted, 1);
     /* The client's ACKs let the rest go, the refused segment from where the first ended: its
      * sequence space was backed out, so it is no hole for a timeout (1 s) to find. */
-    advance(pl, pl->now + 500 * MS);
+    tt_host_advance(pl, pl->now + 500 * MS);
     ho_os_info(pl->os, &info);
     assert_true(pl->crecv[c] == 3 * seg);
     assert_true(info.ifq_drops == info.tcp->output_refused);
