@@ -25,6 +25,7 @@ declare -A allowed=(
     [os]="$util $tcpe $policy pkt os"
     [app]="$util app os http docroot"
     [sim]="$util $tcpe $policy $workload $sim_core pkt nic os app"
+    [emu]="$util $tcpe $policy $workload pkt nic os app http docroot"
     [cli]="$util $workload $sim_core"
     [packetdrill]="$util $tcpe"
 )
