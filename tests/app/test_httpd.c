@@ -67,11 +67,7 @@ static const struct ho_os_costs costs = {
 
 static const struct ho_app_costs app_costs = {.request = 70000, .dynamic = 300000};
 
-#define LINE_BYTES 64u
-#define TX_RING    64u /* the NIC's send ring */
-#define SNDBUF     16384u
-#define RCVBUF     65536u
-#define DELACK_NS  (40 * MS)
+#define SNDBUF 16384u
 
 /* The platform of the test running, cleaned up by the teardown if the test fails. */
 static struct tt_host *current;
@@ -109,20 +105,7 @@ static const struct ho_app_ops app_ops = {.request = app_request};
 
 static struct ho_os_params os_params(uint32_t nic_conns, struct ho_sel_policy sel)
 {
-    return (struct ho_os_params){
-        .nic_conns = nic_conns,
-        .selection = sel,
-        .conns = 64,
-        .virtual_payload = true,
-        .mss = 1460,
-        .sndbuf = SNDBUF,
-        .rcvbuf = RCVBUF,
-        .delack_ns = DELACK_NS,
-        .seed = 7,
-        .line_bytes = LINE_BYTES,
-        .tx_ring = TX_RING,
-        .costs = costs,
-    };
+    return tt_host_os_params(nic_conns, sel, &costs, SNDBUF);
 }
 
 static const struct ho_sel_policy never = {.kind = HO_SEL_NEVER};

@@ -185,6 +185,25 @@ static int client_out(void *ctx, const struct tcpe_seg *seg)
     return HO_OK;
 }
 
+struct ho_os_params tt_host_os_params(uint32_t nic_conns, struct ho_sel_policy sel,
+                                      const struct ho_os_costs *costs, uint32_t sndbuf)
+{
+    return (struct ho_os_params){
+        .nic_conns = nic_conns,
+        .selection = sel,
+        .conns = 64,
+        .virtual_payload = true,
+        .mss = 1460,
+        .sndbuf = sndbuf,
+        .rcvbuf = TT_HOST_RCVBUF,
+        .delack_ns = TT_HOST_DELACK_NS,
+        .seed = 7,
+        .line_bytes = TT_HOST_LINE_BYTES,
+        .tx_ring = TT_HOST_TX_RING,
+        .costs = *costs,
+    };
+}
+
 void tt_host_init(struct tt_host *h, const struct ho_os_params *op)
 {
     memset(h, 0, sizeof *h);

@@ -24,6 +24,7 @@
 
 #include "handoff/os.h"
 #include "handoff/pkt.h"
+#include "handoff/select.h"
 #include "handoff/tcpe.h"
 
 #define TT_HOST_SERVER_IP   0x0a000002u /* 10.0.0.2 */
@@ -33,6 +34,10 @@
 #define TT_HOST_MAX_CLIENTS 8
 #define TT_HOST_MAX_STEPS   200000
 #define TT_HOST_START_NS    1000000000ull /* the clock when the platform is built */
+#define TT_HOST_LINE_BYTES  64u           /* cache line of tt_host_os_params */
+#define TT_HOST_TX_RING     64u           /* the NIC's send ring of tt_host_os_params */
+#define TT_HOST_RCVBUF      65536u        /* receive buffer of tt_host_os_params */
+#define TT_HOST_DELACK_NS   40000000ull   /* delayed-ACK timer of tt_host_os_params */
 
 struct tt_host_work {
     struct ho_os_work w;
@@ -95,6 +100,11 @@ struct tt_host {
     bool accept_on_readable; /* accept from inside READABLE events */
     int accepted_in_event;   /* what that accept returned */
 };
+
+/* The OS parameters the tests share: 64 connections, virtual payload, MSS 1460, the TT_HOST_*
+ * buffer, timer, line and ring values above, seed 7; the test's own costs and send buffer. */
+struct ho_os_params tt_host_os_params(uint32_t nic_conns, struct ho_sel_policy sel,
+                                      const struct ho_os_costs *costs, uint32_t sndbuf);
 
 /* Builds the client stack and the OS (op) on h, which must be zeroed or freed; the clock starts
  * at TT_HOST_START_NS. No application is attached. Fails the test on any error. */

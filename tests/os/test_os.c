@@ -59,12 +59,10 @@ static const struct ho_os_costs costs = {
     .pkt_hdr_bytes = 128,
 };
 
-#define LINE_BYTES  64u
-#define TX_RING     64u /* the NIC's send ring */
 #define SLOT_STRIDE 1024u
 #define SNDBUF      32768u
-#define RCVBUF      65536u
-#define DELACK_NS   (40 * MS)
+#define RCVBUF      TT_HOST_RCVBUF
+#define DELACK_NS   TT_HOST_DELACK_NS
 
 /* ---- the fake platform ------------------------------------------------------------------ */
 
@@ -81,20 +79,7 @@ static int no_output(void *ctx, const struct tcpe_seg *seg)
 
 static struct ho_os_params os_params(uint32_t nic_conns, struct ho_sel_policy sel)
 {
-    return (struct ho_os_params){
-        .nic_conns = nic_conns,
-        .selection = sel,
-        .conns = 64,
-        .virtual_payload = true,
-        .mss = 1460,
-        .sndbuf = SNDBUF,
-        .rcvbuf = RCVBUF,
-        .delack_ns = DELACK_NS,
-        .seed = 7,
-        .line_bytes = LINE_BYTES,
-        .tx_ring = TX_RING,
-        .costs = costs,
-    };
+    return tt_host_os_params(nic_conns, sel, &costs, SNDBUF);
 }
 
 static const struct ho_sel_policy never = {.kind = HO_SEL_NEVER};
