@@ -68,7 +68,9 @@ struct ho_os_params {
     uint32_t nic_conns;             /* the NIC's Hard limit; 0 = no handoff */
     struct ho_sel_policy selection; /* which connections to offer to the NIC */
     uint32_t conns; /* connections expected at once: sizes the TCP's and the driver's tables */
-    bool virtual_payload;    /* packets carry lengths, not bytes (the simulator) */
+    bool virtual_payload;    /* packets carry lengths, not bytes (the simulator); with real
+                                bytes (the emulator), nic_conns must be 0 for now: the bypass
+                                protocol moves lengths only */
     uint32_t mss;            /* TCP maximum segment size */
     uint32_t sndbuf;         /* send socket buffer, bytes */
     uint32_t rcvbuf;         /* receive socket buffer, bytes */
@@ -194,8 +196,8 @@ int ho_os_create(const struct ho_os_params *p, const struct ho_os_ops *ops, void
                  struct ho_os **out);
 
 /* Frees it; packets it holds (held for a connection on its way to the NIC, or waiting in the
- * interface queue) go back through ops.pkt_free. Packets whose work the platform has not yet run are the platform's to reclaim,
- * as it holds that work. NULL is allowed. */
+ * interface queue) go back through ops.pkt_free. Packets whose work the platform has not yet run
+ * are the platform's to reclaim, as it holds that work. NULL is allowed. */
 void ho_os_destroy(struct ho_os *os);
 
 /* Attaches the application (copied). Events go nowhere before. */
@@ -258,9 +260,13 @@ uint32_t ho_so_readable(const struct ho_os *os, uint32_t sock);
 bool ho_so_eof(const struct ho_os *os, uint32_t sock);
 
 /* Reads everything waiting on sock (payload is not copied: the count is returned); *eof says
- * whether the peer has closed. Socket calls may come from the OS's callbacks or from outside
- * them; either way the TCP's timers are re-armed when needed. */
+ * whether the peer has closed. Virtual payload only. Socket calls may come from the OS's
+ * callbacks or from outside them; either way the TCP's timers are re-armed when needed. */
 int ho_so_read(struct ho_os *os, uint32_t sock, uint64_t now, bool *eof);
+
+/* The same on real payload: copies up to cap waiting bytes into buf and returns how many (0 when
+ * none wait); *eof says whether the peer has closed and every byte has been read. */
+int ho_so_recv(struct ho_os *os, uint32_t sock, void *buf, uint32_t cap, uint64_t now, bool *eof);
 
 /*
  * Non-blocking send of len bytes: first `written` bytes copied from the application (a header,
@@ -276,6 +282,18 @@ int ho_so_read(struct ho_os *os, uint32_t sock, uint64_t now, bool *eof);
  */
 int64_t ho_so_send(struct ho_os *os, uint32_t sock, uint64_t written, uint64_t file_off,
                    uint64_t len, uint64_t now);
+
+/* Where the bytes of a send on real payload come from. */
+struct ho_so_src {
+    const uint8_t *written; /* the `written` bytes of the call, in order */
+    const uint8_t *file;    /* the file's bytes from its offset 0 (a mapping of it); the call
+                               reads [file_off, file_off + len - written) */
+};
+
+/* ho_so_send on real payload: the same appends, each holding its bytes from src. The bytes are
+ * copied into the socket's send buffer, so src need live only during the call. */
+int64_t ho_so_send_data(struct ho_os *os, uint32_t sock, const struct ho_so_src *src,
+                        uint64_t written, uint64_t file_off, uint64_t len, uint64_t now);
 
 /* The connection's 4-tuple, from our side. */
 const struct tcpe_tuple *ho_so_tuple(const struct ho_os *os, uint32_t sock);

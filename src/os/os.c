@@ -229,7 +229,7 @@ int ho_os_create(const struct ho_os_params *p, const struct ho_os_ops *ops, void
                  struct ho_os **out)
 {
     if (!p || !ops || !out || p->conns == 0 || p->line_bytes == 0 || p->tx_ring == 0 ||
-        p->tx_ring > OS_TX_RING_MAX) {
+        p->tx_ring > OS_TX_RING_MAX || (!p->virtual_payload && p->nic_conns > 0)) {
         return HO_EINVAL;
     }
     struct ho_os *os = calloc(1, sizeof *os);

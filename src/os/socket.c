@@ -150,6 +150,7 @@ int ho_so_read(struct ho_os *os, uint32_t sock, uint64_t now, bool *eof)
     struct os_sock *s = sock_of(os, sock);
     int n = 0;
     *eof = false;
+    HO_ASSERT(os->p.virtual_payload, "ho_so_read on real payload: use ho_so_recv");
     if (s->where == OS_HOST) {
         n = tcpe_recv(s->conn, NULL, UINT32_MAX >> 1, now);
         *eof = tcpe_conn_eof(s->conn);
@@ -160,6 +161,21 @@ int ho_so_read(struct ho_os *os, uint32_t sock, uint64_t now, bool *eof)
     }
     os_call_done(os);
     return n;
+}
+
+int ho_so_recv(struct ho_os *os, uint32_t sock, void *buf, uint32_t cap, uint64_t now, bool *eof)
+{
+    HO_ASSERT(!os->p.virtual_payload && buf, "ho_so_recv needs real payload and a buffer");
+    os->now = now;
+    struct os_sock *s = sock_of(os, sock);
+    int n = 0;
+    *eof = false;
+    if (s->where == OS_HOST) {
+        n = tcpe_recv(s->conn, buf, cap < INT32_MAX ? cap : INT32_MAX, now);
+        *eof = tcpe_conn_eof(s->conn);
+    }
+    os_call_done(os);
+    return n < 0 ? 0 : n;
 }
 
 /* The next append of a send (ho_so_send): the written bytes in one, then the file a page at a
@@ -173,14 +189,16 @@ static uint64_t next_append(uint64_t written, uint64_t file_off, uint64_t left)
 
 /* Appends to the send buffer of a connection on the host's TCP, which sends what it can after
  * each append; see ho_so_send. */
-static int64_t host_send(struct ho_os *os, uint32_t sock, uint64_t written, uint64_t file_off,
-                         uint64_t len)
+static int64_t host_send(struct ho_os *os, uint32_t sock, const struct ho_so_src *src,
+                         uint64_t written, uint64_t file_off, uint64_t len)
 {
     struct os_sock *s = &os->socks[sock];
     uint64_t sent = 0;
+    const uint8_t *wr = src ? src->written : NULL; /* the next written byte */
     while (sent < len) {
         uint32_t chunk = (uint32_t)next_append(written, file_off, len - sent);
-        int n = tcpe_send(s->conn, NULL, chunk, os->now);
+        const uint8_t *data = !src ? NULL : written > 0 ? wr : src->file + file_off;
+        int n = tcpe_send(s->conn, data, chunk, os->now);
         if (n <= 0) {
             break;
         }
@@ -192,6 +210,7 @@ static int64_t host_send(struct ho_os *os, uint32_t sock, uint64_t written, uint
         uint64_t appends = (w > 0) + (file_off + f + OS_PAGE_BYTES - 1) / OS_PAGE_BYTES -
                            (file_off + OS_PAGE_BYTES - 1) / OS_PAGE_BYTES;
         written -= w;
+        wr = wr ? wr + w : NULL;
         file_off += f;
         bool offer = false;
         while (appends-- > 0) {
@@ -205,14 +224,14 @@ static int64_t host_send(struct ho_os *os, uint32_t sock, uint64_t written, uint
     return (int64_t)sent;
 }
 
-int64_t ho_so_send(struct ho_os *os, uint32_t sock, uint64_t written, uint64_t file_off,
-                   uint64_t len, uint64_t now)
+static int64_t so_send(struct ho_os *os, uint32_t sock, const struct ho_so_src *src,
+                       uint64_t written, uint64_t file_off, uint64_t len, uint64_t now)
 {
     os->now = now;
     struct os_sock *s = sock_of(os, sock);
     int64_t n = 0; /* on its way to the NIC: HO_SO_RESUMED will say when to go on */
     if (s->where == OS_HOST) {
-        n = host_send(os, sock, written, file_off, len);
+        n = host_send(os, sock, src, written, file_off, len);
     } else if (s->where == OS_ON_NIC) {
         /* Each append is a SEND command, as the bypass protocol turns each protocol send of
          * the socket layer into one. */
@@ -230,6 +249,22 @@ int64_t ho_so_send(struct ho_os *os, uint32_t sock, uint64_t written, uint64_t f
     }
     os_call_done(os);
     return n;
+}
+
+int64_t ho_so_send(struct ho_os *os, uint32_t sock, uint64_t written, uint64_t file_off,
+                   uint64_t len, uint64_t now)
+{
+    HO_ASSERT(os->p.virtual_payload, "ho_so_send on real payload: use ho_so_send_data");
+    return so_send(os, sock, NULL, written, file_off, len, now);
+}
+
+int64_t ho_so_send_data(struct ho_os *os, uint32_t sock, const struct ho_so_src *src,
+                        uint64_t written, uint64_t file_off, uint64_t len, uint64_t now)
+{
+    HO_ASSERT(!os->p.virtual_payload && src && (src->written || written == 0) &&
+                  (src->file || written == len),
+              "ho_so_send_data needs real payload and the bytes of the send");
+    return so_send(os, sock, src, written, file_off, len, now);
 }
 
 const struct tcpe_tuple *ho_so_tuple(const struct ho_os *os, uint32_t sock)

@@ -30,6 +30,12 @@ struct ho_pkt *tt_host_pkt_new(struct tt_host *h, const struct tcpe_seg *seg)
     assert_non_null(p);
     p->seg = *seg;
     p->seg.data = NULL;
+    if (seg->data && seg->len > 0) { /* real payload: the packet keeps a copy */
+        uint8_t *d = malloc(seg->len);
+        assert_non_null(d);
+        memcpy(d, seg->data, seg->len);
+        p->seg.data = d;
+    }
     p->frame_bytes = 54 + seg->len;
     p->id = h->next_id++;
     if (p->id >= h->capids) {
@@ -53,7 +59,17 @@ void tt_host_pkt_release(struct tt_host *h, struct ho_pkt *p)
     assert_true(p->id < h->capids && h->live[p->id] == p);
     h->live[p->id] = NULL;
     h->frees++;
+    free((void *)(uintptr_t)p->seg.data);
     free(p);
+}
+
+/* Frees a packet the platform still holds at the end (not counted as freed by anyone). */
+static void pkt_drop(struct ho_pkt *p)
+{
+    if (p) {
+        free((void *)(uintptr_t)p->seg.data);
+        free(p);
+    }
 }
 
 static void op_run(void *ctx, const struct ho_os_work *w, uint64_t now)
@@ -214,9 +230,10 @@ void tt_host_init(struct tt_host *h, const struct ho_os_params *op)
     tcpe_params_init(&tp);
     tp.ops.output = client_out;
     tp.ctx = h;
-    tp.virtual_payload = true;
+    tp.virtual_payload = op->virtual_payload;
     tp.nodelay = true;
     tp.seed = 99;
+    h->real = !op->virtual_payload;
     assert_int_equal(tcpe_stack_create(&tp, &h->client), HO_OK);
     assert_int_equal(ho_os_create(op, &tt_host_ops, h, &h->os), HO_OK);
 }
@@ -231,17 +248,20 @@ bool tt_host_free(struct tt_host *h)
     h->client = NULL;
     for (size_t i = 0; i < h->nwire; i++) {
         h->live[h->wire[i]->id] = NULL;
-        free(h->wire[i]);
+        pkt_drop(h->wire[i]);
         h->frees++;
     }
     for (size_t i = 0; i < h->nfwd; i++) {
         h->live[h->fwd[i]->id] = NULL;
-        free(h->fwd[i]);
+        pkt_drop(h->fwd[i]);
         h->frees++;
     }
     bool balanced = h->allocs == h->frees;
     for (uint32_t i = 0; i < h->capids; i++) {
-        free(h->live[i]); /* a failed test's leftovers */
+        pkt_drop(h->live[i]); /* a failed test's leftovers */
+    }
+    for (int i = 0; i < TT_HOST_MAX_CLIENTS; i++) {
+        free(h->cbytes[i]);
     }
     for (size_t i = 0; i < h->ncmds; i++) {
         free(h->cmds[i].bytes);
@@ -284,7 +304,16 @@ void tt_host_client_drain(struct tt_host *h)
         if (!h->cc[i]) {
             continue;
         }
-        int n = tcpe_recv(h->cc[i], NULL, 1u << 30, h->now);
+        int n;
+        if (!h->real) {
+            n = tcpe_recv(h->cc[i], NULL, 1u << 30, h->now);
+        } else {
+            uint32_t want = tcpe_conn_readable(h->cc[i]);
+            uint8_t *b = realloc(h->cbytes[i], (size_t)h->crecv[i] + want + 1);
+            assert_non_null(b);
+            h->cbytes[i] = b;
+            n = tcpe_recv(h->cc[i], b + h->crecv[i], want, h->now);
+        }
         assert_true(n >= 0);
         h->crecv[i] += (uint64_t)n;
         h->ceof[i] = tcpe_conn_eof(h->cc[i]);
@@ -366,4 +395,10 @@ int tt_host_connect(struct tt_host *h, uint16_t port)
 void tt_host_client_send(struct tt_host *h, int i, uint32_t n)
 {
     assert_int_equal(tcpe_send(h->cc[i], NULL, n, h->now), (int)n);
+}
+
+void tt_host_client_send_bytes(struct tt_host *h, int i, const void *buf, uint32_t n)
+{
+    assert_true(h->real);
+    assert_int_equal(tcpe_send(h->cc[i], buf, n, h->now), (int)n);
 }

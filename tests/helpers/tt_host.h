@@ -8,7 +8,8 @@
  * requested wake-up; nic_tx puts the packet on a wire to the client, and the "NIC" frees its
  * send-ring descriptor when the client takes it; nic_forward and nic_cmd record what the driver
  * gives the NIC (commands are copied); packets come from malloc with ids that pkt_at maps back,
- * and allocations are counted against frees. The "client" is a tcpe stack with virtual payload:
+ * and allocations are counted against frees. The "client" is a tcpe stack with the OS's payload
+ * mode (virtual, or real bytes, which packets then carry in copies of their own):
  * its segments become packets given to ho_os_rx, and the packets the OS sends reach it from the
  * wire. An optional application records the events and done calls the OS gives it.
  *
@@ -89,7 +90,9 @@ struct tt_host {
     /* The client. */
     struct tcpe_stack *client;
     struct tcpe_conn *cc[TT_HOST_MAX_CLIENTS];
-    uint64_t crecv[TT_HOST_MAX_CLIENTS];
+    bool real;                            /* real payload (op->virtual_payload false) */
+    uint64_t crecv[TT_HOST_MAX_CLIENTS];  /* bytes each client has received */
+    uint8_t *cbytes[TT_HOST_MAX_CLIENTS]; /* real payload: those bytes */
     bool ceof[TT_HOST_MAX_CLIENTS];
     int ncc;
     /* The recording application (tt_host_record_app). */
@@ -146,5 +149,8 @@ int tt_host_connect(struct tt_host *h, uint16_t port);
 
 /* Client i sends n (virtual) bytes. */
 void tt_host_client_send(struct tt_host *h, int i, uint32_t n);
+
+/* On real payload: client i sends buf[0..n). What it receives collects in h->cbytes[i]. */
+void tt_host_client_send_bytes(struct tt_host *h, int i, const void *buf, uint32_t n);
 
 #endif
