@@ -9,9 +9,13 @@
  * client does. Each step is a system call or user work that the OS runs on the host processor,
  * and the step's effect happens once that work has run.
  *
- * What a request asks for comes from the platform (ops.request). In the simulator, payload is
- * virtual and the request's content is the client's, looked up by the connection's 4-tuple; the
- * emulator parses the bytes.
+ * What a request asks for depends on the payload. In the simulator, payload is virtual and the
+ * request's content is the client's, looked up by the connection's 4-tuple (ops.request). On
+ * real payload (the emulator) the server reads the bytes, parses them (http.h) and serves files
+ * from a document root (docroot.h): HTTP/1.1 with keep-alive and pipelining, and HTTP/1.0; GET
+ * and HEAD; 304 for If-Modified-Since; an error status, with a short text body, for anything
+ * refused. A response to a request it could not parse, or one that asks for it, is followed by
+ * a close; the bytes of a request's body are read and dropped.
  */
 #ifndef HANDOFF_APP_H
 #define HANDOFF_APP_H
@@ -20,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "handoff/docroot.h"
+#include "handoff/http.h"
 #include "handoff/os.h"
 
 /* Bytes of the status line and headers of every response (Flash's 200 and 304 responses). */
@@ -36,6 +42,12 @@ struct ho_app_params {
     uint16_t port;    /* port to listen on */
     uint32_t backlog; /* connections waiting to be accepted, at most */
     struct ho_app_costs costs;
+    /* Real payload (the OS's virtual_payload is false): the files served, and what a request
+     * head may be. docroot must outlive the server. NULL on virtual payload. */
+    const struct ho_docroot *docroot;
+    struct ho_http_limits limits;
+    uint64_t idle_ns; /* real payload: a connection that has neither read nor sent a byte for
+                         this long is closed by ho_app_tick; 0 = never */
 };
 
 /* A request, as the server learns it. */
@@ -46,22 +58,44 @@ struct ho_app_req {
 };
 
 struct ho_app_ops {
-    /* The request the peer of a connection (its 4-tuple from our side) is sending. Returns 0,
-     * or -1 if that peer has none. */
+    /* Virtual payload: the request the peer of a connection (its 4-tuple from our side) is
+     * sending. Returns 0, or -1 if that peer has none. */
     int (*request)(void *ctx, const struct tcpe_tuple *conn, struct ho_app_req *out);
+    /* Real payload: the wall-clock time at `now`, in seconds since the epoch (a response's
+     * Date, and what If-Modified-Since is compared with). */
+    int64_t (*wall_clock)(void *ctx, uint64_t now);
+};
+
+/* What the server has done (on virtual payload, status and body_bytes stay 0). */
+struct ho_app_info {
+    uint64_t requests;    /* responses queued, of every status */
+    uint64_t status[6];   /* of those, by class: [2] 2xx, [3] 3xx, [4] 4xx, [5] 5xx */
+    uint64_t body_bytes;  /* bytes of file bodies queued */
+    uint64_t idle_closed; /* connections closed for idleness (ho_app_tick) */
+    uint32_t conns;       /* connections open */
 };
 
 struct ho_app;
 
 /*
- * Builds the server on os (which must outlive it) and starts listening. Returns HO_OK and *out,
- * or an HO_E* error (the listen failed, no memory).
+ * Builds the server on os (which must outlive it) and starts listening. With p->docroot the
+ * server works on real payload (as the OS must then too) and needs ops->wall_clock; without, on
+ * virtual payload, and needs ops->request. Returns HO_OK and *out, HO_EINVAL if the op needed is
+ * missing, or another HO_E* error (the listen failed, no memory).
  */
 int ho_app_create(const struct ho_app_params *p, struct ho_os *os, const struct ho_app_ops *ops,
                   void *ctx, struct ho_app **out);
 
 /* Frees the server. NULL is allowed. */
 void ho_app_destroy(struct ho_app *a);
+
+/* Fills *info. */
+void ho_app_info(const struct ho_app *a, struct ho_app_info *info);
+
+/* The platform's periodic call (the emulator's, every 100 ms; the simulator never calls it):
+ * closes the connections idle for p->idle_ns or longer, a client that went away without a word
+ * among them. Returns how many it closed. */
+uint32_t ho_app_tick(struct ho_app *a, uint64_t now);
 
 /*
  * Checks that the server never sleeps on a socket that has data to read (a lost wake-up loses a
