@@ -154,6 +154,13 @@ uint32_t sim_config_clients(const struct sim_config *c);
  * range as a comment), so the output can be edited and loaded back. */
 void sim_config_describe(const struct sim_config *c, FILE *out);
 
+/* The firmware's parameters a configuration gives (virtual payload: the simulator's). */
+void sim_config_nic_params(const struct sim_config *c, struct ho_nic_params *p);
+
+/* The OS side's parameters a configuration gives, its tables sized for `conns` connections at
+ * once (virtual payload: the simulator's). */
+void sim_config_os_params(const struct sim_config *c, uint32_t conns, struct ho_os_params *p);
+
 /* "W", "I", "D", "S", or "?". */
 const char *sim_workload_name(enum sim_workload w);
 

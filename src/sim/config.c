@@ -746,3 +746,49 @@ void sim_config_describe(const struct sim_config *c, FILE *out)
         }
     }
 }
+
+void sim_config_nic_params(const struct sim_config *c, struct ho_nic_params *p)
+{
+    *p = (struct ho_nic_params){
+        .hard_limit = c->nic_conns,
+        .host_first = c->host_first,
+        .load_control = c->load_control,
+        .hiwat = c->hiwat,
+        .lowat = c->lowat,
+        .lc_step = c->lc_step,
+        .rx_queue = c->rx_queue_packets,
+        .tx_ring = c->tx_ring,
+        .virtual_payload = true,
+        .mss = c->mss,
+        /* The socket buffers live in host memory; the NIC's TCP only needs room for what the
+         * driver lets be outstanding, which the host's send buffer bounds. */
+        .sndbuf = 2 * c->sndbuf,
+        .rcvbuf = c->rcvbuf,
+        .delack_ns = c->delack_ns,
+        .delack_one_segment = c->delack_one_segment,
+        .rto_init_ns = c->rto_init_ns,
+        .seed = c->seed,
+        .costs = c->costs.nic,
+    };
+}
+
+void sim_config_os_params(const struct sim_config *c, uint32_t conns, struct ho_os_params *p)
+{
+    *p = (struct ho_os_params){
+        .nic_conns = c->nic_conns,
+        .selection = c->selection,
+        .conns = conns,
+        .virtual_payload = true,
+        .mss = c->mss,
+        .sndbuf = c->sndbuf,
+        .rcvbuf = c->rcvbuf,
+        .delack_ns = c->delack_ns,
+        .delack_one_segment = c->delack_one_segment,
+        .rto_init_ns = c->rto_init_ns,
+        .somaxconn = c->somaxconn,
+        .tx_ring = c->tx_ring,
+        .seed = c->seed,
+        .line_bytes = c->line_bytes,
+        .costs = c->costs.os,
+    };
+}

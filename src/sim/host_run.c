@@ -212,23 +212,8 @@ int host_run_init(struct sim_host *h, const struct sim_config *c, uint32_t nclie
     }
     h->dram_cycles = c->dram_cycles;
     /* A client's next connection can open while its last one closes: twice the clients. */
-    struct ho_os_params op = {
-        .nic_conns = c->nic_conns,
-        .selection = c->selection,
-        .conns = 2 * nclients,
-        .virtual_payload = true,
-        .mss = c->mss,
-        .sndbuf = c->sndbuf,
-        .rcvbuf = c->rcvbuf,
-        .delack_ns = c->delack_ns,
-        .delack_one_segment = c->delack_one_segment,
-        .rto_init_ns = c->rto_init_ns,
-        .somaxconn = c->somaxconn,
-        .tx_ring = c->tx_ring,
-        .seed = c->seed,
-        .line_bytes = c->line_bytes,
-        .costs = c->costs.os,
-    };
+    struct ho_os_params op;
+    sim_config_os_params(c, 2 * nclients, &op);
     int rc = ho_os_create(&op, &os_ops, h, &h->os);
     if (rc != HO_OK) {
         return rc;

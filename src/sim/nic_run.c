@@ -172,27 +172,8 @@ int nic_run_init(struct sim_nic *n, const struct sim_config *c)
     if (sim_cpu_create(&cp, n->evq, &n->cpu) != HO_OK) {
         return HO_EINVAL;
     }
-    struct ho_nic_params p = {
-        .hard_limit = c->nic_conns,
-        .host_first = c->host_first,
-        .load_control = c->load_control,
-        .hiwat = c->hiwat,
-        .lowat = c->lowat,
-        .lc_step = c->lc_step,
-        .rx_queue = c->rx_queue_packets,
-        .tx_ring = c->tx_ring,
-        .virtual_payload = true,
-        .mss = c->mss,
-        /* The socket buffers live in host memory; the NIC's TCP only needs room for what the
-         * driver lets be outstanding, which the host's send buffer bounds. */
-        .sndbuf = 2 * c->sndbuf,
-        .rcvbuf = c->rcvbuf,
-        .delack_ns = c->delack_ns,
-        .delack_one_segment = c->delack_one_segment,
-        .rto_init_ns = c->rto_init_ns,
-        .seed = c->seed,
-        .costs = c->costs.nic,
-    };
+    struct ho_nic_params p;
+    sim_config_nic_params(c, &p);
     return ho_nic_create(&p, &nic_ops, n, &n->fw);
 }
 
