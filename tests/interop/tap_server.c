@@ -27,13 +27,9 @@
  *                   [--seed N] [--rto-min-ms N] [--idle S] [--max-time S] [--timestamps]
  *        tap_server --body N            (writes the body of GET /bytes/N to stdout)
  */
-#define _DEFAULT_SOURCE /* struct ifreq */
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/if_tun.h>
-#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -42,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +48,9 @@
 #include "handoff/rng.h"
 #include "handoff/tcpe.h"
 #include "handoff/tcpe_wire.h"
+
+/* The emulator's TAP opener (a private header of src/emu/, whose library this links). */
+#include "emu_net.h"
 
 #define NS_PER_MS    1000000ull
 #define NS_PER_S     1000000000ull
@@ -633,25 +631,6 @@ static void on_frame(struct server *srv, const uint8_t *buf, size_t len)
 
 /* ---- setup, loop, report ---- */
 
-static int tap_open(const char *name)
-{
-    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        perror("tap_server: /dev/net/tun");
-        return -1;
-    }
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-        perror("tap_server: TUNSETIFF");
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static void report(const struct server *srv, double seconds)
 {
     const struct counters *n = &srv->n;
@@ -705,7 +684,11 @@ static int run(struct server *srv)
         return 1;
     }
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-    srv->fd = tap_open(srv->opt.dev);
+    char err[256];
+    srv->fd = emu_net_tap_open(srv->opt.dev, err, sizeof err);
+    if (srv->fd < 0) {
+        fprintf(stderr, "tap_server: %s\n", err);
+    }
     if (sfd < 0 || srv->fd < 0) {
         if (sfd >= 0) {
             close(sfd);
