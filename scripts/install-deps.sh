@@ -23,7 +23,10 @@ packages=(
     libpcap-dev      # pcap output of the simulated wire
     gnuplot-nox      # figures of the reproduction (SVG and PNG)
     curl             # the Linux client of the interoperation test (tests/interop)
-    iproute2         # ip netns, for the interoperation test
+    iproute2         # ip netns, for the interoperation test and the emulator
+    wrk              # load for the emulator's tests (tests/emu)
+    apache2-utils    # ab, likewise
+    procps           # sysctl, which sets up the emulator's namespace
 )
 
 # The ns-3 scenario that `make bench` runs beside our own benchmarks (bench/ns3/).

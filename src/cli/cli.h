@@ -13,5 +13,6 @@ int cli_trace(int argc, char **argv);
 int cli_reproduce(int argc, char **argv);
 int cli_sweep(int argc, char **argv);
 int cli_calibrate(int argc, char **argv);
+int cli_emu(int argc, char **argv);
 
 #endif

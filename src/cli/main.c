@@ -20,6 +20,7 @@ static const struct subcommand subcommands[] = {
     {"sweep", cli_sweep, "the reproduction as shardable jobs: list, run a shard, merge"},
     {"trace", cli_trace, "generate or summarise workload traces (gen, stats)"},
     {"calibrate", cli_calibrate, "fit the cost model on the baseline W-0-N-N-FCFS-400 alone"},
+    {"emu", cli_emu, "serve HTTP on real packets: the firmware and the OS side on two threads"},
 };
 
 static void usage(FILE *f)

@@ -25,8 +25,8 @@ declare -A allowed=(
     [os]="$util $tcpe $policy pkt os"
     [app]="$util app os http docroot"
     [sim]="$util $tcpe $policy $workload $sim_core pkt nic os app"
-    [emu]="$util $tcpe $policy $workload pkt nic os app http docroot"
-    [cli]="$util $workload $sim_core"
+    [emu]="$util $tcpe $policy $workload pkt nic os app http docroot emu"
+    [cli]="$util $workload $sim_core emu"
     [packetdrill]="$util $tcpe"
 )
 

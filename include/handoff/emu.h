@@ -1,0 +1,67 @@
+/*
+ * emu.h - the emulator: the NIC firmware (nic.h) and the host's OS side with its web server
+ * (os.h, app.h), the same code the simulator runs, on two threads and real packets.
+ *
+ *   clients (curl, wrk, ab) in a network namespace
+ *        |  kernel TCP
+ *   TAP device  ------------------------------------------------ the wire
+ *        |
+ *   NIC thread:  the firmware, throttled to its instruction rate
+ *        |  single-producer single-consumer rings ------------- PCI
+ *   host thread: the OS side (host TCP, driver, bypass protocol) and the web server
+ *
+ * The NIC thread owns the TAP device. It answers ARP for our address (the MAC's business, not
+ * the firmware's), gives every TCP frame to the firmware, and runs the firmware's work one piece
+ * at a time, each taking as long as its instructions would at the configured rate. The host
+ * thread runs the OS side's work as it comes, at the real processor's speed: its costs are only
+ * the simulator's. Packets and messages cross between the threads on one ring per direction, so
+ * that a message never overtakes a packet sent before it.
+ *
+ * Time is CLOCK_MONOTONIC in nanoseconds, passed to the firmware and the OS side as `now`.
+ */
+#ifndef HANDOFF_EMU_H
+#define HANDOFF_EMU_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "handoff/app.h"
+#include "handoff/nic.h"
+#include "handoff/os.h"
+
+#define HO_EMU_NETNS_MAX 32 /* longest namespace name */
+
+struct ho_emu_params {
+    struct ho_nic_params nic; /* the firmware (virtual_payload is set false) */
+    struct ho_os_params os;   /* the OS side (virtual_payload is set false) */
+    struct ho_app_costs app_costs;
+    uint32_t mips;          /* the NIC's instruction rate, millions per second; 0 = unthrottled */
+    const char *netns;      /* the namespace to create */
+    uint32_t addr;          /* our address (host byte order); the kernel's end is addr's /24 .1,
+                               or .2 when addr ends in .1 */
+    uint16_t port;          /* the server's port */
+    const char *docroot;    /* files to serve; NULL: a SPECweb99-like set generated for the run */
+    uint32_t fileset_conns; /* without docroot: the connections the generated set is sized for */
+    const char *stats_path; /* JSON lines every stats_ms, or NULL */
+    uint32_t stats_ms;      /* the period of the statistics, ms */
+    uint64_t seed;          /* the generated file set's contents */
+    uint32_t idle_s;        /* a connection idle this long is closed, seconds; 0 = never */
+};
+
+/* Fills p with defaults: no handoff, 0 MIPS, netns "handoff", 10.77.0.2:80, a generated set for
+ * 1 connection (25 directories), stats every 100 ms, idle connections closed after 60 s. nic and os
+ * hold only what the emulator needs; the caller sets the rest (costs, buffers, policies). */
+void ho_emu_params_init(struct ho_emu_params *p);
+
+/*
+ * Runs the emulator until *stop becomes non-zero (a signal handler sets it): sets up the
+ * namespace and the device, the document root, the two threads; prints "ready http://ADDR:PORT/
+ * netns NAME" on out when clients may connect, and progress to log; on stop, takes everything
+ * down again, the namespace and the device included, and writes a summary to log. Returns 0, or
+ * -1 with err filled (what failed and why). Needs root.
+ */
+int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE *out, FILE *log,
+               char *err, size_t errlen);
+
+#endif

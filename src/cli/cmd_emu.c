@@ -1,0 +1,261 @@
+/*
+ * cmd_emu.c - `handoff emu`: the firmware and the OS side on real packets (include/handoff/emu.h),
+ * serving HTTP from a network namespace of their own to unmodified Linux clients.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "handoff/emu.h"
+#include "handoff/sim_config.h"
+#include "handoff/workload.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: handoff emu [CONFIG] [options]\n"
+            "\n"
+            "Runs the NIC firmware and the host's OS side with its web server on two threads,\n"
+            "on real packets: a TAP device in a network namespace of its own is the wire, and\n"
+            "clients in that namespace reach the server at ADDR:80, e.g.\n"
+            "  ip netns exec handoff curl http://10.77.0.2/file_set/dir00000/class0_0\n"
+            "It prints 'ready http://ADDR:PORT/ netns NAME' when clients may connect and runs\n"
+            "until SIGINT or SIGTERM, then removes the namespace and the device. Needs root.\n"
+            "\n"
+            "CONFIG is the configuration of `handoff run` without the workload: a shorthand\n"
+            "NIC_CONNS-PRIORITY-LOADCONTROL-SELECTION-MIPS (default 0-N-N-FCFS-0), or a file,\n"
+            "either followed by ,key=value overrides. MIPS 0 runs the NIC unthrottled.\n"
+            "The send ring is 4096 descriptors unless the configuration sets nic.tx_ring.\n"
+            "Handing connections off on real packets is not built yet: NIC_CONNS must be 0.\n"
+            "\n"
+            "options:\n"
+            "  -n, --netns NAME     the namespace to create (default handoff); a stale one of\n"
+            "                       that name, left by a run that crashed, is removed first\n"
+            "  -a, --addr A.B.C.D   our address (default 10.77.0.2); the kernel's end of the\n"
+            "                       device is .1 of its /24 (.2 if ours is .1)\n"
+            "  -p, --port PORT      the server's port (default 80)\n"
+            "  -d, --docroot DIR    serve the files under DIR; without it, a SPECweb99-like\n"
+            "                       file set is generated for the run and removed after\n"
+            "  -f, --files N        the generated set's size, in SPECweb99 connections (default\n"
+            "                       1: 25 directories of 36 files, 128 MB)\n"
+            "  -s, --stats FILE     write statistics as JSON lines every 100 ms\n"
+            "  -i, --idle-timeout S close a connection that has neither read nor sent a byte\n"
+            "                       for S seconds (default 60; 0: never)\n"
+            "  -h, --help           print this message\n");
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || s[0] == '-' || s[0] == 0 || v < lo || v > hi) {
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_ipv4(const char *s, uint32_t *out)
+{
+    unsigned a, b, c, d;
+    char extra;
+    if (sscanf(s, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) != 4 || a > 255 || b > 255 || c > 255 ||
+        d > 255 || d == 0 || d == 255) {
+        return -1;
+    }
+    *out = (a << 24) | (b << 16) | (c << 8) | d;
+    return 0;
+}
+
+/* The emulator's send ring, unless the configuration sets nic.tx_ring: the simulator's 512
+ * (FreeBSD 4.7's ti(4)) overflows when a thousand clients ask at once, and each connection whose
+ * packet the full interface queue refused waits for a retransmission timeout. */
+#define EMU_TX_RING 4096u
+
+/* Whether the configuration spec (overrides, or the file it names) sets key. */
+static bool mentions(const char *spec, const char *key)
+{
+    if (strstr(spec, key)) {
+        return true;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%.*s", (int)strcspn(spec, ","), spec);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        f = fopen(spec, "r"); /* a file whose name holds a comma */
+    }
+    bool found = false;
+    char line[1024];
+    while (f && !found && fgets(line, sizeof line, f)) {
+        const char *s = line + strspn(line, " \t");
+        found = strncmp(s, key, strlen(key)) == 0;
+    }
+    if (f) {
+        fclose(f);
+    }
+    return found;
+}
+
+/*
+ * The configuration: the shorthand takes the simulator's, with W in front for the workload it
+ * does not use; a MIPS field of 0 (which the simulator has no use for) means unthrottled.
+ */
+static int load_config(const char *spec, struct sim_config *c, uint32_t *mips, char *why,
+                       size_t len)
+{
+    char buf[1024];
+    const char *comma = strchr(spec, ',');
+    size_t head = comma ? (size_t)(comma - spec) : strlen(spec);
+    bool shorthand = head > 0 && spec[0] >= '0' && spec[0] <= '9' && access(spec, F_OK) != 0;
+    bool unthrottled = false;
+    if (shorthand) {
+        unthrottled = head >= 2 && spec[head - 1] == '0' && spec[head - 2] == '-';
+        snprintf(buf, sizeof buf, "W-%.*s%s%s", (int)(head - (unthrottled ? 1 : 0)), spec,
+                 unthrottled ? "400" : "", comma ? comma : "");
+    } else {
+        snprintf(buf, sizeof buf, "%s", spec);
+    }
+    struct sim_config_err e = {{0}};
+    if (sim_config_load(c, buf, &e) != 0) {
+        snprintf(why, len, "%s", e.msg);
+        return -1;
+    }
+    *mips = unthrottled ? 0 : c->nic_mips;
+    if (!mentions(spec, "nic.tx_ring")) {
+        c->tx_ring = EMU_TX_RING;
+    }
+    return 0;
+}
+
+int cli_emu(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"netns", required_argument, NULL, 'n'},
+        {"addr", required_argument, NULL, 'a'},
+        {"port", required_argument, NULL, 'p'},
+        {"docroot", required_argument, NULL, 'd'},
+        {"files", required_argument, NULL, 'f'},
+        {"stats", required_argument, NULL, 's'},
+        {"idle-timeout", required_argument, NULL, 'i'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct ho_emu_params p;
+    ho_emu_params_init(&p);
+    optind = 1;
+    opterr = 0;
+    int ch;
+    uint32_t v;
+    while ((ch = getopt_long(argc, argv, ":n:a:p:d:f:s:i:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'n':
+            p.netns = optarg;
+            break;
+        case 'a':
+            if (parse_ipv4(optarg, &p.addr) != 0) {
+                fprintf(stderr, "handoff emu: --addr wants a host address A.B.C.D, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'p':
+            if (parse_u32(optarg, 1, 65535, &v) != 0) {
+                fprintf(stderr, "handoff emu: --port wants a number from 1 to 65535, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            p.port = (uint16_t)v;
+            break;
+        case 'd':
+            p.docroot = optarg;
+            break;
+        case 'f':
+            if (parse_u32(optarg, 1, HO_FILESET_MAX_CONNECTIONS, &v) != 0) {
+                fprintf(stderr, "handoff emu: --files wants a number from 1 to %u, not '%s'\n",
+                        HO_FILESET_MAX_CONNECTIONS, optarg);
+                return 2;
+            }
+            p.fileset_conns = v;
+            break;
+        case 's':
+            p.stats_path = optarg;
+            break;
+        case 'i':
+            if (parse_u32(optarg, 0, 86400, &v) != 0) {
+                fprintf(stderr,
+                        "handoff emu: --idle-timeout wants seconds from 0 to 86400, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            p.idle_s = v;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case ':':
+            fprintf(stderr, "handoff emu: %s needs a value\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "handoff emu: unknown option '%s' (see --help)\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    const char *spec = "0-N-N-FCFS-0";
+    if (optind < argc) {
+        spec = argv[optind++];
+    }
+    if (optind < argc) {
+        fprintf(stderr, "handoff emu: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    struct sim_config c;
+    char why[600];
+    if (load_config(spec, &c, &p.mips, why, sizeof why) != 0) {
+        fprintf(stderr, "handoff emu: %s\n", why);
+        return 2;
+    }
+    if (c.nic_conns != 0) {
+        fprintf(stderr,
+                "handoff emu: '%s' hands connections to the NIC, which the emulator cannot do yet "
+                "on real packets; use a configuration with 0 NIC connections (0-N-N-FCFS-0)\n",
+                spec);
+        return 2;
+    }
+    sim_config_nic_params(&c, &p.nic);
+    sim_config_os_params(&c, 1u << 16, &p.os);
+    p.os.somaxconn = 0; /* Linux's listen queue, not FreeBSD 4.7's 128: wrk opens thousands */
+    p.app_costs = c.costs.app;
+    p.seed = c.seed;
+    if (geteuid() != 0) {
+        fprintf(stderr, "handoff emu: needs root (it creates a network namespace and a TAP "
+                        "device)\n");
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    char err[512] = "";
+    if (ho_emu_run(&p, &stop_flag, stdout, stderr, err, sizeof err) != 0) {
+        fprintf(stderr, "handoff emu: %s\n", err);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,359 @@
+/*
+ * emu.c - the emulator's life: setting up the namespace and the device (emu_net.c), the
+ * document root, the PCI rings and the two threads (emu_nic.c, emu_host.c); the statistics the
+ * main thread writes while they run; and taking all of it down again (emu.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu_net.h"
+#include "emu_priv.h"
+#include "handoff/err.h"
+#include "handoff/workload.h"
+
+uint64_t emu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- the PCI bus -------------------------------------------------------------------------- */
+
+void emu_entry_free(const struct emu_entry *en)
+{
+    free(en->ptr); /* a packet (its header starts its struct emu_pkt) or a message */
+}
+
+void emu_bus_push(struct emu_bus *b, const struct emu_entry *e, const _Atomic int *stop)
+{
+    while (emu_ring_push(&b->ring, e) != HO_OK) {
+        if (atomic_load(stop)) {
+            emu_entry_free(e); /* going down: nobody will take it */
+            return;
+        }
+        atomic_fetch_add(&b->full, 1);
+        uint64_t one = 1;
+        (void)!write(b->doorbell, &one, sizeof one);
+        sched_yield();
+    }
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load(&b->sleeping)) {
+        uint64_t one = 1;
+        (void)!write(b->doorbell, &one, sizeof one);
+    }
+}
+
+bool emu_bus_may_sleep(struct emu_bus *b)
+{
+    atomic_store(&b->sleeping, 1);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (emu_ring_len(&b->ring) > 0) {
+        atomic_store(&b->sleeping, 0);
+        return false;
+    }
+    return true;
+}
+
+void emu_bus_woke(struct emu_bus *b)
+{
+    atomic_store(&b->sleeping, 0);
+    uint64_t v;
+    (void)!read(b->doorbell, &v, sizeof v);
+}
+
+static int bus_init(struct emu_bus *b)
+{
+    b->doorbell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (b->doorbell < 0) {
+        return HO_ENOSPC;
+    }
+    return emu_ring_init(&b->ring, sizeof(struct emu_entry), EMU_RING_CAP);
+}
+
+static void bus_fini(struct emu_bus *b)
+{
+    struct emu_entry en;
+    while (emu_ring_pop(&b->ring, &en) == HO_OK) {
+        emu_entry_free(&en);
+    }
+    emu_ring_fini(&b->ring);
+    if (b->doorbell >= 0) {
+        close(b->doorbell);
+    }
+}
+
+/* ---- the generated document root ---------------------------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    return (type == FTW_DP ? rmdir(path) : unlink(path)) == 0 ? 0 : -1;
+}
+
+static void rm_tree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+struct gen_progress {
+    FILE *log;
+    int last_pct;
+};
+
+static void gen_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    struct gen_progress *g = ctx;
+    int pct = total ? (int)(done * 100 / total) : 100;
+    if (g->log && (pct >= g->last_pct + 10 || done == total)) {
+        fprintf(g->log, "handoff emu: file set %d %% (%llu of %llu bytes)\n", pct,
+                (unsigned long long)done, (unsigned long long)total);
+        g->last_pct = pct;
+    }
+}
+
+/* ---- parameters --------------------------------------------------------------------------- */
+
+void ho_emu_params_init(struct ho_emu_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->netns = "handoff";
+    p->addr = 0x0a4d0002u; /* 10.77.0.2 */
+    p->port = 80;
+    p->fileset_conns = 1;
+    p->stats_ms = 100;
+    p->seed = 1;
+    p->idle_s = 60;
+}
+
+/* ---- statistics --------------------------------------------------------------------------- */
+
+static void write_stats(struct emu *e, FILE *f, uint64_t t0, uint64_t now, uint64_t *last_t,
+                        struct emu_nic_stats *last_nic, struct emu_host_stats *last_host)
+{
+    pthread_mutex_lock(&e->lock);
+    struct emu_nic_stats ns = e->nic_stats;
+    struct emu_host_stats hs = e->host_stats;
+    pthread_mutex_unlock(&e->lock);
+    double dt = (double)(now - *last_t);
+    double nic_busy = dt > 0 ? 100.0 * (double)(ns.busy_ns - last_nic->busy_ns) / dt : 0;
+    double host_busy = dt > 0 ? 100.0 * (double)(hs.cpu_ns - last_host->cpu_ns) / dt : 0;
+    if (f) {
+        fprintf(f,
+                "{\"t\":%.3f,\"conns_host\":%u,\"conns_nic\":%u,\"handoffs\":%llu,"
+                "\"restores\":%llu,\"soft_limit\":%u,\"hard_limit\":%u,\"qlen\":%u,"
+                "\"nic_rx_drops\":%llu,\"requests\":%llu,\"nic_busy_pct\":%.1f,"
+                "\"host_busy_pct\":%.1f,\"wire_rx\":%llu,\"wire_tx\":%llu,"
+                "\"wire_drops\":%llu,\"host_ifq_drops\":%llu,\"host_rexmits\":%llu}\n",
+                (double)(now - t0) / 1e9, hs.conns_host, hs.conns_nic,
+                (unsigned long long)hs.handoffs, (unsigned long long)hs.restores, ns.soft_limit,
+                ns.hard_limit, ns.qlen, (unsigned long long)ns.rx_drops,
+                (unsigned long long)hs.requests, nic_busy, host_busy,
+                (unsigned long long)ns.rx_frames, (unsigned long long)ns.tx_frames,
+                (unsigned long long)ns.wire_drops, (unsigned long long)hs.ifq_drops,
+                (unsigned long long)hs.rexmits);
+        fflush(f);
+    }
+    *last_t = now;
+    *last_nic = ns;
+    *last_host = hs;
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE *out, FILE *log,
+               char *err, size_t errlen)
+{
+    struct emu *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    e->p = *p;
+    e->tap_fd = -1;
+    e->to_nic.doorbell = e->to_host.doorbell = -1;
+    pthread_mutex_init(&e->lock, NULL);
+    struct emu_net net = EMU_NET_INIT;
+    bool net_up = false;
+    char gen_dir[64] = "";
+    struct ho_docroot *dr = NULL;
+    pthread_t nic_th, host_th;
+    bool nic_started = false, host_started = false;
+    FILE *stats = NULL;
+    int ret = -1;
+
+    e->our_ip = p->addr;
+    e->peer_ip = (p->addr & 0xffu) == 1 ? (p->addr & ~0xffu) | 2 : (p->addr & ~0xffu) | 1;
+    emu_net_our_mac(e->our_mac, e->our_ip);
+
+    if (p->stats_path) {
+        stats = fopen(p->stats_path, "w");
+        if (!stats) {
+            snprintf(err, errlen, "--stats %s: %s", p->stats_path, strerror(errno));
+            goto out;
+        }
+    }
+
+    /* The files. */
+    const char *root = p->docroot;
+    if (!root) {
+        snprintf(gen_dir, sizeof gen_dir, "/tmp/handoff-emu-files.XXXXXX");
+        if (!mkdtemp(gen_dir)) {
+            snprintf(err, errlen, "making a directory for the file set: %s", strerror(errno));
+            gen_dir[0] = 0;
+            goto out;
+        }
+        struct ho_wl_err werr = {{0}};
+        struct gen_progress g = {.log = log, .last_pct = -100};
+        if (ho_fileset_generate(gen_dir, p->fileset_conns, p->seed, gen_progress, &g, &werr) !=
+            HO_OK) {
+            snprintf(err, errlen, "generating the file set: %s", werr.msg);
+            goto out;
+        }
+        root = gen_dir;
+    }
+    int rc = ho_docroot_open(root, &dr);
+    if (rc != HO_OK) {
+        snprintf(err, errlen, "--docroot %s: %s", root,
+                 rc == HO_ENOENT ? "not a directory that can be opened" : ho_strerror(rc));
+        goto out;
+    }
+    e->docroot = dr;
+    if (log) {
+        fprintf(log, "handoff emu: serving the files under %s\n", root);
+    }
+
+    /* The wire. */
+    struct emu_net_cfg nc = {
+        .netns = p->netns, .our_ip = e->our_ip, .peer_ip = e->peer_ip, .prefix = 24};
+    if (emu_net_up(&nc, &net, err, errlen) != HO_OK) {
+        goto out;
+    }
+    net_up = true;
+    if (net.removed_stale && log) {
+        fprintf(log, "handoff emu: removed the stale netns %s of an earlier run\n", p->netns);
+    }
+    e->tap_fd = net.tap_fd;
+
+    /* The bus, the firmware, the OS side. */
+    if (bus_init(&e->to_nic) != HO_OK || bus_init(&e->to_host) != HO_OK) {
+        snprintf(err, errlen, "setting up the PCI rings: out of memory or descriptors");
+        goto out;
+    }
+    rc = emu_nic_create(e, &e->nic);
+    if (rc != HO_OK) {
+        snprintf(err, errlen, "the NIC firmware refused its parameters: %s", ho_strerror(rc));
+        goto out;
+    }
+    rc = emu_host_create(e, &e->host);
+    if (rc != HO_OK) {
+        snprintf(err, errlen, "the OS side refused its parameters: %s", ho_strerror(rc));
+        goto out;
+    }
+    if (pthread_create(&nic_th, NULL, emu_nic_thread, e->nic) != 0) {
+        snprintf(err, errlen, "starting the NIC thread failed");
+        goto out;
+    }
+    nic_started = true;
+    if (pthread_create(&host_th, NULL, emu_host_thread, e->host) != 0) {
+        snprintf(err, errlen, "starting the host thread failed");
+        goto out;
+    }
+    host_started = true;
+
+    char ip[16];
+    snprintf(ip, sizeof ip, "%u.%u.%u.%u", e->our_ip >> 24, (e->our_ip >> 16) & 0xff,
+             (e->our_ip >> 8) & 0xff, e->our_ip & 0xff);
+    fprintf(out, "ready http://%s:%u/ netns %s\n", ip, p->port, net.netns);
+    fflush(out);
+
+    uint64_t t0 = emu_now(), last_t = t0;
+    struct emu_nic_stats last_nic = {0};
+    struct emu_host_stats last_host = {0};
+    uint64_t period = (uint64_t)(p->stats_ms ? p->stats_ms : 100) * 1000000u;
+    uint64_t next = t0 + period;
+    while (!*stop && !atomic_load(&e->stop)) {
+        uint64_t now = emu_now();
+        if (now >= next) {
+            write_stats(e, stats, t0, now, &last_t, &last_nic, &last_host);
+            next += period;
+            if (next <= now) {
+                next = now + period;
+            }
+        }
+        uint64_t wait = next > now ? next - now : 0;
+        wait = wait < 20000000u ? wait : 20000000u; /* notice a stop within 20 ms */
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)wait};
+        nanosleep(&ts, NULL);
+    }
+    if (e->err[0]) {
+        snprintf(err, errlen, "%s", e->err);
+    } else {
+        ret = 0;
+    }
+
+out:
+    atomic_store(&e->stop, 1);
+    if (e->to_nic.doorbell >= 0) {
+        uint64_t one = 1;
+        (void)!write(e->to_nic.doorbell, &one, sizeof one);
+    }
+    if (e->to_host.doorbell >= 0) {
+        uint64_t one = 1;
+        (void)!write(e->to_host.doorbell, &one, sizeof one);
+    }
+    if (nic_started) {
+        pthread_join(nic_th, NULL);
+    }
+    if (host_started) {
+        pthread_join(host_th, NULL);
+    }
+    if (log && host_started) {
+        struct emu_host_stats hs = e->host_stats;
+        struct emu_nic_stats ns = e->nic_stats;
+        fprintf(log,
+                "handoff emu: %llu requests (%llu 2xx, %llu 3xx, %llu 4xx, %llu 5xx), "
+                "%llu body bytes; wire %llu frames in, %llu out, %llu dropped; %llu handoffs\n",
+                (unsigned long long)hs.requests, (unsigned long long)hs.status[2],
+                (unsigned long long)hs.status[3], (unsigned long long)hs.status[4],
+                (unsigned long long)hs.status[5], (unsigned long long)hs.body_bytes,
+                (unsigned long long)ns.rx_frames, (unsigned long long)ns.tx_frames,
+                (unsigned long long)ns.wire_drops, (unsigned long long)hs.handoffs);
+        fprintf(log,
+                "handoff emu: host TCP: %llu retransmitted, %llu resets sent, %llu reset by the "
+                "peer, %llu timed out; %llu refused by the full interface queue; %llu closed "
+                "idle; NIC receive memory dropped %llu\n",
+                (unsigned long long)hs.rexmits, (unsigned long long)hs.rsts_out,
+                (unsigned long long)hs.conns_reset, (unsigned long long)hs.conns_timedout,
+                (unsigned long long)hs.ifq_drops, (unsigned long long)hs.idle_closed,
+                (unsigned long long)ns.rx_drops);
+    }
+    emu_host_destroy(e->host);
+    emu_nic_destroy(e->nic);
+    bus_fini(&e->to_nic);
+    bus_fini(&e->to_host);
+    if (net_up) {
+        emu_net_down(&net);
+    }
+    ho_docroot_close(dr);
+    if (gen_dir[0]) {
+        rm_tree(gen_dir);
+    }
+    if (stats) {
+        if (fclose(stats) != 0 && ret == 0) {
+            snprintf(err, errlen, "--stats %s: %s", p->stats_path, strerror(errno));
+            ret = -1;
+        }
+    }
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+    return ret;
+}

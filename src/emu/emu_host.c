@@ -1,0 +1,415 @@
+/*
+ * emu_host.c - the emulator's host thread: the OS side's platform on real packets, with the web
+ * server on top (emu.h).
+ *
+ * The OS side hands every piece of its work to its platform (ops.run) with a cost that only the
+ * simulator's processor charges. Here the host is the real processor: work waits in two FIFO
+ * queues, network work first as the host's priorities say, and runs as soon as the loop reaches
+ * it. Packets are numbered while the host holds them (ops.pkt_at maps a number back), from a
+ * table of free numbers; a packet that crosses to the NIC gives its number back.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "emu_priv.h"
+#include "handoff/err.h"
+
+/* A FIFO of work. */
+struct workq {
+    struct ho_os_work *w;
+    uint32_t head, len, cap; /* cap a power of two */
+};
+
+struct emu_host {
+    struct emu *e;
+    struct ho_os *os;
+    struct ho_app *app;
+    struct workq q[HO_OS_NPRIOS];
+    uint64_t timer;
+    /* Packets the host holds, by number. */
+    struct ho_pkt **pkts;
+    uint32_t *free_ids;
+    uint32_t npkts, nfree;
+    /* The wall clock: CLOCK_REALTIME when the thread's clock read mono_at. */
+    int64_t wall_at;
+    uint64_t mono_at;
+    uint64_t handed_off;
+    uint64_t next_publish;
+};
+
+/* ---- work --------------------------------------------------------------------------------- */
+
+static int workq_push(struct workq *q, const struct ho_os_work *w)
+{
+    if (q->len == q->cap) {
+        uint32_t cap = q->cap ? 2 * q->cap : 1024;
+        struct ho_os_work *n = malloc((size_t)cap * sizeof *n);
+        if (!n) {
+            return HO_ENOMEM;
+        }
+        for (uint32_t i = 0; i < q->len; i++) {
+            n[i] = q->w[(q->head + i) & (q->cap - 1)];
+        }
+        free(q->w);
+        q->w = n;
+        q->head = 0;
+        q->cap = cap;
+    }
+    q->w[(q->head + q->len++) & (q->cap - 1)] = *w;
+    return HO_OK;
+}
+
+static bool workq_pop(struct workq *q, struct ho_os_work *out)
+{
+    if (q->len == 0) {
+        return false;
+    }
+    *out = q->w[q->head];
+    q->head = (q->head + 1) & (q->cap - 1);
+    q->len--;
+    return true;
+}
+
+static void fatal(struct emu_host *h, const char *what)
+{
+    snprintf(h->e->err, sizeof h->e->err, "host: %s", what);
+    atomic_store(&h->e->stop, 1);
+}
+
+/* ---- packet numbers ----------------------------------------------------------------------- */
+
+static bool pkt_number(struct emu_host *h, struct ho_pkt *p)
+{
+    if (h->nfree == 0) {
+        uint32_t n = h->npkts ? 2 * h->npkts : 4096;
+        struct ho_pkt **t = realloc(h->pkts, (size_t)n * sizeof *t);
+        if (!t) {
+            return false;
+        }
+        h->pkts = t;
+        uint32_t *f = realloc(h->free_ids, (size_t)n * sizeof *f);
+        if (!f) {
+            return false;
+        }
+        h->free_ids = f;
+        for (uint32_t i = n; i-- > h->npkts;) {
+            h->pkts[i] = NULL;
+            h->free_ids[h->nfree++] = i;
+        }
+        h->npkts = n;
+    }
+    p->id = h->free_ids[--h->nfree];
+    h->pkts[p->id] = p;
+    return true;
+}
+
+static void pkt_unnumber(struct emu_host *h, struct ho_pkt *p)
+{
+    h->pkts[p->id] = NULL;
+    h->free_ids[h->nfree++] = p->id;
+}
+
+/* ---- the OS side's platform --------------------------------------------------------------- */
+
+static void push(struct emu_host *h, uint32_t kind, uint32_t len, void *ptr)
+{
+    struct emu_entry en = {.kind = kind, .len = len, .ptr = ptr};
+    emu_bus_push(&h->e->to_nic, &en, &h->e->stop);
+}
+
+static void op_run(void *ctx, const struct ho_os_work *w, uint64_t now)
+{
+    (void)now;
+    struct emu_host *h = ctx;
+    if (workq_push(&h->q[w->prio < HO_OS_NPRIOS ? w->prio : HO_OS_PRIO_PROC], w) != HO_OK) {
+        fatal(h, "out of memory for work");
+    }
+}
+
+static void op_timer(void *ctx, uint64_t when, uint64_t now)
+{
+    (void)now;
+    struct emu_host *h = ctx;
+    h->timer = when;
+}
+
+static void op_nic_tx(void *ctx, struct ho_pkt *p, uint64_t now)
+{
+    (void)now;
+    struct emu_host *h = ctx;
+    pkt_unnumber(h, p);
+    push(h, EMU_E_HOST_TX, 0, p);
+}
+
+static void op_nic_forward(void *ctx, struct ho_pkt *p, uint64_t now)
+{
+    (void)now;
+    struct emu_host *h = ctx;
+    pkt_unnumber(h, p);
+    push(h, EMU_E_FORWARD, 0, p);
+}
+
+static void op_nic_cmd(void *ctx, const uint8_t *msg, uint32_t len, uint64_t now)
+{
+    (void)now;
+    struct emu_host *h = ctx;
+    uint8_t *copy = malloc(len);
+    if (!copy) {
+        fatal(h, "out of memory for a command");
+        return;
+    }
+    memcpy(copy, msg, len);
+    push(h, EMU_E_CMD, len, copy);
+}
+
+static struct ho_pkt *op_pkt_alloc(void *ctx, const struct tcpe_seg *seg)
+{
+    struct emu_host *h = ctx;
+    if (seg->len > EMU_FRAME_MAX) {
+        return NULL;
+    }
+    struct emu_pkt *p = malloc(sizeof *p);
+    if (!p) {
+        return NULL;
+    }
+    p->pkt = (struct ho_pkt){.seg = *seg};
+    p->pkt.seg.data = NULL;
+    if (seg->len > 0 && seg->data) {
+        memcpy(p->data, seg->data, seg->len);
+        p->pkt.seg.data = p->data;
+    }
+    int fl = tcpe_wire_eth_len(seg);
+    p->pkt.frame_bytes = fl > 0 ? (uint32_t)fl : 0;
+    if (!pkt_number(h, &p->pkt)) {
+        free(p);
+        return NULL;
+    }
+    return &p->pkt;
+}
+
+static void op_pkt_free(void *ctx, struct ho_pkt *p)
+{
+    pkt_unnumber(ctx, p);
+    free(p);
+}
+
+static struct ho_pkt *op_pkt_at(void *ctx, uint32_t id)
+{
+    struct emu_host *h = ctx;
+    return id < h->npkts ? h->pkts[id] : NULL;
+}
+
+static void op_fault(void *ctx, const char *what)
+{
+    (void)ctx;
+    (void)what; /* a connection was reset or timed out: the TCP counts it */
+}
+
+static void op_handed_off(void *ctx, uint32_t sock)
+{
+    (void)sock;
+    struct emu_host *h = ctx;
+    h->handed_off++;
+}
+
+static const struct ho_os_ops os_ops = {
+    .run = op_run,
+    .timer = op_timer,
+    .nic_tx = op_nic_tx,
+    .nic_forward = op_nic_forward,
+    .nic_cmd = op_nic_cmd,
+    .pkt_alloc = op_pkt_alloc,
+    .pkt_free = op_pkt_free,
+    .pkt_at = op_pkt_at,
+    .fault = op_fault,
+    .handed_off = op_handed_off,
+};
+
+static int64_t wall_clock(void *ctx, uint64_t now)
+{
+    const struct emu_host *h = ctx;
+    return h->wall_at + (int64_t)((now - h->mono_at) / 1000000000u);
+}
+
+/* ---- the loop ----------------------------------------------------------------------------- */
+
+static unsigned take_bus(struct emu_host *h, uint64_t now)
+{
+    unsigned got = 0;
+    struct emu_entry en;
+    while (got < EMU_BATCH && emu_ring_pop(&h->e->to_host.ring, &en) == HO_OK) {
+        got++;
+        switch (en.kind) {
+        case EMU_E_RX:
+            if (!pkt_number(h, en.ptr)) {
+                free(en.ptr);
+                fatal(h, "out of memory for packet numbers");
+                break;
+            }
+            ho_os_rx(h->os, en.ptr, now);
+            break;
+        case EMU_E_MSG:
+            if (ho_os_msg(h->os, en.ptr, en.len, now) != HO_OK) {
+                fatal(h, "the NIC sent a message the driver does not take");
+            }
+            free(en.ptr);
+            break;
+        case EMU_E_TX_DONE:
+            ho_os_tx_done(h->os, now);
+            break;
+        default:
+            emu_entry_free(&en);
+        }
+    }
+    return got;
+}
+
+/* Runs queued work, network first; returns how many pieces ran. */
+static unsigned run_work(struct emu_host *h)
+{
+    unsigned done = 0;
+    struct ho_os_work w;
+    while (done < 4 * EMU_BATCH) {
+        if (!workq_pop(&h->q[HO_OS_PRIO_NET], &w) && !workq_pop(&h->q[HO_OS_PRIO_PROC], &w)) {
+            break;
+        }
+        done++;
+        if (w.touches) {
+            struct ho_os_mem mem[HO_OS_MEM_MAX];
+            ho_os_work_mem(h->os, w.arg, mem); /* where a packet's processing finds its socket */
+        }
+        if (w.notify) {
+            ho_os_work_done(h->os, w.arg, emu_now());
+        }
+    }
+    return done;
+}
+
+static void publish(struct emu_host *h, uint64_t now)
+{
+    struct ho_os_info oi;
+    ho_os_info(h->os, &oi);
+    struct ho_app_info ai;
+    ho_app_info(h->app, &ai);
+    struct timespec cpu;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+    struct emu_host_stats st = {
+        .conns_nic = oi.on_nic,
+        .conns_offered = oi.offered,
+        .conns_host = ai.conns > oi.on_nic + oi.offered ? ai.conns - oi.on_nic - oi.offered : 0,
+        .handoffs = oi.accepted,
+        .restores = 0,
+        .requests = ai.requests,
+        .body_bytes = ai.body_bytes,
+        .cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec,
+        .pkts = oi.pkts,
+        .ifq_drops = oi.ifq_drops,
+        .rexmits = oi.tcp->rexmt_segs,
+        .rsts_out = oi.tcp->rsts_out,
+        .conns_reset = oi.tcp->conns_reset,
+        .conns_timedout = oi.tcp->conns_timedout,
+        .idle_closed = ai.idle_closed,
+    };
+    memcpy(st.status, ai.status, sizeof st.status);
+    pthread_mutex_lock(&h->e->lock);
+    h->e->host_stats = st;
+    pthread_mutex_unlock(&h->e->lock);
+    h->next_publish = now + 10000000;
+}
+
+void *emu_host_thread(void *arg)
+{
+    struct emu_host *h = arg;
+    struct emu *e = h->e;
+    struct emu_bus *b = &e->to_host;
+    while (!atomic_load(&e->stop)) {
+        uint64_t now = emu_now();
+        unsigned got = take_bus(h, now);
+        if (h->timer <= now) {
+            h->timer = TCPE_NEVER;
+            ho_os_timer(h->os, now);
+        }
+        got += run_work(h);
+        if (now >= h->next_publish) {
+            ho_app_tick(h->app, emu_now());
+            publish(h, now);
+        }
+        if (got > 0 || h->q[0].len > 0 || h->q[1].len > 0 || !emu_bus_may_sleep(b)) {
+            continue;
+        }
+        uint64_t until = h->timer < h->next_publish ? h->timer : h->next_publish;
+        uint64_t wait = until > now ? until - now : 0;
+        struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000u),
+                              .tv_nsec = (long)(wait % 1000000000u)};
+        struct pollfd fd = {.fd = b->doorbell, .events = POLLIN};
+        ppoll(&fd, 1, &ts, NULL);
+        emu_bus_woke(b);
+    }
+    publish(h, emu_now());
+    return NULL;
+}
+
+/* ---- life --------------------------------------------------------------------------------- */
+
+int emu_host_create(struct emu *e, struct emu_host **out)
+{
+    struct emu_host *h = calloc(1, sizeof *h);
+    if (!h) {
+        return HO_ENOMEM;
+    }
+    h->e = e;
+    h->timer = TCPE_NEVER;
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    h->wall_at = (int64_t)rt.tv_sec;
+    h->mono_at = emu_now();
+    struct ho_os_params op = e->p.os;
+    op.virtual_payload = false;
+    int rc = ho_os_create(&op, &os_ops, h, &h->os);
+    if (rc != HO_OK) {
+        free(h);
+        return rc;
+    }
+    struct ho_app_params ap = {
+        .ip = e->our_ip,
+        .port = e->p.port,
+        .backlog = op.somaxconn ? op.somaxconn : 4096,
+        .costs = e->p.app_costs,
+        .docroot = e->docroot,
+        .idle_ns = (uint64_t)e->p.idle_s * 1000000000u,
+    };
+    ho_http_limits_default(&ap.limits);
+    struct ho_app_ops aops = {.wall_clock = wall_clock};
+    rc = ho_app_create(&ap, h->os, &aops, h, &h->app);
+    if (rc != HO_OK) {
+        ho_os_destroy(h->os);
+        free(h);
+        return rc;
+    }
+    *out = h;
+    return HO_OK;
+}
+
+void emu_host_destroy(struct emu_host *h)
+{
+    if (!h) {
+        return;
+    }
+    ho_app_destroy(h->app);
+    ho_os_destroy(h->os);
+    /* Work still queued names packets the OS gave to it: those are the platform's to free. */
+    for (int i = 0; i < HO_OS_NPRIOS; i++) {
+        free(h->q[i].w);
+    }
+    for (uint32_t i = 0; i < h->npkts; i++) {
+        free(h->pkts[i]);
+    }
+    free(h->pkts);
+    free(h->free_ids);
+    free(h);
+}

@@ -1,0 +1,399 @@
+/*
+ * emu_nic.c - the emulator's NIC thread: the firmware's platform on real packets (emu.h).
+ *
+ * The thread owns the TAP device, which is the wire. Each turn of its loop it takes the frames
+ * that arrived (ARP for our address is answered here, as a MAC would; TCP frames go to the
+ * firmware; anything else is dropped and counted), the entries the host posted on the PCI ring
+ * (packets to send, packets handed back, commands), fires the firmware's timers that are due, and
+ * runs the firmware's work.
+ *
+ * The throttle. The firmware's processor runs one piece of work at a time. A piece that costs c
+ * instructions at m MIPS takes c * 1000 / m ns: the thread keeps the time at which the emulated
+ * processor becomes free (`free_at`) and begins the next piece only then. So that a piece of two
+ * microseconds does not need a sleep of two microseconds, the processor may run ahead of the real
+ * clock by at most EMU_NIC_SLACK_NS; it sleeps, still watching the device and the ring, when it
+ * is further ahead. Over any interval longer than the slack it does no more work than the
+ * processor it stands for could, and its queues, which load control watches, fill as that
+ * processor's would.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu_priv.h"
+#include "handoff/err.h"
+
+#define EMU_NIC_SLACK_NS 50000u /* how far the emulated processor may run ahead of the clock */
+
+struct emu_nic {
+    struct emu *e;
+    struct ho_nic *fw;
+    uint64_t timers[HO_NIC_NTIMERS];
+    struct tcpe_wire_tx tx;      /* the IPv4 identification of the frames it builds */
+    struct tcpe_wire_stats wire; /* frames parsed and dropped */
+    uint8_t peer_mac[TCPE_WIRE_ETH_ALEN];
+    bool have_peer;
+    bool busy;            /* a piece of work is under way */
+    struct ho_nic_work w; /* that piece */
+    uint64_t free_at;     /* when the emulated processor is free */
+    struct emu_nic_stats st;
+    uint64_t next_publish;
+};
+
+/* ---- the wire ----------------------------------------------------------------------------- */
+
+static void wire_write(struct emu_nic *n, const uint8_t *frame, size_t len)
+{
+    ssize_t w = write(n->e->tap_fd, frame, len);
+    if (w == (ssize_t)len) {
+        n->st.tx_frames++;
+    } else {
+        n->st.wire_drops++; /* the device's queue is full: the wire drops */
+    }
+}
+
+static void op_wire_tx(void *ctx, struct ho_pkt *p, uint64_t now)
+{
+    (void)now;
+    struct emu_nic *n = ctx;
+    if (n->have_peer) {
+        uint8_t frame[EMU_FRAME_MAX + 64];
+        struct tcpe_wire_eth eth;
+        memcpy(eth.dst, n->peer_mac, sizeof eth.dst);
+        memcpy(eth.src, n->e->our_mac, sizeof eth.src);
+        int len = tcpe_wire_eth_build(&n->tx, &eth, &p->seg, frame, sizeof frame);
+        if (len > 0) {
+            wire_write(n, frame, (size_t)len);
+        } else {
+            n->st.wire_drops++;
+        }
+    } else {
+        n->st.wire_drops++; /* nobody has spoken to us yet: no address to send to */
+    }
+    free(p);
+}
+
+/* A frame from the device: ARP is answered, TCP goes to the firmware. */
+static void wire_rx(struct emu_nic *n, const uint8_t *buf, size_t len, uint64_t now)
+{
+    struct tcpe_wire_pkt wp;
+    int kind = tcpe_wire_eth_parse(buf, len, 0, &wp, &n->wire);
+    if (kind == TCPE_WIRE_KIND_ARP) {
+        uint8_t reply[TCPE_WIRE_ARP_FRAME_LEN];
+        int r =
+            tcpe_wire_arp_build_reply(&wp.arp, n->e->our_mac, n->e->our_ip, reply, sizeof reply);
+        if (r > 0) {
+            memcpy(n->peer_mac, wp.arp.sha, sizeof n->peer_mac);
+            n->have_peer = true;
+            wire_write(n, reply, (size_t)r);
+            n->st.arp_replies++;
+        }
+        return;
+    }
+    if (kind != TCPE_WIRE_KIND_TCP || wp.seg.dst_ip != n->e->our_ip) {
+        n->st.wire_drops++;
+        return;
+    }
+    memcpy(n->peer_mac, wp.eth.src, sizeof n->peer_mac);
+    n->have_peer = true;
+    struct emu_pkt *p = malloc(sizeof *p);
+    if (!p) {
+        n->st.wire_drops++;
+        return;
+    }
+    p->pkt = (struct ho_pkt){.seg = wp.seg, .frame_bytes = (uint32_t)len};
+    if (wp.seg.len > 0) {
+        memcpy(p->data, wp.seg.data, wp.seg.len);
+        p->pkt.seg.data = p->data;
+    } else {
+        p->pkt.seg.data = NULL;
+    }
+    n->st.rx_frames++;
+    ho_nic_wire_rx(n->fw, &p->pkt, now);
+}
+
+/* ---- the firmware's platform ------------------------------------------------------------- */
+
+static void push(struct emu_nic *n, uint32_t kind, uint32_t len, void *ptr)
+{
+    struct emu_entry en = {.kind = kind, .len = len, .ptr = ptr};
+    emu_bus_push(&n->e->to_host, &en, &n->e->stop);
+}
+
+static void op_host_rx(void *ctx, struct ho_pkt *p, uint64_t now)
+{
+    (void)now;
+    push(ctx, EMU_E_RX, 0, p);
+}
+
+static void op_host_msg(void *ctx, const uint8_t *msg, uint32_t len, uint64_t now)
+{
+    (void)now;
+    struct emu_nic *n = ctx;
+    uint8_t *copy = malloc(len);
+    if (!copy) {
+        snprintf(n->e->err, sizeof n->e->err, "NIC: out of memory for a message");
+        atomic_store(&n->e->stop, 1);
+        return;
+    }
+    memcpy(copy, msg, len);
+    push(n, EMU_E_MSG, len, copy);
+}
+
+static void op_ready(void *ctx, uint64_t now)
+{
+    (void)ctx;
+    (void)now; /* the loop begins work whenever the processor is free */
+}
+
+static void op_timer(void *ctx, enum ho_nic_timer which, uint64_t when, uint64_t now)
+{
+    (void)now;
+    struct emu_nic *n = ctx;
+    n->timers[which] = when;
+}
+
+static struct ho_pkt *op_pkt_alloc(void *ctx, const struct tcpe_seg *seg)
+{
+    (void)ctx;
+    if (seg->len > EMU_FRAME_MAX) {
+        return NULL;
+    }
+    struct emu_pkt *p = malloc(sizeof *p);
+    if (!p) {
+        return NULL;
+    }
+    p->pkt = (struct ho_pkt){.seg = *seg};
+    p->pkt.seg.data = NULL;
+    if (seg->len > 0 && seg->data) {
+        memcpy(p->data, seg->data, seg->len);
+        p->pkt.seg.data = p->data;
+    }
+    int fl = tcpe_wire_eth_len(seg);
+    p->pkt.frame_bytes = fl > 0 ? (uint32_t)fl : 0;
+    return &p->pkt;
+}
+
+static void op_pkt_free(void *ctx, struct ho_pkt *p)
+{
+    (void)ctx;
+    free(p); /* the header is the start of its struct emu_pkt */
+}
+
+static void op_fault(void *ctx, const char *what)
+{
+    (void)ctx;
+    (void)what; /* a connection on the NIC was reset or timed out: counted by its TCP */
+}
+
+static void op_host_tx_done(void *ctx, uint64_t now)
+{
+    (void)now;
+    push(ctx, EMU_E_TX_DONE, 0, NULL);
+}
+
+static const struct ho_nic_ops nic_ops = {
+    .wire_tx = op_wire_tx,
+    .host_rx = op_host_rx,
+    .host_msg = op_host_msg,
+    .ready = op_ready,
+    .timer = op_timer,
+    .pkt_alloc = op_pkt_alloc,
+    .pkt_free = op_pkt_free,
+    .fault = op_fault,
+    .host_tx_done = op_host_tx_done,
+};
+
+/* ---- the loop ----------------------------------------------------------------------------- */
+
+/* The entries the host posted. */
+static unsigned take_bus(struct emu_nic *n, uint64_t now)
+{
+    unsigned got = 0;
+    struct emu_entry en;
+    while (got < EMU_BATCH && emu_ring_pop(&n->e->to_nic.ring, &en) == HO_OK) {
+        got++;
+        switch (en.kind) {
+        case EMU_E_HOST_TX:
+            if (ho_nic_host_tx(n->fw, en.ptr, now) != HO_OK) {
+                n->st.tx_drops++;
+            }
+            break;
+        case EMU_E_FORWARD:
+            ho_nic_forward(n->fw, en.ptr, now);
+            break;
+        case EMU_E_CMD:
+            if (ho_nic_cmd(n->fw, en.ptr, en.len, now) != HO_OK) {
+                snprintf(n->e->err, sizeof n->e->err, "NIC: the driver sent a bad command");
+                atomic_store(&n->e->stop, 1);
+            }
+            free(en.ptr);
+            break;
+        default:
+            emu_entry_free(&en);
+        }
+    }
+    return got;
+}
+
+static unsigned take_wire(struct emu_nic *n, uint64_t now)
+{
+    unsigned got = 0;
+    uint8_t buf[65536];
+    while (got < EMU_BATCH) {
+        ssize_t len = read(n->e->tap_fd, buf, sizeof buf);
+        if (len <= 0) {
+            break;
+        }
+        got++;
+        wire_rx(n, buf, (size_t)len, now);
+    }
+    return got;
+}
+
+static void fire_timers(struct emu_nic *n, uint64_t now)
+{
+    for (int i = 0; i < HO_NIC_NTIMERS; i++) {
+        if (n->timers[i] <= now) {
+            n->timers[i] = HO_NIC_NEVER;
+            ho_nic_timer(n->fw, (enum ho_nic_timer)i, now);
+        }
+    }
+}
+
+static uint64_t cost_ns(const struct emu_nic *n, uint64_t instructions)
+{
+    uint32_t mips = n->e->p.mips;
+    return mips ? instructions * 1000 / mips : 0;
+}
+
+/* Runs work while the emulated processor is not too far ahead of the clock. Returns the pieces
+ * ended. */
+static unsigned run_work(struct emu_nic *n, uint64_t now)
+{
+    unsigned done = 0;
+    while (done < EMU_BATCH) {
+        if (!n->busy) {
+            if (!ho_nic_begin(n->fw, now, &n->w)) {
+                break;
+            }
+            n->busy = true;
+            uint64_t ns = cost_ns(n, n->w.cost + n->w.timer_cost);
+            n->free_at = (n->free_at > now ? n->free_at : now) + ns;
+            n->st.busy_ns += ns;
+        }
+        if (n->free_at > now + EMU_NIC_SLACK_NS) {
+            break; /* ahead of the clock: wait */
+        }
+        struct ho_nic_work w = n->w;
+        n->busy = false;
+        ho_nic_end(n->fw, &w, now);
+        done++;
+    }
+    return done;
+}
+
+static void publish(struct emu_nic *n, uint64_t now)
+{
+    struct ho_nic_info info;
+    ho_nic_info(n->fw, &info);
+    n->st.conns = info.conns;
+    n->st.soft_limit = info.soft_limit;
+    n->st.hard_limit = n->e->p.nic.hard_limit;
+    n->st.qlen = info.qlen;
+    n->st.cnum = info.cnum;
+    n->st.rx_drops = info.rx_drops;
+    n->st.handoffs = info.accepted;
+    n->st.closed = info.closed;
+    pthread_mutex_lock(&n->e->lock);
+    n->e->nic_stats = n->st;
+    pthread_mutex_unlock(&n->e->lock);
+    n->next_publish = now + 10000000;
+}
+
+/* Sleeps until something arrives or `until`, whichever comes first. */
+static void sleep_until(struct emu_nic *n, uint64_t until, uint64_t now)
+{
+    struct emu_bus *b = &n->e->to_nic;
+    if (!emu_bus_may_sleep(b)) {
+        return;
+    }
+    uint64_t wait = until > now ? until - now : 0;
+    struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000u),
+                          .tv_nsec = (long)(wait % 1000000000u)};
+    struct pollfd fds[2] = {{.fd = n->e->tap_fd, .events = POLLIN},
+                            {.fd = b->doorbell, .events = POLLIN}};
+    ppoll(fds, 2, until == UINT64_MAX ? NULL : &ts, NULL);
+    emu_bus_woke(b);
+}
+
+void *emu_nic_thread(void *arg)
+{
+    struct emu_nic *n = arg;
+    struct emu *e = n->e;
+    while (!atomic_load(&e->stop)) {
+        uint64_t now = emu_now();
+        unsigned got = take_wire(n, now);
+        got += take_bus(n, now);
+        fire_timers(n, now);
+        got += run_work(n, now);
+        if (now >= n->next_publish) {
+            publish(n, now);
+        }
+        if (got > 0) {
+            continue;
+        }
+        uint64_t until = n->next_publish;
+        for (int i = 0; i < HO_NIC_NTIMERS; i++) {
+            until = n->timers[i] < until ? n->timers[i] : until;
+        }
+        if (n->busy) {
+            uint64_t ready = n->free_at - EMU_NIC_SLACK_NS / 2;
+            until = ready < until ? ready : until;
+        }
+        sleep_until(n, until, now);
+    }
+    publish(n, emu_now());
+    return NULL;
+}
+
+/* ---- life --------------------------------------------------------------------------------- */
+
+int emu_nic_create(struct emu *e, struct emu_nic **out)
+{
+    struct emu_nic *n = calloc(1, sizeof *n);
+    if (!n) {
+        return HO_ENOMEM;
+    }
+    n->e = e;
+    for (int i = 0; i < HO_NIC_NTIMERS; i++) {
+        n->timers[i] = HO_NIC_NEVER;
+    }
+    tcpe_wire_tx_init(&n->tx, 1);
+    struct ho_nic_params np = e->p.nic;
+    np.virtual_payload = false;
+    int rc = ho_nic_create(&np, &nic_ops, n, &n->fw);
+    if (rc != HO_OK) {
+        free(n);
+        return rc;
+    }
+    *out = n;
+    return HO_OK;
+}
+
+void emu_nic_destroy(struct emu_nic *n)
+{
+    if (n) {
+        if (n->busy) {
+            struct ho_nic_work w = n->w;
+            ho_nic_end(n->fw, &w, emu_now()); /* so that its packet is given back */
+        }
+        ho_nic_destroy(n->fw);
+        free(n);
+    }
+}

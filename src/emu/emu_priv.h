@@ -1,0 +1,117 @@
+/*
+ * emu_priv.h - the emulator's parts and what they share: the packets that cross the PCI rings,
+ * the ring entries, the two threads' state, and the statistics each thread publishes for the
+ * main thread (emu.c) to write. emu_nic.c is the NIC thread, emu_host.c the host thread.
+ */
+#ifndef HANDOFF_EMU_PRIV_H
+#define HANDOFF_EMU_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "handoff/app.h"
+#include "handoff/docroot.h"
+#include "handoff/emu.h"
+#include "handoff/nic.h"
+#include "handoff/os.h"
+#include "handoff/tcpe_wire.h"
+#include "pci_ring.h"
+
+#define EMU_FRAME_MAX 1518u      /* the longest Ethernet frame (no FCS) */
+#define EMU_RING_CAP  (1u << 16) /* entries of each PCI ring */
+#define EMU_BATCH     64u        /* frames or entries taken per turn of a loop */
+
+/* A packet: the header the firmware and the OS side pass, and its payload bytes. */
+struct emu_pkt {
+    struct ho_pkt pkt;
+    uint8_t data[EMU_FRAME_MAX];
+};
+
+/* What a ring entry carries. */
+enum emu_entry_kind {
+    /* host -> NIC */
+    EMU_E_HOST_TX = 1, /* a packet the host's stack sends (ptr: struct emu_pkt) */
+    EMU_E_FORWARD = 2, /* a packet the driver hands back (ptr: struct emu_pkt) */
+    EMU_E_CMD = 3,     /* a command (ptr: len bytes from malloc) */
+    /* NIC -> host */
+    EMU_E_RX = 4,      /* a received host packet (ptr: struct emu_pkt) */
+    EMU_E_MSG = 5,     /* a message (ptr: len bytes from malloc) */
+    EMU_E_TX_DONE = 6, /* a send-ring descriptor is free */
+};
+
+struct emu_entry {
+    uint32_t kind; /* enum emu_entry_kind */
+    uint32_t len;
+    void *ptr;
+};
+
+/* One direction of the PCI bus: a ring and the doorbell of the thread that consumes it. */
+struct emu_bus {
+    struct emu_ring ring;
+    int doorbell;          /* eventfd the consumer sleeps on */
+    _Atomic int sleeping;  /* the consumer is (about to be) asleep on it */
+    _Atomic uint64_t full; /* pushes that found the ring full and waited */
+};
+
+/* Pushes e (producer side), waiting while the ring is full, and rings the doorbell if the
+ * consumer sleeps. */
+void emu_bus_push(struct emu_bus *b, const struct emu_entry *e, const _Atomic int *stop);
+/* Before sleeping on the doorbell: returns false (do not sleep) if entries arrived meanwhile. */
+bool emu_bus_may_sleep(struct emu_bus *b);
+/* After waking: empties the doorbell. */
+void emu_bus_woke(struct emu_bus *b);
+
+/* What each thread publishes, under the lock, about every 10 ms. */
+struct emu_nic_stats {
+    uint32_t conns, soft_limit, hard_limit, qlen, cnum;
+    uint64_t rx_frames, tx_frames, rx_drops, tx_drops, wire_drops, arp_replies;
+    uint64_t handoffs, closed;
+    uint64_t busy_ns; /* the emulated processor's time spent on work */
+};
+
+struct emu_host_stats {
+    uint32_t conns_host, conns_nic, conns_offered;
+    uint64_t handoffs, restores;
+    uint64_t requests, status[6], body_bytes;
+    uint64_t cpu_ns; /* the host thread's processor time */
+    uint64_t pkts;
+    uint64_t ifq_drops; /* packets the full interface queue refused */
+    uint64_t rexmits;   /* segments the host's TCP retransmitted */
+    uint64_t rsts_out, conns_reset, conns_timedout, idle_closed;
+};
+
+/* The whole emulator. */
+struct emu {
+    struct ho_emu_params p;
+    _Atomic int stop;
+    struct emu_bus to_nic, to_host;
+    pthread_mutex_t lock; /* the statistics below */
+    struct emu_nic_stats nic_stats;
+    struct emu_host_stats host_stats;
+    /* The wire. */
+    int tap_fd;
+    uint8_t our_mac[TCPE_WIRE_ETH_ALEN];
+    uint32_t our_ip, peer_ip;
+    /* The firmware's side (emu_nic.c) and the host's (emu_host.c). */
+    struct emu_nic *nic;
+    struct emu_host *host;
+    const struct ho_docroot *docroot;
+    char err[256]; /* a thread's fatal error */
+};
+
+uint64_t emu_now(void);
+
+int emu_nic_create(struct emu *e, struct emu_nic **out);
+void emu_nic_destroy(struct emu_nic *n);
+void *emu_nic_thread(void *arg); /* arg: struct emu_nic */
+
+int emu_host_create(struct emu *e, struct emu_host **out);
+void emu_host_destroy(struct emu_host *h);
+void *emu_host_thread(void *arg); /* arg: struct emu_host */
+
+/* Frees what an entry owns (at teardown, for entries left on a ring). */
+void emu_entry_free(const struct emu_entry *en);
+
+#endif
