@@ -28,10 +28,12 @@
 
 #include "handoff/tcpe_seg.h"
 
-#define HO_CMD_VERSION   1     /* the only version this build speaks */
-#define HO_CMD_HDR_SIZE  12    /* bytes of the common header */
-#define HO_CMD_BLOB_MAX  65536 /* largest state blob, in bytes */
-#define HO_CMD_ACKED_MAX 64    /* most (connection, bytes) entries in one ACKED */
+#define HO_CMD_VERSION  1  /* the only version this build speaks */
+#define HO_CMD_HDR_SIZE 12 /* bytes of the common header */
+#define HO_CMD_BLOB_MAX                                                                            \
+    (1u << 20)              /* largest state blob, in bytes: on real payload a blob                \
+                                carries the socket buffers' bytes too */
+#define HO_CMD_ACKED_MAX 64 /* most (connection, bytes) entries in one ACKED */
 /* The longest message: a HANDOFF with the largest blob. */
 #define HO_CMD_MAX_SIZE (HO_CMD_HDR_SIZE + 32 + HO_CMD_BLOB_MAX)
 

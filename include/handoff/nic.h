@@ -54,7 +54,8 @@ struct ho_nic_costs {
     uint32_t tcp_tx;       /* TCP output of a NIC packet, with the DMA of its payload */
     uint32_t timer;        /* one TCP timer expiry (the packets it sends cost apart) */
     uint32_t cmd;          /* take one command message from the driver */
-    uint32_t handoff;      /* import a handed-off connection (on top of cmd) */
+    uint32_t handoff;      /* import a handed-off connection, or export one back (on top of
+                              cmd) */
     uint32_t msg;          /* post one message to the driver */
     uint32_t scale_pct;    /* what-if: percent applied to the NIC's own work (tcp_rx, tcp_tx,
                               timer, cmd, handoff, msg), 100 = none */
@@ -109,8 +110,8 @@ struct ho_nic_work {
 };
 
 /*
- * The platform. Every op is required. Calls come from inside the entry points, with the time
- * the entry point was given.
+ * The platform. Every op is required, except the two of real payload on virtual payload. Calls
+ * come from inside the entry points, with the time the entry point was given.
  */
 struct ho_nic_ops {
     /* A frame for the wire; the platform owns p from now on. */
@@ -135,22 +136,30 @@ struct ho_nic_ops {
     /* A host packet has been sent and its send-ring descriptor is free again (the Tigon moves
      * its send consumer index on); the driver may post another. */
     void (*host_tx_done)(void *ctx, uint64_t now);
+    /* Real payload only (NULL on virtual payload). DMA from the host: the len bytes at host
+     * address addr (a SEND's), valid during the firmware's current entry point. */
+    const uint8_t *(*host_read)(void *ctx, uint64_t addr, uint32_t len);
+    /* DMA to the host: places len bytes received on a connection in a host receive buffer and
+     * returns its address, which a RECV message carries to the driver (ho_os_ops.host_take). */
+    uint64_t (*host_place)(void *ctx, const uint8_t *data, uint32_t len);
 };
 
 /* What the firmware holds and has done, for the platform's metrics and checks. */
 struct ho_nic_info {
-    uint32_t queued;      /* items on the queues */
-    uint32_t queued_pkts; /* of those, packets (the others are messages) */
-    uint32_t qlen;        /* Qlen: NIC packets waiting in the receive memory */
-    uint32_t soft_limit;  /* load control's Soft limit; 0 without handoff */
-    uint32_t cnum;        /* load control's Cnum: connections counted on the NIC */
-    uint32_t conns;       /* connections in the lookup table */
-    uint64_t rx_drops;    /* received frames dropped by the full receive memory, since the last
-                             ho_nic_reset_counters */
+    uint32_t queued;        /* items on the queues */
+    uint32_t queued_pkts;   /* of those, packets (the others are messages) */
+    uint32_t qlen;          /* Qlen: NIC packets waiting in the receive memory */
+    uint32_t soft_limit;    /* load control's Soft limit; 0 without handoff */
+    uint32_t cnum;          /* load control's Cnum: connections counted on the NIC */
+    uint32_t conns;         /* connections in the lookup table */
+    uint64_t rx_drops;      /* received frames dropped by the full receive memory, since the last
+                               ho_nic_reset_counters */
     uint64_t tx_ring_drops; /* host packets dropped because the driver overran the send ring,
                                since the last ho_nic_reset_counters */
-    uint64_t accepted;    /* HANDOFF_REPLYs sent that accepted a connection */
-    uint64_t closed;      /* CLOSED messages sent */
+    uint64_t accepted;      /* HANDOFF_REPLYs sent that accepted a connection */
+    uint64_t closed;        /* CLOSED messages sent */
+    uint64_t restored;      /* RESTORE messages sent */
+    uint64_t late_cmds;     /* commands for connections that had ended on the NIC (dropped) */
     const struct tcpe_stats *tcp; /* the NIC TCP's counters; NULL without handoff */
 };
 
@@ -185,8 +194,14 @@ void ho_nic_forward(struct ho_nic *n, struct ho_pkt *p, uint64_t now);
 /*
  * A command message from the driver (len bytes, copied), queued on CMD. Returns HO_OK, or
  * HO_EPROTO (and nothing is queued) if the message does not decode or is not a command this
- * firmware takes (HANDOFF, SEND and CLOSE, with handoff). Sequence numbers are checked when the
- * command is carried out: a gap is the driver's bug, and an assertion names it.
+ * firmware takes (HANDOFF, SEND, CLOSE and RESTORE_REQUEST, with handoff). Sequence numbers are
+ * checked when the command is carried out: a gap is the driver's bug, and an assertion names it.
+ *
+ * RESTORE_REQUEST gives a connection back: what it has received goes to the host first (RECV),
+ * then its state, with the bytes it still has to send, in a RESTORE message, and it leaves the
+ * NIC. A SEND, CLOSE or RESTORE_REQUEST for a connection that has ended on the NIC meanwhile
+ * is late, not wrong: it is dropped and counted (its CLOSED is on its way to the driver). A packet
+ * of a restored connection that was already queued on NIC_RX goes to the host.
  */
 int ho_nic_cmd(struct ho_nic *n, const uint8_t *msg, uint32_t len, uint64_t now);
 

@@ -127,7 +127,9 @@ static uint64_t work_cost(const struct ho_nic *n, const struct ho_sched_item *it
         own = it->aux & NIC_AUX_MSG ? k->msg : k->tcp_tx;
         break;
     case HO_SCHED_CMD:
-        own = k->cmd + (it->aux == HO_CMD_HANDOFF ? k->handoff : 0);
+        /* Exporting a connection back (RESTORE_REQUEST) costs what importing one does. */
+        own = k->cmd +
+              (it->aux == HO_CMD_HANDOFF || it->aux == HO_CMD_RESTORE_REQUEST ? k->handoff : 0);
         break;
     default:
         return 0;
@@ -176,6 +178,10 @@ void ho_nic_end(struct ho_nic *n, const struct ho_nic_work *w, uint64_t now)
         n->ops.host_tx_done(n->ctx, now);
         break;
     case HO_SCHED_NIC_RX:
+        if (nic_was_restored(n, &p->seg)) {
+            n->ops.host_rx(n->ctx, p, now); /* its connection went back to the host */
+            break;
+        }
         tcpe_stack_input(n->stack, &p->seg, now);
         n->ops.pkt_free(n->ctx, p);
         nic_tcp_rearm(n);
@@ -204,6 +210,7 @@ int ho_nic_create(const struct ho_nic_params *p, const struct ho_nic_ops *ops, v
                   struct ho_nic **out)
 {
     if (!p || !ops || !out || p->costs.scale_pct == 0 || p->rx_queue == 0 ||
+        (!p->virtual_payload && (!ops->host_read || !ops->host_place)) ||
         p->rx_queue > HO_SCHED_MAX_CAPACITY || p->tx_ring == 0 ||
         p->tx_ring > HO_SCHED_MAX_CAPACITY || p->hard_limit > HO_LOOKUP_MAX_CAPACITY) {
         return HO_EINVAL;
@@ -277,6 +284,8 @@ void ho_nic_info(const struct ho_nic *n, struct ho_nic_info *info)
         info->tcp = tcpe_stack_stats(n->stack);
     info->accepted = n->accepted;
     info->closed = n->closed;
+    info->restored = n->restored;
+    info->late_cmds = n->late_cmds;
 }
 
 int ho_nic_peek(const struct ho_nic *n, struct ho_sched_item *out)

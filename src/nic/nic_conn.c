@@ -1,7 +1,8 @@
 /*
- * nic_conn.c - the connections handed to the NIC: the driver's commands (HANDOFF, SEND, CLOSE),
+ * nic_conn.c - the connections handed to the NIC: the driver's commands (HANDOFF, SEND, CLOSE,
+ * RESTORE_REQUEST),
  * the NIC's own TCP stack and its connection slots, ACK aggregation, and the messages the
- * firmware sends the driver (HANDOFF_REPLY, RECV, ACKED, CLOSED, SOFT_LIMIT).
+ * firmware sends the driver (HANDOFF_REPLY, RECV, ACKED, CLOSED, SOFT_LIMIT, RESTORE).
  *
  * Socket buffers stay in host memory (paper section 2): a SEND command says how many bytes the
  * driver appended, RECV how many the NIC placed in the host's receive buffer. A connection
@@ -125,11 +126,16 @@ static void slot_of_host_set(struct ho_nic *n, uint32_t host_id, uint32_t slot)
     n->slot_of_host[host_id] = slot;
 }
 
-/* The slot of the driver's connection host_id, which must be on the NIC. */
-static struct nic_slot *slot_of_host(struct ho_nic *n, uint32_t host_id, const char *cmd)
+/* The slot of the driver's connection host_id, or NULL if it is not on the NIC: it ended here
+ * (reset by its peer, say) while the driver's command was on its way, and the CLOSED that tells
+ * the driver is on its way back. Such a command is late, not wrong, and is dropped. */
+static struct nic_slot *slot_of_host(struct ho_nic *n, uint32_t host_id)
 {
     uint32_t ns = host_id < n->nslot_of_host ? n->slot_of_host[host_id] : UINT32_MAX;
-    HO_ASSERT(ns != UINT32_MAX, "%s for connection %u, not on the NIC", cmd, host_id);
+    if (ns == UINT32_MAX) {
+        n->late_cmds++;
+        return NULL;
+    }
     return &n->slots[ns];
 }
 
@@ -153,15 +159,26 @@ static void conn_gone(struct ho_nic *n, uint32_t ns, uint8_t how)
     n->free_slot = ns;
 }
 
-/* Moves what the connection has received into the host's socket buffer (a RECV message). */
+/* Moves what the connection has received into the host's socket buffer (a RECV message): on
+ * real payload its bytes go to a host receive buffer first (ops.host_place). */
 static void deliver(struct ho_nic *n, struct nic_slot *s)
 {
-    int got = tcpe_recv(s->conn, NULL, UINT32_MAX >> 1, n->now);
+    int got;
+    uint64_t addr = 0;
+    if (n->p.virtual_payload) {
+        got = tcpe_recv(s->conn, NULL, UINT32_MAX >> 1, n->now);
+    } else {
+        got = tcpe_recv(s->conn, n->rx_bytes, n->p.rcvbuf, n->now);
+        if (got > 0) {
+            addr = n->ops.host_place(n->ctx, n->rx_bytes, (uint32_t)got);
+        }
+    }
     bool fin = tcpe_conn_eof(s->conn) && !s->fin_told;
     if (got > 0 || fin) {
         struct ho_cmd cmd = {.type = HO_CMD_RECV};
         cmd.recv.conn_id = s->host_id;
         cmd.recv.len = got > 0 ? (uint32_t)got : 0;
+        cmd.recv.addr = addr;
         cmd.recv.flags = fin ? HO_CMD_RECV_FIN : 0;
         s->fin_told |= fin;
         nic_post(n, &cmd);
@@ -198,7 +215,67 @@ static void tcp_event(void *ctx, struct tcpe_conn *c, unsigned ev)
 
 bool nic_takes(const struct ho_nic *n, unsigned type)
 {
-    return n->stack && (type == HO_CMD_HANDOFF || type == HO_CMD_SEND || type == HO_CMD_CLOSE);
+    return n->stack && (type == HO_CMD_HANDOFF || type == HO_CMD_SEND || type == HO_CMD_CLOSE ||
+                        type == HO_CMD_RESTORE_REQUEST);
+}
+
+bool nic_was_restored(struct ho_nic *n, const struct tcpe_seg *seg)
+{
+    if (!n->restored_tuples || ho_lookup_count(n->restored_tuples) == 0) {
+        return false;
+    }
+    struct tcpe_tuple key = ho_lookup_key_from_rx(seg);
+    return ho_lookup_find(n->lookup, &key) < 0 && ho_lookup_find(n->restored_tuples, &key) >= 0;
+}
+
+/* Remembers that tuple's connection left by RESTORE, for its packets still queued. */
+static void remember_restored(struct ho_nic *n, const struct tcpe_tuple *tuple)
+{
+    if (ho_lookup_insert(n->restored_tuples, tuple, 0) == HO_ENOSPC) {
+        /* Full of old ones, whose packets are long gone: start again. */
+        struct ho_lookup_params lp = {.capacity = n->p.hard_limit, .hash_seed = n->p.seed ^ 0x5e5};
+        struct ho_lookup *fresh = ho_lookup_create(&lp);
+        HO_ASSERT(fresh, "out of memory");
+        ho_lookup_destroy(n->restored_tuples);
+        n->restored_tuples = fresh;
+        ho_lookup_insert(n->restored_tuples, tuple, 0);
+    }
+}
+
+/* RESTORE_REQUEST: the connection goes back to the host with its state. */
+static void take_restore_request(struct ho_nic *n, const struct ho_cmd_restore_request *r)
+{
+    struct nic_slot *s = slot_of_host(n, r->conn_id);
+    if (!s) {
+        return; /* it ended on the NIC meanwhile: the driver will take its CLOSED */
+    }
+    uint32_t ns = (uint32_t)(s - n->slots);
+    deliver(n, s); /* what it received reaches the host before its state */
+    ack_flush(n);
+    int len = tcpe_export(s->conn, n->now, NULL, 0);
+    HO_ASSERT(len > 0 && len <= (int)HO_CMD_BLOB_MAX, "NIC connection %u cannot be exported (%d)",
+              r->conn_id, len);
+    uint8_t *blob = malloc((size_t)len);
+    HO_ASSERT(blob, "out of memory");
+    HO_ASSERT(tcpe_export(s->conn, n->now, blob, (size_t)len) == len, "export");
+    struct ho_cmd cmd = {.type = HO_CMD_RESTORE};
+    cmd.restore.conn_id = s->host_id;
+    cmd.restore.reason = HO_CMD_RESTORE_REQUESTED;
+    cmd.restore.sockbuf.snd_unacked = tcpe_conn_unacked(s->conn);
+    cmd.restore.state.len = (uint32_t)len;
+    cmd.restore.state.data = blob;
+    nic_post(n, &cmd);
+    free(blob);
+    n->restored++;
+    int rc = ho_lookup_remove(n->lookup, &s->tuple);
+    HO_ASSERT(rc == (int)ns, "lookup entry of NIC connection %u missing (%d)", ns, rc);
+    remember_restored(n, &s->tuple);
+    nic_advertise(n, ho_lc_conn_end(&n->lc, ho_sched_qlen(n->q), n->now));
+    tcpe_detach(s->conn);
+    n->slot_of_host[s->host_id] = UINT32_MAX;
+    memset(s, 0, sizeof *s);
+    s->next_free = n->free_slot;
+    n->free_slot = ns;
 }
 
 static bool same_tuple(const struct tcpe_tuple *a, const struct tcpe_tuple *b)
@@ -242,6 +319,9 @@ static void take_handoff(struct ho_nic *n, const struct ho_cmd *cmd)
             s->tuple = h->tuple;
             s->sent = tcpe_conn_unacked(c);
             tcpe_conn_set_user(c, (void *)(uintptr_t)(ns + 1));
+            if (n->restored_tuples) {
+                ho_lookup_remove(n->restored_tuples, &h->tuple); /* back again */
+            }
             slot_of_host_set(n, h->conn_id, ns);
             reply.handoff_reply.status = HO_CMD_ACCEPTED;
         }
@@ -268,15 +348,26 @@ void nic_take_command(struct ho_nic *n, uint32_t handle)
         take_handoff(n, cmd);
         break;
     case HO_CMD_SEND:
-        s = slot_of_host(n, cmd->send.conn_id, "SEND");
-        rc = tcpe_send(s->conn, NULL, cmd->send.len, n->now);
+        s = slot_of_host(n, cmd->send.conn_id);
+        if (!s) {
+            break;
+        }
+        rc = tcpe_send(
+            s->conn,
+            n->p.virtual_payload ? NULL : n->ops.host_read(n->ctx, cmd->send.addr, cmd->send.len),
+            cmd->send.len, n->now);
         HO_ASSERT(rc == (int)cmd->send.len, "NIC send buffer refused %u bytes (%d)", cmd->send.len,
                   rc);
         s->sent += cmd->send.len;
         break;
     case HO_CMD_CLOSE:
-        s = slot_of_host(n, cmd->close.conn_id, "CLOSE");
-        tcpe_shutdown(s->conn, n->now);
+        s = slot_of_host(n, cmd->close.conn_id);
+        if (s) {
+            tcpe_shutdown(s->conn, n->now);
+        }
+        break;
+    case HO_CMD_RESTORE_REQUEST:
+        take_restore_request(n, &cmd->restore_request);
         break;
     default:
         HO_ASSERT(0, "%s was queued, but the NIC does not take it", ho_cmd_type_name(cmd->type));
@@ -309,7 +400,13 @@ int nic_conn_init(struct ho_nic *n)
     struct ho_ackagg_params ap;
     ho_ackagg_params_default(&ap);
     n->slots = calloc(hard, sizeof *n->slots);
-    if (!n->lookup || !n->slots || ho_ackagg_create(&ap, &n->ackagg) != HO_OK) {
+    struct ho_lookup_params rp = {.capacity = hard, .hash_seed = n->p.seed ^ 0x5e5};
+    n->restored_tuples = ho_lookup_create(&rp);
+    if (!n->p.virtual_payload) {
+        n->rx_bytes = malloc(n->p.rcvbuf);
+    }
+    if (!n->lookup || !n->slots || !n->restored_tuples || (!n->p.virtual_payload && !n->rx_bytes) ||
+        ho_ackagg_create(&ap, &n->ackagg) != HO_OK) {
         return HO_ENOMEM;
     }
     for (uint32_t i = 0; i < hard; i++) {
@@ -339,6 +436,8 @@ int nic_conn_init(struct ho_nic *n)
 void nic_conn_fini(struct ho_nic *n)
 {
     ho_lookup_destroy(n->lookup);
+    ho_lookup_destroy(n->restored_tuples);
+    free(n->rx_bytes);
     ho_ackagg_destroy(n->ackagg);
     tcpe_stack_destroy(n->stack);
     free(n->slots);

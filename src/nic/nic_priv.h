@@ -59,8 +59,15 @@ struct ho_nic {
     uint32_t *slot_of_host; /* driver id -> slot, UINT32_MAX if none */
     uint32_t nslot_of_host;
     uint32_t seq_out, seq_in; /* message numbers, to the driver and from it */
-    uint64_t accepted, closed;
+    uint64_t accepted, closed, restored;
+    uint64_t late_cmds; /* SEND, CLOSE or RESTORE_REQUEST for a connection that had ended */
+    struct ho_lookup *restored_tuples; /* connections given back whose packets may be queued */
+    uint8_t *rx_bytes;                 /* real payload: what a connection received, to place */
 };
+
+/* nic_conn.c: whether a NIC packet belongs to a connection given back to the host since it was
+ * queued (it then goes to the host). */
+bool nic_was_restored(struct ho_nic *n, const struct tcpe_seg *seg);
 
 /* nic.c */
 /* Queues p on q (its time in the NIC starts now) and rings the doorbell: HO_OK. Or drops it, if
