@@ -68,9 +68,10 @@ struct ho_os_params {
     uint32_t nic_conns;             /* the NIC's Hard limit; 0 = no handoff */
     struct ho_sel_policy selection; /* which connections to offer to the NIC */
     uint32_t conns; /* connections expected at once: sizes the TCP's and the driver's tables */
-    bool virtual_payload;    /* packets carry lengths, not bytes (the simulator); with real
-                                bytes (the emulator), nic_conns must be 0 for now: the bypass
-                                protocol moves lengths only */
+    bool virtual_payload;    /* packets carry lengths, not bytes (the simulator); on real
+                                bytes (the emulator) the bypass protocol's SEND and RECV carry
+                                host addresses of the bytes, and with handoff ops.host_take is
+                                required */
     uint32_t mss;            /* TCP maximum segment size */
     uint32_t sndbuf;         /* send socket buffer, bytes */
     uint32_t rcvbuf;         /* receive socket buffer, bytes */
@@ -137,6 +138,10 @@ struct ho_os_ops {
     /* Observers, may be NULL: a connection was accepted; it was handed to the NIC. */
     void (*established)(void *ctx, uint32_t sock);
     void (*handed_off)(void *ctx, uint32_t sock);
+    /* Real payload with handoff only (NULL otherwise): the driver takes len received bytes that
+     * the NIC placed at host address addr (ho_nic_ops.host_place) into dst; the buffer is free
+     * after. */
+    void (*host_take)(void *ctx, uint64_t addr, uint8_t *dst, uint32_t len);
 };
 
 /* Socket events for the application (a bit set). */
@@ -218,9 +223,9 @@ struct ho_os_mem ho_os_rx_buf(const struct ho_os *os, const struct ho_pkt *p);
 /*
  * A message from the NIC (len bytes, copied): its processing is queued. Returns HO_OK, or
  * HO_EPROTO (nothing is queued) if it does not decode or is not a message the driver takes
- * (HANDOFF_REPLY, SOFT_LIMIT, RECV, ACKED, CLOSED). Its sequence number, and the connection it
- * names, are checked when it is carried out: a gap, or a connection the NIC does not hold, is
- * the firmware's bug, and an assertion names it.
+ * (HANDOFF_REPLY, SOFT_LIMIT, RECV, ACKED, CLOSED, RESTORE). Its sequence number, and the
+ * connection it names, are checked when it is carried out: a gap, or a connection the NIC does not
+ * hold, is the firmware's bug, and an assertion names it.
  */
 int ho_os_msg(struct ho_os *os, const uint8_t *msg, uint32_t len, uint64_t now);
 
@@ -297,6 +302,37 @@ int64_t ho_so_send_data(struct ho_os *os, uint32_t sock, const struct ho_so_src 
 
 /* The connection's 4-tuple, from our side. */
 const struct tcpe_tuple *ho_so_tuple(const struct ho_os *os, uint32_t sock);
+
+/* Where a socket's connection lives. */
+enum ho_so_where {
+    HO_SO_HOST = 0,      /* in the host's TCP */
+    HO_SO_OFFERED = 1,   /* on its way to the NIC */
+    HO_SO_NIC = 2,       /* on the NIC */
+    HO_SO_RESTORING = 3, /* on its way back from the NIC */
+};
+
+/* A socket, for listings (`handoff emu ls`). */
+struct ho_so_info {
+    uint8_t where;           /* enum ho_so_where */
+    struct tcpe_tuple tuple; /* from our side */
+    uint64_t bytes_in;       /* bytes the application has read */
+    uint64_t bytes_out;      /* bytes the application has sent */
+    uint32_t moves;          /* handoffs accepted and restores */
+    uint64_t since;          /* when it was accepted (the time given to ho_so_accept) */
+};
+
+/* Fills *out for socket sock if it is open: HO_OK, else HO_ENOENT. Sockets are numbered from 0
+ * to below ho_so_count(). */
+int ho_so_info(const struct ho_os *os, uint32_t sock, struct ho_so_info *out);
+uint32_t ho_so_count(const struct ho_os *os);
+
+/*
+ * Asks the NIC to give sock's connection back (RESTORE_REQUEST). Until the RESTORE arrives the
+ * socket reads what was delivered and sends nothing (a send goes on at HO_SO_RESUMED); then it
+ * lives in the host's TCP again. Returns HO_OK, or HO_ESTATE if the connection is not on the
+ * NIC (on the host, or on its way), HO_ENOENT if sock is not open.
+ */
+int ho_os_restore(struct ho_os *os, uint32_t sock, uint64_t now);
 
 /* Closes sock. The socket is released (HO_SO_RELEASED) at once on the host, or when the NIC
  * says the connection has ended there. */

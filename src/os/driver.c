@@ -12,7 +12,12 @@
  *
  * On a bypassed socket the application's sends become SEND commands, bounded by the send buffer
  * (which stays in host memory) less what the NIC has not yet reported acknowledged; received data
- * and the peer's FIN arrive in RECV messages, acknowledgements in ACKED, the end in CLOSED.
+ * and the peer's FIN arrive in RECV messages, acknowledgements in ACKED, the end in CLOSED. On
+ * real payload the send buffer is a ring of bytes that SENDs point into and ACKED empties, and a
+ * RECV points to bytes the NIC placed in a host buffer (ops.host_take).
+ *
+ * Restoring: ho_os_restore sends RESTORE_REQUEST; the NIC answers with what the connection
+ * received (RECV), then RESTORE with its state, which goes back into the host's TCP.
  * Commands cost the host the work of posting them, messages the work of taking them, both in the
  * network stack's category.
  */
@@ -51,7 +56,7 @@ void os_msg_out_done(struct ho_os *os, uint32_t handle)
 static bool driver_takes(unsigned type)
 {
     return type == HO_CMD_HANDOFF_REPLY || type == HO_CMD_SOFT_LIMIT || type == HO_CMD_RECV ||
-           type == HO_CMD_ACKED || type == HO_CMD_CLOSED;
+           type == HO_CMD_ACKED || type == HO_CMD_CLOSED || type == HO_CMD_RESTORE;
 }
 
 int ho_os_msg(struct ho_os *os, const uint8_t *msg, uint32_t len, uint64_t now)
@@ -144,6 +149,16 @@ static void handoff_answered(struct ho_os *os, const struct ho_cmd_handoff_reply
     if (accepted) {
         os->accepted++;
         s->where = OS_ON_NIC;
+        s->moves++;
+        if (!os->p.virtual_payload) {
+            /* The send socket buffer the NIC reads by DMA; what was unacknowledged at the
+             * handoff went with the state. */
+            s->snd.cap = os->p.sndbuf;
+            s->snd.head = s->snd.len = 0;
+            s->snd.buf = malloc(s->snd.cap);
+            HO_ASSERT(s->snd.buf, "out of memory for a send buffer");
+            s->snd_phantom = s->snd_inflight;
+        }
         if (os->ops.handed_off) {
             os->ops.handed_off(os->ctx, sock);
         }
@@ -196,21 +211,109 @@ static void handoff_answered(struct ho_os *os, const struct ho_cmd_handoff_reply
 
 /* ---- the bypass protocol ---------------------------------------------------------------- */
 
-uint32_t os_nic_send(struct ho_os *os, uint32_t sock, uint64_t len)
+static void post_send(struct ho_os *os, uint32_t sock, uint64_t addr, uint32_t len)
+{
+    struct ho_cmd cmd = {.type = HO_CMD_SEND};
+    cmd.send.conn_id = sock;
+    cmd.send.len = len;
+    cmd.send.addr = addr;
+    cmd.send.flags = HO_CMD_SEND_PUSH;
+    post(os, &cmd, 0);
+}
+
+uint32_t os_nic_send(struct ho_os *os, uint32_t sock, const uint8_t *data, uint64_t len)
 {
     struct os_sock *s = &os->socks[sock];
     uint64_t room = os->p.sndbuf > s->snd_inflight ? os->p.sndbuf - s->snd_inflight : 0;
     uint32_t n = (uint32_t)(len < room ? len : room);
-    if (n > 0) {
-        struct ho_cmd cmd = {.type = HO_CMD_SEND};
-        cmd.send.conn_id = sock;
-        cmd.send.len = n;
-        cmd.send.addr = sock;
-        cmd.send.flags = HO_CMD_SEND_PUSH;
-        s->snd_inflight += n;
-        post(os, &cmd, 0);
+    if (n == 0) {
+        return 0;
+    }
+    s->snd_inflight += n;
+    if (os->p.virtual_payload) {
+        post_send(os, sock, sock, n);
+        return n;
+    }
+    /* The bytes go into the ring, where they stay until acknowledged; a run that wraps is two
+     * SENDs. The ring holds sndbuf bytes, and snd_inflight bounds what it holds. */
+    struct os_bytes *q = &s->snd;
+    uint32_t done = 0;
+    while (done < n) {
+        uint32_t tail = (q->head + q->len) % q->cap;
+        uint32_t run = q->cap - tail < n - done ? q->cap - tail : n - done;
+        memcpy(q->buf + tail, data + done, run);
+        q->len += run;
+        post_send(os, sock, (uint64_t)(uintptr_t)(q->buf + tail), run);
+        done += run;
     }
     return n;
+}
+
+/* The NIC reports bytes acknowledged: they leave the send buffer. */
+static void snd_acked(struct os_sock *s, uint32_t bytes)
+{
+    uint32_t phantom = s->snd_phantom < bytes ? (uint32_t)s->snd_phantom : bytes;
+    s->snd_phantom -= phantom;
+    bytes -= phantom;
+    if (s->snd.buf) {
+        HO_ASSERT(bytes <= s->snd.len, "ACKED beyond the send buffer");
+        s->snd.head = (s->snd.head + bytes) % s->snd.cap;
+        s->snd.len -= bytes;
+    }
+}
+
+int ho_os_restore(struct ho_os *os, uint32_t sock, uint64_t now)
+{
+    os->now = now;
+    if (sock >= os->nsocks || !os->socks[sock].in_use) {
+        return HO_ENOENT;
+    }
+    struct os_sock *s = &os->socks[sock];
+    if (s->where != OS_ON_NIC) {
+        return HO_ESTATE;
+    }
+    s->where = OS_RESTORING;
+    struct ho_cmd cmd = {.type = HO_CMD_RESTORE_REQUEST};
+    cmd.restore_request.conn_id = sock;
+    cmd.restore_request.reason = HO_CMD_RREQ_RECLAIM;
+    post(os, &cmd, 0);
+    os_call_done(os);
+    return HO_OK;
+}
+
+/* RESTORE: the connection's state goes back into the host's TCP. What the NIC delivered and
+ * the application has not read stays in the socket, read before the TCP's. */
+static void restored(struct ho_os *os, const struct ho_cmd_restore *r)
+{
+    uint32_t sock = r->conn_id;
+    HO_ASSERT(sock < os->nsocks && os->socks[sock].in_use &&
+                  (os->socks[sock].where == OS_ON_NIC || os->socks[sock].where == OS_RESTORING),
+              "RESTORE for connection %u, not on the NIC", sock);
+    struct os_sock *s = &os->socks[sock];
+    struct tcpe_conn *c;
+    int rc = tcpe_import(os->stack, r->state.data, r->state.len, os->now, &c);
+    HO_ASSERT(rc == HO_OK, "a restored connection cannot come back: %s", ho_strerror(rc));
+    tcpe_conn_set_user(c, (void *)(uintptr_t)(sock + 1));
+    ho_sel_left_nic(&os->sel, &s->sel);
+    ho_lookup_remove(os->bypassed, &s->tuple);
+    s->conn = c;
+    s->where = OS_HOST;
+    s->moves++;
+    s->snd_inflight = s->snd_phantom = 0;
+    free(s->snd.buf);
+    s->snd = (struct os_bytes){0};
+    s->rx_ready = 0; /* on the host, s->rcv says what waits */
+    s->nic_eof = false;
+    bool close_pending = s->close_pending;
+    bool readable = s->rcv.len > 0 || tcpe_conn_readable(c) > 0 || tcpe_conn_eof(c);
+    if (readable) {
+        os_app_event(os, sock, HO_SO_READABLE);
+    }
+    if (close_pending) {
+        os_sock_close(os, sock);
+    } else if (os->socks[sock].in_use && os->socks[sock].conn == c) {
+        os_app_event(os, sock, HO_SO_RESUMED | HO_SO_WRITABLE);
+    }
 }
 
 void os_nic_close(struct ho_os *os, uint32_t sock)
@@ -224,7 +327,8 @@ void os_nic_close(struct ho_os *os, uint32_t sock)
 /* The socket a message from the NIC names, which must be on the NIC. */
 static struct os_sock *nic_sock(struct ho_os *os, uint32_t sock, const char *what)
 {
-    HO_ASSERT(sock < os->nsocks && os->socks[sock].in_use && os->socks[sock].where == OS_ON_NIC,
+    HO_ASSERT(sock < os->nsocks && os->socks[sock].in_use &&
+                  (os->socks[sock].where == OS_ON_NIC || os->socks[sock].where == OS_RESTORING),
               "%s for connection %u, not on the NIC", what, sock);
     return &os->socks[sock];
 }
@@ -245,6 +349,13 @@ void os_msg_in_done(struct ho_os *os, uint32_t handle)
         break;
     case HO_CMD_RECV:
         s = nic_sock(os, cmd->recv.conn_id, "RECV");
+        if (!os->p.virtual_payload && cmd->recv.len > 0) {
+            uint8_t *dst = malloc(cmd->recv.len);
+            HO_ASSERT(dst, "out of memory for received bytes");
+            os->ops.host_take(os->ctx, cmd->recv.addr, dst, cmd->recv.len);
+            os_rcv_append(&s->rcv, dst, cmd->recv.len);
+            free(dst);
+        }
         s->rx_ready += cmd->recv.len;
         s->nic_eof |= (cmd->recv.flags & HO_CMD_RECV_FIN) != 0;
         os_app_event(os, cmd->recv.conn_id, HO_SO_READABLE);
@@ -254,8 +365,12 @@ void os_msg_in_done(struct ho_os *os, uint32_t handle)
             s = nic_sock(os, cmd->acked.entries[i].conn_id, "ACKED");
             HO_ASSERT(s->snd_inflight >= cmd->acked.entries[i].bytes, "ACKED more than sent");
             s->snd_inflight -= cmd->acked.entries[i].bytes;
+            snd_acked(s, cmd->acked.entries[i].bytes);
             os_app_event(os, cmd->acked.entries[i].conn_id, HO_SO_WRITABLE);
         }
+        break;
+    case HO_CMD_RESTORE:
+        restored(os, &cmd->restore);
         break;
     case HO_CMD_CLOSED:
         s = nic_sock(os, cmd->closed.conn_id, "CLOSED");

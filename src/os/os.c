@@ -229,7 +229,8 @@ int ho_os_create(const struct ho_os_params *p, const struct ho_os_ops *ops, void
                  struct ho_os **out)
 {
     if (!p || !ops || !out || p->conns == 0 || p->line_bytes == 0 || p->tx_ring == 0 ||
-        p->tx_ring > OS_TX_RING_MAX || (!p->virtual_payload && p->nic_conns > 0)) {
+        p->tx_ring > OS_TX_RING_MAX ||
+        (!p->virtual_payload && p->nic_conns > 0 && !ops->host_take)) {
         return HO_EINVAL;
     }
     struct ho_os *os = calloc(1, sizeof *os);
@@ -298,7 +299,7 @@ void ho_os_info(const struct ho_os *os, struct ho_os_info *info)
     info->pkts_held = os->pkts_held;
     for (uint32_t i = 0; i < os->nsocks; i++) {
         const struct os_sock *s = &os->socks[i];
-        info->on_nic += s->in_use && s->where == OS_ON_NIC;
+        info->on_nic += s->in_use && (s->where == OS_ON_NIC || s->where == OS_RESTORING);
         info->offered += s->in_use && s->where == OS_OFFERED;
     }
     info->sel_on_nic = os->sel.on_nic;

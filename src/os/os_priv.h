@@ -21,8 +21,8 @@
 #define OS_BUF_BASE    0x010000000ull /* receive buffers (mbufs), a ring */
 #define OS_BUF_COUNT   4096u
 #define OS_BUF_BYTES   256u
-#define OS_LISTEN_SOCK 0u    /* the listening socket: SYNs touch its state */
-#define OS_PAGE_BYTES  4096u /* sendfile appends a file to the socket page by page */
+#define OS_LISTEN_SOCK 0u         /* the listening socket: SYNs touch its state */
+#define OS_PAGE_BYTES  4096u      /* sendfile appends a file to the socket page by page */
 #define OS_TX_RING_MAX (1u << 20) /* the largest send ring the driver takes */
 
 /* Kinds of work, in the top four bits of a work's arg. */
@@ -37,8 +37,15 @@ enum os_work_kind {
 #define OS_W_KIND(arg)    ((unsigned)((arg) >> 60))
 #define OS_W_VAL(arg)     ((arg)&HO_OS_APP_ARG_MAX)
 
-/* Where a socket's connection lives, in the order of its life. */
-enum os_where { OS_HOST = 0, OS_OFFERED = 1, OS_ON_NIC = 2 };
+/* Where a socket's connection lives, in the order of its life (the values of enum
+ * ho_so_where). */
+enum os_where { OS_HOST = 0, OS_OFFERED = 1, OS_ON_NIC = 2, OS_RESTORING = 3 };
+
+/* Bytes in host memory that a socket keeps for its connection on the NIC (real payload). */
+struct os_bytes {
+    uint8_t *buf;
+    uint32_t cap, head, len;
+};
 
 /* A socket: the OS's side of one connection. Its number is its slot. */
 struct os_sock {
@@ -54,7 +61,18 @@ struct os_sock {
     uint64_t snd_inflight; /* OS_ON_NIC: bytes given to the NIC, not yet acknowledged */
     uint32_t rx_ready;     /* OS_ON_NIC: received bytes the NIC has delivered, unread */
     bool nic_eof;          /* OS_ON_NIC: the NIC delivered the peer's FIN */
-    bool close_pending;    /* closed while on its way to the NIC */
+    bool close_pending;    /* closed while on its way to or from the NIC */
+    /* Real payload. */
+    struct os_bytes snd;  /* OS_ON_NIC: the send socket buffer, a ring the NIC reads by DMA:
+                             bytes given in SEND commands and not yet acknowledged */
+    uint64_t snd_phantom; /* OS_ON_NIC: of snd_inflight, bytes that went with the state (the
+                             NIC has them; they are not in snd) */
+    struct os_bytes rcv;  /* received bytes the NIC delivered and the application has not read
+                             (read before the host's TCP's after a restore) */
+    /* Observability. */
+    uint64_t bytes_in, bytes_out; /* read by, and taken from, the application */
+    uint32_t moves;               /* handoffs accepted and restores */
+    uint64_t since;               /* when it was accepted */
 };
 
 struct ho_os {
@@ -92,6 +110,10 @@ struct ho_os {
     uint64_t ifq_drops; /* packets refused because the interface queue was full */
 };
 
+/* socket.c: a socket's received bytes (struct os_bytes used as a growing queue). */
+void os_rcv_append(struct os_bytes *q, const uint8_t *data, uint32_t n);
+uint32_t os_rcv_take(struct os_bytes *q, uint8_t *dst, uint32_t n);
+
 /* os.c */
 /* Queues work on the host processor. */
 void os_run(struct ho_os *os, unsigned prio, unsigned cat, uint64_t cycles, bool touches,
@@ -111,8 +133,9 @@ void os_offer(struct ho_os *os, uint32_t sock);
 /* Whether a received packet that the host's stack does not hold belongs to a connection offered
  * to or on the NIC; if so the driver has taken it (held or forwarded). */
 bool os_bypass_rx(struct ho_os *os, struct ho_pkt *p);
-/* Sends up to len bytes of sock, on the NIC, as a SEND command; returns how many. */
-uint32_t os_nic_send(struct ho_os *os, uint32_t sock, uint64_t len);
+/* Sends up to len bytes of sock, on the NIC, as a SEND command; returns how many. data holds
+ * them on real payload (NULL on virtual). */
+uint32_t os_nic_send(struct ho_os *os, uint32_t sock, const uint8_t *data, uint64_t len);
 void os_nic_close(struct ho_os *os, uint32_t sock);
 void os_msg_out_done(struct ho_os *os, uint32_t handle);
 /* Whether the interface takes one more packet from the TCP (if so it is counted pending), or

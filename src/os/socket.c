@@ -38,11 +38,53 @@ static uint32_t sock_alloc(struct ho_os *os)
     return os->free_socks[--os->nfree];
 }
 
+void os_rcv_append(struct os_bytes *q, const uint8_t *data, uint32_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    if (q->head + q->len + n > q->cap) {
+        if (q->len > 0) {
+            memmove(q->buf, q->buf + q->head, q->len);
+        }
+        q->head = 0;
+        if (q->len + n > q->cap) {
+            uint32_t cap = q->cap ? q->cap : 4096;
+            while (cap < q->len + n) {
+                cap *= 2;
+            }
+            uint8_t *b = realloc(q->buf, cap);
+            HO_ASSERT(b, "out of memory for received bytes");
+            q->buf = b;
+            q->cap = cap;
+        }
+    }
+    memcpy(q->buf + q->head + q->len, data, n);
+    q->len += n;
+}
+
+uint32_t os_rcv_take(struct os_bytes *q, uint8_t *dst, uint32_t n)
+{
+    n = n < q->len ? n : q->len;
+    if (n == 0) {
+        return 0;
+    }
+    memcpy(dst, q->buf + q->head, n);
+    q->head += n;
+    q->len -= n;
+    if (q->len == 0) {
+        q->head = 0;
+    }
+    return n;
+}
+
 void os_sock_free(struct ho_os *os, uint32_t sock)
 {
     struct os_sock *s = &os->socks[sock];
     free(s->blob);
     free(s->held);
+    free(s->snd.buf);
+    free(s->rcv.buf);
     memset(s, 0, sizeof *s);
     os->free_socks[os->nfree++] = sock;
     os_app_event(os, sock, HO_SO_RELEASED);
@@ -65,6 +107,8 @@ void os_socks_fini(struct ho_os *os)
         }
         free(s->blob);
         free(s->held);
+        free(s->snd.buf);
+        free(s->rcv.buf);
     }
     free(os->socks);
     free(os->free_socks);
@@ -107,6 +151,7 @@ int ho_so_accept(struct ho_os *os, uint64_t now)
     s->where = OS_HOST;
     s->conn = c;
     s->tuple = *tcpe_conn_tuple(c);
+    s->since = now;
     tcpe_conn_set_user(c, (void *)(uintptr_t)(sock + 1));
     if (os->ops.established) {
         os->ops.established(os->ctx, sock);
@@ -123,8 +168,9 @@ uint32_t ho_so_readable(const struct ho_os *os, uint32_t sock)
     const struct os_sock *s = sock_of(os, sock);
     switch (s->where) {
     case OS_HOST:
-        return tcpe_conn_readable(s->conn);
+        return s->rcv.len + tcpe_conn_readable(s->conn);
     case OS_ON_NIC:
+    case OS_RESTORING:
         return s->rx_ready;
     default:
         return 0;
@@ -136,8 +182,9 @@ bool ho_so_eof(const struct ho_os *os, uint32_t sock)
     const struct os_sock *s = sock_of(os, sock);
     switch (s->where) {
     case OS_HOST:
-        return tcpe_conn_eof(s->conn);
+        return s->rcv.len == 0 && tcpe_conn_eof(s->conn);
     case OS_ON_NIC:
+    case OS_RESTORING:
         return s->nic_eof;
     default:
         return false;
@@ -159,6 +206,7 @@ int ho_so_read(struct ho_os *os, uint32_t sock, uint64_t now, bool *eof)
         s->rx_ready = 0;
         *eof = s->nic_eof;
     }
+    s->bytes_in += n > 0 ? (uint64_t)n : 0;
     os_call_done(os);
     return n;
 }
@@ -168,14 +216,22 @@ int ho_so_recv(struct ho_os *os, uint32_t sock, void *buf, uint32_t cap, uint64_
     HO_ASSERT(!os->p.virtual_payload && buf, "ho_so_recv needs real payload and a buffer");
     os->now = now;
     struct os_sock *s = sock_of(os, sock);
-    int n = 0;
-    *eof = false;
+    cap = cap < INT32_MAX ? cap : INT32_MAX;
+    uint32_t n = 0;
     if (s->where == OS_HOST) {
-        n = tcpe_recv(s->conn, buf, cap < INT32_MAX ? cap : INT32_MAX, now);
-        *eof = tcpe_conn_eof(s->conn);
+        /* First what the NIC delivered before the connection came back, then the host TCP's. */
+        n = os_rcv_take(&s->rcv, buf, cap);
+        int m = n < cap ? tcpe_recv(s->conn, (uint8_t *)buf + n, cap - n, now) : 0;
+        n += m > 0 ? (uint32_t)m : 0;
+        *eof = s->rcv.len == 0 && tcpe_conn_eof(s->conn);
+    } else if (s->where >= OS_ON_NIC) {
+        n = os_rcv_take(&s->rcv, buf, cap);
+        s->rx_ready -= n;
+        *eof = s->nic_eof && s->rx_ready == 0;
     }
+    s->bytes_in += n;
     os_call_done(os);
-    return n < 0 ? 0 : n;
+    return (int)n;
 }
 
 /* The next append of a send (ho_so_send): the written bytes in one, then the file a page at a
@@ -235,11 +291,14 @@ static int64_t so_send(struct ho_os *os, uint32_t sock, const struct ho_so_src *
     } else if (s->where == OS_ON_NIC) {
         /* Each append is a SEND command, as the bypass protocol turns each protocol send of
          * the socket layer into one. */
+        const uint8_t *wr = src ? src->written : NULL; /* the next written byte */
         while ((uint64_t)n < len) {
             uint64_t chunk = next_append(written, file_off, len - (uint64_t)n);
-            uint32_t m = os_nic_send(os, sock, chunk);
+            const uint8_t *data = !src ? NULL : written > 0 ? wr : src->file + file_off;
+            uint32_t m = os_nic_send(os, sock, data, chunk);
             uint64_t w = m < written ? m : written;
             written -= w;
+            wr = wr ? wr + w : NULL;
             file_off += m - w;
             n += m;
             if (m < chunk) {
@@ -247,6 +306,8 @@ static int64_t so_send(struct ho_os *os, uint32_t sock, const struct ho_so_src *
             }
         }
     }
+    s = &os->socks[sock];
+    s->bytes_out += n > 0 ? (uint64_t)n : 0;
     os_call_done(os);
     return n;
 }
@@ -270,6 +331,26 @@ int64_t ho_so_send_data(struct ho_os *os, uint32_t sock, const struct ho_so_src 
 const struct tcpe_tuple *ho_so_tuple(const struct ho_os *os, uint32_t sock)
 {
     return &sock_of(os, sock)->tuple;
+}
+
+uint32_t ho_so_count(const struct ho_os *os)
+{
+    return os->nsocks;
+}
+
+int ho_so_info(const struct ho_os *os, uint32_t sock, struct ho_so_info *out)
+{
+    if (sock >= os->nsocks || !os->socks[sock].in_use) {
+        return HO_ENOENT;
+    }
+    const struct os_sock *s = &os->socks[sock];
+    *out = (struct ho_so_info){.where = s->where,
+                               .tuple = s->tuple,
+                               .bytes_in = s->bytes_in,
+                               .bytes_out = s->bytes_out,
+                               .moves = s->moves,
+                               .since = s->since};
+    return HO_OK;
 }
 
 void os_sock_close(struct ho_os *os, uint32_t sock)
