@@ -23,6 +23,7 @@
 #define HANDOFF_EMU_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -44,6 +45,7 @@ struct ho_emu_params {
     const char *docroot;    /* files to serve; NULL: a SPECweb99-like set generated for the run */
     uint32_t fileset_conns; /* without docroot: the connections the generated set is sized for */
     const char *stats_path; /* JSON lines every stats_ms, or NULL */
+    const char *pcap_path;  /* every frame on the wire, both ways, as a pcap file, or NULL */
     uint32_t stats_ms;      /* the period of the statistics, ms */
     uint64_t seed;          /* the generated file set's contents */
     uint32_t idle_s;        /* a connection idle this long is closed, seconds; 0 = never */
@@ -63,5 +65,14 @@ void ho_emu_params_init(struct ho_emu_params *p);
  */
 int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE *out, FILE *log,
                char *err, size_t errlen);
+
+/*
+ * Sends a command to the emulator running with namespace netns (its control socket,
+ * /run/handoff-emu-NETNS.sock) and copies the answer to out: "ls" lists the connections as
+ * ss(8) does, "restore ADDR:PORT" asks the NIC to give back the connection from that peer.
+ * Returns 0, or -1 with err filled (no such emulator, or it refused the command, whose reason
+ * then went to stderr).
+ */
+int ho_emu_ctl(const char *netns, const char *cmd, FILE *out, char *err, size_t errlen);
 
 #endif

@@ -20,6 +20,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: handoff emu [CONFIG] [options]\n"
+            "       handoff emu ls [--netns NAME]\n"
+            "       handoff emu restore [--netns NAME] PEER_ADDR:PORT\n"
             "\n"
             "Runs the NIC firmware and the host's OS side with its web server on two threads,\n"
             "on real packets: a TAP device in a network namespace of its own is the wire, and\n"
@@ -32,7 +34,7 @@ static void usage(FILE *f)
             "NIC_CONNS-PRIORITY-LOADCONTROL-SELECTION-MIPS (default 0-N-N-FCFS-0), or a file,\n"
             "either followed by ,key=value overrides. MIPS 0 runs the NIC unthrottled.\n"
             "The send ring is 4096 descriptors unless the configuration sets nic.tx_ring.\n"
-            "Handing connections off on real packets is not built yet: NIC_CONNS must be 0.\n"
+
             "\n"
             "options:\n"
             "  -n, --netns NAME     the namespace to create (default handoff); a stale one of\n"
@@ -45,6 +47,8 @@ static void usage(FILE *f)
             "  -f, --files N        the generated set's size, in SPECweb99 connections (default\n"
             "                       1: 25 directories of 36 files, 128 MB)\n"
             "  -s, --stats FILE     write statistics as JSON lines every 100 ms\n"
+            "  -w, --pcap FILE      write every frame on the wire, both ways, to FILE (pcap,\n"
+            "                       nanosecond timestamps; Wireshark and tshark read it)\n"
             "  -i, --idle-timeout S close a connection that has neither read nor sent a byte\n"
             "                       for S seconds (default 60; 0: never)\n"
             "  -h, --help           print this message\n");
@@ -142,8 +146,70 @@ static int load_config(const char *spec, struct sim_config *c, uint32_t *mips, c
     return 0;
 }
 
+/* `handoff emu ls` and `handoff emu restore ADDR:PORT`: commands to a running emulator. */
+static int control(int argc, char **argv)
+{
+    const char *what = argv[0];
+    static const struct option opts[] = {
+        {"netns", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *netns = "handoff";
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":n:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'n':
+            netns = optarg;
+            break;
+        case 'h':
+            printf(
+                "usage: handoff emu ls [--netns NAME]\n"
+                "       handoff emu restore [--netns NAME] PEER_ADDR:PORT\n"
+                "\n"
+                "ls lists the connections of the emulator running with that namespace\n"
+                "(default handoff): where each lives (host, to-nic, nic, to-host), for how\n"
+                "long, the bytes read from it and sent on it, and how often it moved.\n"
+                "restore asks the NIC to give the connection from that peer back to the host.\n");
+            return 0;
+        case ':':
+            fprintf(stderr, "handoff emu %s: %s needs a value\n", what, argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "handoff emu %s: unknown option '%s' (see --help)\n", what,
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    char cmd[128];
+    if (!strcmp(what, "ls")) {
+        if (optind != argc) {
+            fprintf(stderr, "handoff emu ls: unexpected argument '%s'\n", argv[optind]);
+            return 2;
+        }
+        snprintf(cmd, sizeof cmd, "ls");
+    } else {
+        if (optind + 1 != argc || strlen(argv[optind]) > 64) {
+            fprintf(stderr, "handoff emu restore: wants one PEER_ADDR:PORT (see --help)\n");
+            return 2;
+        }
+        snprintf(cmd, sizeof cmd, "restore %s", argv[optind]);
+    }
+    char err[512];
+    if (ho_emu_ctl(netns, cmd, stdout, err, sizeof err) != 0) {
+        fprintf(stderr, "handoff emu %s: %s\n", what, err);
+        return 1;
+    }
+    return 0;
+}
+
 int cli_emu(int argc, char **argv)
 {
+    if (argc > 1 && (!strcmp(argv[1], "ls") || !strcmp(argv[1], "restore"))) {
+        return control(argc - 1, argv + 1);
+    }
     static const struct option opts[] = {
         {"netns", required_argument, NULL, 'n'},
         {"addr", required_argument, NULL, 'a'},
@@ -152,6 +218,7 @@ int cli_emu(int argc, char **argv)
         {"files", required_argument, NULL, 'f'},
         {"stats", required_argument, NULL, 's'},
         {"idle-timeout", required_argument, NULL, 'i'},
+        {"pcap", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -161,7 +228,7 @@ int cli_emu(int argc, char **argv)
     opterr = 0;
     int ch;
     uint32_t v;
-    while ((ch = getopt_long(argc, argv, ":n:a:p:d:f:s:i:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":n:a:p:d:f:s:i:w:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'n':
             p.netns = optarg;
@@ -195,6 +262,9 @@ int cli_emu(int argc, char **argv)
         case 's':
             p.stats_path = optarg;
             break;
+        case 'w':
+            p.pcap_path = optarg;
+            break;
         case 'i':
             if (parse_u32(optarg, 0, 86400, &v) != 0) {
                 fprintf(stderr,
@@ -227,13 +297,6 @@ int cli_emu(int argc, char **argv)
     char why[600];
     if (load_config(spec, &c, &p.mips, why, sizeof why) != 0) {
         fprintf(stderr, "handoff emu: %s\n", why);
-        return 2;
-    }
-    if (c.nic_conns != 0) {
-        fprintf(stderr,
-                "handoff emu: '%s' hands connections to the NIC, which the emulator cannot do yet "
-                "on real packets; use a configuration with 0 NIC connections (0-N-N-FCFS-0)\n",
-                spec);
         return 2;
     }
     sim_config_nic_params(&c, &p.nic);

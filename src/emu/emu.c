@@ -6,12 +6,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ftw.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <pcap/pcap.h>
 
 #include "emu_net.h"
 #include "emu_priv.h"
@@ -32,23 +35,53 @@ void emu_entry_free(const struct emu_entry *en)
     free(en->ptr); /* a packet (its header starts its struct emu_pkt) or a message */
 }
 
-void emu_bus_push(struct emu_bus *b, const struct emu_entry *e, const _Atomic int *stop)
+static void ring_doorbell(struct emu_bus *b)
 {
-    while (emu_ring_push(&b->ring, e) != HO_OK) {
-        if (atomic_load(stop)) {
-            emu_entry_free(e); /* going down: nobody will take it */
-            return;
-        }
-        atomic_fetch_add(&b->full, 1);
-        uint64_t one = 1;
-        (void)!write(b->doorbell, &one, sizeof one);
-        sched_yield();
-    }
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load(&b->sleeping)) {
         uint64_t one = 1;
         (void)!write(b->doorbell, &one, sizeof one);
     }
+}
+
+uint32_t emu_bus_flush(struct emu_bus *b)
+{
+    uint32_t moved = 0;
+    while (b->over_len > 0 && emu_ring_push(&b->ring, &b->over[b->over_head]) == HO_OK) {
+        b->over_head = (b->over_head + 1) % b->over_cap;
+        b->over_len--;
+        moved++;
+    }
+    if (moved > 0) {
+        ring_doorbell(b);
+    }
+    return b->over_len;
+}
+
+int emu_bus_push(struct emu_bus *b, const struct emu_entry *e)
+{
+    if (b->over_len == 0 && emu_ring_push(&b->ring, e) == HO_OK) {
+        ring_doorbell(b);
+        return HO_OK;
+    }
+    if (b->over_len == b->over_cap) {
+        uint32_t cap = b->over_cap ? 2 * b->over_cap : 4096;
+        struct emu_entry *q = malloc((size_t)cap * sizeof *q);
+        if (!q) {
+            return HO_ENOMEM;
+        }
+        for (uint32_t i = 0; i < b->over_len; i++) {
+            q[i] = b->over[(b->over_head + i) % b->over_cap];
+        }
+        free(b->over);
+        b->over = q;
+        b->over_head = 0;
+        b->over_cap = cap;
+    }
+    b->over[(b->over_head + b->over_len++) % b->over_cap] = *e;
+    b->overflows++;
+    ring_doorbell(b);
+    return HO_OK;
 }
 
 bool emu_bus_may_sleep(struct emu_bus *b)
@@ -84,6 +117,11 @@ static void bus_fini(struct emu_bus *b)
     while (emu_ring_pop(&b->ring, &en) == HO_OK) {
         emu_entry_free(&en);
     }
+    for (; b->over_len > 0; b->over_len--) {
+        emu_entry_free(&b->over[b->over_head]);
+        b->over_head = (b->over_head + 1) % b->over_cap;
+    }
+    free(b->over);
     emu_ring_fini(&b->ring);
     if (b->doorbell >= 0) {
         close(b->doorbell);
@@ -180,7 +218,10 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
     e->p = *p;
     e->tap_fd = -1;
     e->to_nic.doorbell = e->to_host.doorbell = -1;
+    e->ctl_fd = -1;
     pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_init(&e->ctl_lock, NULL);
+    pthread_cond_init(&e->ctl_done, NULL);
     struct emu_net net = EMU_NET_INIT;
     bool net_up = false;
     char gen_dir[64] = "";
@@ -198,6 +239,21 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
         stats = fopen(p->stats_path, "w");
         if (!stats) {
             snprintf(err, errlen, "--stats %s: %s", p->stats_path, strerror(errno));
+            goto out;
+        }
+    }
+
+    pcap_t *pc = NULL;
+    if (p->pcap_path) {
+        pc = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
+        e->pcap = pc ? (struct pcap_dumper *)pcap_dump_open(pc, p->pcap_path) : NULL;
+        if (!e->pcap) {
+            snprintf(err, errlen, "--pcap %s: %s", p->pcap_path,
+                     pc ? pcap_geterr(pc) : "out of memory");
+            if (pc) {
+                pcap_close(pc);
+                pc = NULL;
+            }
             goto out;
         }
     }
@@ -242,6 +298,9 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
         fprintf(log, "handoff emu: removed the stale netns %s of an earlier run\n", p->netns);
     }
     e->tap_fd = net.tap_fd;
+    if (emu_ctl_open(e, net.netns, err, errlen) != HO_OK) {
+        goto out;
+    }
 
     /* The bus, the firmware, the OS side. */
     if (bus_init(&e->to_nic) != HO_OK || bus_init(&e->to_host) != HO_OK) {
@@ -291,8 +350,10 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
         }
         uint64_t wait = next > now ? next - now : 0;
         wait = wait < 20000000u ? wait : 20000000u; /* notice a stop within 20 ms */
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)wait};
-        nanosleep(&ts, NULL);
+        struct pollfd pfd = {.fd = e->ctl_fd, .events = POLLIN};
+        if (poll(&pfd, 1, (int)(wait / 1000000u) + 1) == 1) {
+            emu_ctl_serve(e);
+        }
     }
     if (e->err[0]) {
         snprintf(err, errlen, "%s", e->err);
@@ -336,6 +397,7 @@ out:
                 (unsigned long long)hs.ifq_drops, (unsigned long long)hs.idle_closed,
                 (unsigned long long)ns.rx_drops);
     }
+    emu_ctl_close(e);
     emu_host_destroy(e->host);
     emu_nic_destroy(e->nic);
     bus_fini(&e->to_nic);
@@ -347,6 +409,12 @@ out:
     if (gen_dir[0]) {
         rm_tree(gen_dir);
     }
+    if (e->pcap) {
+        pcap_dump_close((pcap_dumper_t *)e->pcap);
+    }
+    if (pc) {
+        pcap_close(pc);
+    }
     if (stats) {
         if (fclose(stats) != 0 && ret == 0) {
             snprintf(err, errlen, "--stats %s: %s", p->stats_path, strerror(errno));
@@ -354,6 +422,9 @@ out:
         }
     }
     pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->ctl_lock);
+    pthread_cond_destroy(&e->ctl_done);
+    free(e->ctl_reply);
     free(e);
     return ret;
 }

@@ -39,6 +39,7 @@ struct emu_host {
     int64_t wall_at;
     uint64_t mono_at;
     uint64_t handed_off;
+    uint64_t restores; /* RESTORE_REQUESTs sent */
     uint64_t next_publish;
 };
 
@@ -119,7 +120,11 @@ static void pkt_unnumber(struct emu_host *h, struct ho_pkt *p)
 static void push(struct emu_host *h, uint32_t kind, uint32_t len, void *ptr)
 {
     struct emu_entry en = {.kind = kind, .len = len, .ptr = ptr};
-    emu_bus_push(&h->e->to_nic, &en, &h->e->stop);
+    if (emu_bus_push(&h->e->to_nic, &en) != HO_OK) {
+        emu_entry_free(&en);
+        snprintf(h->e->err, sizeof h->e->err, "host: out of memory for the PCI bus");
+        atomic_store(&h->e->stop, 1);
+    }
 }
 
 static void op_run(void *ctx, const struct ho_os_work *w, uint64_t now)
@@ -217,7 +222,19 @@ static void op_handed_off(void *ctx, uint32_t sock)
     h->handed_off++;
 }
 
+/* The driver takes bytes the NIC placed in a host buffer (emu_nic.c's op_host_place). */
+static void op_host_take(void *ctx, uint64_t addr, uint8_t *dst, uint32_t len)
+{
+    (void)ctx;
+    uint8_t *buf = (uint8_t *)(uintptr_t)addr;
+    if (buf) {
+        memcpy(dst, buf, len);
+        free(buf);
+    }
+}
+
 static const struct ho_os_ops os_ops = {
+    .host_take = op_host_take,
     .run = op_run,
     .timer = op_timer,
     .nic_tx = op_nic_tx,
@@ -303,7 +320,7 @@ static void publish(struct emu_host *h, uint64_t now)
         .conns_offered = oi.offered,
         .conns_host = ai.conns > oi.on_nic + oi.offered ? ai.conns - oi.on_nic - oi.offered : 0,
         .handoffs = oi.accepted,
-        .restores = 0,
+        .restores = h->restores,
         .requests = ai.requests,
         .body_bytes = ai.body_bytes,
         .cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec,
@@ -329,6 +346,10 @@ void *emu_host_thread(void *arg)
     struct emu_bus *b = &e->to_host;
     while (!atomic_load(&e->stop)) {
         uint64_t now = emu_now();
+        if (atomic_load(&e->ctl_pending)) {
+            emu_host_ctl(h, now);
+        }
+        uint32_t waiting = emu_bus_flush(&e->to_nic);
         unsigned got = take_bus(h, now);
         if (h->timer <= now) {
             h->timer = TCPE_NEVER;
@@ -343,6 +364,9 @@ void *emu_host_thread(void *arg)
             continue;
         }
         uint64_t until = h->timer < h->next_publish ? h->timer : h->next_publish;
+        if (waiting > 0 && now + 100000 < until) {
+            until = now + 100000; /* the NIC makes room in the ring without telling */
+        }
         uint64_t wait = until > now ? until - now : 0;
         struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000u),
                               .tv_nsec = (long)(wait % 1000000000u)};
@@ -352,6 +376,103 @@ void *emu_host_thread(void *arg)
     }
     publish(h, emu_now());
     return NULL;
+}
+
+/* ---- the control socket's commands -------------------------------------------------------- */
+
+static const char *where_name(uint8_t where)
+{
+    static const char *const names[] = {"host", "to-nic", "nic", "to-host"};
+    return where < 4 ? names[where] : "?";
+}
+
+static void fmt_addr(char *buf, size_t cap, uint32_t ip, uint16_t port)
+{
+    snprintf(buf, cap, "%u.%u.%u.%u:%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff,
+             port);
+}
+
+/* ls: one line per connection. */
+static char *ctl_ls(struct emu_host *h, uint64_t now)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        return NULL;
+    }
+    fprintf(f, "%-8s %9s %12s %12s %5s  %-21s %-21s\n", "Where", "Age", "Bytes-in", "Bytes-out",
+            "Moves", "Local Address:Port", "Peer Address:Port");
+    uint32_t n = ho_so_count(h->os);
+    for (uint32_t i = 0; i < n; i++) {
+        struct ho_so_info si;
+        if (ho_so_info(h->os, i, &si) != HO_OK) {
+            continue;
+        }
+        char local[24], peer[24], age[16];
+        fmt_addr(local, sizeof local, si.tuple.local_ip, si.tuple.local_port);
+        fmt_addr(peer, sizeof peer, si.tuple.remote_ip, si.tuple.remote_port);
+        snprintf(age, sizeof age, "%.1fs", now > si.since ? (double)(now - si.since) / 1e9 : 0.0);
+        fprintf(f, "%-8s %9s %12llu %12llu %5u  %-21s %-21s\n", where_name(si.where), age,
+                (unsigned long long)si.bytes_in, (unsigned long long)si.bytes_out, si.moves, local,
+                peer);
+    }
+    fclose(f);
+    return buf;
+}
+
+/* restore ADDR:PORT: the connection from that peer comes back from the NIC. */
+static char *ctl_restore(struct emu_host *h, const char *arg, uint64_t now)
+{
+    unsigned a, b, c, d, port;
+    char extra;
+    char *reply = NULL;
+    if (sscanf(arg, "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &port, &extra) != 5 || a > 255 || b > 255 ||
+        c > 255 || d > 255 || port > 65535) {
+        return asprintf(&reply, "error: restore wants the peer as A.B.C.D:PORT, not '%s'\n", arg) <
+                       0
+                   ? NULL
+                   : reply;
+    }
+    uint32_t ip = (a << 24) | (b << 16) | (c << 8) | d;
+    uint32_t n = ho_so_count(h->os);
+    for (uint32_t i = 0; i < n; i++) {
+        struct ho_so_info si;
+        if (ho_so_info(h->os, i, &si) != HO_OK || si.tuple.remote_ip != ip ||
+            si.tuple.remote_port != port) {
+            continue;
+        }
+        int rc = ho_os_restore(h->os, i, now);
+        if (rc == HO_OK) {
+            h->restores++;
+        }
+        int k = rc == HO_OK ? asprintf(&reply, "restoring %s: RESTORE_REQUEST sent\n", arg)
+                            : asprintf(&reply, "error: %s is not on the NIC (it is %s)\n", arg,
+                                       where_name(si.where));
+        return k < 0 ? NULL : reply;
+    }
+    return asprintf(&reply, "error: no connection from %s\n", arg) < 0 ? NULL : reply;
+}
+
+void emu_host_ctl(struct emu_host *h, uint64_t now)
+{
+    struct emu *e = h->e;
+    pthread_mutex_lock(&e->ctl_lock);
+    if (atomic_load(&e->ctl_pending)) {
+        char *reply = NULL;
+        if (strcmp(e->ctl_cmd, "ls") == 0) {
+            reply = ctl_ls(h, now);
+        } else if (strncmp(e->ctl_cmd, "restore ", 8) == 0) {
+            reply = ctl_restore(h, e->ctl_cmd + 8, now);
+        } else if (asprintf(&reply, "error: unknown command '%s' (ls, restore ADDR:PORT)\n",
+                            e->ctl_cmd) < 0) {
+            reply = NULL;
+        }
+        e->ctl_reply = reply;
+        atomic_store(&e->ctl_pending, 0);
+        pthread_cond_signal(&e->ctl_done);
+    }
+    pthread_mutex_unlock(&e->ctl_lock);
 }
 
 /* ---- life --------------------------------------------------------------------------------- */

@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pcap/pcap.h>
+
 #include "emu_priv.h"
 #include "handoff/err.h"
 
@@ -47,8 +49,23 @@ struct emu_nic {
 
 /* ---- the wire ----------------------------------------------------------------------------- */
 
+/* --pcap: the frame, stamped with the wall clock to the nanosecond. */
+static void capture(struct emu_nic *n, const uint8_t *frame, size_t len)
+{
+    if (!n->e->pcap) {
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct pcap_pkthdr h = {.caplen = (bpf_u_int32)len, .len = (bpf_u_int32)len};
+    h.ts.tv_sec = ts.tv_sec;
+    h.ts.tv_usec = (suseconds_t)ts.tv_nsec; /* nanoseconds: the file says so */
+    pcap_dump((u_char *)n->e->pcap, &h, frame);
+}
+
 static void wire_write(struct emu_nic *n, const uint8_t *frame, size_t len)
 {
+    capture(n, frame, len);
     ssize_t w = write(n->e->tap_fd, frame, len);
     if (w == (ssize_t)len) {
         n->st.tx_frames++;
@@ -81,6 +98,7 @@ static void op_wire_tx(void *ctx, struct ho_pkt *p, uint64_t now)
 /* A frame from the device: ARP is answered, TCP goes to the firmware. */
 static void wire_rx(struct emu_nic *n, const uint8_t *buf, size_t len, uint64_t now)
 {
+    capture(n, buf, len);
     struct tcpe_wire_pkt wp;
     int kind = tcpe_wire_eth_parse(buf, len, 0, &wp, &n->wire);
     if (kind == TCPE_WIRE_KIND_ARP) {
@@ -122,7 +140,11 @@ static void wire_rx(struct emu_nic *n, const uint8_t *buf, size_t len, uint64_t 
 static void push(struct emu_nic *n, uint32_t kind, uint32_t len, void *ptr)
 {
     struct emu_entry en = {.kind = kind, .len = len, .ptr = ptr};
-    emu_bus_push(&n->e->to_host, &en, &n->e->stop);
+    if (emu_bus_push(&n->e->to_host, &en) != HO_OK) {
+        emu_entry_free(&en);
+        snprintf(n->e->err, sizeof n->e->err, "NIC: out of memory for the PCI bus");
+        atomic_store(&n->e->stop, 1);
+    }
 }
 
 static void op_host_rx(void *ctx, struct ho_pkt *p, uint64_t now)
@@ -197,7 +219,31 @@ static void op_host_tx_done(void *ctx, uint64_t now)
     push(ctx, EMU_E_TX_DONE, 0, NULL);
 }
 
+/* The host's memory is the process's: a DMA address is a pointer. */
+static const uint8_t *op_host_read(void *ctx, uint64_t addr, uint32_t len)
+{
+    (void)ctx;
+    (void)len;
+    return (const uint8_t *)(uintptr_t)addr;
+}
+
+/* A host receive buffer for received bytes; the host thread frees it (emu_host.c). */
+static uint64_t op_host_place(void *ctx, const uint8_t *data, uint32_t len)
+{
+    struct emu_nic *n = ctx;
+    uint8_t *buf = malloc(len);
+    if (!buf) {
+        snprintf(n->e->err, sizeof n->e->err, "NIC: out of memory for received bytes");
+        atomic_store(&n->e->stop, 1);
+        return 0;
+    }
+    memcpy(buf, data, len);
+    return (uint64_t)(uintptr_t)buf;
+}
+
 static const struct ho_nic_ops nic_ops = {
+    .host_read = op_host_read,
+    .host_place = op_host_place,
     .wire_tx = op_wire_tx,
     .host_rx = op_host_rx,
     .host_msg = op_host_msg,
@@ -338,6 +384,7 @@ void *emu_nic_thread(void *arg)
     struct emu *e = n->e;
     while (!atomic_load(&e->stop)) {
         uint64_t now = emu_now();
+        uint32_t waiting = emu_bus_flush(&e->to_host);
         unsigned got = take_wire(n, now);
         got += take_bus(n, now);
         fire_timers(n, now);
@@ -355,6 +402,9 @@ void *emu_nic_thread(void *arg)
         if (n->busy) {
             uint64_t ready = n->free_at - EMU_NIC_SLACK_NS / 2;
             until = ready < until ? ready : until;
+        }
+        if (waiting > 0 && now + 100000 < until) {
+            until = now + 100000; /* the host makes room in the ring without telling */
         }
         sleep_until(n, until, now);
     }

@@ -19,6 +19,8 @@
 #include "handoff/tcpe_wire.h"
 #include "pci_ring.h"
 
+struct pcap_dumper; /* libpcap's, for --pcap */
+
 #define EMU_FRAME_MAX 1518u      /* the longest Ethernet frame (no FCS) */
 #define EMU_RING_CAP  (1u << 16) /* entries of each PCI ring */
 #define EMU_BATCH     64u        /* frames or entries taken per turn of a loop */
@@ -47,17 +49,29 @@ struct emu_entry {
     void *ptr;
 };
 
-/* One direction of the PCI bus: a ring and the doorbell of the thread that consumes it. */
+/*
+ * One direction of the PCI bus: a ring, the doorbell of the thread that consumes it, and the
+ * producer's own queue of entries that found the ring full. A producer never waits for the
+ * consumer: the two threads push to each other, and two full rings would otherwise hold both
+ * for ever. The driver of a real NIC keeps such a software queue in front of its command ring.
+ */
 struct emu_bus {
     struct emu_ring ring;
-    int doorbell;          /* eventfd the consumer sleeps on */
-    _Atomic int sleeping;  /* the consumer is (about to be) asleep on it */
-    _Atomic uint64_t full; /* pushes that found the ring full and waited */
+    int doorbell;         /* eventfd the consumer sleeps on */
+    _Atomic int sleeping; /* the consumer is (about to be) asleep on it */
+    /* The producer's alone. */
+    struct emu_entry *over; /* entries waiting for room in the ring, a FIFO */
+    uint32_t over_head, over_len, over_cap;
+    uint64_t overflows; /* entries that had to wait there */
 };
 
-/* Pushes e (producer side), waiting while the ring is full, and rings the doorbell if the
- * consumer sleeps. */
-void emu_bus_push(struct emu_bus *b, const struct emu_entry *e, const _Atomic int *stop);
+/* Pushes e (producer side): into the ring if nothing waits before it and there is room, else
+ * behind the waiting ones; rings the doorbell if the consumer sleeps. Returns HO_OK, or
+ * HO_ENOMEM (e was not taken). */
+int emu_bus_push(struct emu_bus *b, const struct emu_entry *e);
+/* Producer side: moves waiting entries into the ring while there is room. Returns how many are
+ * still waiting. */
+uint32_t emu_bus_flush(struct emu_bus *b);
 /* Before sleeping on the doorbell: returns false (do not sleep) if entries arrived meanwhile. */
 bool emu_bus_may_sleep(struct emu_bus *b);
 /* After waking: empties the doorbell. */
@@ -92,6 +106,7 @@ struct emu {
     struct emu_host_stats host_stats;
     /* The wire. */
     int tap_fd;
+    struct pcap_dumper *pcap; /* every frame in and out, written by the NIC thread, or NULL */
     uint8_t our_mac[TCPE_WIRE_ETH_ALEN];
     uint32_t our_ip, peer_ip;
     /* The firmware's side (emu_nic.c) and the host's (emu_host.c). */
@@ -99,6 +114,14 @@ struct emu {
     struct emu_host *host;
     const struct ho_docroot *docroot;
     char err[256]; /* a thread's fatal error */
+    /* The control socket (emu_ctl.c): the main thread hands a command to the host thread. */
+    int ctl_fd;
+    char ctl_path[108];
+    pthread_mutex_t ctl_lock;
+    pthread_cond_t ctl_done;
+    _Atomic int ctl_pending; /* ctl_cmd waits for the host thread */
+    char ctl_cmd[256];
+    char *ctl_reply; /* the host thread's answer (malloc'd), under ctl_lock */
 };
 
 uint64_t emu_now(void);
@@ -110,6 +133,15 @@ void *emu_nic_thread(void *arg); /* arg: struct emu_nic */
 int emu_host_create(struct emu *e, struct emu_host **out);
 void emu_host_destroy(struct emu_host *h);
 void *emu_host_thread(void *arg); /* arg: struct emu_host */
+
+/* emu_ctl.c */
+int emu_ctl_path(const char *netns, char *buf, size_t cap);
+int emu_ctl_open(struct emu *e, const char *netns, char *err, size_t errlen);
+void emu_ctl_close(struct emu *e);
+/* Main thread: takes one client of the control socket, has its command carried out, answers. */
+void emu_ctl_serve(struct emu *e);
+/* Host thread: carries out the pending command (emu_host.c). */
+void emu_host_ctl(struct emu_host *h, uint64_t now);
 
 /* Frees what an entry owns (at teardown, for entries left on a ring). */
 void emu_entry_free(const struct emu_entry *en);
