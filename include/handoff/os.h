@@ -330,7 +330,8 @@ uint32_t ho_so_count(const struct ho_os *os);
  * Asks the NIC to give sock's connection back (RESTORE_REQUEST). Until the RESTORE arrives the
  * socket reads what was delivered and sends nothing (a send goes on at HO_SO_RESUMED); then it
  * lives in the host's TCP again. Returns HO_OK, or HO_ESTATE if the connection is not on the
- * NIC (on the host, or on its way), HO_ENOENT if sock is not open.
+ * NIC (on the host, or on its way) or the application has closed it, HO_ENOENT if sock is not
+ * open.
  */
 int ho_os_restore(struct ho_os *os, uint32_t sock, uint64_t now);
 

@@ -249,6 +249,10 @@ static void take_restore_request(struct ho_nic *n, const struct ho_cmd_restore_r
     if (!s) {
         return; /* it ended on the NIC meanwhile: the driver will take its CLOSED */
     }
+    if (!TCPE_CAN_EXPORT(tcpe_conn_state(s->conn))) {
+        n->late_cmds++; /* closed on both sides, in TIME_WAIT: its CLOSED will follow */
+        return;
+    }
     uint32_t ns = (uint32_t)(s - n->slots);
     deliver(n, s); /* what it received reaches the host before its state */
     ack_flush(n);

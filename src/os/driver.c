@@ -116,9 +116,10 @@ bool os_bypass_rx(struct ho_os *os, struct ho_pkt *p)
         return false;
     }
     struct os_sock *s = &os->socks[sock];
-    if (s->where == OS_ON_NIC) {
+    if (s->where >= OS_ON_NIC) {
         /* The NIC classified it as a host packet before it imported the connection, and its
-         * reply overtook it. */
+         * reply overtook it; or the connection is on its way back, and the NIC, which holds it
+         * until its RESTORE, either takes the packet or hands it back once it has let go. */
         os->ops.nic_forward(os->ctx, p, os->now);
         return true;
     }
@@ -269,8 +270,8 @@ int ho_os_restore(struct ho_os *os, uint32_t sock, uint64_t now)
         return HO_ENOENT;
     }
     struct os_sock *s = &os->socks[sock];
-    if (s->where != OS_ON_NIC) {
-        return HO_ESTATE;
+    if (s->where != OS_ON_NIC || s->close_sent) {
+        return HO_ESTATE; /* not on the NIC, or closed there already: nothing to take back */
     }
     s->where = OS_RESTORING;
     struct ho_cmd cmd = {.type = HO_CMD_RESTORE_REQUEST};
@@ -302,10 +303,13 @@ static void restored(struct ho_os *os, const struct ho_cmd_restore *r)
     s->snd_inflight = s->snd_phantom = 0;
     free(s->snd.buf);
     s->snd = (struct os_bytes){0};
-    s->rx_ready = 0; /* on the host, s->rcv says what waits */
+    if (!os->p.virtual_payload) {
+        s->rx_ready = 0; /* the delivered bytes wait in s->rcv */
+    }                    /* on virtual payload rx_ready still counts them, read before the TCP's */
     s->nic_eof = false;
     bool close_pending = s->close_pending;
-    bool readable = s->rcv.len > 0 || tcpe_conn_readable(c) > 0 || tcpe_conn_eof(c);
+    bool readable =
+        s->rcv.len > 0 || s->rx_ready > 0 || tcpe_conn_readable(c) > 0 || tcpe_conn_eof(c);
     if (readable) {
         os_app_event(os, sock, HO_SO_READABLE);
     }
@@ -318,6 +322,7 @@ static void restored(struct ho_os *os, const struct ho_cmd_restore *r)
 
 void os_nic_close(struct ho_os *os, uint32_t sock)
 {
+    os->socks[sock].close_sent = true;
     struct ho_cmd cmd = {.type = HO_CMD_CLOSE};
     cmd.close.conn_id = sock;
     cmd.close.how = HO_CMD_CLOSE_CLOSE;

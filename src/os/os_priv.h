@@ -62,6 +62,7 @@ struct os_sock {
     uint32_t rx_ready;     /* OS_ON_NIC: received bytes the NIC has delivered, unread */
     bool nic_eof;          /* OS_ON_NIC: the NIC delivered the peer's FIN */
     bool close_pending;    /* closed while on its way to or from the NIC */
+    bool close_sent;       /* OS_ON_NIC: closed by the application, CLOSE sent */
     /* Real payload. */
     struct os_bytes snd;  /* OS_ON_NIC: the send socket buffer, a ring the NIC reads by DMA:
                              bytes given in SEND commands and not yet acknowledged */

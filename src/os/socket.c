@@ -168,7 +168,7 @@ uint32_t ho_so_readable(const struct ho_os *os, uint32_t sock)
     const struct os_sock *s = sock_of(os, sock);
     switch (s->where) {
     case OS_HOST:
-        return s->rcv.len + tcpe_conn_readable(s->conn);
+        return s->rcv.len + s->rx_ready + tcpe_conn_readable(s->conn);
     case OS_ON_NIC:
     case OS_RESTORING:
         return s->rx_ready;
@@ -182,7 +182,7 @@ bool ho_so_eof(const struct ho_os *os, uint32_t sock)
     const struct os_sock *s = sock_of(os, sock);
     switch (s->where) {
     case OS_HOST:
-        return s->rcv.len == 0 && tcpe_conn_eof(s->conn);
+        return s->rcv.len == 0 && s->rx_ready == 0 && tcpe_conn_eof(s->conn);
     case OS_ON_NIC:
     case OS_RESTORING:
         return s->nic_eof;
@@ -199,9 +199,11 @@ int ho_so_read(struct ho_os *os, uint32_t sock, uint64_t now, bool *eof)
     *eof = false;
     HO_ASSERT(os->p.virtual_payload, "ho_so_read on real payload: use ho_so_recv");
     if (s->where == OS_HOST) {
-        n = tcpe_recv(s->conn, NULL, UINT32_MAX >> 1, now);
+        /* What the NIC delivered before a restore first, then the host TCP's. */
+        n = (int)s->rx_ready + tcpe_recv(s->conn, NULL, UINT32_MAX >> 1, now);
+        s->rx_ready = 0;
         *eof = tcpe_conn_eof(s->conn);
-    } else if (s->where == OS_ON_NIC) {
+    } else if (s->where >= OS_ON_NIC) {
         n = (int)s->rx_ready;
         s->rx_ready = 0;
         *eof = s->nic_eof;
