@@ -25,11 +25,14 @@
  * disciplines with NIC_TX always first, handoff accepted and refused, receiving and sending on
  * the NIC with the ACK and RECV/ACKED messages they produce (ACK aggregation by timer and by
  * byte count), load control's Soft limit and its advertisements, the Hard limit and slot reuse,
- * connections ending (close, reset, timeout), malformed commands, the TCP timer debt, and
- * destroy returning every packet. Four tests hold the firmware to finer clauses of its contract,
- * each quoted where it is checked: parameters out of range (test_create_out_of_range), a
- * connection id handed off twice (test_handoff_duplicate_id), commands checked when they arrive
- * (test_cmd_checked_on_arrival), and the doorbell (test_doorbell).
+ * connections ending (close, reset, timeout), malformed commands, the TCP timer debt, destroy
+ * returning every packet, and giving connections back: RESTORE_REQUEST and its RESTORE (whose
+ * state the host's stack imports and carries on with), NIC packets of a restored connection
+ * already queued, and commands that arrive late for connections no longer on the NIC. Four
+ * tests hold the firmware to finer clauses of its contract, each quoted where it is checked:
+ * parameters out of range (test_create_out_of_range), a connection id handed off twice
+ * (test_handoff_duplicate_id), commands checked when they arrive (test_cmd_checked_on_arrival),
+ * and the doorbell (test_doorbell).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -80,7 +83,9 @@ struct rec_pkt {
 };
 
 struct rec_msg {
-    struct ho_cmd cmd; /* decoded (no message to the host carries a blob) */
+    struct ho_cmd cmd; /* decoded; a RESTORE's state points into blob */
+    uint8_t *blob;     /* a RESTORE's state blob, copied (the message is valid only during the
+                          call) */
     uint64_t t;
 };
 
@@ -162,6 +167,13 @@ static void op_host_msg(void *ctx, const uint8_t *msg, uint32_t len, uint64_t no
     assert_int_equal(m->cmd.seq, f->msg_seq);
     f->msg_seq++;
     m->t = now;
+    m->blob = NULL;
+    if (m->cmd.type == HO_CMD_RESTORE && m->cmd.restore.state.len > 0) {
+        m->blob = malloc(m->cmd.restore.state.len);
+        assert_non_null(m->blob);
+        memcpy(m->blob, m->cmd.restore.state.data, m->cmd.restore.state.len);
+        m->cmd.restore.state.data = m->blob;
+    }
 }
 
 static void op_ready(void *ctx, uint64_t now)
@@ -289,6 +301,9 @@ static void fake_free(struct fake *f)
     for (size_t i = 0; i < f->nhost; i++) {
         free(f->host[i].p);
     }
+    for (size_t i = 0; i < f->nmsg; i++) {
+        free(f->msg[i].blob);
+    }
     ho_lookup_destroy(f->oracle);
     free(f);
 }
@@ -388,6 +403,14 @@ static void close_cmd(struct fake *f, uint32_t conn_id)
     assert_int_equal(cmd_in(f, &c), HO_OK);
 }
 
+static void restore_cmd(struct fake *f, uint32_t conn_id)
+{
+    struct ho_cmd c = {.type = HO_CMD_RESTORE_REQUEST};
+    c.restore_request.conn_id = conn_id;
+    c.restore_request.reason = HO_CMD_RREQ_RECLAIM;
+    assert_int_equal(cmd_in(f, &c), HO_OK);
+}
+
 /* What a piece of work should cost and where its instructions go, from the cost table. */
 static uint64_t model_cost(struct fake *f, const struct ho_nic_work *w, uint8_t *cat)
 {
@@ -410,7 +433,9 @@ static uint64_t model_cost(struct fake *f, const struct ho_nic_work *w, uint8_t 
         *cat = CAT_MSG;
         assert_true(f->cmd_taken < f->ncmd);
         uint8_t type = f->cmd_type[f->cmd_taken];
-        return scaled(f, k->cmd + (type == HO_CMD_HANDOFF ? k->handoff : 0));
+        /* A RESTORE_REQUEST exports a connection: it costs what a HANDOFF's import does. */
+        bool moves = type == HO_CMD_HANDOFF || type == HO_CMD_RESTORE_REQUEST;
+        return scaled(f, k->cmd + (moves ? k->handoff : 0));
     }
     default:
         fail_msg("work from queue %d", (int)w->item.queue);
@@ -613,6 +638,25 @@ static void net_open(struct net *nt, struct conn *c, uint16_t port, uint32_t id,
     assert_int_equal(c->tuple.local_ip, SERVER_IP);
     assert_int_equal(c->tuple.remote_port, port);
     c->id = id;
+}
+
+/* Exchanges segments between the peer and the host's stack (no NIC between them: a connection
+ * the NIC gave back) until neither has anything to send. */
+static void net_pump(struct net *nt, uint64_t now)
+{
+    for (int round = 0; nt->peer_out.n || nt->host_out.n; round++) {
+        assert_true(round < 1000);
+        struct segq q = nt->peer_out;
+        nt->peer_out.n = 0;
+        for (size_t i = 0; i < q.n; i++) {
+            tcpe_stack_input(nt->host, &q.s[i], now);
+        }
+        q = nt->host_out;
+        nt->host_out.n = 0;
+        for (size_t i = 0; i < q.n; i++) {
+            tcpe_stack_input(nt->peer, &q.s[i], now);
+        }
+    }
 }
 
 /* Gives the firmware the peer's pending segments, as frames from the wire. */
@@ -1938,7 +1982,7 @@ static const struct arrive_case arrive_cases[] = {
     {"plain NIC: SEND", 0, A_PLAIN_SEND},
     {"plain NIC: HANDOFF", 0, A_PLAIN_HANDOFF},
     {"RCVD, which this firmware refuses", 4, A_RCVD},
-    {"RESTORE_REQUEST, which this firmware refuses", 4, A_RESTORE_REQUEST},
+    {"plain NIC: RESTORE_REQUEST", 0, A_RESTORE_REQUEST},
     {"SEND cut short", 4, A_SHORT_BODY},
     {"SEND with a trailing byte", 4, A_TRAILING_BYTE},
     {"SEND of 0 bytes", 4, A_ZERO_LENGTH},
@@ -2315,9 +2359,491 @@ static void test_doorbell(void **state)
     }
 }
 
+/* ---- tests: restoring a connection to the host ---------------------------------------------- */
+
+/*
+ * nic.h, ho_nic_cmd: "RESTORE_REQUEST gives a connection back: what it has received goes to the
+ * host first (RECV), then its state, with the bytes it still has to send, in a RESTORE message,
+ * and it leaves the NIC." Each row brings connection A to a different point on the NIC (B, a
+ * second connection, stays there throughout), then asks for A back and checks: the command's
+ * cost (cmd + handoff, like a HANDOFF); the messages about A, in order (RECV for everything A
+ * received, ACKED for every pending ACK, then the RESTORE, its last); the RESTORE's fields; that
+ * A left the NIC (lookup table, Cnum, ho_nic_info.restored, no TCP timer left for it, its
+ * frames now host packets) while B goes on; that the state imports into the host's stack as the
+ * same connection (tuple, state, SND.UNA, SND.NXT and RCV.NXT against the peer's view and the
+ * handoff's, nothing readable left in it) which then talks to the peer directly, the lost bytes
+ * retransmitted from the host; and that the same connection, handed off again under the same
+ * id, is taken and works.
+ */
+enum restore_kind {
+    R_IDLE,          /* nothing happened on the NIC */
+    R_STATE_DATA,    /* the host had received 100 bytes, unread, before the handoff */
+    R_PEER_DATA_FIN, /* the peer sent 700 bytes and its FIN, delivered by the NIC */
+    R_SENDING,       /* the NIC sent 3000 bytes, acknowledged (the ACK still aggregating), and
+                        1000 more, lost on the wire */
+};
+
+struct restore_case {
+    const char *name;
+    enum restore_kind kind;
+    uint32_t received; /* bytes the RECV messages about A must carry in all */
+    bool fin;          /* one of them carries the peer's FIN */
+    uint32_t nic_sent; /* bytes A sent from the NIC */
+    uint32_t acked;    /* of those, reported in an ACKED inside the restore */
+    uint32_t unacked;  /* the RESTORE's sockbuf.snd_unacked */
+};
+
+static const struct restore_case restore_cases[] = {
+    {"idle connection", R_IDLE, 0, false, 0, 0, 0},
+    {"data that came with the state", R_STATE_DATA, 100, false, 0, 0, 0},
+    {"peer data and FIN, delivered", R_PEER_DATA_FIN, 700, true, 0, 0, 0},
+    {"pending ACKs and unacknowledged bytes", R_SENDING, 0, false, 4000, 3000, 1000},
+};
+
+/* Lets the host's stack and the peer talk, timers included, until the peer holds `want`
+ * readable bytes; returns the time reached. */
+static uint64_t net_run_until_readable(struct net *nt, struct tcpe_conn *peer, uint32_t want,
+                                       uint64_t now)
+{
+    for (int step = 0;; step++) {
+        assert_true(step < 100);
+        net_pump(nt, now);
+        if (tcpe_conn_readable(peer) >= want) {
+            return now;
+        }
+        uint64_t h = tcpe_stack_next_wake(nt->host), p = tcpe_stack_next_wake(nt->peer);
+        uint64_t next = h < p ? h : p;
+        assert_true(next != TCPE_NEVER);
+        now = next > now ? next : now;
+        tcpe_stack_timers(nt->host, now);
+        tcpe_stack_timers(nt->peer, now);
+    }
+}
+
+static void test_restore_request(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof restore_cases / sizeof restore_cases[0]; i++) {
+        const struct restore_case *c = &restore_cases[i];
+        struct ho_nic_params p = base_params(4);
+        const struct ho_nic_costs *k = &p.costs;
+        struct fake *f = fake_new(&p);
+        struct net *nt = net_new();
+        struct conn a, b;
+        f->now = 1 * MS;
+        net_open(nt, &a, 48000, 21, f->now);
+        net_open(nt, &b, 48001, 22, f->now);
+        handoff_ok(f, &b);
+        if (c->kind == R_STATE_DATA) {
+            assert_int_equal(tcpe_send(a.peer, NULL, 100, f->now), 100);
+            net_pump(nt, f->now);
+            assert_int_equal(tcpe_conn_readable(a.srv), 100);
+        }
+        struct tcpe_info h0; /* the host's end as it was handed off */
+        tcpe_conn_info(a.srv, &h0);
+        handoff_ok(f, &a);
+        struct ho_nic_info in = info_of(f);
+        assert_int_equal(in.conns, 2);
+        assert_int_equal(in.cnum, 2);
+        assert_int_equal(in.restored, 0);
+
+        f->now = 2 * MS;
+        if (c->kind == R_PEER_DATA_FIN) {
+            assert_int_equal(tcpe_send(a.peer, NULL, 700, f->now), 700);
+            assert_int_equal(tcpe_shutdown(a.peer, f->now), HO_OK);
+            settle(f, nt);
+        } else if (c->kind == R_SENDING) {
+            send_cmd(f, 21, 3000);
+            settle(f, nt); /* the peer's ACKs wait in aggregation: no ACKED yet */
+            assert_int_equal(tcpe_conn_readable(a.peer), 3000);
+            for (size_t m = f->msg_seen; m < f->nmsg; m++) {
+                assert_int_not_equal(f->msg[m].cmd.type, HO_CMD_ACKED);
+            }
+            send_cmd(f, 21, 1000);
+            run_all(f);
+            assert_int_equal(lose_wire(f), 1);
+            assert_true(f->timer_when[HO_NIC_TIMER_TCP] != HO_NIC_NEVER);
+        } else {
+            run_all(f);
+        }
+        expect_idle(f);
+
+        /* The request: one command that costs what a handoff does. */
+        f->now += 10 * US;
+        restore_cmd(f, 21);
+        struct done d = expect_work(f, CM, scaled(f, k->cmd + k->handoff), CAT_MSG);
+        assert_null(d.w.pkt);
+        in = info_of(f);
+        assert_int_equal(in.conns, 1);
+        assert_int_equal(in.cnum, 1);
+        assert_int_equal(in.restored, 1);
+        assert_int_equal(in.accepted, 2);
+        assert_int_equal(in.closed, 0);
+        assert_int_equal(in.late_cmds, 0);
+        run_all(f);
+        oracle_forget(f, &a);
+
+        /* Its messages, from the handoff on: RECVs and ACKED, then the RESTORE, last. */
+        uint32_t received = 0, acked = 0;
+        bool fin = false;
+        const struct ho_cmd *rs = NULL;
+        while (f->msg_seen < f->nmsg) {
+            const struct ho_cmd *m = &f->msg[f->msg_seen++].cmd;
+            assert_null(rs); /* nothing after the RESTORE */
+            switch (m->type) {
+            case HO_CMD_RECV:
+                assert_int_equal(m->recv.conn_id, 21);
+                received += m->recv.len;
+                fin |= (m->recv.flags & HO_CMD_RECV_FIN) != 0;
+                break;
+            case HO_CMD_ACKED:
+                for (unsigned e = 0; e < m->acked.count; e++) {
+                    assert_int_equal(m->acked.entries[e].conn_id, 21);
+                    acked += m->acked.entries[e].bytes;
+                }
+                break;
+            case HO_CMD_RESTORE:
+                rs = m;
+                break;
+            default:
+                fail_msg("%s: unexpected %s", c->name, ho_cmd_type_name(m->type));
+            }
+        }
+        if (!rs) {
+            fail_msg("%s: no RESTORE", c->name);
+        }
+        assert_int_equal(received, c->received);
+        assert_int_equal(fin, c->fin);
+        assert_int_equal(acked, c->acked);
+        assert_int_equal(rs->restore.conn_id, 21);
+        assert_int_equal(rs->restore.reason, HO_CMD_RESTORE_REQUESTED);
+        assert_int_equal(rs->restore.sockbuf.snd_unacked, c->unacked);
+        assert_true(rs->restore.state.len > 0);
+        /* B was idle: with A gone, the NIC's TCP has no timer left (no retransmission of A's
+         * lost bytes from the NIC). */
+        assert_true(f->timer_when[HO_NIC_TIMER_TCP] == HO_NIC_NEVER);
+
+        /* The state is A's connection, as the peer sees it, with nothing left unread. */
+        struct tcpe_conn *back = NULL;
+        assert_int_equal(
+            tcpe_import(nt->host, rs->restore.state.data, rs->restore.state.len, f->now, &back),
+            HO_OK);
+        assert_memory_equal(tcpe_conn_tuple(back), &a.tuple, sizeof a.tuple);
+        struct tcpe_info bi, pi;
+        tcpe_conn_info(back, &bi);
+        tcpe_conn_info(a.peer, &pi);
+        assert_int_equal(bi.state, c->fin ? TCPE_CLOSE_WAIT : TCPE_ESTABLISHED);
+        assert_int_equal(bi.rcv_nxt, pi.snd_nxt); /* everything the peer sent, FIN included */
+        assert_int_equal(bi.rcv_nxt, h0.rcv_nxt + (c->kind == R_PEER_DATA_FIN ? 700 + 1 : 0));
+        assert_int_equal(bi.snd_una, pi.rcv_nxt); /* everything the peer got, acknowledged */
+        assert_int_equal(bi.snd_nxt, h0.snd_nxt + c->nic_sent);
+        assert_int_equal(bi.snd_nxt - bi.snd_una, c->unacked);
+        assert_int_equal(tcpe_conn_unacked(back), c->unacked);
+        assert_int_equal(tcpe_conn_readable(back), 0); /* it all went to the host in RECV */
+        assert_int_equal(tcpe_conn_eof(back), c->fin);
+
+        /* Back on the host, it talks to the peer directly: the lost bytes come from there. */
+        assert_int_equal(tcpe_send(back, NULL, 500, f->now), 500);
+        f->now = net_run_until_readable(nt, a.peer, c->nic_sent + 500, f->now);
+        assert_int_equal(tcpe_conn_readable(a.peer), c->nic_sent + 500);
+        assert_int_equal(tcpe_conn_unacked(back), 0);
+
+        /* Its frames are host packets now; B's are still the NIC's. */
+        struct tcpe_seg s = mkseg(CLIENT_IP, 48000, SERVER_IP, SERVER_PORT, TCPE_ACK, 10);
+        struct ho_pkt *hp = wire_in(f, &s);
+        expect_work(f, HR, k->host_rx + f->probes[hp->id] * k->lookup_probe, CAT_HOST);
+        assert_ptr_equal(f->host[f->nhost - 1].p, hp);
+        assert_int_equal(tcpe_send(b.peer, NULL, 10, f->now), 10);
+        settle(f, nt);
+        const struct ho_cmd *rb = next_msg(f, HO_CMD_RECV);
+        assert_int_equal(rb->recv.conn_id, 22);
+        assert_int_equal(rb->recv.len, 10);
+        no_more_msgs(f);
+
+        /* A again, under the same id: taken into the freed slot, and its frames hit. */
+        a.srv = back;
+        f->now += 1 * MS;
+        handoff_ok(f, &a);
+        in = info_of(f);
+        assert_int_equal(in.conns, 2);
+        assert_int_equal(in.cnum, 2);
+        if (!c->fin) {
+            assert_int_equal(tcpe_send(a.peer, NULL, 30, f->now), 30);
+            settle(f, nt);
+            const struct ho_cmd *ra = next_msg(f, HO_CMD_RECV);
+            assert_int_equal(ra->recv.conn_id, 21);
+            assert_int_equal(ra->recv.len, 30);
+        }
+        no_more_msgs(f);
+        assert_int_equal(f->faults, 0);
+        net_free(nt);
+        fake_free(f);
+    }
+}
+
+/*
+ * nic.h: "A packet of a restored connection that was already queued on NIC_RX goes to the
+ * host." The RESTORE_REQUEST is queued first, then a packet of A (from the wire, where the
+ * lookup still hits, or forwarded by the driver), then one of B. The restore runs first; A's
+ * packet then goes to the host (ops.host_rx), untouched by the NIC's TCP: no RST, nothing
+ * consumed or counted; the host's stack, given the RESTORE's state, takes its bytes. B's packet
+ * still goes to the NIC's TCP.
+ */
+struct queued_case {
+    const char *name;
+    bool host_first;
+    bool forwarded; /* A's packet comes from the driver (ho_nic_forward), else from the wire */
+};
+
+static const struct queued_case queued_cases[] = {
+    {"FCFS, a frame from the wire", false, false},
+    {"host first, a frame from the wire", true, false},
+    {"FCFS, a packet the driver forwarded", false, true},
+};
+
+static void test_restore_queued_packet(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof queued_cases / sizeof queued_cases[0]; i++) {
+        const struct queued_case *c = &queued_cases[i];
+        struct ho_nic_params p = base_params(4);
+        p.host_first = c->host_first;
+        const struct ho_nic_costs *k = &p.costs;
+        struct fake *f = fake_new(&p);
+        struct net *nt = net_new();
+        struct conn a, b;
+        f->now = 1 * MS;
+        net_open(nt, &a, 48100, 31, f->now);
+        net_open(nt, &b, 48101, 32, f->now);
+        handoff_ok(f, &a);
+        handoff_ok(f, &b);
+        expect_idle(f);
+
+        f->now = 2 * MS;
+        restore_cmd(f, 31);
+        assert_int_equal(tcpe_send(a.peer, NULL, 100, f->now), 100);
+        assert_int_equal(nt->peer_out.n, 1);
+        struct ho_pkt *pa =
+            c->forwarded ? forward_in(f, &nt->peer_out.s[0]) : wire_in(f, &nt->peer_out.s[0]);
+        nt->peer_out.n = 0;
+        assert_int_equal(tcpe_send(b.peer, NULL, 50, f->now), 50);
+        struct ho_pkt *pb = wire_in(f, &nt->peer_out.s[0]);
+        nt->peer_out.n = 0;
+        uint32_t ida = pa->id, idb = pb->id; /* the firmware owns them now */
+        assert_int_equal(info_of(f).qlen, 2);
+
+        expect_work(f, CM, scaled(f, k->cmd + k->handoff), CAT_MSG);
+        oracle_forget(f, &a);
+        expect_work(f, NT, scaled(f, k->msg), CAT_MSG);
+        const struct ho_cmd *rs = next_msg(f, HO_CMD_RESTORE);
+        assert_int_equal(rs->restore.conn_id, 31);
+
+        struct tcpe_stats before = *info_of(f).tcp;
+        size_t nwire = f->nwire, nhost = f->nhost;
+        unsigned frees = f->fw_frees;
+        struct done d =
+            expect_work(f, NR, scaled(f, k->tcp_rx) + f->probes[ida] * k->lookup_probe, CAT_TCP);
+        assert_int_equal(d.id, ida);
+        assert_int_equal(d.grew, 0);
+        assert_int_equal(f->nhost, nhost + 1);
+        assert_int_equal(f->host[nhost].p->id, ida);
+        assert_true(f->host[nhost].t == d.ended);
+        assert_int_equal(f->host[nhost].p->seg.len, 100);
+        assert_int_equal(f->nwire, nwire);    /* no RST, no ACK */
+        assert_int_equal(f->fw_frees, frees); /* not consumed */
+        const struct tcpe_stats *after = info_of(f).tcp;
+        assert_true(after->segs_in == before.segs_in);
+        assert_true(after->rsts_out == before.rsts_out);
+        assert_true(after->drops[TCPE_DROP_NO_CONN] == before.drops[TCPE_DROP_NO_CONN]);
+        no_more_msgs(f);
+
+        /* B's packet is the NIC's TCP's. */
+        d = expect_work(f, NR, scaled(f, k->tcp_rx) + f->probes[idb] * k->lookup_probe, CAT_TCP);
+        assert_int_equal(d.id, idb);
+        run_all(f);
+        const struct ho_cmd *rb = next_msg(f, HO_CMD_RECV);
+        assert_int_equal(rb->recv.conn_id, 32);
+        assert_int_equal(rb->recv.len, 50);
+        no_more_msgs(f);
+        expect_idle(f);
+
+        /* The host's stack, with the state, takes the packet the NIC gave it. */
+        struct tcpe_conn *back = NULL;
+        assert_int_equal(
+            tcpe_import(nt->host, rs->restore.state.data, rs->restore.state.len, f->now, &back),
+            HO_OK);
+        assert_int_equal(tcpe_conn_readable(back), 0);
+        assert_int_equal(tcpe_stack_input(nt->host, &f->host[nhost].p->seg, f->now), HO_OK);
+        assert_int_equal(tcpe_conn_readable(back), 100);
+        net_pump(nt, f->now);
+        assert_int_equal(tcpe_conn_unacked(a.peer), 0);
+        assert_int_equal(f->faults, 0);
+        net_free(nt);
+        fake_free(f);
+    }
+}
+
+/*
+ * nic.h: "A SEND, CLOSE or RESTORE_REQUEST for a connection that has ended on the NIC meanwhile
+ * is late, not wrong: it is dropped and counted." A (id 51) is reset by its peer, or was given
+ * back already, or was never on the NIC; a command naming it is taken at its usual cost, does
+ * nothing (no message, no frame, no output queued, the NIC's counts unchanged) and counts in
+ * ho_nic_info.late_cmds. B (id 52) goes on, and the next command is taken in sequence.
+ */
+enum late_why { LATE_RESET, LATE_RESTORED, LATE_NEVER, LATE_UNSEEN_ID };
+
+struct late_case {
+    const char *name;
+    uint8_t type;
+    enum late_why why;
+};
+
+static const struct late_case late_cases[] = {
+    {"SEND, reset by the peer", HO_CMD_SEND, LATE_RESET},
+    {"CLOSE, reset by the peer", HO_CMD_CLOSE, LATE_RESET},
+    {"RESTORE_REQUEST, reset by the peer", HO_CMD_RESTORE_REQUEST, LATE_RESET},
+    {"SEND, given back already", HO_CMD_SEND, LATE_RESTORED},
+    {"CLOSE, given back already", HO_CMD_CLOSE, LATE_RESTORED},
+    {"RESTORE_REQUEST, given back already", HO_CMD_RESTORE_REQUEST, LATE_RESTORED},
+    {"SEND, never on the NIC", HO_CMD_SEND, LATE_NEVER},
+    {"CLOSE, never on the NIC", HO_CMD_CLOSE, LATE_NEVER},
+    {"RESTORE_REQUEST, never on the NIC", HO_CMD_RESTORE_REQUEST, LATE_NEVER},
+    {"SEND, an id far past any handed off", HO_CMD_SEND, LATE_UNSEEN_ID},
+    {"RESTORE_REQUEST, an id far past any handed off", HO_CMD_RESTORE_REQUEST, LATE_UNSEEN_ID},
+};
+
+static void test_late_commands(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof late_cases / sizeof late_cases[0]; i++) {
+        const struct late_case *c = &late_cases[i];
+        struct ho_nic_params p = base_params(4);
+        const struct ho_nic_costs *k = &p.costs;
+        struct fake *f = fake_new(&p);
+        struct net *nt = net_new();
+        struct conn a, b;
+        f->now = 1 * MS;
+        net_open(nt, &a, 48200, 51, f->now);
+        net_open(nt, &b, 48201, 52, f->now);
+        handoff_ok(f, &b);
+        uint32_t id = 51;
+        f->now = 2 * MS;
+        switch (c->why) {
+        case LATE_RESET:
+            handoff_ok(f, &a);
+            tcpe_abort(a.peer, f->now);
+            to_nic(f, nt);
+            run_all(f);
+            assert_int_equal(next_msg(f, HO_CMD_CLOSED)->closed.how, HO_CMD_CLOSED_RESET);
+            oracle_forget(f, &a);
+            break;
+        case LATE_RESTORED:
+            handoff_ok(f, &a);
+            restore_cmd(f, 51);
+            run_all(f);
+            assert_int_equal(next_msg(f, HO_CMD_RESTORE)->restore.conn_id, 51);
+            oracle_forget(f, &a);
+            break;
+        case LATE_NEVER:
+            break;
+        case LATE_UNSEEN_ID:
+        default:
+            id = 100000;
+            break;
+        }
+        no_more_msgs(f);
+        expect_idle(f);
+        struct ho_nic_info in0 = info_of(f);
+        assert_int_equal(in0.late_cmds, 0);
+
+        f->now += 1 * MS;
+        struct ho_cmd cmd = {.type = c->type};
+        if (c->type == HO_CMD_SEND) {
+            cmd.send.conn_id = id;
+            cmd.send.len = 500;
+            cmd.send.addr = 0x1000;
+        } else if (c->type == HO_CMD_CLOSE) {
+            cmd.close.conn_id = id;
+            cmd.close.how = HO_CMD_CLOSE_CLOSE;
+        } else {
+            cmd.restore_request.conn_id = id;
+            cmd.restore_request.reason = HO_CMD_RREQ_RECLAIM;
+        }
+        assert_int_equal(cmd_in(f, &cmd), HO_OK); /* only known late when carried out */
+        size_t nwire = f->nwire, nhost = f->nhost;
+        uint64_t handoff = c->type == HO_CMD_RESTORE_REQUEST ? k->handoff : 0;
+        struct done d = expect_work(f, CM, scaled(f, k->cmd + handoff), CAT_MSG);
+        if (d.grew != 0) {
+            fail_msg("%s: the dropped command queued %u items", c->name, d.grew);
+        }
+        expect_idle(f);
+        no_more_msgs(f);
+        assert_int_equal(f->nwire, nwire);
+        assert_int_equal(f->nhost, nhost);
+        struct ho_nic_info in = info_of(f);
+        assert_int_equal(in.late_cmds, 1);
+        assert_int_equal(in.conns, in0.conns);
+        assert_int_equal(in.cnum, in0.cnum);
+        assert_int_equal(in.accepted, in0.accepted);
+        assert_int_equal(in.closed, in0.closed);
+        assert_int_equal(in.restored, in0.restored);
+        assert_true(in.tcp->segs_out == in0.tcp->segs_out);
+
+        /* B goes on; its SEND is the next command in sequence. */
+        send_cmd(f, 52, 100);
+        run_all(f);
+        assert_int_equal(f->nwire, nwire + 1);
+        assert_int_equal(f->wire[nwire].p->seg.len, 100);
+        assert_int_equal(f->wire[nwire].p->seg.dst_port, 48201);
+        assert_int_equal(info_of(f).late_cmds, 1);
+        net_free(nt);
+        fake_free(f);
+    }
+}
+
+/* ---- regression: RESTORE_REQUEST for a connection in TIME_WAIT ---------------------------- */
+
+/* B5. nic.h: RESTORE_REQUEST "gives a connection back"; a command for a connection that ended
+ * is dropped and counted. A connection the host closed first sits in TIME_WAIT on the NIC for
+ * 2 MSL (60 s with tcpe's default MSL), still in its slot (its CLOSED comes only at the end), so
+ * the driver, which still has its socket ON_NIC waiting for that CLOSED, may ask for it back
+ * (ho_os_restore returns HO_OK; `handoff emu restore ADDR:PORT` does exactly this). The firmware
+ * then aborts: take_restore_request asserts that tcpe_export succeeds, and tcpe_export refuses
+ * TIME_WAIT (HO_ESTATE, TCPE_CAN_EXPORT is ESTABLISHED..LAST_ACK). It must be dropped as late,
+ * and the connection's CLOSED still come. */
+static void test_restore_request_in_time_wait(void **state)
+{
+    (void)state;
+    struct ho_nic_params p = base_params(4);
+    struct fake *f = fake_new(&p);
+    struct net *nt = net_new();
+    struct conn a;
+    f->now = 1 * MS;
+    net_open(nt, &a, 48300, 61, f->now);
+    handoff_ok(f, &a);
+    f->now = 2 * MS;
+    close_cmd(f, 61);
+    settle(f, nt);
+    assert_int_equal(tcpe_shutdown(a.peer, f->now), HO_OK);
+    settle(f, nt);
+    assert_int_equal(next_msg(f, HO_CMD_RECV)->recv.flags, HO_CMD_RECV_FIN);
+    no_more_msgs(f);
+    assert_int_equal(info_of(f).conns, 1); /* TIME_WAIT: still on the NIC, no CLOSED yet */
+    restore_cmd(f, 61);
+    run_all(f);
+    struct ho_nic_info in = info_of(f);
+    assert_int_equal(in.late_cmds, 1);
+    assert_int_equal(in.restored, 0);
+    assert_int_equal(in.conns, 1); /* still in TIME_WAIT */
+    no_more_msgs(f);
+    net_free(nt);
+    fake_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_restore_request_in_time_wait),
         cmocka_unit_test(test_create),
         cmocka_unit_test(test_create_out_of_range),
         cmocka_unit_test(test_plain_paths),
@@ -2337,6 +2863,9 @@ int main(void)
         cmocka_unit_test(test_timer_debt),
         cmocka_unit_test(test_destroy),
         cmocka_unit_test(test_doorbell),
+        cmocka_unit_test(test_restore_request),
+        cmocka_unit_test(test_restore_queued_packet),
+        cmocka_unit_test(test_late_commands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,11 @@
  * Covered: the cost, category, priority and memory of every kind of work; the socket layer on
  * the host; handoff under FCFS (the HANDOFF command, held packets, accepted and refused
  * replies); the bypass protocol (SEND bounded by the send buffer, ACKED, RECV, CLOSE, CLOSED);
- * threshold selection Tn; messages the driver must refuse; ho_os_check and ho_os_destroy.
+ * threshold selection Tn; restoring a connection from the NIC (ho_os_restore and its
+ * RESTORE_REQUEST, the socket on its way back taking RECV, ACKED and CLOSED, the RESTORE putting
+ * the connection back in the host's TCP, a close that waits for it), where the test's NIC is a
+ * tcpe stack of its own that imports the HANDOFF's state and talks to the client; messages the
+ * driver must refuse; ho_os_check and ho_os_destroy.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -68,6 +72,8 @@ static const struct ho_os_costs costs = {
 
 /* The platform of the test running, cleaned up by the teardown if the test fails. */
 static struct tt_host *current;
+/* The NIC's TCP a restore test plays (struct tnic), freed by the teardown likewise. */
+static void current_nic_free(void);
 
 static int no_output(void *ctx, const struct tcpe_seg *seg)
 {
@@ -106,6 +112,7 @@ static void plat_fini(struct tt_host *pl)
 static int teardown(void **state)
 {
     (void)state;
+    current_nic_free();
     if (current) {
         tt_host_free(current);
         current = NULL;
@@ -127,10 +134,15 @@ static bool has_event(const struct tt_host *pl, uint32_t sock, unsigned ev)
 static int nic_msg(struct tt_host *pl, struct ho_cmd *c)
 {
     c->seq = pl->nic_seq++;
-    uint8_t buf[1024];
-    int n = ho_cmd_encode(c, buf, sizeof buf);
-    assert_true(n > 0);
-    return ho_os_msg(pl->os, buf, (uint32_t)n, pl->now);
+    int size = ho_cmd_size(c); /* a RESTORE carries a state blob */
+    assert_true(size > 0);
+    uint8_t *buf = malloc((size_t)size);
+    assert_non_null(buf);
+    int n = ho_cmd_encode(c, buf, (size_t)size);
+    assert_int_equal(n, size);
+    int rc = ho_os_msg(pl->os, buf, (uint32_t)n, pl->now);
+    free(buf);
+    return rc;
 }
 
 static void cmd_at(const struct tt_host *pl, size_t i, struct ho_cmd *out)
@@ -1068,7 +1080,652 @@ static void test_threshold_selection(void **state)
     }
 }
 
-/* ---- 5. bad input ----------------------------------------------------------------------- */
+/* ---- 5. restoring a connection from the NIC --------------------------------------------- */
+
+/*
+ * The NIC's TCP for one connection, played by the test: the HANDOFF's state imported into a
+ * tcpe stack of its own (virtual payload). It talks to the client through the platform (the
+ * driver forwards the client's packets to it; its segments go to the client's stack), takes
+ * SEND and CLOSE, reports what it receives in RECV and what the client acknowledges in ACKED
+ * (both held back while hold_reports: they are then still on their way when the driver asks for
+ * the connection back), and answers a RESTORE_REQUEST as the firmware does: RECV, ACKED, then a
+ * RESTORE with its own export.
+ */
+#define TNIC_MAXOUT 512
+
+struct tnic {
+    struct tt_host *pl;
+    struct tcpe_stack *stack;
+    struct tcpe_conn *conn; /* NULL once given back */
+    uint32_t sock;
+    size_t cmds_seen, fwd_seen; /* of pl->cmds and pl->fwd */
+    struct tcpe_seg out[TNIC_MAXOUT];
+    size_t nout;
+    uint64_t sent, acked; /* bytes it had to send (the state's and SENDs'), reported acked */
+    bool fin_told;
+    bool hold_reports;
+    bool answer_restore; /* take RESTORE_REQUEST at once, else leave it to the test */
+    size_t rreq_at;      /* index in pl->cmds of the RESTORE_REQUEST taken, or SIZE_MAX */
+};
+
+/* The stack of the test's NIC in use (the struct tnic is the test's, on its stack). */
+static struct tcpe_stack *current_nic;
+
+static void current_nic_free(void)
+{
+    tcpe_stack_destroy(current_nic);
+    current_nic = NULL;
+}
+
+static int tnic_output(void *ctx, const struct tcpe_seg *seg)
+{
+    struct tnic *t = ctx;
+    assert_true(t->nout < TNIC_MAXOUT);
+    t->out[t->nout] = *seg;
+    t->out[t->nout].data = NULL;
+    t->nout++;
+    return HO_OK;
+}
+
+/* Takes the connection of the HANDOFF at pl->cmds[at] (answered already, by on_nic_conn). */
+static void tnic_attach(struct tnic *t, struct tt_host *pl, size_t at)
+{
+    memset(t, 0, sizeof *t);
+    t->pl = pl;
+    t->answer_restore = true;
+    t->rreq_at = SIZE_MAX;
+    struct tcpe_params tp;
+    tcpe_params_init(&tp);
+    tp.ops.output = tnic_output;
+    tp.ctx = t;
+    tp.virtual_payload = true;
+    tp.nodelay = true;
+    tp.delack = 0;
+    tp.sndbuf = 1u << 17;
+    tp.seed = 31;
+    assert_int_equal(tcpe_stack_create(&tp, &t->stack), HO_OK);
+    current_nic = t->stack;
+    struct ho_cmd h;
+    cmd_at(pl, at, &h);
+    assert_int_equal(h.type, HO_CMD_HANDOFF);
+    assert_int_equal(
+        tcpe_import(t->stack, h.handoff.state.data, h.handoff.state.len, pl->now, &t->conn), HO_OK);
+    t->sock = h.handoff.conn_id;
+    t->sent = tcpe_conn_unacked(t->conn);
+    t->cmds_seen = at + 1;
+    t->fwd_seen = pl->nfwd; /* packets forwarded before are the held ones, part of the state */
+}
+
+static void tnic_free(struct tnic *t)
+{
+    current_nic = NULL;
+    tcpe_stack_destroy(t->stack);
+    t->stack = NULL;
+    t->conn = NULL;
+}
+
+/* RECV for what the connection received; ACKED for what the client acknowledged (unless held
+ * back and not flush). Returns whether a message went to the driver. */
+static bool tnic_report(struct tnic *t, bool flush)
+{
+    bool posted = false;
+    if (t->hold_reports && !flush) {
+        return false;
+    }
+    int got = tcpe_recv(t->conn, NULL, 1u << 30, t->pl->now);
+    assert_true(got >= 0);
+    bool fin = tcpe_conn_eof(t->conn) && !t->fin_told;
+    if (got > 0 || fin) {
+        nic_recv(t->pl, t->sock, (uint32_t)got, fin);
+        t->fin_told |= fin;
+        posted = true;
+    }
+    uint64_t acked = t->sent - tcpe_conn_unacked(t->conn);
+    if (acked > t->acked) {
+        nic_acked(t->pl, t->sock, (uint32_t)(acked - t->acked));
+        t->acked = acked;
+        posted = true;
+    }
+    return posted;
+}
+
+/* The firmware's answer to RESTORE_REQUEST: what was received, the pending ACKs, the state. */
+static void tnic_restore(struct tnic *t)
+{
+    tnic_report(t, true);
+    int len = tcpe_export(t->conn, t->pl->now, NULL, 0);
+    assert_true(len > 0);
+    uint8_t *blob = malloc((size_t)len);
+    assert_non_null(blob);
+    assert_int_equal(tcpe_export(t->conn, t->pl->now, blob, (size_t)len), len);
+    struct ho_cmd m = {.type = HO_CMD_RESTORE};
+    m.restore.conn_id = t->sock;
+    m.restore.reason = HO_CMD_RESTORE_REQUESTED;
+    m.restore.sockbuf.snd_unacked = tcpe_conn_unacked(t->conn);
+    m.restore.state.len = (uint32_t)len;
+    m.restore.state.data = blob;
+    assert_int_equal(nic_msg(t->pl, &m), HO_OK);
+    free(blob);
+    tcpe_detach(t->conn);
+    t->conn = NULL;
+}
+
+static void tnic_command(struct tnic *t, size_t i)
+{
+    struct ho_cmd c;
+    cmd_at(t->pl, i, &c);
+    switch (c.type) {
+    case HO_CMD_SEND:
+        assert_int_equal(c.send.conn_id, t->sock);
+        assert_non_null(t->conn);
+        assert_int_equal(tcpe_send(t->conn, NULL, c.send.len, t->pl->now), (int)c.send.len);
+        t->sent += c.send.len;
+        break;
+    case HO_CMD_CLOSE:
+        assert_int_equal(c.close.conn_id, t->sock);
+        assert_int_equal(tcpe_shutdown(t->conn, t->pl->now), HO_OK);
+        break;
+    case HO_CMD_RESTORE_REQUEST:
+        assert_int_equal(c.restore_request.conn_id, t->sock);
+        t->rreq_at = i;
+        tnic_restore(t);
+        break;
+    default:
+        fail_msg("the NIC got %s", ho_cmd_type_name(c.type));
+    }
+}
+
+/* Runs the host, the test's NIC and the client until nothing is left to do now. */
+static void tnic_pump(struct tnic *t)
+{
+    struct tt_host *pl = t->pl;
+    for (int round = 0;; round++) {
+        assert_true(round < 10000);
+        tt_host_settle(pl);
+        bool moved = false;
+        for (; t->cmds_seen < pl->ncmds; t->cmds_seen++, moved = true) {
+            struct ho_cmd c;
+            cmd_at(pl, t->cmds_seen, &c);
+            if (c.type == HO_CMD_RESTORE_REQUEST && !t->answer_restore) {
+                break;
+            }
+            tnic_command(t, t->cmds_seen);
+        }
+        for (; t->fwd_seen < pl->nfwd; t->fwd_seen++, moved = true) {
+            if (!t->conn) {
+                /* Given back already: the firmware hands the packet to the host, as its
+                 * memory of restored connections says (nic.h). */
+                ho_os_rx(pl->os, tt_host_pkt_new(pl, &pl->fwd[t->fwd_seen]->seg), pl->now);
+                continue;
+            }
+            tcpe_stack_input(t->stack, &pl->fwd[t->fwd_seen]->seg, pl->now);
+        }
+        if (t->conn) {
+            moved |= tnic_report(t, false);
+        }
+        if (t->nout > 0) {
+            size_t n = t->nout;
+            t->nout = 0;
+            for (size_t i = 0; i < n; i++) {
+                tcpe_stack_input(pl->client, &t->out[i], pl->now);
+            }
+            tt_host_client_drain(pl);
+            moved = true;
+        }
+        if (!moved && pl->nq == 0 && pl->nwire == 0) {
+            return;
+        }
+    }
+}
+
+/* tnic_pump, and time passing through the timers of the host, the client and the test's NIC,
+ * up to `until`. */
+static void tnic_run(struct tnic *t, uint64_t until)
+{
+    struct tt_host *pl = t->pl;
+    for (int steps = 0;; steps++) {
+        assert_true(steps < 10000);
+        tnic_pump(t);
+        uint64_t next = pl->timer_when;
+        uint64_t c = tcpe_stack_next_wake(pl->client);
+        uint64_t n = tcpe_stack_next_wake(t->stack);
+        next = c < next ? c : next;
+        next = n < next ? n : next;
+        if (next == TCPE_NEVER || next > until) {
+            return;
+        }
+        if (next > pl->now) {
+            pl->now = next;
+        }
+        if (pl->timer_when <= pl->now) {
+            pl->timer_when = TCPE_NEVER;
+            ho_os_timer(pl->os, pl->now);
+        }
+        tcpe_stack_timers(pl->client, pl->now);
+        tcpe_stack_timers(t->stack, pl->now);
+    }
+}
+
+static struct ho_so_info so_info(const struct tt_host *pl, uint32_t sock)
+{
+    struct ho_so_info si;
+    assert_int_equal(ho_so_info(pl->os, sock, &si), HO_OK);
+    return si;
+}
+
+/* The index of the first event at or after `from` on sock with any of ev, or SIZE_MAX. */
+static size_t event_at(const struct tt_host *pl, size_t from, uint32_t sock, unsigned ev)
+{
+    for (size_t i = from; i < pl->nevs; i++) {
+        if (pl->evs[i].sock == sock && (pl->evs[i].events & ev)) {
+            return i;
+        }
+    }
+    return SIZE_MAX;
+}
+
+/*
+ * ho_os_restore (os.h): "Returns HO_OK, or HO_ESTATE if the connection is not on the NIC (on
+ * the host, or on its way), HO_ENOENT if sock is not open." A refused call queues nothing and
+ * changes nothing. The one taken posts a RESTORE_REQUEST (cmd.h: conn_id, the reason
+ * HO_CMD_RREQ_RECLAIM) at the cost of one command, and the socket is on its way back
+ * (HO_SO_RESTORING): it still counts as on the NIC, and sends queue nothing.
+ */
+enum rc_where { RC_NEVER, RC_PAST_TABLE, RC_RELEASED, RC_HOST, RC_OFFERED, RC_NIC, RC_RESTORING };
+
+static void test_restore_calls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *what;
+        enum rc_where where;
+        int rc;
+    } rows[] = {
+        {"a number never opened", RC_NEVER, HO_ENOENT},
+        {"a number past the table", RC_PAST_TABLE, HO_ENOENT},
+        {"a socket closed and released", RC_RELEASED, HO_ENOENT},
+        {"on the host", RC_HOST, HO_ESTATE},
+        {"on its way to the NIC", RC_OFFERED, HO_ESTATE},
+        {"on the NIC", RC_NIC, HO_OK},
+        {"on its way back already", RC_RESTORING, HO_ESTATE},
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        bool handoff = rows[r].where >= RC_OFFERED;
+        struct ho_os_params op = os_params(handoff ? 4 : 0, handoff ? fcfs : never);
+        struct tt_host *pl = plat_new(&op);
+        uint16_t port = (uint16_t)(9200 + r);
+        uint32_t sock = 0;
+        int c;
+        switch (rows[r].where) {
+        case RC_NEVER:
+            sock = open_conn(pl, port, &c) + 5;
+            break;
+        case RC_PAST_TABLE:
+            sock = 1u << 20;
+            break;
+        case RC_RELEASED:
+            sock = open_conn(pl, port, &c);
+            ho_so_close(pl->os, sock, pl->now);
+            assert_true(has_event(pl, sock, HO_SO_RELEASED));
+            break;
+        case RC_HOST:
+            sock = open_conn(pl, port, &c);
+            break;
+        case RC_OFFERED:
+            sock = open_conn(pl, port, &c);
+            tt_host_settle(pl);
+            assert_int_equal(so_info(pl, sock).where, HO_SO_OFFERED);
+            break;
+        case RC_NIC:
+        case RC_RESTORING:
+        default:
+            sock = on_nic_conn(pl, port, &c);
+            if (rows[r].where == RC_RESTORING) {
+                assert_int_equal(ho_os_restore(pl->os, sock, pl->now), HO_OK);
+                tt_host_settle(pl);
+            }
+            break;
+        }
+        tt_host_settle(pl);
+        struct ho_so_info before = {0};
+        bool open = ho_so_info(pl->os, sock, &before) == HO_OK;
+        assert_int_equal(open, rows[r].rc != HO_ENOENT);
+        struct ho_os_info info0;
+        ho_os_info(pl->os, &info0);
+        size_t ncmds = pl->ncmds, nevs = pl->nevs;
+        int rc = ho_os_restore(pl->os, sock, pl->now);
+        if (rc != rows[r].rc) {
+            fail_msg("%s: ho_os_restore returned %d, want %d", rows[r].what, rc, rows[r].rc);
+        }
+        if (rc != HO_OK) {
+            assert_int_equal(pl->nq, 0); /* nothing queued, nothing changed */
+            tt_host_settle(pl);
+            assert_int_equal(pl->ncmds, ncmds);
+            assert_int_equal(pl->nevs, nevs);
+            if (open) {
+                assert_int_equal(so_info(pl, sock).where, before.where);
+            }
+            assert_consistent(pl);
+            plat_fini(pl);
+            continue;
+        }
+        assert_int_equal(pl->nq, 1);
+        assert_work(&pl->q[0], HO_OS_PRIO_NET, HO_OS_CAT_NET, costs.msg_out, false, true);
+        assert_int_equal(so_info(pl, sock).where, HO_SO_RESTORING);
+        tt_host_settle(pl);
+        assert_int_equal(pl->ncmds, ncmds + 1);
+        struct ho_cmd cmd;
+        cmd_at(pl, ncmds, &cmd);
+        assert_int_equal(cmd.type, HO_CMD_RESTORE_REQUEST);
+        assert_int_equal(cmd.seq, ncmds); /* the HANDOFF was 0 */
+        assert_int_equal(cmd.restore_request.conn_id, sock);
+        assert_int_equal(cmd.restore_request.reason, HO_CMD_RREQ_RECLAIM);
+        struct ho_so_info si = so_info(pl, sock);
+        assert_int_equal(si.where, HO_SO_RESTORING);
+        assert_int_equal(si.moves, 1);
+        assert_memory_equal(&si.tuple, ho_so_tuple(pl->os, sock), sizeof si.tuple);
+        struct ho_os_info info;
+        ho_os_info(pl->os, &info);
+        assert_int_equal(info.on_nic, 1);
+        assert_int_equal(info.offered, 0);
+        assert_int_equal(info.sel_on_nic, info0.sel_on_nic);
+        /* On its way back: a send takes nothing and posts nothing, until RESUMED. */
+        assert_true(ho_so_send(pl->os, sock, 0, 0, 1000, pl->now) == 0);
+        assert_true(ho_so_send(pl->os, sock, 100, 0, 100, pl->now) == 0);
+        assert_int_equal(pl->nq, 0);
+        tt_host_settle(pl);
+        assert_int_equal(pl->ncmds, ncmds + 1);
+        assert_int_equal(so_info(pl, sock).bytes_out, 0);
+        assert_true(event_at(pl, nevs, sock, HO_SO_RESUMED | HO_SO_RELEASED) == SIZE_MAX);
+        assert_int_equal(pl->faults, 0);
+        assert_consistent(pl);
+        plat_fini(pl);
+    }
+}
+
+/*
+ * A connection back from the NIC (os.h, ho_os_restore; cmd.h, RESTORE). The test's NIC takes the
+ * handoff, sends 3000 bytes the application gave it and delivers 200 the client sent. Then,
+ * while its reports are on their way (held back), the client sends more (each row: data, its
+ * FIN, both or neither) and acknowledges 1000 more bytes, and the application asks for the
+ * connection back: the NIC's RECV and ACKED reach the socket while it is on its way back, before
+ * the RESTORE. They are taken (READABLE, WRITABLE; what was delivered is readable, the FIN is
+ * seen); then the RESTORE puts the connection in the host's TCP: HO_SO_HOST, two moves,
+ * consistent, HO_SO_RESUMED (after the RESTORE, not before), off the NIC for the selection
+ * policy. The host's TCP carries on from the NIC's sequence numbers: what the application sends
+ * next reaches the client after the NIC's bytes, and what the client sends next is the host's.
+ */
+static void test_restore_round_trip(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *what;
+        uint32_t data; /* the client sends while the NIC's reports are on their way */
+        bool fin;
+    } rows[] = {
+        {"data", 300, false},
+        {"data and FIN", 300, true},
+        {"FIN only", 0, true},
+        {"nothing", 0, false},
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        struct ho_os_params op = os_params(4, fcfs);
+        struct tt_host *pl = plat_new(&op);
+        int c;
+        uint32_t sock = on_nic_conn(pl, (uint16_t)(9300 + r), &c);
+        struct tnic nic;
+        tnic_attach(&nic, pl, pl->ncmds - 1);
+        struct ho_os_info info;
+        ho_os_info(pl->os, &info);
+        assert_true(info.on_nic == 1 && info.sel_on_nic == 1);
+
+        /* On the NIC: the application's bytes go out, the client's come in. */
+        assert_true(ho_so_send(pl->os, sock, 0, 0, 3000, pl->now) == 3000);
+        tnic_run(&nic, pl->now + 500 * MS);
+        assert_true(pl->crecv[c] == 3000);
+        assert_true(nic.acked == 3000);
+        tt_host_client_send(pl, c, 200);
+        tnic_pump(&nic);
+        assert_int_equal(ho_so_readable(pl->os, sock), 200);
+        bool eof = true;
+        assert_int_equal(ho_so_read(pl->os, sock, pl->now, &eof), 200);
+        assert_false(eof);
+
+        /* The NIC's reports are on their way: 1000 bytes more, acknowledged, and what the
+         * client sends now. */
+        nic.hold_reports = true;
+        nic.answer_restore = false;
+        assert_true(ho_so_send(pl->os, sock, 0, 0, 1000, pl->now) == 1000);
+        if (rows[r].data > 0) {
+            tt_host_client_send(pl, c, rows[r].data);
+        }
+        if (rows[r].fin) {
+            assert_int_equal(tcpe_shutdown(pl->cc[c], pl->now), HO_OK);
+        }
+        tnic_run(&nic, pl->now + 500 * MS);
+        assert_true(pl->crecv[c] == 4000);
+        assert_int_equal(tcpe_conn_unacked(nic.conn), 0);
+        assert_true(nic.acked == 3000);
+        assert_int_equal(tcpe_conn_readable(nic.conn), rows[r].data);
+        assert_int_equal(ho_so_readable(pl->os, sock), 0);
+
+        /* The request. */
+        size_t ncmds = pl->ncmds;
+        assert_int_equal(ho_os_restore(pl->os, sock, pl->now), HO_OK);
+        tnic_pump(&nic);
+        assert_int_equal(pl->ncmds, ncmds + 1);
+        assert_int_equal(so_info(pl, sock).where, HO_SO_RESTORING);
+
+        /* The NIC answers: RECV (if anything came), ACKED, then RESTORE. */
+        size_t nevs = pl->nevs;
+        uint32_t nic_seq = pl->nic_seq;
+        assert_int_equal(pl->nq, 0);
+        tnic_command(&nic, nic.cmds_seen++);
+        assert_true(nic.rreq_at == ncmds);
+        uint32_t msgs = pl->nic_seq - nic_seq;
+        assert_int_equal(msgs, (rows[r].data > 0 || rows[r].fin) + 1 + 1);
+        assert_int_equal(pl->nq, msgs);
+        /* The RECV and ACKED are taken while the socket is on its way back. */
+        for (uint32_t m = 0; m + 1 < msgs; m++) {
+            tt_host_run_at(pl, 0);
+            assert_int_equal(so_info(pl, sock).where, HO_SO_RESTORING);
+        }
+        if (rows[r].data > 0 || rows[r].fin) {
+            assert_true(event_at(pl, nevs, sock, HO_SO_READABLE) != SIZE_MAX);
+            assert_int_equal(ho_so_readable(pl->os, sock), rows[r].data);
+            assert_int_equal(ho_so_eof(pl->os, sock), rows[r].fin);
+        }
+        assert_true(event_at(pl, nevs, sock, HO_SO_WRITABLE) != SIZE_MAX);
+        assert_true(event_at(pl, nevs, sock, HO_SO_RESUMED) == SIZE_MAX);
+        ho_os_info(pl->os, &info);
+        assert_true(info.on_nic == 1 && info.sel_on_nic == 1);
+        assert_true(ho_so_send(pl->os, sock, 0, 0, 100, pl->now) == 0);
+        size_t before_restore = pl->nevs;
+        tt_host_run_at(pl, 0); /* the RESTORE */
+        assert_int_equal(pl->nq, 0);
+
+        struct ho_so_info si = so_info(pl, sock);
+        assert_int_equal(si.where, HO_SO_HOST);
+        assert_int_equal(si.moves, 2);
+        assert_true(si.bytes_out == 4000);
+        assert_consistent(pl);
+        assert_true(event_at(pl, before_restore, sock, HO_SO_RESUMED) != SIZE_MAX);
+        ho_os_info(pl->os, &info);
+        assert_true(info.on_nic == 0 && info.offered == 0 && info.sel_on_nic == 0);
+        if (rows[r].data == 0) {
+            assert_int_equal(ho_so_eof(pl->os, sock), rows[r].fin); /* the FIN came back */
+        }
+        assert_int_equal(ho_os_restore(pl->os, sock, pl->now), HO_ESTATE);
+
+        /* The host's TCP goes on where the NIC's stopped. */
+        uint64_t ntx = pl->ntx, bytes_in = info.tcp->bytes_in;
+        size_t nfwd = pl->nfwd;
+        assert_true(ho_so_send(pl->os, sock, 0, 0, 5000, pl->now) == 5000);
+        if (!rows[r].fin) {
+            tt_host_client_send(pl, c, 100);
+        }
+        tnic_run(&nic, pl->now + 3000 * MS);
+        assert_true(pl->ntx > ntx);
+        assert_true(pl->crecv[c] == 4000 + 5000);
+        assert_int_equal(pl->nfwd, nfwd); /* nothing goes to the NIC any more */
+        assert_int_equal(pl->ncmds, ncmds + 1);
+        ho_os_info(pl->os, &info);
+        assert_true(info.tcp->bytes_in == bytes_in + (rows[r].fin ? 0 : 100));
+        assert_true(info.pkts_held == 0);
+        assert_true(so_info(pl, sock).bytes_out == 9000);
+        assert_int_equal(pl->faults, 0);
+        assert_consistent(pl);
+        /* And it closes on the host, everything read: released at once, the client sees the
+         * FIN. */
+        (void)ho_so_read(pl->os, sock, pl->now, &eof);
+        assert_int_equal(ho_so_readable(pl->os, sock), 0);
+        ho_so_close(pl->os, sock, pl->now);
+        assert_true(pl->evs[pl->nevs - 1].sock == sock &&
+                    pl->evs[pl->nevs - 1].events == HO_SO_RELEASED);
+        tnic_run(&nic, pl->now + 3000 * MS);
+        assert_true(pl->ceof[c]);
+        assert_int_equal(pl->ncmds, ncmds + 1);
+        /* Once the connection is gone from both ends, its 4-tuple is no one's: the client
+         * connects again from the same port and is accepted (not held as bypassed). */
+        if (!rows[r].fin) {
+            assert_int_equal(tcpe_shutdown(pl->cc[c], pl->now), HO_OK);
+        }
+        tcpe_release(pl->cc[c], pl->now);
+        pl->cc[c] = NULL;
+        tnic_run(&nic, pl->now + 200000 * MS); /* TIME_WAIT ends */
+        assert_int_equal(tcpe_stack_conn_count(pl->client), 0);
+        tt_host_connect(pl, (uint16_t)(9300 + r));
+        assert_true(ho_so_accept(pl->os, pl->now) > 0);
+        ho_os_info(pl->os, &info);
+        assert_true(info.pkts_held == 0);
+        tnic_free(&nic);
+        plat_fini(pl);
+    }
+}
+
+/*
+ * The connection ends on the NIC before the RESTORE_REQUEST gets there (cmd.h: the firmware
+ * drops the late request and its CLOSED is what comes back): the CLOSED frees the restoring
+ * socket as for one on the NIC (HO_SO_RELEASED), closed by the application meanwhile or not.
+ */
+static void test_restore_then_closed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *what;
+        uint8_t how;
+        bool app_closed; /* the application closed the socket while it was on its way back */
+    } rows[] = {
+        {"reset by the peer", HO_CMD_CLOSED_RESET, false},
+        {"timed out", HO_CMD_CLOSED_TIMEOUT, false},
+        {"closed normally", HO_CMD_CLOSED_NORMAL, false},
+        {"reset, the application had closed it", HO_CMD_CLOSED_RESET, true},
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        struct ho_os_params op = os_params(4, fcfs);
+        struct tt_host *pl = plat_new(&op);
+        int c;
+        uint32_t sock = on_nic_conn(pl, (uint16_t)(9400 + r), &c);
+        int c2;
+        uint32_t other = on_nic_conn(pl, (uint16_t)(9450 + r), &c2);
+        assert_int_equal(ho_os_restore(pl->os, sock, pl->now), HO_OK);
+        tt_host_settle(pl);
+        size_t ncmds = pl->ncmds;
+        if (rows[r].app_closed) {
+            ho_so_close(pl->os, sock, pl->now);
+            assert_int_equal(pl->nq, 0);
+            assert_false(has_event(pl, sock, HO_SO_RELEASED));
+        }
+        size_t nevs = pl->nevs;
+        struct ho_cmd closed = {.type = HO_CMD_CLOSED};
+        closed.closed.conn_id = sock;
+        closed.closed.how = rows[r].how;
+        assert_int_equal(nic_msg(pl, &closed), HO_OK);
+        tt_host_settle(pl);
+        assert_int_equal(pl->nevs, nevs + 1); /* released once, nothing else */
+        assert_true(pl->evs[nevs].sock == sock && pl->evs[nevs].events == HO_SO_RELEASED);
+        struct ho_so_info si;
+        assert_int_equal(ho_so_info(pl->os, sock, &si), HO_ENOENT);
+        assert_int_equal(ho_os_restore(pl->os, sock, pl->now), HO_ENOENT);
+        assert_int_equal(pl->ncmds, ncmds);
+        struct ho_os_info info;
+        ho_os_info(pl->os, &info);
+        assert_true(info.on_nic == 1 && info.sel_on_nic == 1 && info.closed == 1);
+        assert_int_equal(so_info(pl, other).where, HO_SO_NIC);
+        /* The tuple is no longer bypassed: a late packet of it goes to the host's TCP (which
+         * answers with a reset), not to the NIC, and is not held. */
+        size_t nfwd = pl->nfwd;
+        tt_host_client_send(pl, c, 10);
+        tt_host_settle(pl);
+        ho_os_info(pl->os, &info);
+        assert_int_equal(pl->nfwd, nfwd);
+        assert_true(info.pkts_held == 0);
+        assert_int_equal(tcpe_conn_state(pl->cc[c]), TCPE_CLOSED); /* reset by the host */
+        assert_int_equal(pl->faults, 0);
+        assert_consistent(pl);
+        plat_fini(pl);
+    }
+}
+
+/*
+ * ho_so_close on a socket on its way back waits for the RESTORE (as one on its way to the NIC
+ * waits for the reply): no CLOSE goes to the NIC, nothing is released; when the connection is
+ * back in the host's TCP it is closed there, the socket released, and the host's TCP sends the
+ * FIN after the bytes still unacknowledged.
+ */
+static void test_close_while_restoring(void **state)
+{
+    (void)state;
+    struct ho_os_params op = os_params(4, fcfs);
+    struct tt_host *pl = plat_new(&op);
+    int c;
+    uint32_t sock = on_nic_conn(pl, 9500, &c);
+    struct tnic nic;
+    tnic_attach(&nic, pl, pl->ncmds - 1);
+    assert_true(ho_so_send(pl->os, sock, 0, 0, 2000, pl->now) == 2000);
+    tnic_pump(&nic); /* sent from the NIC; the client's ACK is delayed */
+    assert_true(pl->crecv[c] == 2000);
+    assert_int_equal(tcpe_conn_unacked(nic.conn), 2000);
+
+    nic.answer_restore = false;
+    size_t ncmds = pl->ncmds;
+    assert_int_equal(ho_os_restore(pl->os, sock, pl->now), HO_OK);
+    tnic_pump(&nic);
+    assert_int_equal(pl->ncmds, ncmds + 1);
+    ho_so_close(pl->os, sock, pl->now);
+    assert_int_equal(pl->nq, 0);
+    tnic_pump(&nic);
+    assert_int_equal(pl->ncmds, ncmds + 1); /* no CLOSE for the NIC */
+    assert_false(has_event(pl, sock, HO_SO_RELEASED));
+    assert_int_equal(so_info(pl, sock).where, HO_SO_RESTORING);
+    struct ho_os_info info;
+    ho_os_info(pl->os, &info);
+    assert_true(info.on_nic == 1 && info.sel_on_nic == 1);
+
+    size_t nevs = pl->nevs;
+    nic.answer_restore = true;
+    tnic_pump(&nic); /* the NIC answers: RESTORE, its 2000 bytes still unacknowledged */
+    assert_true(nic.conn == NULL);
+    assert_true(event_at(pl, nevs, sock, HO_SO_RELEASED) != SIZE_MAX);
+    assert_true(event_at(pl, nevs, sock, HO_SO_RESUMED) == SIZE_MAX);
+    assert_true(pl->evs[pl->nevs - 1].sock == sock &&
+                pl->evs[pl->nevs - 1].events == HO_SO_RELEASED);
+    struct ho_so_info si;
+    assert_int_equal(ho_so_info(pl->os, sock, &si), HO_ENOENT);
+    ho_os_info(pl->os, &info);
+    assert_true(info.on_nic == 0 && info.sel_on_nic == 0 && info.closed == 0);
+    assert_consistent(pl);
+    tnic_run(&nic, pl->now + 3000 * MS);
+    assert_true(pl->ceof[c]); /* the host's TCP sent the FIN */
+    assert_true(pl->crecv[c] == 2000);
+    assert_int_equal(tcpe_conn_state(pl->cc[c]), TCPE_CLOSE_WAIT);
+    assert_int_equal(pl->ncmds, ncmds + 1);
+    assert_int_equal(pl->faults, 0);
+    tnic_free(&nic);
+    plat_fini(pl);
+}
+
+/* ---- 6. bad input ----------------------------------------------------------------------- */
 
 static void test_bad_messages(void **state)
 {
@@ -1101,7 +1758,7 @@ static void test_bad_messages(void **state)
         {"type 0", -1, -1, 0},
         {"type 12", -1, -1, HO_CMD_TYPE_LAST + 1},
         {"type 255", -1, -1, 255},
-        {"RESTORE, which the driver does not take", -1, -1, HO_CMD_RESTORE},
+        {"RESTORE's type on a SOFT_LIMIT's body", -1, -1, HO_CMD_RESTORE},
         {"a byte short of its length field", len - 1, -1, -1},
         {"a byte past its length field", len + 1, -1, -1},
     };
@@ -1201,7 +1858,7 @@ static void test_call_from_outside_arms_timers(void **state)
     plat_fini(pl);
 }
 
-/* ---- 6. consistency and teardown -------------------------------------------------------- */
+/* ---- 7. consistency and teardown -------------------------------------------------------- */
 
 static void test_check(void **state)
 {
@@ -1343,9 +2000,147 @@ static void test_send_ring(void **state)
     plat_fini(pl);
 }
 
+/* ---- regressions: restoring sockets ------------------------------------------------------- */
+
+/* os.h, ho_os_restore: "Until the RESTORE arrives the socket reads what was delivered": a RECV
+ * for a restoring socket raises READABLE, and ho_so_read (virtual payload) reads it (it once
+ * read only sockets on the NIC). */
+static void test_read_while_restoring(void **state)
+{
+    (void)state;
+    struct ho_os_params op = os_params(4, fcfs);
+    struct tt_host *pl = plat_new(&op);
+    int c;
+    uint32_t sock = on_nic_conn(pl, 9600, &c);
+    assert_int_equal(ho_os_restore(pl->os, sock, pl->now), HO_OK);
+    tt_host_settle(pl);
+    nic_recv(pl, sock, 300, false);
+    tt_host_settle(pl);
+    assert_true(has_event(pl, sock, HO_SO_READABLE));
+    assert_int_equal(ho_so_readable(pl->os, sock), 300);
+    bool eof = true;
+    int n = ho_so_read(pl->os, sock, pl->now, &eof);
+    if (n != 300) {
+        fail_msg("ho_so_read on a restoring socket returned %d; ho_so_readable said 300", n);
+    }
+    plat_fini(pl);
+}
+
+/* Bytes the NIC delivered (RECV) and the application has not read stay readable when the
+ * RESTORE comes (virtual payload, where no buffer holds them and rx_ready counts them), and eof
+ * waits until they are read (they were once dropped, and eof said with 300 bytes unread). */
+static void test_delivered_bytes_lost_at_restore(void **state)
+{
+    (void)state;
+    static const bool fins[] = {false, true};
+    char wrong[256] = "";
+    for (size_t r = 0; r < 2; r++) {
+        struct ho_os_params op = os_params(4, fcfs);
+        struct tt_host *pl = plat_new(&op);
+        int c;
+        uint32_t sock = on_nic_conn(pl, (uint16_t)(9610 + r), &c);
+        struct tnic nic;
+        tnic_attach(&nic, pl, pl->ncmds - 1);
+        tt_host_client_send(pl, c, 300);
+        if (fins[r]) {
+            assert_int_equal(tcpe_shutdown(pl->cc[c], pl->now), HO_OK);
+        }
+        tnic_pump(&nic); /* RECV 300 (and FIN): the application has not read yet */
+        assert_int_equal(ho_so_readable(pl->os, sock), 300);
+        assert_int_equal(ho_os_restore(pl->os, sock, pl->now), HO_OK);
+        tnic_pump(&nic); /* RESTORE */
+        assert_int_equal(so_info(pl, sock).where, HO_SO_HOST);
+        uint32_t left = ho_so_readable(pl->os, sock);
+        bool eof = ho_so_eof(pl->os, sock);
+        tnic_free(&nic);
+        plat_fini(pl);
+        if (left != 300 || eof) {
+            size_t used = strlen(wrong);
+            snprintf(wrong + used, sizeof wrong - used,
+                     "%s%s: after the RESTORE ho_so_readable is %u (want 300), ho_so_eof %d "
+                     "(want 0)",
+                     used ? "; " : "", fins[r] ? "data and FIN" : "data", left, eof);
+        }
+    }
+    if (wrong[0]) {
+        fail_msg("%s", wrong);
+    }
+}
+
+/* A packet of the connection that reaches the host while the socket is restoring goes to the
+ * NIC, which still holds the connection until its RESTORE (it was once held for ever, never
+ * given to anyone). Its bytes then come back inside the state and reach the application. */
+static void test_packet_held_while_restoring(void **state)
+{
+    (void)state;
+    struct ho_os_params op = os_params(4, fcfs);
+    struct tt_host *pl = plat_new(&op);
+    int c;
+    uint32_t sock = on_nic_conn(pl, 9620, &c);
+    struct tnic nic;
+    tnic_attach(&nic, pl, pl->ncmds - 1);
+    nic.answer_restore = false;
+    assert_int_equal(ho_os_restore(pl->os, sock, pl->now), HO_OK);
+    tnic_pump(&nic);
+    size_t fwd = pl->nfwd;
+    tt_host_client_send(pl, c, 100); /* reaches the host before the RESTORE is taken */
+    tt_host_settle(pl);
+    struct ho_os_info info;
+    ho_os_info(pl->os, &info);
+    assert_int_equal(info.pkts_held, 0);
+    assert_int_equal(pl->nfwd, fwd + 1); /* forwarded to the NIC */
+    nic.answer_restore = true;
+    tnic_pump(&nic); /* the NIC's TCP takes it, then the RESTORE */
+    assert_int_equal(so_info(pl, sock).where, HO_SO_HOST);
+    ho_os_info(pl->os, &info);
+    assert_int_equal(info.pkts_held, 0);
+    assert_int_equal(ho_so_readable(pl->os, sock), 100);
+    bool eof;
+    assert_int_equal(ho_so_read(pl->os, sock, pl->now, &eof), 100);
+    ho_so_close(pl->os, sock, pl->now);
+    tnic_run(&nic, pl->now + 3000 * MS);
+    tnic_free(&nic);
+    plat_fini(pl);
+}
+
+/* ho_os_restore on a socket the application has closed (its CLOSE sent, waiting for the
+ * CLOSED) is refused: a RESTORE would bring the connection back as if it were open, resume an
+ * application that closed it, and leave the socket unreleased. */
+static void test_restore_after_close(void **state)
+{
+    (void)state;
+    struct ho_os_params op = os_params(4, fcfs);
+    struct tt_host *pl = plat_new(&op);
+    int c;
+    uint32_t sock = on_nic_conn(pl, 9630, &c);
+    struct tnic nic;
+    tnic_attach(&nic, pl, pl->ncmds - 1);
+    ho_so_close(pl->os, sock, pl->now);
+    tnic_pump(&nic); /* CLOSE: the NIC's TCP sends its FIN (FIN_WAIT_1, then FIN_WAIT_2) */
+    assert_false(has_event(pl, sock, HO_SO_RELEASED));
+    int rc = ho_os_restore(pl->os, sock, pl->now);
+    size_t nevs = pl->nevs;
+    if (rc == HO_OK) {
+        tnic_pump(&nic); /* RESTORE */
+        tnic_run(&nic, pl->now + 100000 * MS);
+    }
+    bool resumed = event_at(pl, nevs, sock, HO_SO_RESUMED) != SIZE_MAX;
+    bool released = has_event(pl, sock, HO_SO_RELEASED);
+    tnic_free(&nic);
+    plat_fini(pl);
+    if (rc == HO_OK && (resumed || !released)) {
+        fail_msg("restore of a closed socket: HO_OK, then RESUMED %d, RELEASED %d", resumed,
+                 released);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_read_while_restoring, teardown),
+        cmocka_unit_test_teardown(test_delivered_bytes_lost_at_restore, teardown),
+        cmocka_unit_test_teardown(test_packet_held_while_restoring, teardown),
+        cmocka_unit_test_teardown(test_restore_after_close, teardown),
         cmocka_unit_test_teardown(test_create_checks_params, teardown),
         cmocka_unit_test_teardown(test_packet_work, teardown),
         cmocka_unit_test_teardown(test_timers, teardown),
@@ -1358,6 +2153,10 @@ int main(void)
         cmocka_unit_test_teardown(test_soft_limit_message, teardown),
         cmocka_unit_test_teardown(test_bypass_protocol, teardown),
         cmocka_unit_test_teardown(test_threshold_selection, teardown),
+        cmocka_unit_test_teardown(test_restore_calls, teardown),
+        cmocka_unit_test_teardown(test_restore_round_trip, teardown),
+        cmocka_unit_test_teardown(test_restore_then_closed, teardown),
+        cmocka_unit_test_teardown(test_close_while_restoring, teardown),
         cmocka_unit_test_teardown(test_bad_messages, teardown),
         cmocka_unit_test_teardown(test_accept_from_event, teardown),
         cmocka_unit_test_teardown(test_call_from_outside_arms_timers, teardown),
