@@ -27,6 +27,7 @@ packages=(
     wrk              # load for the emulator's tests (tests/emu)
     apache2-utils    # ab, likewise
     procps           # sysctl, which sets up the emulator's namespace
+    tshark           # TCP analysis of the emulator's captures (tests/emu/emu_handoff.sh)
 )
 
 # The ns-3 scenario that `make bench` runs beside our own benchmarks (bench/ns3/).

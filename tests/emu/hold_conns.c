@@ -34,6 +34,7 @@ struct conn {
 };
 
 static volatile sig_atomic_t stop;
+static struct conn *cs; /* reachable until exit, whichever way main returns */
 
 static void on_term(int sig)
 {
@@ -114,7 +115,7 @@ int main(int argc, char **argv)
     char req[512];
     int req_len =
         snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", argv[4], argv[1]);
-    struct conn *cs = calloc((size_t)n, sizeof *cs);
+    cs = calloc((size_t)n, sizeof *cs);
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (!cs || ep < 0) {
         perror("hold_conns");
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
         close(cs[i].fd);
     }
     free(cs);
+    cs = NULL;
     close(ep);
     return 0;
 }

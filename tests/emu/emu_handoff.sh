@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# `handoff emu` moving connections on real packets, under curl and wrk, checked with tshark.
+#
+# usage: tests/emu/emu_handoff.sh PATH/TO/handoff PATH/TO/hold_conns
+#
+# In a network namespace of its own (its name carries this shell's PID):
+#  1. with 1024-P-N-T4-0 (a connection goes to the NIC at its 4th send-buffer enqueue, so in the
+#     middle of any response of more than three pages) and --pcap:
+#     - a 2 MB file fetched by curl: handed off in the middle of the response, byte for byte;
+#     - another, fetched slowly: `handoff emu ls` shows it on the NIC, `handoff emu restore`
+#       gives it back to the host in the middle of the response, ls shows it there, moved twice,
+#       and it completes byte for byte;
+#     - tshark's TCP analysis of the capture flags nothing in either stream (the window updates
+#       the rate-limited curl sends as its buffer drains are not faults, and are left out);
+#     - wrk, 1,000 connections for 5 s, most on the NIC: no socket error, no non-2xx (its timeout
+#       is 10 s: the NIC thread, doing the TCP of every connection, overflows its receive memory
+#       under this load, and a dropped segment waits for Linux's retransmission);
+#  2. with 1024-P-L-FCFS-20 (load control, the NIC throttled to 20 MIPS): under wrk's load the
+#     Soft limit falls below the Hard limit; once the load stops, connections that arrive in
+#     waves and stay fill the NIC up to the Soft limit, and it rises again (paper Figure 3: it
+#     rises when Cnum reaches it while Qlen is below Lowat).
+#
+# Needs root, /dev/net/tun, ip, curl, wrk and tshark; without them it prints why and exits 77.
+# Signals only the processes it started, by PID.
+set -uo pipefail
+
+handoff=${1:?usage: emu_handoff.sh PATH/TO/handoff PATH/TO/hold_conns}
+hold=${2:?usage: emu_handoff.sh PATH/TO/handoff PATH/TO/hold_conns}
+ns="ho-emuho-$$"
+addr=10.77.0.2
+work=
+emu_pid=
+pids=()
+
+skip() {
+    echo "SKIP: $1"
+    exit 77
+}
+
+stop_emu() {
+    if [ -n "$emu_pid" ] && kill -0 "$emu_pid" 2>/dev/null; then
+        kill -TERM "$emu_pid" 2>/dev/null
+        wait "$emu_pid"
+        local rc=$?
+        emu_pid=
+        return $rc
+    fi
+    emu_pid=
+    return 0
+}
+
+cleanup() {
+    for p in "${pids[@]}"; do
+        kill "$p" 2>/dev/null
+    done
+    stop_emu
+    ip netns del "$ns" 2>/dev/null
+    [ -n "$work" ] && rm -rf "$work"
+}
+
+fail() {
+    echo "FAIL: $*"
+    stop_emu
+    [ -s "$work/emu.err" ] && { echo "--- emu stderr"; tail -20 "$work/emu.err"; }
+    exit 1
+}
+
+[ "$(id -u)" = 0 ] || skip "not root"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+for tool in ip curl wrk tshark cmp; do
+    command -v $tool >/dev/null || skip "no $tool"
+done
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+work=$(mktemp -d "${TMPDIR:-/tmp}/handoff-emuho-test.XXXXXX") || fail "mktemp failed"
+in_ns() { ip netns exec "$ns" "$@"; }
+stat_last() { tail -1 "$work/stats.jsonl" | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
+stat_all() { grep -o "\"$1\":[0-9]*" "$work/stats.jsonl" | cut -d: -f2; }
+ls_emu() { "$handoff" emu ls --netns "$ns"; }
+
+root="$work/root"
+mkdir -p "$root"
+head -c 2000000 /dev/urandom >"$root/big1"
+head -c 2000000 /dev/urandom >"$root/big2"
+head -c 20000 /dev/urandom >"$root/mid"
+echo small >"$root/small"
+
+start_emu() {
+    "$handoff" emu "$1" --netns "$ns" --addr "$addr" --docroot "$root" \
+        --stats "$work/stats.jsonl" "${@:2}" >"$work/emu.out" 2>"$work/emu.err" &
+    emu_pid=$!
+    for _ in $(seq 300); do
+        grep -q '^ready ' "$work/emu.out" 2>/dev/null && return
+        kill -0 "$emu_pid" 2>/dev/null || fail "the emulator exited before it was ready"
+        sleep 0.1
+    done
+    fail "the emulator did not get ready"
+}
+
+# ---- 1. handoff and restore in the middle of responses -------------------------------------
+start_emu 1024-P-N-T4-0 --pcap "$work/wire.pcap"
+
+port_a=$(in_ns curl -s -o "$work/a" -w '%{local_port}' "http://$addr/big1") || fail "curl big1 failed"
+cmp -s "$root/big1" "$work/a" || fail "big1 differs from the file"
+sleep 0.3
+[ "$(stat_last handoffs)" -ge 1 ] || fail "big1's connection was not handed off"
+echo "handoff: big1 (port $port_a) handed off mid-response, byte for byte"
+
+ip netns exec "$ns" curl -s --limit-rate 150k -o "$work/b" -w '%{local_port}' \
+    "http://$addr/big2" >"$work/b.port" &
+curl_pid=$!
+pids+=("$curl_pid")
+sleep 1.5
+line=$(ls_emu | awk '$1 == "nic"') || fail "handoff emu ls failed"
+[ "$(echo "$line" | grep -c .)" = 1 ] || fail "ls: not one connection on the NIC: $(ls_emu)"
+peer=$(echo "$line" | awk '{ print $7 }')
+"$handoff" emu restore --netns "$ns" "$peer" >/dev/null || fail "handoff emu restore $peer failed"
+sleep 0.3
+after=$(ls_emu | awk -v p="$peer" '$7 == p')
+[ "$(echo "$after" | awk '{ print $1, $5 }')" = "host 2" ] || fail "after restore: $after"
+wait "$curl_pid" || fail "the slow curl failed"
+cmp -s "$root/big2" "$work/b" || fail "big2 differs from the file"
+port_b=$(cat "$work/b.port")
+[ "$(stat_last restores)" = 1 ] || fail "the statistics count $(stat_last restores) restores"
+echo "restore: big2 (port $port_b) handed off, restored mid-response, byte for byte"
+
+in_ns wrk -t2 -c1000 -d5s --timeout 10s "http://$addr/mid" >"$work/wrk.out" 2>&1 || fail "wrk failed"
+grep -q 'Socket errors' "$work/wrk.out" && fail "wrk: $(grep 'Socket errors' "$work/wrk.out")"
+grep -q 'Non-2xx' "$work/wrk.out" && fail "wrk: $(grep Non-2xx "$work/wrk.out")"
+nic_max=$(stat_all conns_nic | sort -n | tail -1)
+[ "${nic_max:-0}" -ge 500 ] || fail "only ${nic_max:-0} connections were on the NIC under wrk"
+echo "wrk 1,000 connections: $(grep '^Requests/sec' "$work/wrk.out"), up to $nic_max on the NIC, no error"
+"$handoff" emu ls --netns "$ns" >/dev/null || fail "ls after the load failed"
+stop_emu || fail "the emulator exited with an error"
+
+for port in "$port_a" "$port_b"; do
+    flags=$(tshark -r "$work/wire.pcap" -Y "tcp.port == $port && tcp.analysis.flags && !tcp.analysis.window_update" 2>/dev/null)
+    [ -z "$flags" ] || fail "tshark flags port $port's stream: $(echo "$flags" | head -5)"
+    frames=$(tshark -r "$work/wire.pcap" -Y "tcp.port == $port" 2>/dev/null | wc -l)
+    fins=$(tshark -r "$work/wire.pcap" -Y "tcp.port == $port && tcp.flags.fin == 1" 2>/dev/null | wc -l)
+    [ "$frames" -gt 100 ] && [ "$fins" -ge 2 ] || fail "port $port: $frames frames, $fins FINs"
+done
+echo "tshark: both streams whole (SYN to FINs), no TCP analysis flag"
+
+# ---- 2. load control on real traffic -------------------------------------------------------
+start_emu 1024-P-L-FCFS-20
+in_ns wrk -t2 -c1000 -d6s "http://$addr/small" >"$work/wrk2.out" 2>&1 || fail "wrk failed"
+sleep 2 # the NIC drains what the load left in its queues, and load control settles
+low=$(stat_all soft_limit | sort -n | head -1)
+[ "${low:-1024}" -lt 1024 ] || fail "the Soft limit never fell below the Hard limit"
+ulimit -n 20000 2>/dev/null
+for wave in 1 2 3; do
+    in_ns "$hold" "$addr" 80 300 /small 30 >"$work/hold$wave.out" 2>&1 &
+    pids+=("$!")
+    sleep 2
+done
+final=$(stat_last soft_limit)
+[ "${final:-0}" -gt "$low" ] || fail "the Soft limit stayed at ${final:-?} (lowest $low)"
+for p in "${pids[@]}"; do
+    kill "$p" 2>/dev/null
+done
+echo "load control: Soft limit fell to $low under load at 20 MIPS, rose to $final after"
+stop_emu || fail "the emulator exited with an error"
+ip netns list | grep -qw "$ns" && fail "the namespace $ns is left behind"
+echo "PASS"
