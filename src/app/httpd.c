@@ -14,7 +14,8 @@
  *   CLOSE    (close)
  *
  * On real payload the steps are the same; READ keeps the bytes in the connection's request
- * buffer and parses them (ho_http_parse), PARSE's work finds the file (ho_docroot_lookup) and
+ * buffer and parses them (ho_http_parse), PARSE's work finds the file (ho_docroot_lookup, through
+ * the cache of mapped files that Flash keeps too, filecache.h) and
  * builds the response head, RESPOND and SENDMORE send the head and the mapped file's bytes.
  * When a response is all queued, the next request already buffered (pipelining) is parsed, or
  * the connection is closed if the response said so.
@@ -22,8 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "filecache.h"
 #include "handoff/app.h"
 #include "handoff/assert.h"
 #include "handoff/err.h"
@@ -48,6 +49,12 @@ struct conn {
     struct real *real;     /* real payload: the bytes (NULL on virtual payload) */
 };
 
+/* The cache of mapped files: how many, how many bytes, how long before an entry is checked
+ * against the file system again (a changed file is served changed within that time). */
+#define FILES_MAX           4096u
+#define FILES_BYTES_MAX     (1ull << 30)
+#define FILES_REVALIDATE_NS 1000000000ull
+
 /* The longest response head and error body the server writes. */
 #define HEAD_MAX 1024u
 /* The request buffer starts this big and doubles up to the head limit. */
@@ -55,18 +62,17 @@ struct conn {
 
 /* A connection's bytes on real payload. */
 struct real {
-    char *rbuf;             /* request bytes read and not yet consumed */
-    uint32_t rlen, rcap;    /* bytes in it, its size */
-    uint64_t discard;       /* bytes of a request body still to drop */
-    bool eof;               /* the peer has closed its side */
-    bool close_after;       /* close once the response is queued */
-    int status;             /* the refused request's status, or 0 when it parsed */
-    struct ho_http_req req; /* the request parsed */
-    char head[HEAD_MAX];    /* the response head, then any error body */
-    uint32_t head_len;      /* bytes of it to send */
-    uint8_t *map;           /* the file's bytes, mapped, while the response is queued */
-    size_t map_len;
-    uint64_t last_ns; /* when a byte was last read or sent */
+    char *rbuf;                 /* request bytes read and not yet consumed */
+    uint32_t rlen, rcap;        /* bytes in it, its size */
+    uint64_t discard;           /* bytes of a request body still to drop */
+    bool eof;                   /* the peer has closed its side */
+    bool close_after;           /* close once the response is queued */
+    int status;                 /* the refused request's status, or 0 when it parsed */
+    struct ho_http_req req;     /* the request parsed */
+    char head[HEAD_MAX];        /* the response head, then any error body */
+    uint32_t head_len;          /* bytes of it to send */
+    const struct fc_file *file; /* the file, held while the response is queued */
+    uint64_t last_ns;           /* when a byte was last read or sent */
 };
 
 struct ho_app {
@@ -76,7 +82,8 @@ struct ho_app {
     struct ho_os *os;
     struct conn *conns; /* by socket number */
     uint32_t nconns;
-    bool real; /* real payload (p.docroot) */
+    bool real;        /* real payload (p.docroot) */
+    struct fc *files; /* real payload: the cache of mapped files */
     struct ho_app_info info;
 };
 
@@ -126,7 +133,7 @@ static void push_real(struct ho_app *a, uint32_t sock, uint64_t now)
     }
     if (c->write_left > 0) {
         struct ho_so_src src = {.written = (const uint8_t *)r->head + (r->head_len - c->write_left),
-                                .file = r->map};
+                                .file = r->file ? r->file->bytes : NULL};
         int64_t n = ho_so_send_data(a->os, sock, &src, c->write_left, 0, c->write_left, now);
         r->last_ns = n > 0 ? now : r->last_ns;
         c->write_left -= (uint64_t)n;
@@ -136,7 +143,7 @@ static void push_real(struct ho_app *a, uint32_t sock, uint64_t now)
         }
     }
     if (c->resp_left > 0) {
-        struct ho_so_src src = {.written = NULL, .file = r->map};
+        struct ho_so_src src = {.written = NULL, .file = r->file->bytes};
         int64_t n = ho_so_send_data(a->os, sock, &src, 0, c->file_queued, c->resp_left, now);
         r->last_ns = n > 0 ? now : r->last_ns;
         c->file_queued += (uint64_t)n;
@@ -193,11 +200,11 @@ static void accept_all(struct ho_app *a, uint64_t now)
 
 /* ---- real payload ------------------------------------------------------------------------- */
 
-static void real_free(struct real *r)
+static void real_free(struct ho_app *a, struct real *r)
 {
     if (r) {
-        if (r->map) {
-            munmap(r->map, r->map_len);
+        if (r->file) {
+            fc_put(a->files, r->file);
         }
         free(r->rbuf);
         free(r);
@@ -308,31 +315,28 @@ static void respond_real(struct ho_app *a, uint32_t sock, uint64_t now)
     struct real *r = c->real;
     int status = r->status;
     bool head_only = status == 0 && r->req.method == HO_HTTP_HEAD;
-    struct ho_docfile f = {.fd = -1};
+    const struct fc_file *f = NULL;
     if (status == 0) {
-        ho_docroot_lookup(a->p.docroot, r->req.path, &f, &status);
+        fc_get(a->files, a->p.docroot, r->req.path, now, &f, &status);
     }
     struct ho_http_resp resp = {.now_s = a->ops.wall_clock(a->ctx, now)};
     uint64_t body = 0;
-    if (status == 200) {
-        resp.content_length = f.size;
-        resp.content_type = f.content_type;
-        resp.has_last_modified = f.mtime >= 0 && f.mtime <= HO_HTTP_TIME_MAX;
-        resp.last_modified = f.mtime;
-        if (r->req.has_ims && resp.has_last_modified && f.mtime <= r->req.ims) {
+    if (f) {
+        resp.content_length = f->size;
+        resp.content_type = f->content_type;
+        resp.has_last_modified = f->mtime >= 0 && f->mtime <= HO_HTTP_TIME_MAX;
+        resp.last_modified = f->mtime;
+        if (r->req.has_ims && resp.has_last_modified && f->mtime <= r->req.ims) {
             status = 304;
-        } else if (!head_only && f.size > 0) {
-            void *m = mmap(NULL, (size_t)f.size, PROT_READ, MAP_PRIVATE, f.fd, 0);
-            if (m == MAP_FAILED) {
-                status = 500;
-            } else {
-                r->map = m;
-                r->map_len = (size_t)f.size;
-                body = f.size;
-            }
+        } else if (!head_only && f->size > 0) {
+            r->file = f; /* held until the response is queued */
+            f = NULL;
+            body = r->file->size;
+        }
+        if (f) {
+            fc_put(a->files, f);
         }
     }
-    ho_docfile_close(&f);
     char text[64];
     int text_len = 0;
     if (status != 200 && status != 304) {
@@ -364,9 +368,9 @@ static void response_done(struct ho_app *a, uint32_t sock, uint64_t now)
 {
     struct conn *c = &a->conns[sock];
     struct real *r = c->real;
-    if (r->map) {
-        munmap(r->map, r->map_len);
-        r->map = NULL;
+    if (r->file) {
+        fc_put(a->files, r->file);
+        r->file = NULL;
     }
     c->have_req = false;
     if (r->close_after) {
@@ -470,7 +474,7 @@ static void on_event(void *ctx, uint32_t sock, unsigned ev, uint64_t now)
     struct conn *c = conn_get(a, sock);
     if (ev & HO_SO_RELEASED) {
         a->info.conns -= c->in_use;
-        real_free(c->real);
+        real_free(a, c->real);
         uint32_t gen = c->gen + 1;
         memset(c, 0, sizeof *c);
         c->gen = gen;
@@ -506,8 +510,16 @@ int ho_app_create(const struct ho_app_params *p, struct ho_os *os, const struct 
     a->ctx = ctx;
     a->os = os;
     a->real = p->docroot != NULL;
+    if (a->real) {
+        a->files = fc_create(FILES_MAX, FILES_BYTES_MAX, FILES_REVALIDATE_NS);
+        if (!a->files) {
+            free(a);
+            return HO_ENOMEM;
+        }
+    }
     int rc = ho_so_listen(os, p->ip, p->port, p->backlog);
     if (rc < 0) {
+        fc_destroy(a->files);
         free(a);
         return rc;
     }
@@ -521,8 +533,9 @@ void ho_app_destroy(struct ho_app *a)
 {
     if (a) {
         for (uint32_t i = 0; i < a->nconns; i++) {
-            real_free(a->conns[i].real);
+            real_free(a, a->conns[i].real);
         }
+        fc_destroy(a->files);
         free(a->conns);
         free(a);
     }
