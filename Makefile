@@ -48,6 +48,9 @@ NS3_ARGS ?=
 # and run alternately (bench/versus.sh): BENCH_BASE is the last commit before the firmware and
 # the OS side were taken out of the simulator.
 BENCH_BASE ?= 3b3b528
+# The emulator against nginx on Linux's TCP, and the host's time per request with connections on
+# the host or on the NIC (bench/emu_versus_linux.sh, as root): seconds of wrk per cell.
+EMU_BENCH_SECONDS ?= 10
 bench:
 	@./scripts/install-deps.sh --bench
 	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DHANDOFF_TESTS=OFF -DHANDOFF_BENCH=ON >/dev/null
@@ -65,6 +68,7 @@ bench:
 		echo "== ns3_http_closed_loop"; \
 		$(NS3_BENCH) $(NS3_ARGS); \
 	fi
+	@echo "== emu_versus_linux"; ./bench/emu_versus_linux.sh $(BENCH_BUILD)/handoff $(EMU_BENCH_SECONDS)
 
 # Each fuzz/fuzz_NAME.c is linked with the TCP engine, the policy engine, the workload readers,
 # the simulator's configuration parser (src/sim/config.c alone: the rest of src/sim needs

@@ -37,6 +37,7 @@ bench_packages=(
     libns3-dev       # its headers and pkg-config files
     libgsl-dev       # libns3-dev's pkg-config files name libgsl.so, which only this package has
     libsqlite3-dev   # likewise libsqlite3.so (ns3-stats)
+    nginx            # Linux's TCP serving the emulator's files (bench/emu_versus_linux.sh)
 )
 
 with_bench=0
