@@ -126,19 +126,21 @@ static void make_room(struct fc *c, uint64_t size)
 static int entry_new(struct fc *c, const char *path, uint64_t hash, const struct ho_docfile *df,
                      const struct stat *st, uint64_t now, struct fc_entry **out)
 {
+    if (c->nall == c->capall) {
+        uint32_t cap = c->capall ? 2 * c->capall : 64;
+        struct fc_entry **all = realloc(c->all, cap * sizeof *all);
+        if (!all) {
+            return HO_ENOMEM;
+        }
+        c->all = all; /* kept at once: realloc may have freed the old array */
+        c->capall = cap;
+    }
     struct fc_entry *e = calloc(1, sizeof *e);
     char *p = strdup(path);
-    struct fc_entry **all = c->nall == c->capall
-                                ? realloc(c->all, (c->capall ? 2 * c->capall : 64) * sizeof *all)
-                                : c->all;
-    if (!e || !p || !all) {
+    if (!e || !p) {
         free(e);
         free(p);
         return HO_ENOMEM;
-    }
-    if (c->nall == c->capall) {
-        c->all = all;
-        c->capall = c->capall ? 2 * c->capall : 64;
     }
     if (df->size > 0) {
         void *m = mmap(NULL, (size_t)df->size, PROT_READ, MAP_PRIVATE, df->fd, 0);

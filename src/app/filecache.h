@@ -10,6 +10,11 @@
  * processor running the process flush its TLB. Entries in use by a response (refs > 0) are never
  * evicted; the least recently used of the others go when the cache holds more than its entries
  * or bytes. Failures (404, 403, ...) are not cached. Used by httpd.c on real payload only.
+ *
+ * Replace a served file by renaming a new one over it, as deployments do: the mappings held
+ * keep the old file's bytes. A file truncated in place under a mapping (`cp new old`, a shell's
+ * `>`) makes reads past its new end fault (SIGBUS), in this server as in any server that maps
+ * its files.
  */
 #ifndef HANDOFF_APP_FILECACHE_H
 #define HANDOFF_APP_FILECACHE_H
