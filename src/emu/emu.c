@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ftw.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,45 @@ uint64_t emu_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- host receive buffers ----------------------------------------------------------------- */
+
+uint8_t *emu_placed_new(struct emu *e, uint32_t len)
+{
+    struct emu_placed *b = malloc(sizeof *b + len);
+    if (!b) {
+        return NULL;
+    }
+    b->len = len;
+    pthread_mutex_lock(&e->placed_lock);
+    b->next = e->placed.next;
+    b->prev = &e->placed;
+    e->placed.next->prev = b;
+    e->placed.next = b;
+    pthread_mutex_unlock(&e->placed_lock);
+    return b->data;
+}
+
+void emu_placed_take(struct emu *e, uint8_t *data, uint8_t *dst, uint32_t len)
+{
+    struct emu_placed *b = (struct emu_placed *)(void *)(data - offsetof(struct emu_placed, data));
+    memcpy(dst, b->data, len < b->len ? len : b->len);
+    pthread_mutex_lock(&e->placed_lock);
+    b->prev->next = b->next;
+    b->next->prev = b->prev;
+    pthread_mutex_unlock(&e->placed_lock);
+    free(b);
+}
+
+void emu_placed_free_all(struct emu *e)
+{
+    while (e->placed.next != &e->placed) {
+        struct emu_placed *b = e->placed.next;
+        e->placed.next = b->next;
+        free(b);
+    }
+    e->placed.prev = &e->placed;
 }
 
 /* ---- the PCI bus -------------------------------------------------------------------------- */
@@ -221,6 +261,8 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
     e->ctl_fd = -1;
     pthread_mutex_init(&e->lock, NULL);
     pthread_mutex_init(&e->ctl_lock, NULL);
+    pthread_mutex_init(&e->placed_lock, NULL);
+    e->placed.next = e->placed.prev = &e->placed;
     pthread_cond_init(&e->ctl_done, NULL);
     struct emu_net net = EMU_NET_INIT;
     bool net_up = false;
@@ -402,6 +444,7 @@ out:
     emu_nic_destroy(e->nic);
     bus_fini(&e->to_nic);
     bus_fini(&e->to_host);
+    emu_placed_free_all(e); /* those whose RECV never reached the driver */
     if (net_up) {
         emu_net_down(&net);
     }
@@ -423,6 +466,7 @@ out:
     }
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->ctl_lock);
+    pthread_mutex_destroy(&e->placed_lock);
     pthread_cond_destroy(&e->ctl_done);
     free(e->ctl_reply);
     free(e);

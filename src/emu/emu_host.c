@@ -225,11 +225,10 @@ static void op_handed_off(void *ctx, uint32_t sock)
 /* The driver takes bytes the NIC placed in a host buffer (emu_nic.c's op_host_place). */
 static void op_host_take(void *ctx, uint64_t addr, uint8_t *dst, uint32_t len)
 {
-    (void)ctx;
+    struct emu_host *h = ctx;
     uint8_t *buf = (uint8_t *)(uintptr_t)addr;
     if (buf) {
-        memcpy(dst, buf, len);
-        free(buf);
+        emu_placed_take(h->e, buf, dst, len);
     }
 }
 

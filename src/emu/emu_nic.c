@@ -231,7 +231,7 @@ static const uint8_t *op_host_read(void *ctx, uint64_t addr, uint32_t len)
 static uint64_t op_host_place(void *ctx, const uint8_t *data, uint32_t len)
 {
     struct emu_nic *n = ctx;
-    uint8_t *buf = malloc(len);
+    uint8_t *buf = emu_placed_new(n->e, len);
     if (!buf) {
         snprintf(n->e->err, sizeof n->e->err, "NIC: out of memory for received bytes");
         atomic_store(&n->e->stop, 1);

@@ -96,6 +96,14 @@ struct emu_host_stats {
     uint64_t rsts_out, conns_reset, conns_timedout, idle_closed;
 };
 
+/* A host receive buffer the NIC placed received bytes in (RECV): listed until the host thread
+ * takes it, so that those whose RECV was still on its way when the emulator stops are freed. */
+struct emu_placed {
+    struct emu_placed *prev, *next;
+    uint32_t len;
+    uint8_t data[];
+};
+
 /* The whole emulator. */
 struct emu {
     struct ho_emu_params p;
@@ -113,7 +121,9 @@ struct emu {
     struct emu_nic *nic;
     struct emu_host *host;
     const struct ho_docroot *docroot;
-    char err[256]; /* a thread's fatal error */
+    pthread_mutex_t placed_lock; /* the host receive buffers placed and not yet taken */
+    struct emu_placed placed;    /* their list's head */
+    char err[256];               /* a thread's fatal error */
     /* The control socket (emu_ctl.c): the main thread hands a command to the host thread. */
     int ctl_fd;
     char ctl_path[108];
@@ -142,6 +152,12 @@ void emu_ctl_close(struct emu *e);
 void emu_ctl_serve(struct emu *e);
 /* Host thread: carries out the pending command (emu_host.c). */
 void emu_host_ctl(struct emu_host *h, uint64_t now);
+
+/* A host receive buffer of len bytes, listed (NIC thread); taken, unlisted and freed (host
+ * thread); every one still listed freed (at teardown). */
+uint8_t *emu_placed_new(struct emu *e, uint32_t len);
+void emu_placed_take(struct emu *e, uint8_t *data, uint8_t *dst, uint32_t len);
+void emu_placed_free_all(struct emu *e);
 
 /* Frees what an entry owns (at teardown, for entries left on a ring). */
 void emu_entry_free(const struct emu_entry *en);
