@@ -29,6 +29,28 @@ uint64_t emu_now(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* ---- packets -------------------------------------------------------------------------------- */
+
+struct ho_pkt *emu_pkt_new(const struct tcpe_seg *seg)
+{
+    if (seg->len > EMU_FRAME_MAX) {
+        return NULL;
+    }
+    struct emu_pkt *p = malloc(sizeof *p);
+    if (!p) {
+        return NULL;
+    }
+    p->pkt = (struct ho_pkt){.seg = *seg};
+    p->pkt.seg.data = NULL;
+    if (seg->len > 0 && seg->data) {
+        memcpy(p->data, seg->data, seg->len);
+        p->pkt.seg.data = p->data;
+    }
+    int fl = tcpe_wire_eth_len(seg);
+    p->pkt.frame_bytes = fl > 0 ? (uint32_t)fl : 0;
+    return &p->pkt;
+}
+
 /* ---- host receive buffers ----------------------------------------------------------------- */
 
 uint8_t *emu_placed_new(struct emu *e, uint32_t len)

@@ -175,26 +175,12 @@ static void op_nic_cmd(void *ctx, const uint8_t *msg, uint32_t len, uint64_t now
 static struct ho_pkt *op_pkt_alloc(void *ctx, const struct tcpe_seg *seg)
 {
     struct emu_host *h = ctx;
-    if (seg->len > EMU_FRAME_MAX) {
-        return NULL;
-    }
-    struct emu_pkt *p = malloc(sizeof *p);
-    if (!p) {
-        return NULL;
-    }
-    p->pkt = (struct ho_pkt){.seg = *seg};
-    p->pkt.seg.data = NULL;
-    if (seg->len > 0 && seg->data) {
-        memcpy(p->data, seg->data, seg->len);
-        p->pkt.seg.data = p->data;
-    }
-    int fl = tcpe_wire_eth_len(seg);
-    p->pkt.frame_bytes = fl > 0 ? (uint32_t)fl : 0;
-    if (!pkt_number(h, &p->pkt)) {
+    struct ho_pkt *p = emu_pkt_new(seg);
+    if (p && !pkt_number(h, p)) {
         free(p);
         return NULL;
     }
-    return &p->pkt;
+    return p;
 }
 
 static void op_pkt_free(void *ctx, struct ho_pkt *p)

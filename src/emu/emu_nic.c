@@ -183,22 +183,7 @@ static void op_timer(void *ctx, enum ho_nic_timer which, uint64_t when, uint64_t
 static struct ho_pkt *op_pkt_alloc(void *ctx, const struct tcpe_seg *seg)
 {
     (void)ctx;
-    if (seg->len > EMU_FRAME_MAX) {
-        return NULL;
-    }
-    struct emu_pkt *p = malloc(sizeof *p);
-    if (!p) {
-        return NULL;
-    }
-    p->pkt = (struct ho_pkt){.seg = *seg};
-    p->pkt.seg.data = NULL;
-    if (seg->len > 0 && seg->data) {
-        memcpy(p->data, seg->data, seg->len);
-        p->pkt.seg.data = p->data;
-    }
-    int fl = tcpe_wire_eth_len(seg);
-    p->pkt.frame_bytes = fl > 0 ? (uint32_t)fl : 0;
-    return &p->pkt;
+    return emu_pkt_new(seg);
 }
 
 static void op_pkt_free(void *ctx, struct ho_pkt *p)

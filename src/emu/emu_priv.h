@@ -31,6 +31,10 @@ struct emu_pkt {
     uint8_t data[EMU_FRAME_MAX];
 };
 
+/* A packet holding a copy of seg and its payload (freed with free()), or NULL when seg's
+ * payload does not fit a frame or memory is out. */
+struct ho_pkt *emu_pkt_new(const struct tcpe_seg *seg);
+
 /* What a ring entry carries. */
 enum emu_entry_kind {
     /* host -> NIC */
