@@ -49,6 +49,9 @@ struct ho_emu_params {
     uint32_t stats_ms;      /* the period of the statistics, ms */
     uint64_t seed;          /* the generated file set's contents */
     uint32_t idle_s;        /* a connection idle this long is closed, seconds; 0 = never */
+    const char *label;      /* the configuration's name, for the live view, or NULL */
+    FILE *live;             /* a terminal to draw a live view on (like top) every stats_ms, or
+                               NULL */
 };
 
 /* Fills p with defaults: no handoff, 0 MIPS, netns "handoff", 10.77.0.2:80, a generated set for

@@ -46,7 +46,8 @@ static void usage(FILE *f)
             "                       file set is generated for the run and removed after\n"
             "  -f, --files N        the generated set's size, in SPECweb99 connections (default\n"
             "                       1: 25 directories of 36 files, 128 MB)\n"
-            "  -s, --stats FILE     write statistics as JSON lines every 100 ms\n"
+            "  -s, --stats FILE     write statistics as JSON lines every 100 ms (on a terminal,\n"
+            "                       stderr also shows them live, redrawn in place)\n"
             "  -w, --pcap FILE      write every frame on the wire, both ways, to FILE (pcap,\n"
             "                       nanosecond timestamps; Wireshark and tshark read it)\n"
             "  -i, --idle-timeout S close a connection that has neither read nor sent a byte\n"
@@ -303,6 +304,11 @@ int cli_emu(int argc, char **argv)
     sim_config_os_params(&c, 1u << 16, &p.os);
     p.os.somaxconn = 0; /* Linux's listen queue, not FreeBSD 4.7's 128: wrk opens thousands */
     p.app_costs = c.costs.app;
+    p.label = spec;
+    const char *term = getenv("TERM");
+    if (isatty(STDERR_FILENO) && term && strcmp(term, "dumb") != 0) {
+        p.live = stderr; /* a view like top's, redrawn in place */
+    }
     p.seed = c.seed;
     if (geteuid() != 0) {
         fprintf(stderr, "handoff emu: needs root (it creates a network namespace and a TAP "

@@ -236,6 +236,37 @@ void ho_emu_params_init(struct ho_emu_params *p)
 
 /* ---- statistics --------------------------------------------------------------------------- */
 
+/* On a terminal, a view in the manner of top(1), redrawn in place (stderr). */
+static void live_view(struct emu *e, double t, double dt_ns, const struct emu_nic_stats *ns,
+                      const struct emu_nic_stats *ln, const struct emu_host_stats *hs,
+                      const struct emu_host_stats *lh, double nic_busy, double host_busy)
+{
+    double per_s = dt_ns > 0 ? 1e9 / dt_ns : 0;
+    FILE *f = e->tty;
+    if (e->tty_lines > 0) {
+        fprintf(f, "\033[%dA\033[J", e->tty_lines); /* back to the view's first line */
+    }
+    fprintf(f,
+            "handoff emu %s   netns %s   up %.1f s\n"
+            "  connections  host %u   NIC %u   Soft limit %u of %u   handoffs %llu   restores "
+            "%llu\n"
+            "  requests     %llu   %.0f/s   %.1f Mb/s of bodies\n"
+            "  wire         in %.0f frames/s   out %.0f frames/s   dropped %llu\n"
+            "  NIC          busy %5.1f %%   Qlen %u   receive-memory drops %llu\n"
+            "  host         busy %5.1f %%   interface-queue drops %llu   retransmits %llu\n",
+            e->p.label ? e->p.label : "", e->p.netns, t, hs->conns_host, hs->conns_nic,
+            ns->soft_limit, ns->hard_limit, (unsigned long long)hs->handoffs,
+            (unsigned long long)hs->restores, (unsigned long long)hs->requests,
+            (double)(hs->requests - lh->requests) * per_s,
+            (double)(hs->body_bytes - lh->body_bytes) * 8 * per_s / 1e6,
+            (double)(ns->rx_frames - ln->rx_frames) * per_s,
+            (double)(ns->tx_frames - ln->tx_frames) * per_s, (unsigned long long)ns->wire_drops,
+            nic_busy, ns->qlen, (unsigned long long)ns->rx_drops, host_busy,
+            (unsigned long long)hs->ifq_drops, (unsigned long long)hs->rexmits);
+    fflush(f);
+    e->tty_lines = 6;
+}
+
 static void write_stats(struct emu *e, FILE *f, uint64_t t0, uint64_t now, uint64_t *last_t,
                         struct emu_nic_stats *last_nic, struct emu_host_stats *last_host)
 {
@@ -261,6 +292,10 @@ static void write_stats(struct emu *e, FILE *f, uint64_t t0, uint64_t now, uint6
                 (unsigned long long)ns.wire_drops, (unsigned long long)hs.ifq_drops,
                 (unsigned long long)hs.rexmits);
         fflush(f);
+    }
+    if (e->tty) {
+        live_view(e, (double)(now - t0) / 1e9, dt, &ns, last_nic, &hs, last_host, nic_busy,
+                  host_busy);
     }
     *last_t = now;
     *last_nic = ns;
@@ -293,6 +328,7 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
     pthread_t nic_th, host_th;
     bool nic_started = false, host_started = false;
     FILE *stats = NULL;
+    pcap_t *pc = NULL; /* declared before the first goto out, as every variable out uses */
     int ret = -1;
 
     e->our_ip = p->addr;
@@ -307,7 +343,6 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
         }
     }
 
-    pcap_t *pc = NULL;
     if (p->pcap_path) {
         pc = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
         e->pcap = pc ? (struct pcap_dumper *)pcap_dump_open(pc, p->pcap_path) : NULL;
@@ -322,6 +357,16 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
         }
     }
 
+    /* The wire first: a bad name or a live run of it is told before anything is written. */
+    struct emu_net_cfg nc = {
+        .netns = p->netns, .our_ip = e->our_ip, .peer_ip = e->peer_ip, .prefix = 24};
+    if (emu_net_up(&nc, &net, err, errlen) != HO_OK) {
+        goto out;
+    }
+    net_up = true;
+    if (net.removed_stale && log) {
+        fprintf(log, "handoff emu: removed the stale netns %s of an earlier run\n", p->netns);
+    }
     /* The files. */
     const char *root = p->docroot;
     if (!root) {
@@ -351,16 +396,6 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
         fprintf(log, "handoff emu: serving the files under %s\n", root);
     }
 
-    /* The wire. */
-    struct emu_net_cfg nc = {
-        .netns = p->netns, .our_ip = e->our_ip, .peer_ip = e->peer_ip, .prefix = 24};
-    if (emu_net_up(&nc, &net, err, errlen) != HO_OK) {
-        goto out;
-    }
-    net_up = true;
-    if (net.removed_stale && log) {
-        fprintf(log, "handoff emu: removed the stale netns %s of an earlier run\n", p->netns);
-    }
     e->tap_fd = net.tap_fd;
     if (emu_ctl_open(e, net.netns, err, errlen) != HO_OK) {
         goto out;
@@ -398,6 +433,7 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
     fprintf(out, "ready http://%s:%u/ netns %s\n", ip, p->port, net.netns);
     fflush(out);
 
+    e->tty = p->live;
     uint64_t t0 = emu_now(), last_t = t0;
     struct emu_nic_stats last_nic = {0};
     struct emu_host_stats last_host = {0};

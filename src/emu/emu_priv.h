@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "handoff/app.h"
 #include "handoff/docroot.h"
@@ -128,6 +129,8 @@ struct emu {
     pthread_mutex_t placed_lock; /* the host receive buffers placed and not yet taken */
     struct emu_placed placed;    /* their list's head */
     char err[256];               /* a thread's fatal error */
+    FILE *tty;                   /* the live view's terminal, or NULL */
+    int tty_lines;               /* lines of the view drawn last */
     /* The control socket (emu_ctl.c): the main thread hands a command to the host thread. */
     int ctl_fd;
     char ctl_path[108];
