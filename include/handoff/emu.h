@@ -46,6 +46,7 @@ struct ho_emu_params {
     uint32_t fileset_conns; /* without docroot: the connections the generated set is sized for */
     const char *stats_path; /* JSON lines every stats_ms, or NULL */
     const char *pcap_path;  /* every frame on the wire, both ways, as a pcap file, or NULL */
+    uint32_t snaplen;       /* bytes of each frame the capture keeps (0: all), as tcpdump -s */
     uint32_t stats_ms;      /* the period of the statistics, ms */
     uint64_t seed;          /* the generated file set's contents */
     uint32_t idle_s;        /* a connection idle this long is closed, seconds; 0 = never */

@@ -50,6 +50,8 @@ static void usage(FILE *f)
             "                       stderr also shows them live, redrawn in place)\n"
             "  -w, --pcap FILE      write every frame on the wire, both ways, to FILE (pcap,\n"
             "                       nanosecond timestamps; Wireshark and tshark read it)\n"
+            "  -S, --snaplen N      keep the first N bytes of each captured frame (default 0:\n"
+            "                       all; 128 keeps every header, as tcpdump -s 128)\n"
             "  -i, --idle-timeout S close a connection that has neither read nor sent a byte\n"
             "                       for S seconds (default 60; 0: never)\n"
             "  -h, --help           print this message\n");
@@ -220,6 +222,7 @@ int cli_emu(int argc, char **argv)
         {"stats", required_argument, NULL, 's'},
         {"idle-timeout", required_argument, NULL, 'i'},
         {"pcap", required_argument, NULL, 'w'},
+        {"snaplen", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -229,7 +232,7 @@ int cli_emu(int argc, char **argv)
     opterr = 0;
     int ch;
     uint32_t v;
-    while ((ch = getopt_long(argc, argv, ":n:a:p:d:f:s:i:w:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":n:a:p:d:f:s:i:w:S:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'n':
             p.netns = optarg;
@@ -265,6 +268,16 @@ int cli_emu(int argc, char **argv)
             break;
         case 'w':
             p.pcap_path = optarg;
+            break;
+        case 'S':
+            if (parse_u32(optarg, 0, 65535, &v) != 0 || (v > 0 && v < 54)) {
+                fprintf(stderr,
+                        "handoff emu: --snaplen wants 0 (whole frames) or 54 to 65535 bytes, "
+                        "not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            p.snaplen = v;
             break;
         case 'i':
             if (parse_u32(optarg, 0, 86400, &v) != 0) {

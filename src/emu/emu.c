@@ -344,7 +344,8 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
     }
 
     if (p->pcap_path) {
-        pc = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
+        pc = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, p->snaplen ? (int)p->snaplen : 65535,
+                                                  PCAP_TSTAMP_PRECISION_NANO);
         e->pcap = pc ? (struct pcap_dumper *)pcap_dump_open(pc, p->pcap_path) : NULL;
         if (!e->pcap) {
             snprintf(err, errlen, "--pcap %s: %s", p->pcap_path,

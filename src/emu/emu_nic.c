@@ -57,7 +57,9 @@ static void capture(struct emu_nic *n, const uint8_t *frame, size_t len)
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    struct pcap_pkthdr h = {.caplen = (bpf_u_int32)len, .len = (bpf_u_int32)len};
+    uint32_t snap = n->e->p.snaplen;
+    size_t keep = snap && snap < len ? snap : len;
+    struct pcap_pkthdr h = {.caplen = (bpf_u_int32)keep, .len = (bpf_u_int32)len};
     h.ts.tv_sec = ts.tv_sec;
     h.ts.tv_usec = (suseconds_t)ts.tv_nsec; /* nanoseconds: the file says so */
     pcap_dump((u_char *)n->e->pcap, &h, frame);

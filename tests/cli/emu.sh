@@ -43,6 +43,7 @@ expect 2 "--addr wants a host address A.B.C.D, not '300.1.1.1'" -- "$bin" emu --
 expect 2 "--addr wants a host address A.B.C.D, not '10.0.0.0'" -- "$bin" emu --addr 10.0.0.0
 expect 2 "--files wants a number from 1 to 152472, not '0'" -- "$bin" emu --files 0
 expect 2 "--idle-timeout wants seconds from 0 to 86400, not 'x'" -- "$bin" emu --idle-timeout x
+expect 2 "--snaplen wants 0 \(whole frames\) or 54 to 65535 bytes, not '10'" -- "$bin" emu --snaplen 10
 expect 2 "--netns needs a value" -- "$bin" emu --netns
 expect 2 "unknown option '--bogus'" -- "$bin" emu --bogus
 expect 2 "unexpected argument 'extra'" -- "$bin" emu 0-N-N-FCFS-0 extra
