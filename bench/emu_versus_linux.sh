@@ -14,7 +14,7 @@
 # wrk runs SECONDS (default 10) per cell, at 100 and 1,000 connections, with --latency. Then
 # `handoff emu` serves the 1 KB file to wrk at 100 connections twice, with 0-N-N-FCFS-0 (all on
 # the host) and 65536-P-N-FCFS-0 (all on the NIC), and its statistics give the host thread's
-# processor time per request.
+# processor time per request, and the time it spent running the OS side and the server.
 #
 # Needs root, ip, wrk and nginx (scripts/install-deps.sh --bench installs nginx); otherwise it
 # says why and exits 0 without measuring, as make bench skips what it cannot run.
@@ -142,22 +142,30 @@ done
 stop_emu
 
 # ---- the host's processor time per request: all on the host, all on the NIC -------------------
-# From the statistics: the host thread's busy percent and the requests, over the seconds wrk ran.
+# From the statistics over the seconds wrk ran: the host thread's processor time, and of its time
+# that spent running the OS side and the server (its loop's polling and waiting aside: when the
+# NIC is the bottleneck the host thread wakes for every few messages, and those wake-ups are the
+# emulator's, not the host's work).
 host_cost() { # CONFIG
     start_emu "$1"
     ip netns exec "$tag-emu" wrk -t2 -c100 -d"${secs}s" "http://10.77.0.2/1k" >/dev/null 2>&1
     sleep 0.2
     stop_emu
     awk -F'[{:,}]' '
-        { for (i = 1; i < NF; i++) { if ($i == "\"t\"") t = $(i + 1); if ($i == "\"requests\"") r = $(i + 1);
-                                     if ($i == "\"host_busy_pct\"") b = $(i + 1); if ($i == "\"conns_nic\"") n = $(i + 1) } }
-        r > r0 { busy += b * (t - t0) / 100; req += r - r0; if (n > nmax) nmax = n }
+        { for (i = 1; i < NF; i++) {
+              if ($i == "\"t\"") t = $(i + 1)
+              if ($i == "\"requests\"") r = $(i + 1)
+              if ($i == "\"host_busy_pct\"") b = $(i + 1)
+              if ($i == "\"host_work_pct\"") w = $(i + 1)
+              if ($i == "\"conns_nic\"") n = $(i + 1) } }
+        r > r0 { busy += b * (t - t0) / 100; work += w * (t - t0) / 100; req += r - r0
+                 if (n > nmax) nmax = n }
         { t0 = t; r0 = r }
-        END { printf "%.0f requests, host thread busy %.2f s: %.2f us per request, up to %d on the NIC\n",
-                     req, busy, req ? busy * 1e6 / req : 0, nmax }' "$work/stats.jsonl"
+        END { printf "%.0f requests: %.2f us of processor, %.2f us of OS and server work per request (up to %d on the NIC)\n",
+                     req, req ? busy * 1e6 / req : 0, req ? work * 1e6 / req : 0, nmax }' "$work/stats.jsonl"
 }
 echo
-echo "host processor time per request (1 KB, 100 connections, ${secs} s):"
+echo "host thread time per request (1 KB, 100 connections, ${secs} s):"
 printf '  all on the host (0-N-N-FCFS-0):     '
 host_cost 0-N-N-FCFS-0
 printf '  all on the NIC  (65536-P-N-FCFS-0): '

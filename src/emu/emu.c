@@ -114,8 +114,9 @@ uint32_t emu_bus_flush(struct emu_bus *b)
         b->over_len--;
         moved++;
     }
-    if (moved > 0) {
-        ring_doorbell(b);
+    if (moved > 0 || b->bell) {
+        b->bell = false;
+        ring_doorbell(b); /* one system call at most for everything pushed since the last */
     }
     return b->over_len;
 }
@@ -123,7 +124,7 @@ uint32_t emu_bus_flush(struct emu_bus *b)
 int emu_bus_push(struct emu_bus *b, const struct emu_entry *e)
 {
     if (b->over_len == 0 && emu_ring_push(&b->ring, e) == HO_OK) {
-        ring_doorbell(b);
+        b->bell = true; /* rung by the next emu_bus_flush */
         return HO_OK;
     }
     if (b->over_len == b->over_cap) {
@@ -142,7 +143,7 @@ int emu_bus_push(struct emu_bus *b, const struct emu_entry *e)
     }
     b->over[(b->over_head + b->over_len++) % b->over_cap] = *e;
     b->overflows++;
-    ring_doorbell(b);
+    b->bell = true;
     return HO_OK;
 }
 
@@ -277,17 +278,18 @@ static void write_stats(struct emu *e, FILE *f, uint64_t t0, uint64_t now, uint6
     double dt = (double)(now - *last_t);
     double nic_busy = dt > 0 ? 100.0 * (double)(ns.busy_ns - last_nic->busy_ns) / dt : 0;
     double host_busy = dt > 0 ? 100.0 * (double)(hs.cpu_ns - last_host->cpu_ns) / dt : 0;
+    double host_work = dt > 0 ? 100.0 * (double)(hs.work_ns - last_host->work_ns) / dt : 0;
     if (f) {
         fprintf(f,
                 "{\"t\":%.3f,\"conns_host\":%u,\"conns_nic\":%u,\"handoffs\":%llu,"
                 "\"restores\":%llu,\"soft_limit\":%u,\"hard_limit\":%u,\"qlen\":%u,"
                 "\"nic_rx_drops\":%llu,\"requests\":%llu,\"nic_busy_pct\":%.1f,"
-                "\"host_busy_pct\":%.1f,\"wire_rx\":%llu,\"wire_tx\":%llu,"
+                "\"host_busy_pct\":%.1f,\"host_work_pct\":%.1f,\"wire_rx\":%llu,\"wire_tx\":%llu,"
                 "\"wire_drops\":%llu,\"host_ifq_drops\":%llu,\"host_rexmits\":%llu}\n",
                 (double)(now - t0) / 1e9, hs.conns_host, hs.conns_nic,
                 (unsigned long long)hs.handoffs, (unsigned long long)hs.restores, ns.soft_limit,
                 ns.hard_limit, ns.qlen, (unsigned long long)ns.rx_drops,
-                (unsigned long long)hs.requests, nic_busy, host_busy,
+                (unsigned long long)hs.requests, nic_busy, host_busy, host_work,
                 (unsigned long long)ns.rx_frames, (unsigned long long)ns.tx_frames,
                 (unsigned long long)ns.wire_drops, (unsigned long long)hs.ifq_drops,
                 (unsigned long long)hs.rexmits);

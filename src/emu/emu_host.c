@@ -40,6 +40,7 @@ struct emu_host {
     uint64_t mono_at;
     uint64_t handed_off;
     uint64_t restores; /* RESTORE_REQUESTs sent */
+    uint64_t work_ns;  /* time spent running the OS side's and the server's work */
     uint64_t next_publish;
 };
 
@@ -309,6 +310,7 @@ static void publish(struct emu_host *h, uint64_t now)
         .requests = ai.requests,
         .body_bytes = ai.body_bytes,
         .cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec,
+        .work_ns = h->work_ns,
         .pkts = oi.pkts,
         .ifq_drops = oi.ifq_drops,
         .rexmits = oi.tcp->rexmt_segs,
@@ -334,17 +336,21 @@ void *emu_host_thread(void *arg)
         if (atomic_load(&e->ctl_pending)) {
             emu_host_ctl(h, now);
         }
-        uint32_t waiting = emu_bus_flush(&e->to_nic);
         unsigned got = take_bus(h, now);
-        if (h->timer <= now) {
+        bool fired = h->timer <= now;
+        if (fired) {
             h->timer = TCPE_NEVER;
             ho_os_timer(h->os, now);
         }
         got += run_work(h);
+        if (got > 0 || fired) {
+            h->work_ns += emu_now() - now; /* the OS side and the server ran */
+        }
         if (now >= h->next_publish) {
             ho_app_tick(h->app, emu_now());
             publish(h, now);
         }
+        uint32_t waiting = emu_bus_flush(&e->to_nic);
         if (got > 0 || h->q[0].len > 0 || h->q[1].len > 0 || !emu_bus_may_sleep(b)) {
             continue;
         }

@@ -371,7 +371,6 @@ void *emu_nic_thread(void *arg)
     struct emu *e = n->e;
     while (!atomic_load(&e->stop)) {
         uint64_t now = emu_now();
-        uint32_t waiting = emu_bus_flush(&e->to_host);
         unsigned got = take_wire(n, now);
         got += take_bus(n, now);
         fire_timers(n, now);
@@ -379,6 +378,7 @@ void *emu_nic_thread(void *arg)
         if (now >= n->next_publish) {
             publish(n, now);
         }
+        uint32_t waiting = emu_bus_flush(&e->to_host);
         if (got > 0) {
             continue;
         }

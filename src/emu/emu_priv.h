@@ -68,14 +68,17 @@ struct emu_bus {
     struct emu_entry *over; /* entries waiting for room in the ring, a FIFO */
     uint32_t over_head, over_len, over_cap;
     uint64_t overflows; /* entries that had to wait there */
+    bool bell;          /* entries pushed since the doorbell was last considered */
 };
 
 /* Pushes e (producer side): into the ring if nothing waits before it and there is room, else
- * behind the waiting ones; rings the doorbell if the consumer sleeps. Returns HO_OK, or
- * HO_ENOMEM (e was not taken). */
+ * behind the waiting ones. The doorbell is left for emu_bus_flush. Returns HO_OK, or HO_ENOMEM
+ * (e was not taken). */
 int emu_bus_push(struct emu_bus *b, const struct emu_entry *e);
-/* Producer side: moves waiting entries into the ring while there is room. Returns how many are
- * still waiting. */
+/* Producer side, once per turn of its loop and before it sleeps: moves waiting entries into the
+ * ring while there is room, and rings the doorbell, once, if anything was pushed and the
+ * consumer sleeps (an eventfd write per entry cost the host a system call per command). Returns
+ * how many entries still wait. */
 uint32_t emu_bus_flush(struct emu_bus *b);
 /* Before sleeping on the doorbell: returns false (do not sleep) if entries arrived meanwhile. */
 bool emu_bus_may_sleep(struct emu_bus *b);
@@ -94,7 +97,9 @@ struct emu_host_stats {
     uint32_t conns_host, conns_nic, conns_offered;
     uint64_t handoffs, restores;
     uint64_t requests, status[6], body_bytes;
-    uint64_t cpu_ns; /* the host thread's processor time */
+    uint64_t cpu_ns;  /* the host thread's processor time */
+    uint64_t work_ns; /* of its time, that spent running the OS side and the server (its loop's
+                         polling and waiting aside) */
     uint64_t pkts;
     uint64_t ifq_drops; /* packets the full interface queue refused */
     uint64_t rexmits;   /* segments the host's TCP retransmitted */
