@@ -123,6 +123,11 @@ uint32_t emu_bus_flush(struct emu_bus *b)
 
 int emu_bus_push(struct emu_bus *b, const struct emu_entry *e)
 {
+    if (!b->bell) {
+        b->bell_since = emu_now();
+        b->bell_count = 0;
+    }
+    b->bell_count++;
     if (b->over_len == 0 && emu_ring_push(&b->ring, e) == HO_OK) {
         b->bell = true; /* rung by the next emu_bus_flush */
         return HO_OK;
@@ -145,6 +150,18 @@ int emu_bus_push(struct emu_bus *b, const struct emu_entry *e)
     b->overflows++;
     b->bell = true;
     return HO_OK;
+}
+
+uint32_t emu_bus_flush_moderated(struct emu_bus *b, uint64_t now, uint32_t max_entries,
+                                 uint64_t max_ns, uint64_t *due)
+{
+    *due = UINT64_MAX;
+    if (b->bell && atomic_load(&b->sleeping) && b->over_len == 0 && b->bell_count < max_entries &&
+        now < b->bell_since + max_ns) {
+        *due = b->bell_since + max_ns; /* let the batch gather */
+        return 0;
+    }
+    return emu_bus_flush(b);
 }
 
 bool emu_bus_may_sleep(struct emu_bus *b)

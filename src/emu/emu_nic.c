@@ -31,6 +31,10 @@
 #include "handoff/err.h"
 
 #define EMU_NIC_SLACK_NS 50000u /* how far the emulated processor may run ahead of the clock */
+/* Interrupt moderation: the host thread, asleep, is woken once this many entries have waited
+ * for it, or once the first has waited this long. */
+#define EMU_NIC_MODERATE_ENTRIES 32u
+#define EMU_NIC_MODERATE_NS      50000u
 
 struct emu_nic {
     struct emu *e;
@@ -378,11 +382,13 @@ void *emu_nic_thread(void *arg)
         if (now >= n->next_publish) {
             publish(n, now);
         }
-        uint32_t waiting = emu_bus_flush(&e->to_host);
+        uint64_t bell_due;
+        uint32_t waiting = emu_bus_flush_moderated(&e->to_host, now, EMU_NIC_MODERATE_ENTRIES,
+                                                   EMU_NIC_MODERATE_NS, &bell_due);
         if (got > 0) {
             continue;
         }
-        uint64_t until = n->next_publish;
+        uint64_t until = n->next_publish < bell_due ? n->next_publish : bell_due;
         for (int i = 0; i < HO_NIC_NTIMERS; i++) {
             until = n->timers[i] < until ? n->timers[i] : until;
         }

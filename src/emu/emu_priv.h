@@ -67,8 +67,10 @@ struct emu_bus {
     /* The producer's alone. */
     struct emu_entry *over; /* entries waiting for room in the ring, a FIFO */
     uint32_t over_head, over_len, over_cap;
-    uint64_t overflows; /* entries that had to wait there */
-    bool bell;          /* entries pushed since the doorbell was last considered */
+    uint64_t overflows;  /* entries that had to wait there */
+    bool bell;           /* entries pushed since the doorbell was last considered */
+    uint64_t bell_since; /* when the first of them was pushed */
+    uint32_t bell_count; /* how many */
 };
 
 /* Pushes e (producer side): into the ring if nothing waits before it and there is room, else
@@ -80,6 +82,11 @@ int emu_bus_push(struct emu_bus *b, const struct emu_entry *e);
  * consumer sleeps (an eventfd write per entry cost the host a system call per command). Returns
  * how many entries still wait. */
 uint32_t emu_bus_flush(struct emu_bus *b);
+/* The same, moderated as a NIC moderates its interrupts: a sleeping consumer is woken once
+ * max_entries have been pushed since the last ring, or once the first of them has waited
+ * max_ns; until then *due says when the producer must flush again (else UINT64_MAX). */
+uint32_t emu_bus_flush_moderated(struct emu_bus *b, uint64_t now, uint32_t max_entries,
+                                 uint64_t max_ns, uint64_t *due);
 /* Before sleeping on the doorbell: returns false (do not sleep) if entries arrived meanwhile. */
 bool emu_bus_may_sleep(struct emu_bus *b);
 /* After waking: empties the doorbell. */
