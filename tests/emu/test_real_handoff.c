@@ -99,6 +99,7 @@ static bool fifo_pop(struct fifo *f, struct entry *out)
 
 struct rig {
     uint64_t now;
+    struct ho_docroot *dr; /* the files, beneath root */
     struct ho_nic *nic;
     struct ho_os *os;
     struct ho_app *app;
@@ -380,9 +381,11 @@ static void client_drain(struct rig *r)
 
 /* ---- the rig ------------------------------------------------------------------------------ */
 
-static void rig_init(struct rig *r, struct ho_docroot *dr, uint32_t nic_conns)
+static void rig_init(struct rig *r, uint32_t nic_conns)
 {
     memset(r, 0, sizeof *r);
+    assert_int_equal(ho_docroot_open(root, &r->dr), HO_OK);
+    struct ho_docroot *dr = r->dr;
     r->now = 1000000000ull;
     r->next_id = 1;
     r->os_timer = TCPE_NEVER;
@@ -461,6 +464,7 @@ static bool rig_fini(struct rig *r)
 {
     current = NULL;
     ho_app_destroy(r->app);
+    ho_docroot_close(r->dr);
     ho_os_destroy(r->os);
     ho_nic_destroy(r->nic);
     tcpe_stack_destroy(r->client);
@@ -468,10 +472,7 @@ static bool rig_fini(struct rig *r)
     fifo_drop(r, &r->to_nic);
     fifo_drop(r, &r->to_client);
     fifo_drop(r, &r->from_cl);
-    /* Work the OS queued and never ran names packets: those are the platform's. */
-    for (size_t i = 0; i < r->nwork; i++) {
-        (void)0;
-    }
+    /* Work the OS queued and never ran names packets: the platform's, freed with the rest. */
     bool balanced = true;
     for (uint32_t i = 0; i < r->nlive_cap; i++) {
         if (r->live[i]) {
@@ -494,6 +495,26 @@ static int teardown(void **state)
         rig_fini(current);
     }
     return 0;
+}
+
+/* The rig of the test running (one at a time), built with a Hard limit of 16. */
+static struct rig *rig_new(void)
+{
+    static struct rig rr;
+    rig_init(&rr, 16);
+    return &rr;
+}
+
+static void run(struct rig *r, uint64_t until, bool (*stop)(struct rig *r));
+
+/* Every client closes, the connections end, and everything is given back. */
+static void rig_done(struct rig *r)
+{
+    for (int i = 0; i < r->nconns; i++) {
+        tcpe_shutdown(r->cc[i], r->now);
+    }
+    run(r, r->now + 200000000000ull, NULL);
+    assert_true(rig_fini(r));
 }
 
 /* One piece of anything: the firmware's work, the buses, the OS side's work, the wire. Returns
@@ -658,11 +679,7 @@ static void test_handoff_mid_response(void **state)
     (void)state;
     static const uint32_t drops[] = {0, 37};
     for (size_t d = 0; d < sizeof drops / sizeof drops[0]; d++) {
-        struct ho_docroot *dr;
-        assert_int_equal(ho_docroot_open(root, &dr), HO_OK);
-        static struct rig rr;
-        struct rig *r = &rr;
-        rig_init(r, dr, 16);
+        struct rig *r = rig_new();
         r->drop_every = drops[d];
         int c = connect_client(r, 40000);
         ask(r, c, "/big");
@@ -691,19 +708,14 @@ static void test_handoff_mid_response(void **state)
         run(r, r->now + 200000000000ull, NULL);
         ho_nic_info(r->nic, &ni);
         assert_int_equal(ni.conns, 0);
-        assert_true(rig_fini(r));
-        ho_docroot_close(dr);
+        rig_done(r);
     }
 }
 
 static void test_restore_mid_response(void **state)
 {
     (void)state;
-    struct ho_docroot *dr;
-    assert_int_equal(ho_docroot_open(root, &dr), HO_OK);
-    static struct rig rr;
-    struct rig *r = &rr;
-    rig_init(r, dr, 16);
+    struct rig *r = rig_new();
     int c = connect_client(r, 41000);
     ask(r, c, "/big");
     got_conn = c;
@@ -732,10 +744,7 @@ static void test_restore_mid_response(void **state)
     check_response(r, c, &off, (const uint8_t *)"small file\n", 11);
     assert_int_equal(off, r->ngot[c]);
     assert_checks(r);
-    tcpe_shutdown(r->cc[c], r->now);
-    run(r, r->now + 200000000000ull, NULL);
-    assert_true(rig_fini(r));
-    ho_docroot_close(dr);
+    rig_done(r);
 }
 
 /* Restored while the peer's request is in flight, then handed off again on a new connection
@@ -743,11 +752,7 @@ static void test_restore_mid_response(void **state)
 static void test_restore_then_more(void **state)
 {
     (void)state;
-    struct ho_docroot *dr;
-    assert_int_equal(ho_docroot_open(root, &dr), HO_OK);
-    static struct rig rr;
-    struct rig *r = &rr;
-    rig_init(r, dr, 16);
+    struct rig *r = rig_new();
     int c = connect_client(r, 42000);
     ask(r, c, "/big");
     run(r, r->now + 60000000000ull, NULL);
@@ -768,11 +773,7 @@ static void test_restore_then_more(void **state)
     assert_int_equal(ni.accepted, 2);
     assert_int_equal(ni.restored, 1);
     assert_checks(r);
-    tcpe_shutdown(r->cc[c], r->now);
-    tcpe_shutdown(r->cc[c2], r->now);
-    run(r, r->now + 200000000000ull, NULL);
-    assert_true(rig_fini(r));
-    ho_docroot_close(dr);
+    rig_done(r);
 }
 
 static uint32_t watched;
@@ -787,11 +788,7 @@ static bool has_unread(struct rig *r)
 static void test_restore_with_unread(void **state)
 {
     (void)state;
-    struct ho_docroot *dr;
-    assert_int_equal(ho_docroot_open(root, &dr), HO_OK);
-    static struct rig rr;
-    struct rig *r = &rr;
-    rig_init(r, dr, 16);
+    struct rig *r = rig_new();
     int c = connect_client(r, 43000);
     ask(r, c, "/big");
     run(r, r->now + 60000000000ull, NULL);
@@ -811,10 +808,7 @@ static void test_restore_with_unread(void **state)
     assert_int_equal(ho_so_info(r->os, watched, &si), HO_OK);
     assert_int_equal(si.where, HO_SO_HOST);
     assert_checks(r);
-    tcpe_shutdown(r->cc[c], r->now);
-    run(r, r->now + 200000000000ull, NULL);
-    assert_true(rig_fini(r));
-    ho_docroot_close(dr);
+    rig_done(r);
 }
 
 static void write_file(const char *name, const void *bytes, size_t len)
