@@ -31,10 +31,11 @@
 #include "handoff/err.h"
 
 #define EMU_NIC_SLACK_NS 50000u /* how far the emulated processor may run ahead of the clock */
-/* Interrupt moderation: the host thread, asleep, is woken once this many entries have waited
- * for it, or once the first has waited this long. */
-#define EMU_NIC_MODERATE_ENTRIES 32u
-#define EMU_NIC_MODERATE_NS      50000u
+/* Interrupt moderation, as FreeBSD 4's ti(4) sets the Tigon's receive coalescing: an interrupt
+ * once 64 descriptors have gathered (ti_rx_max_coal_bds) or the first has waited 200 us
+ * (ti_rx_coal_ticks = TI_TICKS_PER_SEC / 5000). The host thread, asleep, is woken the same way. */
+#define EMU_NIC_MODERATE_ENTRIES 64u
+#define EMU_NIC_MODERATE_NS      200000u
 
 struct emu_nic {
     struct emu *e;
