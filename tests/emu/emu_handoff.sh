@@ -32,41 +32,8 @@ hold=${2:?usage: emu_handoff.sh PATH/TO/handoff PATH/TO/hold_conns}
 ns="ho-emuho-$$"
 addr=10.77.0.2
 work=
-emu_pid=
-pids=()
+. "$(dirname "$0")/lib.sh"
 
-skip() {
-    echo "SKIP: $1"
-    exit 77
-}
-
-stop_emu() {
-    if [ -n "$emu_pid" ] && kill -0 "$emu_pid" 2>/dev/null; then
-        kill -TERM "$emu_pid" 2>/dev/null
-        wait "$emu_pid"
-        local rc=$?
-        emu_pid=
-        return $rc
-    fi
-    emu_pid=
-    return 0
-}
-
-cleanup() {
-    for p in "${pids[@]}"; do
-        kill "$p" 2>/dev/null
-    done
-    stop_emu
-    ip netns del "$ns" 2>/dev/null
-    [ -n "$work" ] && rm -rf "$work"
-}
-
-fail() {
-    echo "FAIL: $*"
-    stop_emu
-    [ -s "$work/emu.err" ] && { echo "--- emu stderr"; tail -20 "$work/emu.err"; }
-    exit 1
-}
 
 [ "$(id -u)" = 0 ] || skip "not root"
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
@@ -76,10 +43,6 @@ done
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 work=$(mktemp -d "${TMPDIR:-/tmp}/handoff-emuho-test.XXXXXX") || fail "mktemp failed"
-in_ns() { ip netns exec "$ns" "$@"; }
-stat_last() { tail -1 "$work/stats.jsonl" | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
-stat_all() { grep -o "\"$1\":[0-9]*" "$work/stats.jsonl" | cut -d: -f2; }
-ls_emu() { "$handoff" emu ls --netns "$ns"; }
 
 root="$work/root"
 mkdir -p "$root"
@@ -88,20 +51,9 @@ head -c 100000000 /dev/urandom >"$root/big2"
 head -c 20000 /dev/urandom >"$root/mid"
 echo small >"$root/small"
 
-start_emu() {
-    "$handoff" emu "$1" --netns "$ns" --addr "$addr" --docroot "$root" \
-        --stats "$work/stats.jsonl" "${@:2}" >"$work/emu.out" 2>"$work/emu.err" &
-    emu_pid=$!
-    for _ in $(seq 300); do
-        grep -q '^ready ' "$work/emu.out" 2>/dev/null && return
-        kill -0 "$emu_pid" 2>/dev/null || fail "the emulator exited before it was ready"
-        sleep 0.1
-    done
-    fail "the emulator did not get ready"
-}
 
 # ---- 1. handoff and restore in the middle of responses -------------------------------------
-start_emu 1024-P-N-T4-0 --pcap "$work/wire.pcap" --snaplen 128
+start_emu 1024-P-N-T4-0 --docroot "$root" --pcap "$work/wire.pcap" --snaplen 128
 
 port_a=$(in_ns curl -s -o "$work/a" -w '%{local_port}' "http://$addr/big1") || fail "curl big1 failed"
 cmp -s "$root/big1" "$work/a" || fail "big1 differs from the file"
@@ -153,18 +105,18 @@ done
 echo "tshark: both streams whole (SYN to FINs), no TCP analysis flag, no reset"
 
 # ---- 2. many connections on the NIC ----------------------------------------------------------
-start_emu 1024-P-N-T4-0
+start_emu 1024-P-N-T4-0 --docroot "$root"
 in_ns wrk -t2 -c1000 -d5s --timeout 10s "http://$addr/mid" >"$work/wrk.out" 2>&1 || fail "wrk failed"
 grep -q 'Socket errors' "$work/wrk.out" && fail "wrk: $(grep 'Socket errors' "$work/wrk.out")"
 grep -q 'Non-2xx' "$work/wrk.out" && fail "wrk: $(grep Non-2xx "$work/wrk.out")"
-nic_max=$(stat_all conns_nic | sort -n | tail -1)
+nic_max=$(stat_max conns_nic)
 [ "${nic_max:-0}" -ge 500 ] || fail "only ${nic_max:-0} connections were on the NIC under wrk"
 echo "wrk 1,000 connections: $(grep '^Requests/sec' "$work/wrk.out"), up to $nic_max on the NIC, no error"
 "$handoff" emu ls --netns "$ns" >/dev/null || fail "ls after the load failed"
 stop_emu || fail "the emulator exited with an error"
 
 # ---- 3. load control on real traffic -------------------------------------------------------
-start_emu 1024-P-L-FCFS-20
+start_emu 1024-P-L-FCFS-20 --docroot "$root"
 in_ns wrk -t2 -c1000 -d6s "http://$addr/small" >"$work/wrk2.out" 2>&1 || fail "wrk failed"
 sleep 2 # the NIC drains what the load left in its queues, and load control settles
 low=$(stat_all soft_limit | sort -n | head -1)

@@ -26,36 +26,8 @@ hold=${2:?usage: emu_http.sh PATH/TO/handoff PATH/TO/hold_conns}
 ns="ho-emu-$$"
 addr=10.77.0.2
 work=
-emu_pid=
 files=
-
-skip() {
-    echo "SKIP: $1"
-    exit 77
-}
-
-stop_emu() {
-    if [ -n "$emu_pid" ] && kill -0 "$emu_pid" 2>/dev/null; then
-        kill -TERM "$emu_pid" 2>/dev/null
-        wait "$emu_pid"
-        return $?
-    fi
-    return 0
-}
-
-cleanup() {
-    stop_emu
-    ip netns del "$ns" 2>/dev/null
-    [ -n "$work" ] && rm -rf "$work"
-}
-
-fail() {
-    echo "FAIL: $*"
-    stop_emu
-    emu_pid=
-    [ -s "$work/emu.err" ] && { echo "--- emu stderr"; tail -20 "$work/emu.err"; }
-    exit 1
-}
+. "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "not root"
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
@@ -66,29 +38,12 @@ done
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 work=$(mktemp -d "${TMPDIR:-/tmp}/handoff-emu-test.XXXXXX") || fail "mktemp failed"
-in_ns() { ip netns exec "$ns" "$@"; }
-stat_max() { grep -o "\"$1\":[0-9]*" "$work/stats.jsonl" | cut -d: -f2 | sort -n | tail -1; }
-stat_last() { tail -1 "$work/stats.jsonl" | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
 
 # ---- start -------------------------------------------------------------------------------
-start_emu() {
-    : >"$work/emu.out"
-    "$handoff" emu --netns "$ns" --addr "$addr" --stats "$work/stats.jsonl" "$@" \
-        >"$work/emu.out" 2>"$work/emu.err" &
-    emu_pid=$!
-    for _ in $(seq 600); do
-        grep -q '^ready ' "$work/emu.out" 2>/dev/null && break
-        kill -0 "$emu_pid" 2>/dev/null || fail "the emulator exited before it was ready"
-        sleep 0.1
-    done
-    grep -qx "ready http://$addr:80/ netns $ns" "$work/emu.out" ||
-        fail "no ready line: $(cat "$work/emu.out")"
-}
 
 # Stops the emulator with SIGTERM and checks that it leaves nothing behind.
 teardown() {
     stop_emu || fail "the emulator exited with status $? on SIGTERM"
-    emu_pid=
     ip netns list | grep -qw "$ns" && fail "the namespace $ns is left behind"
     [ -e "/run/handoff-emu-$ns.lock" ] && fail "the lock file is left behind"
     [ -z "$1" ] || [ ! -e "$1" ] || fail "the generated file set $1 is left behind"
