@@ -106,6 +106,11 @@ int sim_world_drain(struct sim_world *w, uint64_t max_ns, struct sim_config_err 
 /* Requests the clients have sent and not yet received in full. */
 uint32_t sim_world_outstanding(const struct sim_world *w);
 
+/* How often the replayed trace (run.trace) ran out of connections and started over from its
+ * first one: 0 when the run replays no trace or needed no more connections than it holds. A
+ * trace that wrapped repeats its requests, which the caller should say. */
+uint64_t sim_world_trace_wraps(const struct sim_world *w);
+
 struct sim_pcap;
 
 /* Records every frame put on the wire into pc (opened and closed by the caller; may be NULL),

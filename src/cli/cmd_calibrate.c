@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "repro.h"
 #include "handoff/sim_config.h"
 #include "handoff/sim_world.h"
 
@@ -51,15 +52,18 @@ static void usage(FILE *f)
            "of offloaded TCP beside 1 Gb/s of host traffic. It prints each round and the\n"
            "costs it found as a configuration file (docs/cost-model.md).\n"
            "\n"
-           "options:\n"
+           "options (a value follows as `--opt V` or `--opt=V`):\n"
            "  -c, --config SPEC  the starting model: a configuration whose costs are the\n"
-           "                     first estimates (default W-0-N-N-FCFS-400)\n"
-           "  -s, --seeds N      average every round over seeds 1..N (default 1)\n"
-           "  -r, --rounds N     rounds at most (default 8)\n"
+           "                     first estimates, W without handoff (default W-0-N-N-FCFS-400)\n"
+           "  -s, --seeds N      average every round over seeds 1..N, 1..100 (default 1)\n"
+           "  -r, --rounds N     rounds at most, 1..100 (default 8)\n"
            "  -w, --warmup N     packets of warm-up (default 400000)\n"
-           "  -m, --measure N    packets measured (default 600000)\n"
+           "  -m, --measure N    packets measured, at least 1 (default 600000)\n"
            "  -o, --out FILE     write the fitted costs there as a configuration file\n"
-           "  -h, --help         print this message\n");
+           "  -h, --help         print this message\n"
+           "\n"
+           "Exit status: 0 fitted, 1 a run failed, measured nothing, did not converge or the\n"
+           "file could not be written, 2 usage or configuration error.\n");
 }
 
 struct fit {
@@ -83,6 +87,11 @@ static int run_baseline(const struct sim_config *base, unsigned nseeds, struct f
         struct sim_metrics m;
         sim_world_metrics(w, &m);
         sim_world_destroy(w);
+        char why[512];
+        if (repro_metrics_check(&m, &c, why, sizeof why) != 0) {
+            fprintf(stderr, "handoff calibrate: the baseline, seed %u: %s\n", s, why);
+            return -1;
+        }
         out->requests += m.requests_per_s / nseeds;
         out->stack += m.host_net_pct / nseeds;
         out->host_idle += m.host_idle_pct / nseeds;
@@ -179,21 +188,19 @@ int cli_calibrate(int argc, char **argv)
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, ":c:s:r:w:m:o:h", opts, NULL)) != -1) {
-        char *end;
+        uint64_t v;
         switch (ch) {
         case 'c':
             spec = optarg;
             break;
         case 's':
         case 'r':
-            errno = 0;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (errno || *end || v < 1 || v > 100 || optarg[0] == '-') {
+            if (cli_parse_uint(optarg, 1, 100, &v) != 0) {
                 fprintf(stderr, "handoff calibrate: --%s wants a number from 1 to 100, not '%s'\n",
                         ch == 's' ? "seeds" : "rounds", optarg);
                 return 2;
             }
-            *(ch == 's' ? &seeds : &rounds) = v;
+            *(ch == 's' ? &seeds : &rounds) = (unsigned long)v;
             break;
         case 'w':
             warmup = optarg;
@@ -207,13 +214,8 @@ int cli_calibrate(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
-        case ':':
-            fprintf(stderr, "handoff calibrate: %s needs a value\n", argv[optind - 1]);
-            return 2;
         default:
-            fprintf(stderr, "handoff calibrate: unknown option '%s' (see --help)\n",
-                    argv[optind - 1]);
-            return 2;
+            return cli_opt_error("handoff calibrate", ch, argv, opts);
         }
     }
     if (optind < argc) {
@@ -222,11 +224,18 @@ int cli_calibrate(int argc, char **argv)
     }
     struct sim_config c;
     struct sim_config_err e = {{0}};
-    if (sim_config_load(&c, spec, &e) != 0 ||
-        (warmup && sim_config_set(&c, "run.warmup_packets", warmup, &e) != 0) ||
-        (measure && sim_config_set(&c, "run.measure_packets", measure, &e) != 0) ||
-        sim_config_check(&c, &e) != 0) {
-        fprintf(stderr, "handoff calibrate: %s\n", e.msg);
+    const char *bad = NULL; /* the option at fault */
+    if (sim_config_load(&c, spec, &e) != 0) {
+        bad = "--config";
+    } else if (warmup && sim_config_set(&c, "run.warmup_packets", warmup, &e) != 0) {
+        bad = "--warmup";
+    } else if (measure && sim_config_set(&c, "run.measure_packets", measure, &e) != 0) {
+        bad = "--measure";
+    } else if (sim_config_check(&c, &e) != 0) {
+        bad = "--config";
+    }
+    if (bad) {
+        fprintf(stderr, "handoff calibrate: %s: %s\n", bad, e.msg);
         return 2;
     }
     if (c.nic_conns != 0 || c.workload != SIM_WL_W) {
@@ -292,8 +301,11 @@ int cli_calibrate(int argc, char **argv)
         fprintf(o, "# handoff calibrate --config %s --seeds %lu\nbase = W-0-N-N-FCFS-400\n", spec,
                 seeds);
         print_costs(o, &c);
-        if (fclose(o) != 0) {
-            fprintf(stderr, "handoff calibrate: cannot write '%s': %s\n", out, strerror(errno));
+        int failed = ferror(o);
+        errno = 0;
+        if (fclose(o) != 0 || failed) {
+            fprintf(stderr, "handoff calibrate: cannot write '%s': %s\n", out,
+                    errno ? strerror(errno) : "write error");
             return 1;
         }
     }

@@ -36,7 +36,7 @@ static void usage(FILE *f)
             "The send ring is 4096 descriptors unless the configuration sets nic.tx_ring.\n"
 
             "\n"
-            "options:\n"
+            "options (a value follows as `--opt V` or `--opt=V`):\n"
             "  -n, --netns NAME     the namespace to create (default handoff); a stale one of\n"
             "                       that name, left by a run that crashed, is removed first\n"
             "  -a, --addr A.B.C.D   our address (default 10.77.0.2); the kernel's end of the\n"
@@ -54,7 +54,10 @@ static void usage(FILE *f)
             "                       all; 128 keeps every header, as tcpdump -s 128)\n"
             "  -i, --idle-timeout S close a connection that has neither read nor sent a byte\n"
             "                       for S seconds (default 60; 0: never)\n"
-            "  -h, --help           print this message\n");
+            "  -h, --help           print this message\n"
+            "\n"
+            "Exit status: 0 stopped by SIGINT or SIGTERM; 1 the set-up or the run failed (not\n"
+            "root, a namespace or file that cannot be made); 2 usage or configuration error.\n");
 }
 
 static volatile sig_atomic_t stop_flag;
@@ -67,10 +70,8 @@ static void on_signal(int sig)
 
 static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *end || s[0] == '-' || s[0] == 0 || v < lo || v > hi) {
+    uint64_t v;
+    if (cli_parse_uint(s, lo, hi, &v) != 0) {
         return -1;
     }
     *out = (uint32_t)v;
@@ -175,15 +176,17 @@ static int control(int argc, char **argv)
                 "ls lists the connections of the emulator running with that namespace\n"
                 "(default handoff): where each lives (host, to-nic, nic, to-host), for how\n"
                 "long, the bytes read from it and sent on it, and how often it moved.\n"
-                "restore asks the NIC to give the connection from that peer back to the host.\n");
+                "restore asks the NIC to give the connection from that peer back to the host.\n"
+                "\n"
+                "options:\n"
+                "  -n, --netns NAME  the namespace the emulator runs with (default handoff)\n"
+                "  -h, --help        print this message\n"
+                "\n"
+                "Exit status: 0 done, 1 no emulator answers or it refused, 2 usage error.\n");
             return 0;
-        case ':':
-            fprintf(stderr, "handoff emu %s: %s needs a value\n", what, argv[optind - 1]);
-            return 2;
         default:
-            fprintf(stderr, "handoff emu %s: unknown option '%s' (see --help)\n", what,
-                    argv[optind - 1]);
-            return 2;
+            return cli_opt_error(!strcmp(what, "ls") ? "handoff emu ls" : "handoff emu restore", ch,
+                                 argv, opts);
         }
     }
     char cmd[128];
@@ -291,12 +294,8 @@ int cli_emu(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
-        case ':':
-            fprintf(stderr, "handoff emu: %s needs a value\n", argv[optind - 1]);
-            return 2;
         default:
-            fprintf(stderr, "handoff emu: unknown option '%s' (see --help)\n", argv[optind - 1]);
-            return 2;
+            return cli_opt_error("handoff emu", ch, argv, opts);
         }
     }
     const char *spec = "0-N-N-FCFS-0";

@@ -4,13 +4,16 @@
  * 1. Lists the runs of every experiment (Table 1, Figures 5 to 8, the response times), each
  *    configuration once, times the number of seeds.
  * 2. Runs them in parallel, one child process per run (fork), as many at once as --jobs, with a
- *    progress line on stderr. Each child writes its metrics to DIR/runs/CONFIG-sSEED.json (and,
+ *    progress line on stderr (redrawn in place on a terminal, a plain line every tenth of the
+ *    runs otherwise). Each child writes its metrics to DIR/runs/CONFIG-sSEED.json (and,
  *    for Figure 6, its time series), so a run is independent of every other.
  * 3. Reads the results back and writes DIR/results.json, the figures (gnuplot, SVG and PNG) and
  *    DIR/report.md (repro_report.c): every table beside the paper's numbers and the difference,
  *    and the checklist of the paper's claims with the band each is judged by.
  *
  * Nothing here is tuned per experiment: every run uses the one cost model of the simulator.
+ *
+ * `handoff sweep` (cli_sweep) is the same machinery cut into its three steps, for many machines.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -44,10 +47,13 @@ struct run {
 };
 
 struct repro {
+    const char *prog; /* the command's name, which messages start with ("handoff sweep run") */
     const char *out;
     unsigned seeds, jobs;
     uint64_t warmup, measure;
     int quiet;
+    bool tty;                  /* stderr is a terminal: the progress line redraws itself */
+    unsigned last_decile;      /* otherwise a plain line every tenth of the runs */
     unsigned shard_i, shard_n; /* this process runs shard i of n (1 of 1: everything) */
     const char *const *srcs;   /* merge: the directories holding the runs */
     unsigned nsrcs;
@@ -151,9 +157,9 @@ static int list_runs(struct repro *r, const char *set)
         }
     }
     fprintf(stderr,
-            "handoff sweep: unknown set '%s' (all, table1, fig5, fig6, fig7, fig8, "
-            "response, sensitivity)\n",
-            set);
+            "%s: unknown set '%s' (all, table1, fig5, fig6, fig7, fig8, response, "
+            "sensitivity)\n",
+            r->prog, set);
     return -1;
 }
 
@@ -162,7 +168,7 @@ static int list_file(struct repro *r, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        fprintf(stderr, "handoff sweep: cannot read '%s': %s\n", path, strerror(errno));
+        fprintf(stderr, "%s: cannot read '%s': %s\n", r->prog, path, strerror(errno));
         return -1;
     }
     char line[512];
@@ -171,7 +177,7 @@ static int list_file(struct repro *r, const char *path)
     while (rc == 0 && fgets(line, sizeof line, f)) {
         lineno++;
         if (!strchr(line, '\n') && !feof(f)) {
-            fprintf(stderr, "handoff sweep: %s:%u: line too long\n", path, lineno);
+            fprintf(stderr, "%s: %s:%u: line too long\n", r->prog, path, lineno);
             rc = -1;
             break;
         }
@@ -192,18 +198,22 @@ static int list_file(struct repro *r, const char *path)
         struct sim_config cfg;
         struct sim_config_err err;
         if (strlen(b) >= NAME_MAX_LEN || sim_config_load(&cfg, b, &err) != 0) {
-            fprintf(stderr, "handoff sweep: %s:%u: %s\n", path, lineno,
+            fprintf(stderr, "%s: %s:%u: %s\n", r->prog, path, lineno,
                     strlen(b) >= NAME_MAX_LEN ? "configuration name too long" : err.msg);
             rc = -1;
         } else if (!want(r, b, false)) {
-            fprintf(stderr, "handoff sweep: %s:%u: more than %d configurations\n", path, lineno,
+            fprintf(stderr, "%s: %s:%u: more than %d configurations\n", r->prog, path, lineno,
                     MAX_RUNS);
             rc = -1;
         }
     }
+    if (rc == 0 && ferror(f)) {
+        fprintf(stderr, "%s: %s: read error\n", r->prog, path);
+        rc = -1;
+    }
     fclose(f);
     if (rc == 0 && r->nruns == 0) {
-        fprintf(stderr, "handoff sweep: %s: no configurations\n", path);
+        fprintf(stderr, "%s: %s: no configurations\n", r->prog, path);
         rc = -1;
     }
     return rc;
@@ -216,13 +226,21 @@ static void result_name(char *buf, size_t len, const char *config, unsigned seed
     snprintf(buf, len, "runs/%s-s%u.json", config, seed);
 }
 
+/* What starts a message: the command's name, on a line of its own if the progress line may be
+ * on the terminal. */
+static void msg_start(const struct repro *r)
+{
+    fprintf(stderr, "%s%s: ", r->tty && !r->quiet ? "\n" : "", r->prog);
+}
+
 /* The child: one simulation, its metrics to a JSON file. Exit status 0 on success. */
 static int child_run(const struct repro *r, const struct run *x, unsigned seed)
 {
     struct sim_config cfg;
     struct sim_config_err err = {{0}};
     if (sim_config_load(&cfg, x->config, &err) != 0) {
-        fprintf(stderr, "\nhandoff reproduce: %s\n", err.msg);
+        msg_start(r);
+        fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
     cfg.seed = seed;
@@ -232,7 +250,7 @@ static int child_run(const struct repro *r, const struct run *x, unsigned seed)
     char csv_name[128];
     if (x->timeseries && seed == 1) {
         snprintf(csv_name, sizeof csv_name, "timeseries/%s.csv", x->config);
-        csv = outdir_open(r->out, csv_name);
+        csv = outdir_open(r->prog, r->out, csv_name);
         if (!csv) {
             return 1;
         }
@@ -242,30 +260,51 @@ static int child_run(const struct repro *r, const struct run *x, unsigned seed)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (sim_world_create(&cfg, &w, &err) != 0) {
-        fprintf(stderr, "\nhandoff reproduce: %s: %s\n", x->config, err.msg);
+        msg_start(r);
+        fprintf(stderr, "%s: %s\n", x->config, err.msg);
+        if (csv) {
+            fclose(csv);
+        }
         return 1;
     }
     int rc = sim_world_run(w, REPRO_SAMPLE_NS, csv ? repro_write_sample : NULL, NULL, csv, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (rc != 0) {
-        fprintf(stderr, "\nhandoff reproduce: %s seed %u: %s\n", x->config, seed, err.msg);
+        msg_start(r);
+        fprintf(stderr, "%s seed %u: %s\n", x->config, seed, err.msg);
         sim_world_destroy(w);
+        if (csv) {
+            fclose(csv);
+        }
         return 1;
     }
     struct sim_metrics m;
     sim_world_metrics(w, &m);
     sim_world_destroy(w);
-    if (csv && outdir_close(csv, r->out, csv_name) != 0) {
+    if (csv && outdir_close(r->prog, csv, r->out, csv_name) != 0) {
         return 1;
+    }
+    /* Unlike `handoff run`, a reproduction keeps such a run: short runs that check the
+     * machinery (the tests') would otherwise never finish a report. It is said, though. */
+    char why[512];
+    if (repro_metrics_check(&m, &cfg, why, sizeof why) != 0) {
+        msg_start(r);
+        fprintf(stderr, "warning: %s seed %u: %s\n", x->config, seed, why);
     }
     double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     json_t *j = repro_metrics_json(x->config, seed, &m, wall);
     char name[160], path[4096];
     result_name(name, sizeof name, x->config, seed);
     snprintf(path, sizeof path, "%s/%s", r->out, name);
+    errno = 0;
     rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(j);
-    return rc == 0 ? 0 : 1;
+    if (rc != 0) {
+        msg_start(r);
+        fprintf(stderr, "cannot write %s: %s\n", path, errno ? strerror(errno) : "write error");
+        return 1;
+    }
+    return 0;
 }
 
 /* Reads one run's metrics from the output directory or, when merging, from the first source
@@ -282,7 +321,7 @@ static int load_result(struct repro *r, struct run *x, unsigned seed)
         j = json_load_file(path, 0, &e);
     }
     if (!j) {
-        fprintf(stderr, "handoff sweep: %s: %s\n", nsrc > 1 ? name : path, e.text);
+        fprintf(stderr, "%s: %s: %s\n", r->prog, nsrc > 1 ? name : path, e.text);
         return -1;
     }
     repro_metrics_from_json(j, &x->m[x->nok], &x->wall[x->nok]);
@@ -291,17 +330,21 @@ static int load_result(struct repro *r, struct run *x, unsigned seed)
     return 0;
 }
 
-static void progress(const struct repro *r, unsigned done, unsigned running, unsigned total,
+static void progress(struct repro *r, unsigned done, unsigned running, unsigned total,
                      double elapsed)
 {
     if (r->quiet) {
         return;
     }
     double eta = done ? elapsed / done * (total - done) : 0;
-    fprintf(stderr,
-            "\rhandoff reproduce: %u/%u runs done, %u running, %.0f s elapsed, about %.0f s "
-            "left   ",
-            done, total, running, elapsed, eta);
+    if (r->tty) {
+        fprintf(stderr, "\r%s: %u/%u runs done, %u running, %.0f s elapsed, about %.0f s left   ",
+                r->prog, done, total, running, elapsed, eta);
+    } else if (total && done * 10 / total != r->last_decile) {
+        r->last_decile = done * 10 / total;
+        fprintf(stderr, "%s: %u/%u runs done, %.0f s elapsed, about %.0f s left\n", r->prog, done,
+                total, elapsed, eta);
+    }
 }
 
 static double now_s(void)
@@ -338,7 +381,8 @@ static int run_all(struct repro *r)
             fflush(stderr);
             pid_t pid = fork();
             if (pid < 0) {
-                fprintf(stderr, "\nhandoff reproduce: fork: %s\n", strerror(errno));
+                msg_start(r);
+                fprintf(stderr, "fork: %s\n", strerror(errno));
                 failed++;
                 break;
             }
@@ -360,7 +404,8 @@ static int run_all(struct repro *r)
         int st;
         pid_t pid = wait(&st);
         if (pid < 0) {
-            fprintf(stderr, "\nhandoff reproduce: wait: %s\n", strerror(errno));
+            msg_start(r);
+            fprintf(stderr, "wait: %s\n", strerror(errno));
             return -1;
         }
         for (unsigned s = 0; s < r->jobs; s++) {
@@ -371,15 +416,15 @@ static int run_all(struct repro *r)
                 unsigned job = job_of[s];
                 struct run *x = &r->runs[job / r->seeds];
                 if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-                    fprintf(stderr, "\nhandoff reproduce: %s seed %u failed\n", x->config,
-                            job % r->seeds + 1);
+                    msg_start(r);
+                    fprintf(stderr, "%s seed %u failed\n", x->config, job % r->seeds + 1);
                     failed++;
                 }
             }
         }
     }
     progress(r, done, running, total, now_s() - t0);
-    if (!r->quiet) {
+    if (r->tty && !r->quiet) {
         fprintf(stderr, "\n");
     }
     r->wall_s = now_s() - t0;
@@ -401,23 +446,32 @@ static void usage(FILE *f)
             "DIR/timeseries/*.csv and DIR/figures/*.svg|png.\n"
             "To spread the runs over several machines, see `handoff sweep --help`.\n"
             "\n"
-            "  --out DIR      output directory (default out)\n"
-            "  --seeds N      seeds per configuration, 1..%d (default 3); the report shows\n"
-            "                 the mean and the spread\n"
-            "  --jobs N       runs at once (default: the number of processors)\n"
-            "  --warmup N     packets before measuring (default 400000, the paper's)\n"
-            "  --measure N    packets measured (default 600000, the paper's)\n"
-            "  --quiet        no progress line\n",
+            "options (a value follows as `--opt N` or `--opt=N`):\n"
+            "  -o, --out DIR      output directory (default out)\n"
+            "  -s, --seeds N      seeds per configuration, 1..%d (default 3); the report shows\n"
+            "                     the mean and the spread\n"
+            "  -j, --jobs N       runs at once, 1..64 (default: the number of processors)\n"
+            "  -w, --warmup N     packets before measuring (default 400000, the paper's)\n"
+            "  -m, --measure N    packets measured, at least 1000 (default 600000, the paper's)\n"
+            "  -q, --quiet        no progress or summary on stderr (errors, warnings still)\n"
+            "  -h, --help         print this message\n"
+            "\n"
+            "Progress: a line redrawn in place when stderr is a terminal, else a plain line\n"
+            "every tenth of the runs. A run that fails is named on stderr, and no report is\n"
+            "written; one that measures nothing or completes no request (too short) is named\n"
+            "in a warning, and its metrics are zeros.\n"
+            "Exit status: 0 report written, 1 a run or a write failed, 2 usage error.\n",
             MAX_SEEDS);
 }
 
 static void sweep_usage(FILE *f)
 {
     fprintf(f,
-            "usage: handoff sweep list  [SELECT] [--seeds N]\n"
+            "usage: handoff sweep list  [SELECT] [--seeds N] [--shard I/N]\n"
             "       handoff sweep run   [SELECT] [--seeds N] [--shard I/N] [--jobs N]\n"
-            "                           [--warmup N] [--measure N] --out DIR\n"
-            "       handoff sweep merge [SELECT] [--seeds N] --out DIR SRC_DIR...\n"
+            "                           [--warmup N] [--measure N] [--quiet] --out DIR\n"
+            "       handoff sweep merge [SELECT] [--seeds N] [--warmup N] [--measure N]\n"
+            "                           [--quiet] --out DIR SRC_DIR...\n"
             "\n"
             "The reproduction as independent jobs, for many machines. `list` prints one job a\n"
             "line (CONFIG SEED); `run` runs shard I of N of them (job j belongs to shard\n"
@@ -426,9 +480,23 @@ static void sweep_usage(FILE *f)
             "of every metric otherwise.\n"
             "\n"
             "SELECT is --set NAME (all, table1, fig5, fig6, fig7, fig8, response, sensitivity;\n"
-            "default all) or --configs FILE (a grid of your own: one configuration a line, a\n"
-            "shorthand or a file, either with ,key=value overrides, such as\n"
-            "W-1024-P-N-FCFS-400,nic.hiwat=900).\n"
+            "default all) or -c, --configs FILE (a grid of your own: one configuration a line,\n"
+            "a shorthand or a file, either with ,key=value overrides, such as\n"
+            "W-1024-P-N-FCFS-400,nic.hiwat=900; '#' starts a comment).\n"
+            "\n"
+            "options (a value follows as `--opt N` or `--opt=N`):\n"
+            "  -o, --out DIR      where `run` writes its runs and `merge` the report (required)\n"
+            "  -s, --seeds N      seeds per configuration, 1..%d (default 3)\n"
+            "      --shard I/N    list or run only shard I of N (default 1/1: every job)\n"
+            "  -j, --jobs N       runs at once, 1..64 (default: the number of processors)\n"
+            "  -w, --warmup N     packets before measuring (default 400000); for `merge`, what\n"
+            "                     the grid report states (give the runs' values)\n"
+            "  -m, --measure N    packets measured, at least 1000 (default 600000); as --warmup\n"
+            "  -q, --quiet        no progress or summary on stderr (errors, warnings still)\n"
+            "  -h, --help         print this message\n"
+            "\n"
+            "`run` reports progress, failed runs and runs that measured nothing as\n"
+            "`handoff reproduce` does (see its --help).\n"
             "\n"
             "GNU parallel, 8 shards:   parallel handoff sweep run --shard {}/8 --out out/s{} \\\n"
             "                              ::: 1 2 3 4 5 6 7 8\n"
@@ -437,21 +505,19 @@ static void sweep_usage(FILE *f)
             "                              --shard $SLURM_ARRAY_TASK_ID/16 --out "
             "out/s$SLURM_ARRAY_TASK_ID'\n"
             "                          then handoff sweep merge --out out out/s*\n"
-            "(docs/reproduction.md says more.)\n");
+            "Exit status: 0 success, 1 a run, a read or a write failed, 2 usage error.\n"
+            "(docs/reproduction.md says more.)\n",
+            MAX_SEEDS);
 }
 
 static int parse_count(const char *prog, const char *opt, const char *v, uint64_t min, uint64_t max,
                        uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long x = v && v[0] >= '0' && v[0] <= '9' ? strtoull(v, &end, 10) : 0;
-    if (!v || v[0] < '0' || v[0] > '9' || errno || *end || x < min || x > max) {
-        fprintf(stderr, "handoff %s: %s '%s': expected an integer in [%llu, %llu]\n", prog, opt,
-                v ? v : "", (unsigned long long)min, (unsigned long long)max);
+    if (cli_parse_uint(v, min, max, out) != 0) {
+        fprintf(stderr, "%s: %s '%s': expected an integer in [%llu, %llu]\n", prog, opt, v,
+                (unsigned long long)min, (unsigned long long)max);
         return -1;
     }
-    *out = x;
     return 0;
 }
 
@@ -461,81 +527,156 @@ struct opts {
     unsigned nsrcs;
 };
 
-/* Parses the options common to reproduce and sweep into r and o. Returns 0, 1 after --help, or
- * 2 on a usage error (printed). */
-static int parse_opts(int argc, char **argv, const char *prog, bool sweep, struct repro *r,
-                      struct opts *o)
+/* The commands that share these options, and which of them each takes. */
+enum verb { V_REPRODUCE, V_LIST, V_RUN, V_MERGE };
+enum { OPT_SET = 256, OPT_SHARD };
+
+static bool takes(enum verb v, int ch)
 {
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    switch (ch) {
+    case 's':
+    case 'q':
+    case 'h':
+        return true;
+    case 'o':
+        return v != V_LIST;
+    case 'j':
+        return v == V_REPRODUCE || v == V_RUN;
+    case 'w':
+    case 'm':
+        return v != V_LIST;
+    case OPT_SET:
+    case 'c':
+        return v != V_REPRODUCE;
+    case OPT_SHARD:
+        return v == V_LIST || v == V_RUN;
+    default:
+        return false;
+    }
+}
+
+/* Parses the options of reproduce and of sweep's verbs into r and o. Returns 0, 1 after --help,
+ * or 2 on a usage error (printed). */
+static int parse_opts(int argc, char **argv, enum verb verb, struct repro *r, struct opts *o)
+{
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"seeds", required_argument, NULL, 's'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"warmup", required_argument, NULL, 'w'},
+        {"measure", required_argument, NULL, 'm'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"set", required_argument, NULL, OPT_SET},
+        {"configs", required_argument, NULL, 'c'},
+        {"shard", required_argument, NULL, OPT_SHARD},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *prog = r->prog;
+    bool have_out = false;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":o:s:j:w:m:qc:h", opts, NULL)) != -1) {
         uint64_t x;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            sweep ? sweep_usage(stdout) : usage(stdout);
-            return 1;
-        } else if (!strcmp(a, "--quiet")) {
-            r->quiet = 1;
-            continue;
-        } else if (sweep && a[0] != '-') {
-            if (o->nsrcs == 256) {
-                fprintf(stderr, "handoff %s: at most 256 source directories\n", prog);
-                return 2;
+        if (ch == '?' || ch == ':') {
+            return cli_opt_error(prog, ch, argv, opts);
+        }
+        if (!takes(verb, ch)) {
+            const struct option *opt = opts;
+            while (opt->name && opt->val != ch) {
+                opt++;
             }
-            o->srcs[o->nsrcs++] = a;
-            continue;
-        } else if (!v) {
-            fprintf(stderr, "handoff %s: unknown option or missing value: '%s'\n", prog, a);
+            fprintf(stderr, "%s: --%s does not apply to this command (see %s --help)\n", prog,
+                    opt->name, verb == V_REPRODUCE ? prog : "handoff sweep");
             return 2;
-        } else if (!strcmp(a, "--out")) {
-            r->out = v;
-        } else if (!strcmp(a, "--seeds")) {
-            if (parse_count(prog, a, v, 1, MAX_SEEDS, &x) != 0) {
+        }
+        switch (ch) {
+        case 'h':
+            verb == V_REPRODUCE ? usage(stdout) : sweep_usage(stdout);
+            return 1;
+        case 'q':
+            r->quiet = 1;
+            break;
+        case 'o':
+            r->out = optarg;
+            have_out = true;
+            break;
+        case 's':
+            if (parse_count(prog, "--seeds", optarg, 1, MAX_SEEDS, &x) != 0) {
                 return 2;
             }
             r->seeds = (unsigned)x;
-        } else if (!strcmp(a, "--jobs")) {
-            if (parse_count(prog, a, v, 1, 64, &x) != 0) {
+            break;
+        case 'j':
+            if (parse_count(prog, "--jobs", optarg, 1, 64, &x) != 0) {
                 return 2;
             }
             r->jobs = (unsigned)x;
-        } else if (!strcmp(a, "--warmup")) {
-            if (parse_count(prog, a, v, 0, 1ull << 32, &r->warmup) != 0) {
+            break;
+        case 'w':
+            if (parse_count(prog, "--warmup", optarg, 0, 1ull << 32, &r->warmup) != 0) {
                 return 2;
             }
-        } else if (!strcmp(a, "--measure")) {
-            if (parse_count(prog, a, v, 1000, 1ull << 32, &r->measure) != 0) {
+            break;
+        case 'm':
+            if (parse_count(prog, "--measure", optarg, 1000, 1ull << 32, &r->measure) != 0) {
                 return 2;
             }
-        } else if (sweep && !strcmp(a, "--set")) {
-            o->set = v;
-        } else if (sweep && !strcmp(a, "--configs")) {
-            o->configs = v;
-        } else if (sweep && !strcmp(a, "--shard")) {
+            break;
+        case OPT_SET:
+            o->set = optarg;
+            break;
+        case 'c':
+            o->configs = optarg;
+            break;
+        case OPT_SHARD: {
             unsigned si, sn;
             int used = 0;
-            if (sscanf(v, "%u/%u%n", &si, &sn, &used) != 2 || v[used] || sn < 1 || si < 1 ||
-                si > sn || sn > 100000) {
-                fprintf(stderr, "handoff %s: --shard '%s': expected I/N with 1 <= I <= N\n", prog,
-                        v);
+            if (sscanf(optarg, "%u/%u%n", &si, &sn, &used) != 2 || optarg[used] || sn < 1 ||
+                si < 1 || si > sn || sn > 100000 || optarg[0] < '0' || optarg[0] > '9') {
+                fprintf(stderr, "%s: --shard '%s': expected I/N with 1 <= I <= N\n", prog, optarg);
                 return 2;
             }
             r->shard_i = si;
             r->shard_n = sn;
-        } else {
-            fprintf(stderr, "handoff %s: unknown option '%s'\n", prog, a);
+            break;
+        }
+        default:
+            return cli_opt_error(prog, '?', argv, opts);
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (verb != V_MERGE) {
+            fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[i]);
             return 2;
         }
-        i++;
+        if (o->nsrcs == 256) {
+            fprintf(stderr, "%s: at most 256 source directories\n", prog);
+            return 2;
+        }
+        o->srcs[o->nsrcs++] = argv[i];
     }
     if (o->set && o->configs) {
-        fprintf(stderr, "handoff %s: --set and --configs exclude each other\n", prog);
+        fprintf(stderr, "%s: --set and --configs exclude each other\n", prog);
+        return 2;
+    }
+    if ((verb == V_RUN || verb == V_MERGE) && !have_out) {
+        fprintf(stderr, "%s: missing --out DIR (where the %s go)\n", prog,
+                verb == V_RUN ? "runs' results" : "report and results");
+        return 2;
+    }
+    if (verb == V_MERGE && o->nsrcs == 0) {
+        fprintf(stderr, "%s: no source directories given (SRC_DIR...)\n", prog);
         return 2;
     }
     return 0;
 }
 
-static void repro_defaults(struct repro *r)
+static void repro_defaults(struct repro *r, const char *prog)
 {
     memset(r, 0, sizeof *r);
+    r->prog = prog;
     r->out = "out";
     r->seeds = 3;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -543,6 +684,7 @@ static void repro_defaults(struct repro *r)
     r->warmup = 400000;
     r->measure = 600000;
     r->shard_i = r->shard_n = 1;
+    r->tty = cli_stderr_is_tty();
 }
 
 static int make_dirs(const struct repro *r)
@@ -550,8 +692,10 @@ static int make_dirs(const struct repro *r)
     char runs_dir[4096], ts_dir[4096];
     snprintf(runs_dir, sizeof runs_dir, "%s/runs", r->out);
     snprintf(ts_dir, sizeof ts_dir, "%s/timeseries", r->out);
-    return outdir_make(r->out) != 0 || outdir_make(runs_dir) != 0 || outdir_make(ts_dir) != 0 ? -1
-                                                                                              : 0;
+    return outdir_make(r->prog, r->out) != 0 || outdir_make(r->prog, runs_dir) != 0 ||
+                   outdir_make(r->prog, ts_dir) != 0
+               ? -1
+               : 0;
 }
 
 /* Merging: brings the Figure 6 time series from the source directory that has them. */
@@ -570,7 +714,7 @@ static void gather_timeseries(const struct repro *r)
             if (!in) {
                 continue;
             }
-            FILE *out = outdir_open(r->out, name);
+            FILE *out = outdir_open(r->prog, r->out, name);
             char buf[65536];
             size_t n;
             while (out && (n = fread(buf, 1, sizeof buf, in)) > 0) {
@@ -578,7 +722,7 @@ static void gather_timeseries(const struct repro *r)
             }
             fclose(in);
             if (out) {
-                outdir_close(out, r->out, name);
+                outdir_close(r->prog, out, r->out, name);
             }
             break;
         }
@@ -599,6 +743,7 @@ static int load_and_report(struct repro *r, bool paper_report)
     }
     static struct repro_view view;
     memset(&view, 0, sizeof view);
+    view.prog = r->prog;
     view.out = r->out;
     view.seeds = r->seeds;
     view.warmup = r->warmup;
@@ -617,8 +762,8 @@ int cli_reproduce(int argc, char **argv)
 {
     static struct repro r;
     struct opts o = {0};
-    repro_defaults(&r);
-    int rc = parse_opts(argc - 1, argv + 1, "reproduce", false, &r, &o);
+    repro_defaults(&r, "handoff reproduce");
+    int rc = parse_opts(argc, argv, V_REPRODUCE, &r, &o);
     if (rc) {
         return rc == 1 ? 0 : 2;
     }
@@ -627,49 +772,61 @@ int cli_reproduce(int argc, char **argv)
     }
     list_runs(&r, "all");
     if (!r.quiet) {
-        fprintf(stderr, "handoff reproduce: %u configurations x %u seeds, %u at a time, into %s/\n",
+        fprintf(stderr, "%s: %u configurations x %u seeds, %u at a time, into %s/\n", r.prog,
                 r.nruns, r.seeds, r.jobs, r.out);
     }
     if (run_all(&r) != 0) {
-        fprintf(stderr, "handoff reproduce: some runs failed; no report written\n");
+        fprintf(stderr, "%s: some runs failed; no report written\n", r.prog);
         return 1;
     }
     if (load_and_report(&r, true) != 0) {
         return 1;
     }
     if (!r.quiet) {
-        fprintf(stderr, "handoff reproduce: wrote %s/report.md (%.0f s)\n", r.out, r.wall_s);
+        fprintf(stderr, "%s: wrote %s/report.md (%.0f s)\n", r.prog, r.out, r.wall_s);
     }
     return 0;
 }
 
 int cli_sweep(int argc, char **argv)
 {
+    if (argc < 2) {
+        fprintf(stderr, "handoff sweep: missing the action (list, run or merge)\n");
+        sweep_usage(stderr);
+        return 2;
+    }
+    const char *verb_name = argv[1];
+    if (!strcmp(verb_name, "--help") || !strcmp(verb_name, "-h") || !strcmp(verb_name, "help")) {
+        sweep_usage(stdout);
+        return 0;
+    }
+    static const struct {
+        const char *name, *prog;
+        enum verb verb;
+    } verbs[] = {{"list", "handoff sweep list", V_LIST},
+                 {"run", "handoff sweep run", V_RUN},
+                 {"merge", "handoff sweep merge", V_MERGE}};
+    size_t k = 0;
+    while (k < sizeof verbs / sizeof verbs[0] && strcmp(verb_name, verbs[k].name)) {
+        k++;
+    }
+    if (k == sizeof verbs / sizeof verbs[0]) {
+        fprintf(stderr, "handoff sweep: unknown action '%s' (list, run or merge)\n", verb_name);
+        return 2;
+    }
+    enum verb verb = verbs[k].verb;
     static struct repro r;
     struct opts o = {0};
-    repro_defaults(&r);
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        sweep_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *verb = argv[1];
-    if (strcmp(verb, "list") && strcmp(verb, "run") && strcmp(verb, "merge")) {
-        fprintf(stderr, "handoff sweep: unknown action '%s' (list, run, merge)\n", verb);
-        return 2;
-    }
-    int rc = parse_opts(argc - 2, argv + 2, "sweep", true, &r, &o);
+    repro_defaults(&r, verbs[k].prog);
+    int rc = parse_opts(argc - 1, argv + 1, verb, &r, &o);
     if (rc) {
         return rc == 1 ? 0 : 2;
-    }
-    if (strcmp(verb, "merge") && o.nsrcs) {
-        fprintf(stderr, "handoff sweep %s: unexpected argument '%s'\n", verb, o.srcs[0]);
-        return 2;
     }
     if (o.configs ? list_file(&r, o.configs) : list_runs(&r, o.set ? o.set : "all")) {
         return 2;
     }
     bool paper_report = !o.configs && (!o.set || !strcmp(o.set, "all"));
-    if (!strcmp(verb, "list")) {
+    if (verb == V_LIST) {
         for (unsigned j = 0; j < r.nruns * r.seeds; j++) {
             if (in_shard(&r, j)) {
                 printf("%s %u\n", r.runs[j / r.seeds].config, j % r.seeds + 1);
@@ -677,19 +834,15 @@ int cli_sweep(int argc, char **argv)
         }
         return 0;
     }
-    if (!strcmp(verb, "run")) {
+    if (verb == V_RUN) {
         if (make_dirs(&r) != 0) {
             return 1;
         }
         if (run_all(&r) != 0) {
-            fprintf(stderr, "handoff sweep: some runs failed\n");
+            fprintf(stderr, "%s: some runs failed\n", r.prog);
             return 1;
         }
         return 0;
-    }
-    if (o.nsrcs == 0) {
-        fprintf(stderr, "handoff sweep merge: no source directories given\n");
-        return 2;
     }
     r.srcs = o.srcs;
     r.nsrcs = o.nsrcs;
@@ -697,8 +850,7 @@ int cli_sweep(int argc, char **argv)
         return 1;
     }
     if (!r.quiet) {
-        fprintf(stderr, "handoff sweep: wrote %s/report.md from %u runs\n", r.out,
-                r.nruns * r.seeds);
+        fprintf(stderr, "%s: wrote %s/report.md from %u runs\n", r.prog, r.out, r.nruns * r.seeds);
     }
     return 0;
 }

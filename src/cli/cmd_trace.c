@@ -6,15 +6,16 @@
  *                            [--max-requests N]
  *
  * Called by main.c's dispatcher. All the work is in the workload library (src/workload); this
- * file parses options, reports errors the way every subcommand does (exit 2 for a usage error,
- * 1 for a failed run, messages prefixed "handoff trace ...") and formats the summary as text
- * or JSON.
+ * file parses options (getopt_long, as every subcommand), reports errors the way every
+ * subcommand does (exit 2 for a usage error, 1 for a failed run, messages prefixed
+ * "handoff trace gen: " or "handoff trace stats: ") and formats the summary as text or JSON.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "handoff/err.h"
@@ -35,7 +36,8 @@ static void usage_trace(FILE *f)
                "  stats  summarise a trace: requests, clients, connections, sizes, status mix,\n"
                "         requests per connection and the connection-lifetime distribution\n"
                "\n"
-               "Run 'handoff trace gen --help' or 'handoff trace stats --help' for details.\n");
+               "Run 'handoff trace gen --help' or 'handoff trace stats --help' for details\n"
+               "(also 'handoff help trace gen').\n");
 }
 
 static void usage_gen(FILE *f)
@@ -51,11 +53,14 @@ static void usage_gen(FILE *f)
             "exactly the generated persistent connections.\n"
             "The models are described in docs/workloads.md.\n"
             "\n"
-            "  --out FILE      file to write (replaced if it exists)\n"
-            "  --seed N        generator seed (default 1); the same seed gives the same file\n"
-            "  --clients N     clients in the trace, 1..%u (default 2048; fewer appear when\n"
-            "                  there are fewer connections than clients)\n"
-            "  --requests N    records to write, 1..4294967295 (default 100000)\n"
+            "options (a value follows as `--opt N` or `--opt=N`):\n"
+            "  -o, --out FILE      file to write (replaced if it exists; a regular file is\n"
+            "                      removed again if the write fails)\n"
+            "  -s, --seed N        generator seed (default 1); the same seed gives the same file\n"
+            "  -c, --clients N     clients in the trace, 1..%u (default 2048; fewer appear\n"
+            "                      when there are fewer connections than clients)\n"
+            "  -n, --requests N    records to write, 1..4294967295 (default 100000)\n"
+            "  -h, --help          print this message\n"
             "\n"
             "Exit status: 0 written, 1 the file could not be written, 2 usage error.\n",
             GEN_MAX_CLIENTS);
@@ -76,65 +81,20 @@ static void usage_stats(FILE *f)
             "4096-byte pages of 1460-byte segments), with the share of packets and bytes\n"
             "carried by the shortest 50 %% and the longest 10 %%.\n"
             "\n"
-            "  --format F          wc (World Cup 98 binary), clf (Common/Combined Log Format)\n"
-            "                      or wsesslog (httperf session file); by default detected from\n"
-            "                      the extension (.wc .wc98 .bin / .log .clf / .wsesslog .wsess\n"
-            "                      .sess) or else from the content\n"
-            "  --json              print the summary as one JSON object\n"
-            "  --allow-backstep S  accept records up to S seconds older than the newest one\n"
-            "                      seen (default 0: time going backwards is an error)\n"
-            "  --max-requests N    read only the first N requests\n"
+            "options (a value follows as `--opt V` or `--opt=V`):\n"
+            "  -f, --format F          wc (World Cup 98 binary), clf (Common/Combined Log\n"
+            "                          Format) or wsesslog (httperf session file); by default\n"
+            "                          detected from the extension (.wc .wc98 .bin / .log .clf /\n"
+            "                          .wsesslog .wsess .sess) or else from the content\n"
+            "  -j, --json              print the summary as one JSON object\n"
+            "  -b, --allow-backstep S  accept records up to S seconds older than the newest one\n"
+            "                          seen (default 0: time going backwards is an error)\n"
+            "  -n, --max-requests N    read only the first N requests (at least 1)\n"
+            "  -h, --help              print this message\n"
             "\n"
-            "Exit status: 0 success, 1 the file is unreadable or malformed (the message names\n"
-            "the file and the line or record), 2 usage error.\n");
-}
-
-/* Strict unsigned decimal in [lo, hi]. */
-static int parse_num(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    if (!s || !*s) {
-        return -1;
-    }
-    uint64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9') {
-            return -1;
-        }
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10) {
-            return -1;
-        }
-        v = v * 10 + d;
-    }
-    if (v < lo || v > hi) {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Matches argv[*i] against --name / --name=value and yields the value. Returns 1 on a match
- * (advancing *i past a separate value), 0 when it is another option, -1 when the value is
- * missing. */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0) {
-        return 0;
-    }
-    if (a[n] == '=') {
-        *val = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0') {
-        return 0;
-    }
-    if (*i + 1 >= argc) {
-        return -1;
-    }
-    *val = argv[++*i];
-    return 1;
+            "Exit status: 0 success, 1 the file is unreadable, malformed (the message names\n"
+            "the file and the line or record) or holds no request, or the summary could not\n"
+            "be written; 2 usage error.\n");
 }
 
 static int is_help(const char *a)
@@ -142,80 +102,86 @@ static int is_help(const char *a)
     return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
-/* Reports a usage error: the message, then 'arg' when there is one. Returns 2. */
+/* Reports a usage error of `handoff trace SUB`: the message, then 'arg' when there is one.
+ * Returns 2. */
 static int usage_error(const char *sub, const char *msg, const char *arg)
 {
-    fprintf(stderr, "handoff trace%s%s: %s", sub ? " " : "", sub ? sub : "", msg);
+    const char *sp = sub ? " " : "", *name = sub ? sub : "";
+    fprintf(stderr, "handoff trace%s%s: %s", sp, name, msg);
     if (arg) {
         fprintf(stderr, " '%s'", arg);
     }
-    fprintf(stderr, "\n(run 'handoff trace%s%s --help' for usage)\n", sub ? " " : "",
-            sub ? sub : "");
+    fprintf(stderr, " (see handoff trace%s%s --help)\n", sp, name);
     return 2;
 }
 
-/* A numeric option: 1 parsed, 0 not this option, 2 usage error already reported. */
-static int num_opt(const char *sub, int argc, char **argv, int *i, const char *name, uint64_t lo,
-                   uint64_t hi, uint64_t *out)
+/* A numeric option's value: 0, or 2 after reporting a value outside [lo, hi]. */
+static int num_value(const char *sub, const char *name, const char *v, uint64_t lo, uint64_t hi,
+                     uint64_t *out)
 {
-    const char *v;
-    int m = opt_value(argc, argv, i, name, &v);
-    if (m == 0) {
-        return 0;
-    }
-    if (m < 0) {
-        char msg[80];
-        snprintf(msg, sizeof msg, "%s needs a value", name);
-        return usage_error(sub, msg, NULL);
-    }
-    if (parse_num(v, lo, hi, out)) {
+    if (cli_parse_uint(v, lo, hi, out) != 0) {
         char msg[160];
         snprintf(msg, sizeof msg, "%s needs a whole number from %" PRIu64 " to %" PRIu64 ", not",
                  name, lo, hi);
         return usage_error(sub, msg, v);
     }
-    return 1;
+    return 0;
 }
 
 static int cmd_gen(int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'},     {"seed", required_argument, NULL, 's'},
+        {"clients", required_argument, NULL, 'c'}, {"requests", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
     const char *out = NULL;
     int type = -1;
     uint64_t seed = 1, clients = 2048, requests = 100000;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v;
-        int m;
-        if (is_help(a)) {
-            usage_gen(stdout);
-            return 0;
-        }
-        if ((m = opt_value(argc, argv, &i, "--out", &v)) != 0) {
-            if (m < 0 || !*v) {
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":o:s:c:n:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'o':
+            if (!*optarg) {
                 return usage_error("gen", "--out needs a file name", NULL);
             }
-            out = v;
-        } else if ((m = num_opt("gen", argc, argv, &i, "--seed", 0, UINT64_MAX, &seed)) != 0 ||
-                   (m = num_opt("gen", argc, argv, &i, "--clients", 1, GEN_MAX_CLIENTS,
-                                &clients)) != 0 ||
-                   (m = num_opt("gen", argc, argv, &i, "--requests", 1, UINT32_MAX, &requests)) !=
-                       0) {
-            if (m == 2) {
+            out = optarg;
+            break;
+        case 's':
+            if (num_value("gen", "--seed", optarg, 0, UINT64_MAX, &seed)) {
                 return 2;
             }
-        } else if (a[0] == '-') {
-            return usage_error("gen", "unknown option", a);
-        } else if (type >= 0) {
-            return usage_error("gen", "unexpected argument", a);
-        } else {
-            type = ho_wl_type_parse(a);
-            if (type != HO_WL_WORLDCUP && type != HO_WL_IBM) {
-                return usage_error("gen",
-                                   "the workload must be W or I (SPECweb99's D and S are "
-                                   "generated inside the simulator: their request kinds and "
-                                   "pacing do not fit the World Cup format), not",
-                                   a);
+            break;
+        case 'c':
+            if (num_value("gen", "--clients", optarg, 1, GEN_MAX_CLIENTS, &clients)) {
+                return 2;
             }
+            break;
+        case 'n':
+            if (num_value("gen", "--requests", optarg, 1, UINT32_MAX, &requests)) {
+                return 2;
+            }
+            break;
+        case 'h':
+            usage_gen(stdout);
+            return 0;
+        default:
+            return cli_opt_error("handoff trace gen", ch, argv, opts);
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (type >= 0) {
+            return usage_error("gen", "unexpected argument", argv[i]);
+        }
+        type = ho_wl_type_parse(argv[i]);
+        if (type != HO_WL_WORLDCUP && type != HO_WL_IBM) {
+            return usage_error("gen",
+                               "the workload must be W or I (SPECweb99's D and S are "
+                               "generated inside the simulator: their request kinds and "
+                               "pacing do not fit the World Cup format), not",
+                               argv[i]);
         }
     }
     if (type < 0) {
@@ -229,18 +195,26 @@ static int cmd_gen(int argc, char **argv)
         fprintf(stderr, "handoff trace gen: %s: cannot create: %s\n", out, strerror(errno));
         return 1;
     }
+    /* What a failed write leaves is removed, if it is a regular file: never a device such as
+     * /dev/full. */
+    struct stat st;
+    bool regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
     struct ho_wc_gen_params p = {.type = (enum ho_wl_type)type,
                                  .seed = seed,
                                  .clients = (uint32_t)clients,
                                  .requests = requests};
     struct ho_wl_err err = {{0}};
     int rc = ho_wc_gen_write(f, out, &p, NULL, NULL, &err);
+    errno = 0;
     if (fclose(f) != 0 && rc == HO_OK) {
-        snprintf(err.msg, sizeof err.msg, "%s: write failed: %s", out, strerror(errno));
+        snprintf(err.msg, sizeof err.msg, "%s: write failed: %s", out,
+                 errno ? strerror(errno) : "write error");
         rc = HO_ENOENT;
     }
-    if (rc != HO_OK) {
+    if (rc != HO_OK && regular) {
         remove(out);
+    }
+    if (rc != HO_OK) {
         fprintf(stderr, "handoff trace gen: %s\n", err.msg);
         return 1;
     }
@@ -377,47 +351,59 @@ static void print_text(FILE *f, const char *path, const struct ho_trace *t,
 
 static int cmd_stats(int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"json", no_argument, NULL, 'j'},
+        {"allow-backstep", required_argument, NULL, 'b'},
+        {"max-requests", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     const char *path = NULL;
     int json = 0;
     struct ho_trace_params p;
     ho_trace_params_default(&p);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v;
-        int m;
-        uint64_t num;
-        if (is_help(a)) {
-            usage_stats(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if ((m = opt_value(argc, argv, &i, "--format", &v)) != 0) {
-            int f = m < 0 ? HO_EINVAL : ho_trace_format_parse(v);
+    optind = 1;
+    opterr = 0;
+    int ch;
+    uint64_t num;
+    while ((ch = getopt_long(argc, argv, ":f:jb:n:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'f': {
+            int f = ho_trace_format_parse(optarg);
             if (f < 0 || f == HO_TRACE_AUTO) {
-                return usage_error("stats", "--format needs wc, clf or wsesslog, not",
-                                   m < 0 ? "" : v);
+                return usage_error("stats", "--format needs wc, clf or wsesslog, not", optarg);
             }
             p.format = (enum ho_trace_format)f;
-        } else if ((m = num_opt("stats", argc, argv, &i, "--allow-backstep", 0, UINT32_MAX,
-                                &num)) != 0) {
-            if (m == 2) {
+            break;
+        }
+        case 'j':
+            json = 1;
+            break;
+        case 'b':
+            if (num_value("stats", "--allow-backstep", optarg, 0, UINT32_MAX, &num)) {
                 return 2;
             }
             p.max_backstep_s = (uint32_t)num;
-        } else if ((m = num_opt("stats", argc, argv, &i, "--max-requests", 1, UINT32_MAX, &num)) !=
-                   0) {
-            if (m == 2) {
+            break;
+        case 'n':
+            if (num_value("stats", "--max-requests", optarg, 1, UINT32_MAX, &num)) {
                 return 2;
             }
             p.max_requests = num;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return usage_error("stats", "unknown option", a);
-        } else if (path) {
-            return usage_error("stats", "one trace at a time; unexpected argument", a);
-        } else {
-            path = a;
+            break;
+        case 'h':
+            usage_stats(stdout);
+            return 0;
+        default:
+            return cli_opt_error("handoff trace stats", ch, argv, opts);
         }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (path) {
+            return usage_error("stats", "one trace at a time; unexpected argument", argv[i]);
+        }
+        path = argv[i];
     }
     if (!path) {
         return usage_error("stats", "missing the trace FILE", NULL);
@@ -427,6 +413,12 @@ static int cmd_stats(int argc, char **argv)
     int rc = ho_trace_read(path, &p, &t, &err);
     if (rc != HO_OK) {
         fprintf(stderr, "handoff trace stats: %s\n", err.msg);
+        return 1;
+    }
+    if (t->nreq == 0) {
+        fprintf(stderr, "handoff trace stats: %s: no requests in the trace (%s format)\n", path,
+                ho_trace_format_name(t->format));
+        ho_trace_free(t);
         return 1;
     }
     struct ho_wl_stats s;
@@ -442,16 +434,13 @@ static int cmd_stats(int argc, char **argv)
         print_text(stdout, path, t, &s);
     }
     ho_trace_free(t);
-    if (fflush(stdout) != 0) {
-        fprintf(stderr, "handoff trace stats: cannot write the summary\n");
-        return 1;
-    }
-    return 0;
+    return 0; /* main.c checks that the summary reached stdout */
 }
 
 int cli_trace(int argc, char **argv)
 {
     if (argc < 2) {
+        fprintf(stderr, "handoff trace: missing the subcommand (gen or stats)\n");
         usage_trace(stderr);
         return 2;
     }

@@ -54,6 +54,30 @@ json_t *repro_metrics_json(const char *config, uint64_t seed, const struct sim_m
     return o;
 }
 
+int repro_metrics_check(const struct sim_metrics *m, const struct sim_config *c, char *why,
+                        size_t len)
+{
+    if (m->measured_s <= 0) {
+        snprintf(why, len,
+                 "nothing was measured: the measured phase (%llu packets, after %llu of warm-up, "
+                 "with %u clients) lasted 0 s of simulated time, so there is no rate to report; "
+                 "warm up or measure longer (--warmup, --measure)",
+                 (unsigned long long)c->measure_packets, (unsigned long long)c->warmup_packets,
+                 sim_config_clients(c));
+        return -1;
+    }
+    if (m->requests == 0) {
+        snprintf(why, len,
+                 "no request completed in the measured phase (%.6f s of simulated time, %llu "
+                 "packets after %llu of warm-up), so every rate would be 0; warm up or measure "
+                 "longer (--warmup, --measure)",
+                 m->measured_s, (unsigned long long)c->measure_packets,
+                 (unsigned long long)c->warmup_packets);
+        return -1;
+    }
+    return 0;
+}
+
 void repro_metrics_from_json(const json_t *j, struct sim_metrics *m, double *wall_s)
 {
     memset(m, 0, sizeof *m);

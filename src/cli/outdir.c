@@ -35,49 +35,51 @@ static int make_dirs(const char *path)
     }
 }
 
-int outdir_make(const char *dir)
+int outdir_make(const char *prog, const char *dir)
 {
     if (make_dirs(dir) != 0) {
-        fprintf(stderr, "handoff: cannot create directory '%s': %s\n", dir, strerror(errno));
+        fprintf(stderr, "%s: cannot create directory '%s': %s\n", prog, dir, strerror(errno));
         return -1;
     }
     return 0;
 }
 
-FILE *outdir_open(const char *dir, const char *name)
+FILE *outdir_open(const char *prog, const char *dir, const char *name)
 {
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s.tmp", dir, name) >= (int)sizeof path) {
-        fprintf(stderr, "handoff: path too long: '%s/%s'\n", dir, name);
+        fprintf(stderr, "%s: path too long: '%s/%s'\n", prog, dir, name);
         return NULL;
     }
     char *slash = strrchr(path, '/');
     *slash = '\0';
     if (make_dirs(path) != 0) {
-        fprintf(stderr, "handoff: cannot create directory '%s': %s\n", path, strerror(errno));
+        fprintf(stderr, "%s: cannot create directory '%s': %s\n", prog, path, strerror(errno));
         return NULL;
     }
     *slash = '/';
     FILE *f = fopen(path, "w");
     if (!f) {
-        fprintf(stderr, "handoff: cannot write '%s': %s\n", path, strerror(errno));
+        fprintf(stderr, "%s: cannot write '%s': %s\n", prog, path, strerror(errno));
     }
     return f;
 }
 
-int outdir_close(FILE *f, const char *dir, const char *name)
+int outdir_close(const char *prog, FILE *f, const char *dir, const char *name)
 {
     char tmp[4096], final[4096];
     snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
     snprintf(final, sizeof final, "%s/%s", dir, name);
     int bad = ferror(f);
+    errno = 0;
     if (fclose(f) != 0 || bad) {
-        fprintf(stderr, "handoff: error writing '%s'\n", tmp);
+        fprintf(stderr, "%s: error writing '%s': %s\n", prog, tmp,
+                errno ? strerror(errno) : "write error");
         remove(tmp);
         return -1;
     }
     if (rename(tmp, final) != 0) {
-        fprintf(stderr, "handoff: cannot rename '%s' to '%s': %s\n", tmp, final, strerror(errno));
+        fprintf(stderr, "%s: cannot rename '%s' to '%s': %s\n", prog, tmp, final, strerror(errno));
         return -1;
     }
     return 0;

@@ -1,11 +1,13 @@
 /*
- * repro.h - what the reproduction's parts share: the metrics' JSON form (also used by
- * `handoff run`), the time-series writer, and the report writer (repro_report.c).
+ * repro.h - what the reproduction's parts share: the metrics' JSON form and their sanity check
+ * (also used by `handoff run` and `handoff calibrate`), the time-series writer, and the report
+ * writer (repro_report.c).
  */
 #ifndef HANDOFF_CLI_REPRO_H
 #define HANDOFF_CLI_REPRO_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "handoff/sim_world.h"
@@ -22,6 +24,7 @@ struct repro_run_view {
 };
 
 struct repro_view {
+    const char *prog; /* the command's name, which messages start with */
     const char *out;
     unsigned seeds;
     uint64_t warmup, measure;
@@ -46,6 +49,13 @@ void repro_scaled_name(char *buf, size_t len, const char *config, unsigned pct);
 /* The metrics of one run as a JSON object with the documented keys (caller owns it). */
 json_t *repro_metrics_json(const char *config, uint64_t seed, const struct sim_metrics *m,
                            double wall_s);
+/*
+ * Whether a finished run of configuration c measured something to report. A run whose measured
+ * phase lasted no simulated time, or completed no request, has all-zero metrics that must never
+ * pass for a result. Returns 0, or -1 with why filled: what was measured and how to measure more.
+ */
+int repro_metrics_check(const struct sim_metrics *m, const struct sim_config *c, char *why,
+                        size_t len);
 /* The reverse, for the keys present. */
 void repro_metrics_from_json(const json_t *j, struct sim_metrics *m, double *wall_s);
 /* A sim_sample_fn writing a CSV row to the FILE * given as ctx. */

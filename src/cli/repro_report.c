@@ -6,6 +6,7 @@
  * states it. They are only ever printed beside ours and used to judge the claims; no result is
  * computed from them.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -565,15 +566,15 @@ static void figure_sized(const struct repro_view *v, FILE *rep, const char *name
     char dat_name[128], gp_name[128];
     snprintf(dat_name, sizeof dat_name, "figures/%s.dat", name);
     snprintf(gp_name, sizeof gp_name, "figures/%s.gp", name);
-    FILE *d = outdir_open(v->out, dat_name);
+    FILE *d = outdir_open(v->prog, v->out, dat_name);
     if (!d) {
         return;
     }
     fputs(data, d);
-    if (outdir_close(d, v->out, dat_name) != 0) {
+    if (outdir_close(v->prog, d, v->out, dat_name) != 0) {
         return;
     }
-    FILE *g = outdir_open(v->out, gp_name);
+    FILE *g = outdir_open(v->prog, v->out, gp_name);
     if (!g) {
         return;
     }
@@ -590,7 +591,7 @@ static void figure_sized(const struct repro_view *v, FILE *rep, const char *name
                 "set grid ytics\n%s\n",
                 term, v->out, name, i == 0 ? "svg" : "png", title, plot_body);
     }
-    if (outdir_close(g, v->out, gp_name) != 0) {
+    if (outdir_close(v->prog, g, v->out, gp_name) != 0) {
         return;
     }
     if (outdir_gnuplot(v->out, gp_name) != 0) {
@@ -1703,10 +1704,12 @@ static int write_results(const struct repro_view *v)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/results.json", v->out);
+    errno = 0;
     int rc = json_dump_file(all, path, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
     json_decref(all);
     if (rc != 0) {
-        fprintf(stderr, "handoff reproduce: cannot write %s\n", path);
+        fprintf(stderr, "%s: cannot write %s: %s\n", v->prog, path,
+                errno ? strerror(errno) : "write error");
         return -1;
     }
     return 0;
@@ -1717,7 +1720,7 @@ int repro_report(const struct repro_view *v)
     if (write_results(v) != 0) {
         return -1;
     }
-    FILE *f = outdir_open(v->out, "report.md");
+    FILE *f = outdir_open(v->prog, v->out, "report.md");
     if (!f) {
         return -1;
     }
@@ -1740,7 +1743,7 @@ int repro_report(const struct repro_view *v)
     section_fig8(v, f);
     section_response(v, f);
     fprintf(f, "---\nEvery run's metrics: `results.json` and `runs/*.json`.\n");
-    return outdir_close(f, v->out, "report.md");
+    return outdir_close(v->prog, f, v->out, "report.md");
 }
 
 int repro_grid_report(const struct repro_view *v)
@@ -1748,7 +1751,7 @@ int repro_grid_report(const struct repro_view *v)
     if (write_results(v) != 0) {
         return -1;
     }
-    FILE *f = outdir_open(v->out, "report.md");
+    FILE *f = outdir_open(v->prog, v->out, "report.md");
     if (!f) {
         return -1;
     }
@@ -1798,5 +1801,5 @@ int repro_grid_report(const struct repro_view *v)
         }
         fprintf(f, "\n");
     }
-    return outdir_close(f, v->out, "report.md");
+    return outdir_close(v->prog, f, v->out, "report.md");
 }

@@ -189,7 +189,9 @@ int clients_init(struct sim_clients *cl, const struct sim_config *cfg, uint32_t 
         wp.trace = cl->trace;
     }
     if (ho_wl_create(&wp, &cl->wl, &werr) != HO_OK) {
-        snprintf(err->msg, sizeof err->msg, "workload: %s", werr.msg);
+        /* A trace that was read but cannot be replayed (no requests, no sizes): name it. */
+        snprintf(err->msg, sizeof err->msg, "%.250s: %.250s",
+                 cl->trace ? cfg->trace_file : "workload", werr.msg);
         return -1;
     }
     struct tcpe_params tp;

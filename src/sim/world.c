@@ -366,6 +366,11 @@ uint32_t sim_world_outstanding(const struct sim_world *w)
     return clients_outstanding(&w->clients);
 }
 
+uint64_t sim_world_trace_wraps(const struct sim_world *w)
+{
+    return w->clients.trace ? ho_wl_wraps(w->clients.wl) : 0;
+}
+
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;

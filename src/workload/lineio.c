@@ -58,7 +58,8 @@ static int fill(struct ho_lines *l, struct ho_wl_err *err)
     l->len += n;
     if (n < room) {
         if (ferror(l->f)) {
-            snprintf(err->msg, sizeof err->msg, "%s:%lu: read error", l->path, l->lineno + 1);
+            snprintf(err->msg, sizeof err->msg, "%s:%lu: read error: %s", l->path, l->lineno + 1,
+                     strerror(errno));
             return HO_ENOENT;
         }
         l->eof = 1;

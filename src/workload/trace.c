@@ -114,10 +114,10 @@ static int read_head(const char *path, unsigned char *buf, size_t cap, size_t *n
         return HO_ENOENT;
     }
     *n = fread(buf, 1, cap, f);
-    int bad = ferror(f);
+    int bad = ferror(f), read_errno = errno;
     fclose(f);
     if (bad) {
-        snprintf(err->msg, sizeof err->msg, "%s: read error", path);
+        snprintf(err->msg, sizeof err->msg, "%s: read error: %s", path, strerror(read_errno));
         return HO_ENOENT;
     }
     if (*n >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {

@@ -133,8 +133,9 @@ int ho_trace_read_wc(struct ho_tb *b, struct ho_wl_err *err)
         if (n == 0) {
             if (ferror(f)) {
                 snprintf(err->msg, sizeof err->msg,
-                         "%s: record %llu (byte offset %llu): read error", b->path,
-                         (unsigned long long)index, (unsigned long long)index * HO_WC_RECORD_BYTES);
+                         "%s: record %llu (byte offset %llu): read error: %s", b->path,
+                         (unsigned long long)index, (unsigned long long)index * HO_WC_RECORD_BYTES,
+                         strerror(errno));
                 rc = HO_ENOENT;
             } else if (have) {
                 snprintf(err->msg, sizeof err->msg,

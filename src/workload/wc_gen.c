@@ -14,6 +14,7 @@
  * lengths, until the budget is reached; each client then writes exactly its share of whole
  * connections, and only the very last connection of the trace is shortened to fit.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,14 @@ static void gen_err(struct ho_wl_err *err, const char *name, const char *what)
     if (err) {
         snprintf(err->msg, sizeof err->msg, "%s: %s", name, what);
     }
+}
+
+/* A failed write, with the cause errno names ("No space left on device"). */
+static void write_err(struct ho_wl_err *err, const char *name)
+{
+    char what[160];
+    snprintf(what, sizeof what, "write failed: %s", strerror(errno));
+    gen_err(err, name, what);
 }
 
 /* How many whole connections the budget holds, and how the last one is cut. */
@@ -180,7 +189,7 @@ int ho_wc_gen_write(FILE *f, const char *name, const struct ho_wc_gen_params *p,
         uint8_t buf[HO_WC_RECORD_BYTES];
         ho_wc_encode(&r, buf);
         if (fwrite(buf, 1, sizeof buf, f) != sizeof buf) {
-            gen_err(err, name, "write failed");
+            write_err(err, name);
             rc = HO_ENOENT;
             break;
         }
@@ -215,7 +224,7 @@ int ho_wc_gen_write(FILE *f, const char *name, const struct ho_wc_gen_params *p,
         rc = HO_EINVAL;
     }
     if (rc == HO_OK && fflush(f) != 0) {
-        gen_err(err, name, "write failed");
+        write_err(err, name);
         rc = HO_ENOENT;
     }
     free(cl);

@@ -28,7 +28,7 @@ head -1 "$tmp/a.csv" | grep -q '^time_s,soft_limit,cnum,nic_rxq,host_busy,nic_bu
 [ "$(wc -l <"$tmp/a.csv")" -gt 3 ] || fail "time series too short"
 
 # A capture of the wire: a nanosecond pcap file (magic a1b23c4d, little-endian here).
-"$bin" run W-256-P-L-FCFS-400 --warmup 2000 --measure 3000 --quiet --pcap "$tmp/w.pcap"
+"$bin" run W-256-P-L-FCFS-400 --warmup 2000 --measure 10000 --quiet --pcap "$tmp/w.pcap"
 [ "$(od -An -tx1 -N4 "$tmp/w.pcap" | tr -d ' ')" = "4d3cb2a1" ] || fail "not a nanosecond pcap"
 [ "$(stat -c %s "$tmp/w.pcap")" -gt 100000 ] || fail "pcap too small"
 
