@@ -53,10 +53,13 @@ struct ho_emu_params {
     const char *label;      /* the configuration's name, for the live view, or NULL */
     FILE *live;             /* a terminal to draw a live view on (like top) every stats_ms, or
                                NULL */
+    int host_cpu;           /* the processor the host thread is bound to, or -1: any */
+    int nic_cpu;            /* the processor the NIC thread is bound to, or -1: any */
 };
 
 /* Fills p with defaults: no handoff, 0 MIPS, netns "handoff", 10.77.0.2:80, a generated set for
- * 1 connection (25 directories), stats every 100 ms, idle connections closed after 60 s. nic and os
+ * 1 connection (25 directories), stats every 100 ms, idle connections closed after 60 s, threads
+ * on any processor. nic and os
  * hold only what the emulator needs; the caller sets the rest (costs, buffers, policies). */
 void ho_emu_params_init(struct ho_emu_params *p);
 

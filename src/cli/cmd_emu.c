@@ -54,11 +54,17 @@ static void usage(FILE *f)
             "                       all; 128 keeps every header, as tcpdump -s 128)\n"
             "  -i, --idle-timeout S close a connection that has neither read nor sent a byte\n"
             "                       for S seconds (default 60; 0: never)\n"
+            "      --host-cpu N     bind the host thread to processor N (default: any)\n"
+            "      --nic-cpu N      bind the NIC thread to processor N (default: any); with\n"
+            "                       the clients kept off the host's processor (taskset), the\n"
+            "                       host thread's statistics count the host's work alone\n"
             "  -h, --help           print this message\n"
             "\n"
             "Exit status: 0 stopped by SIGINT or SIGTERM; 1 the set-up or the run failed (not\n"
             "root, a namespace or file that cannot be made); 2 usage or configuration error.\n");
 }
+
+enum { OPT_HOST_CPU = 256, OPT_NIC_CPU };
 
 static volatile sig_atomic_t stop_flag;
 
@@ -226,6 +232,8 @@ int cli_emu(int argc, char **argv)
         {"idle-timeout", required_argument, NULL, 'i'},
         {"pcap", required_argument, NULL, 'w'},
         {"snaplen", required_argument, NULL, 'S'},
+        {"host-cpu", required_argument, NULL, OPT_HOST_CPU},
+        {"nic-cpu", required_argument, NULL, OPT_NIC_CPU},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -281,6 +289,15 @@ int cli_emu(int argc, char **argv)
                 return 2;
             }
             p.snaplen = v;
+            break;
+        case OPT_HOST_CPU:
+        case OPT_NIC_CPU:
+            if (parse_u32(optarg, 0, 1023, &v) != 0) {
+                fprintf(stderr, "handoff emu: --%s wants a processor number, not '%s'\n",
+                        ch == OPT_HOST_CPU ? "host-cpu" : "nic-cpu", optarg);
+                return 2;
+            }
+            *(ch == OPT_HOST_CPU ? &p.host_cpu : &p.nic_cpu) = (int)v;
             break;
         case 'i':
             if (parse_u32(optarg, 0, 86400, &v) != 0) {

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ftw.h>
+#include <sched.h>
 #include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
@@ -250,6 +251,27 @@ void ho_emu_params_init(struct ho_emu_params *p)
     p->stats_ms = 100;
     p->seed = 1;
     p->idle_s = 60;
+    p->host_cpu = p->nic_cpu = -1;
+}
+
+/* Whether cpu is -1 (any) or a processor this process may run on. */
+static bool cpu_usable(int cpu)
+{
+    cpu_set_t set;
+    return cpu == -1 || (cpu >= 0 && cpu < CPU_SETSIZE &&
+                         sched_getaffinity(0, sizeof set, &set) == 0 && CPU_ISSET(cpu, &set));
+}
+
+/* Binds a thread to one processor, unless cpu is -1. */
+static int bind_thread(pthread_t th, int cpu)
+{
+    if (cpu < 0) {
+        return 0;
+    }
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(th, sizeof set, &set);
 }
 
 /* ---- statistics --------------------------------------------------------------------------- */
@@ -350,6 +372,12 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
     pcap_t *pc = NULL; /* declared before the first goto out, as every variable out uses */
     int ret = -1;
 
+    if (!cpu_usable(p->host_cpu) || !cpu_usable(p->nic_cpu)) {
+        snprintf(err, errlen, "processor %d is not one this process may run on (0-%ld)",
+                 cpu_usable(p->host_cpu) ? p->nic_cpu : p->host_cpu,
+                 sysconf(_SC_NPROCESSORS_ONLN) - 1);
+        goto out;
+    }
     e->our_ip = p->addr;
     e->peer_ip = (p->addr & 0xffu) == 1 ? (p->addr & ~0xffu) | 2 : (p->addr & ~0xffu) | 1;
     emu_net_our_mac(e->our_mac, e->our_ip);
@@ -441,11 +469,23 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
         goto out;
     }
     nic_started = true;
+    pthread_setname_np(nic_th, "handoff-nic"); /* top -H and perf name the two worlds' halves */
+    if ((rc = bind_thread(nic_th, p->nic_cpu)) != 0) {
+        snprintf(err, errlen, "binding the NIC thread to processor %d: %s", p->nic_cpu,
+                 strerror(rc));
+        goto out;
+    }
     if (pthread_create(&host_th, NULL, emu_host_thread, e->host) != 0) {
         snprintf(err, errlen, "starting the host thread failed");
         goto out;
     }
     host_started = true;
+    pthread_setname_np(host_th, "handoff-host");
+    if ((rc = bind_thread(host_th, p->host_cpu)) != 0) {
+        snprintf(err, errlen, "binding the host thread to processor %d: %s", p->host_cpu,
+                 strerror(rc));
+        goto out;
+    }
 
     char ip[16];
     snprintf(ip, sizeof ip, "%u.%u.%u.%u", e->our_ip >> 24, (e->our_ip >> 16) & 0xff,

@@ -272,12 +272,17 @@ static unsigned take_bus(struct emu_host *h, uint64_t now)
     return got;
 }
 
-/* Runs queued work, network first; returns how many pieces ran. */
-static unsigned run_work(struct emu_host *h)
+/* Runs queued work, network first; returns how many pieces ran. The clock is read again every
+ * 16 pieces, not for each: a read costs some 28 ns here, a piece of work not ten times that, and
+ * what the time serves (timestamps, timers of 200 ms and more) does not need it finer. */
+static unsigned run_work(struct emu_host *h, uint64_t now)
 {
     unsigned done = 0;
     struct ho_os_work w;
     while (done < 4 * EMU_BATCH) {
+        if (done > 0 && done % 16 == 0) {
+            now = emu_now();
+        }
         if (!workq_pop(&h->q[HO_OS_PRIO_NET], &w) && !workq_pop(&h->q[HO_OS_PRIO_PROC], &w)) {
             break;
         }
@@ -287,7 +292,7 @@ static unsigned run_work(struct emu_host *h)
             ho_os_work_mem(h->os, w.arg, mem); /* where a packet's processing finds its socket */
         }
         if (w.notify) {
-            ho_os_work_done(h->os, w.arg, emu_now());
+            ho_os_work_done(h->os, w.arg, now);
         }
     }
     return done;
@@ -342,12 +347,14 @@ void *emu_host_thread(void *arg)
             h->timer = TCPE_NEVER;
             ho_os_timer(h->os, now);
         }
-        got += run_work(h);
+        got += run_work(h, now);
         if (got > 0 || fired) {
-            h->work_ns += emu_now() - now; /* the OS side and the server ran */
+            uint64_t end = emu_now();
+            h->work_ns += end - now; /* the OS side and the server ran */
+            now = end;
         }
         if (now >= h->next_publish) {
-            ho_app_tick(h->app, emu_now());
+            ho_app_tick(h->app, now);
             publish(h, now);
         }
         uint32_t waiting = emu_bus_flush(&e->to_nic);
