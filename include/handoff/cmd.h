@@ -50,7 +50,9 @@ enum ho_cmd_type {
     HO_CMD_CLOSE = 9,           /* driver -> NIC: shut down, close or abort */
     HO_CMD_CLOSED = 10,         /* NIC -> driver: the connection is gone from the NIC */
     HO_CMD_ACKED = 11,          /* NIC -> driver: newly acknowledged bytes, aggregated */
-    HO_CMD_TYPE_LAST = HO_CMD_ACKED
+    HO_CMD_FW_UP = 12,          /* NIC -> driver: the firmware restarted, its memory empty */
+    HO_CMD_INIT = 13,           /* driver -> NIC: the driver has taken note; commands resume */
+    HO_CMD_TYPE_LAST = HO_CMD_INIT
 };
 
 /* Which way a message type travels. */
@@ -202,6 +204,26 @@ struct ho_cmd_acked {
     struct ho_cmd_ack_entry entries[HO_CMD_ACKED_MAX];
 };
 
+/*
+ * FW_UP: the firmware started again after a reset (it crashed, or the driver reset it): every
+ * connection it held is gone, its queues are empty and load control is back in its initial
+ * state. It is the first message of the new boot (sequence number 0), as the Tigon's firmware
+ * announces itself with its TI_EV_FIRMWARE_UP event; the firmware that the driver loaded at
+ * attach time sends none. Until an INIT naming this boot arrives, the firmware drops every
+ * command (they were meant for the boot before).
+ */
+struct ho_cmd_fw_up {
+    uint32_t boot;       /* starts of the firmware since the driver loaded it, >= 1 */
+    uint32_t hard_limit; /* connections it can hold */
+    uint32_t soft_limit; /* load control's Soft limit now; <= hard_limit */
+};
+
+/* INIT: the driver has heard FW_UP and recovered what the NIC held; commands follow, numbered
+ * from this one (sequence number 0). */
+struct ho_cmd_init {
+    uint32_t boot; /* the FW_UP answered */
+};
+
 /* A message, decoded or to be encoded. type selects the union member. */
 struct ho_cmd {
     uint8_t type; /* enum ho_cmd_type */
@@ -218,6 +240,8 @@ struct ho_cmd {
         struct ho_cmd_close close;
         struct ho_cmd_close closed;
         struct ho_cmd_acked acked;
+        struct ho_cmd_fw_up fw_up;
+        struct ho_cmd_init init;
     };
 };
 

@@ -107,6 +107,7 @@ struct ho_nic_work {
     uint8_t cat;               /* enum ho_nic_cat of cost */
     uint64_t timer_cost;       /* instructions of TCP timer expiries owed, paid before it
                                   (category HO_NIC_CAT_TCP); 0 if none */
+    uint32_t boot;             /* the firmware's boot that began it: a reset in between voids it */
 };
 
 /*
@@ -160,6 +161,11 @@ struct ho_nic_info {
     uint64_t closed;        /* CLOSED messages sent */
     uint64_t restored;      /* RESTORE messages sent */
     uint64_t late_cmds;     /* commands for connections that had ended on the NIC (dropped) */
+    uint32_t boot;          /* starts of the firmware: 1, and one more after each reset */
+    bool awaiting_init;     /* reset, and the driver's INIT has not come yet */
+    bool refusing;          /* refusing every handoff (ho_nic_refuse) */
+    uint64_t stale_cmds;    /* commands dropped because they were meant for an earlier boot */
+    uint64_t lost_conns;    /* connections the resets took from the NIC's memory */
     const struct tcpe_stats *tcp; /* the NIC TCP's counters; NULL without handoff */
 };
 
@@ -194,7 +200,7 @@ void ho_nic_forward(struct ho_nic *n, struct ho_pkt *p, uint64_t now);
 /*
  * A command message from the driver (len bytes, copied), queued on CMD. Returns HO_OK, or
  * HO_EPROTO (and nothing is queued) if the message does not decode or is not a command this
- * firmware takes (HANDOFF, SEND, CLOSE and RESTORE_REQUEST, with handoff). Sequence numbers are
+ * firmware takes (INIT; HANDOFF, SEND, CLOSE and RESTORE_REQUEST, with handoff). Sequence numbers are
  * checked when the command is carried out: a gap is the driver's bug, and an assertion names it.
  *
  * RESTORE_REQUEST gives a connection back: what it has received goes to the host first (RECV),
@@ -228,6 +234,23 @@ void ho_nic_info(const struct ho_nic *n, struct ho_nic_info *info);
 
 /* The item at the head of the queues, for a report (HO_EAGAIN if none). */
 int ho_nic_peek(const struct ho_nic *n, struct ho_sched_item *out);
+
+/*
+ * The firmware restarts, as after a crash or a reset by the driver: every packet it holds is
+ * given back (ops.pkt_free), the messages and commands on its queues are dropped, every
+ * connection is forgotten (their frames miss the lookup from now on and go to the host as host
+ * packets), ACK aggregation and load control start again from their initial state, and both
+ * timers are cancelled. A piece of work between ho_nic_begin and ho_nic_end is void: ho_nic_end
+ * gives its packet back and does nothing else. Then the new boot announces itself to the driver
+ * with FW_UP (sequence number 0) and drops every command until an INIT naming this boot comes
+ * (stale_cmds counts them). The counters of ho_nic_info run on across resets.
+ */
+void ho_nic_reset(struct ho_nic *n, uint64_t now);
+
+/* From now on (refuse) the firmware refuses every HANDOFF with HO_CMD_REFUSED_NOMEM, as a NIC
+ * whose connection memory cannot be allocated; the connections it holds go on. !refuse: it takes
+ * them again, as load control allows. */
+void ho_nic_refuse(struct ho_nic *n, bool refuse, uint64_t now);
 
 /* Restarts the counters of the queues (drops, waits): the end of a warm-up. */
 void ho_nic_reset_counters(struct ho_nic *n);

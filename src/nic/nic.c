@@ -157,6 +157,7 @@ bool ho_nic_begin(struct ho_nic *n, uint64_t now, struct ho_nic_work *w)
     w->cost = work_cost(n, &w->item);
     w->cat = work_cat(&w->item);
     w->timer_cost = n->timer_debt;
+    w->boot = n->boot;
     n->timer_debt = 0;
     n->working = true;
     n->working_pkt = w->pkt;
@@ -169,6 +170,15 @@ void ho_nic_end(struct ho_nic *n, const struct ho_nic_work *w, uint64_t now)
     n->working = false;
     n->working_pkt = NULL;
     struct ho_pkt *p = w->pkt;
+    if (w->boot != n->boot) {
+        /* Begun before a reset: the work is void, and the memory it held freed. */
+        if (p) {
+            n->ops.pkt_free(n->ctx, p);
+        } else {
+            ho_bufpool_free(&n->msgs, (uint32_t)w->item.handle);
+        }
+        return;
+    }
     switch (w->item.queue) {
     case HO_SCHED_HOST_RX:
         n->ops.host_rx(n->ctx, p, now);
@@ -222,6 +232,7 @@ int ho_nic_create(const struct ho_nic_params *p, const struct ho_nic_ops *ops, v
     n->p = *p;
     n->ops = *ops;
     n->ctx = ctx;
+    n->boot = 1;
     ho_bufpool_init(&n->msgs, sizeof(struct ho_cmd));
     /* The receive memory and the send ring are bounded; the command ring and the TCP's output
      * are bounded only by what feeds them (the driver's send buffers, the connections' windows). */
@@ -286,11 +297,62 @@ void ho_nic_info(const struct ho_nic *n, struct ho_nic_info *info)
     info->closed = n->closed;
     info->restored = n->restored;
     info->late_cmds = n->late_cmds;
+    info->boot = n->boot;
+    info->awaiting_init = n->awaiting_init;
+    info->refusing = n->refusing;
+    info->stale_cmds = n->stale_cmds;
+    info->lost_conns = n->lost_conns;
 }
 
 int ho_nic_peek(const struct ho_nic *n, struct ho_sched_item *out)
 {
     return ho_sched_peek(n->q, out);
+}
+
+void ho_nic_reset(struct ho_nic *n, uint64_t now)
+{
+    n->now = now;
+    struct ho_sched_item it;
+    while (ho_sched_dequeue(n->q, now, &it) == HO_OK) {
+        if (item_is_msg(&it)) {
+            ho_bufpool_free(&n->msgs, (uint32_t)it.handle);
+        } else {
+            n->ops.pkt_free(n->ctx, (struct ho_pkt *)(uintptr_t)it.handle);
+        }
+    }
+    n->msgs_queued = 0;
+    n->timer_debt = 0;
+    n->boot++; /* voids a piece of work under way (ho_nic_end) */
+    if (n->lookup) {
+        n->lost_conns += ho_lookup_count(n->lookup);
+    }
+    nic_conn_fini(n);
+    n->lookup = n->restored_tuples = NULL;
+    n->ackagg = NULL;
+    n->ack_armed = false;
+    n->stack = NULL;
+    n->slots = NULL;
+    n->slot_of_host = NULL;
+    n->nslot_of_host = 0;
+    n->rx_bytes = NULL;
+    n->lc = (struct ho_lc){0};
+    int rc = nic_conn_init(n);
+    HO_ASSERT(rc == HO_OK, "the firmware cannot start again: %s", ho_strerror(rc));
+    n->ops.timer(n->ctx, HO_NIC_TIMER_TCP, HO_NIC_NEVER, now);
+    n->ops.timer(n->ctx, HO_NIC_TIMER_ACK, HO_NIC_NEVER, now);
+    n->awaiting_init = true;
+    n->seq_out = 0;
+    struct ho_cmd up = {.type = HO_CMD_FW_UP};
+    up.fw_up.boot = n->boot;
+    up.fw_up.hard_limit = n->p.hard_limit;
+    up.fw_up.soft_limit = n->lookup ? ho_lc_soft_limit(&n->lc) : 0;
+    nic_post(n, &up);
+}
+
+void ho_nic_refuse(struct ho_nic *n, bool refuse, uint64_t now)
+{
+    n->now = now;
+    n->refusing = refuse;
 }
 
 void ho_nic_reset_counters(struct ho_nic *n)

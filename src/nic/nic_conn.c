@@ -215,8 +215,9 @@ static void tcp_event(void *ctx, struct tcpe_conn *c, unsigned ev)
 
 bool nic_takes(const struct ho_nic *n, unsigned type)
 {
-    return n->stack && (type == HO_CMD_HANDOFF || type == HO_CMD_SEND || type == HO_CMD_CLOSE ||
-                        type == HO_CMD_RESTORE_REQUEST);
+    return type == HO_CMD_INIT ||
+           (n->stack && (type == HO_CMD_HANDOFF || type == HO_CMD_SEND || type == HO_CMD_CLOSE ||
+                         type == HO_CMD_RESTORE_REQUEST));
 }
 
 bool nic_was_restored(struct ho_nic *n, const struct tcpe_seg *seg)
@@ -294,10 +295,12 @@ static void take_handoff(struct ho_nic *n, const struct ho_cmd *cmd)
     struct ho_cmd reply = {.type = HO_CMD_HANDOFF_REPLY};
     reply.handoff_reply.conn_id = h->conn_id;
     reply.handoff_reply.req_seq = cmd->seq;
-    int adm = ho_lc_admit(&n->lc, ho_sched_qlen(n->q), n->now);
+    int adm = n->refusing ? -1 : ho_lc_admit(&n->lc, ho_sched_qlen(n->q), n->now);
     nic_advertise(n, adm);
     struct nic_slot *s = NULL;
-    if (adm < 0) {
+    if (n->refusing) {
+        reply.handoff_reply.status = HO_CMD_REFUSED_NOMEM;
+    } else if (adm < 0) {
         reply.handoff_reply.status = HO_CMD_REFUSED_SOFT_LIMIT;
     } else {
         uint32_t ns = n->free_slot;
@@ -342,6 +345,17 @@ static void take_handoff(struct ho_nic *n, const struct ho_cmd *cmd)
 void nic_take_command(struct ho_nic *n, uint32_t handle)
 {
     const struct ho_cmd *cmd = ho_bufpool_rec(&n->msgs, handle); /* decoded on arrival */
+    if (n->awaiting_init) {
+        /* After a reset: everything but the INIT of this boot was meant for an earlier one. */
+        if (cmd->type == HO_CMD_INIT && cmd->init.boot == n->boot) {
+            n->awaiting_init = false;
+            n->seq_in = cmd->seq + 1;
+        } else {
+            n->stale_cmds++;
+        }
+        ho_bufpool_free(&n->msgs, handle);
+        return;
+    }
     HO_ASSERT(ho_cmd_seq_gap(n->seq_in, cmd->seq) == 0, "command %u arrived where %u was expected",
               cmd->seq, n->seq_in);
     n->seq_in++;
@@ -372,6 +386,10 @@ void nic_take_command(struct ho_nic *n, uint32_t handle)
         break;
     case HO_CMD_RESTORE_REQUEST:
         take_restore_request(n, &cmd->restore_request);
+        break;
+    case HO_CMD_INIT:
+        /* An INIT with no reset before it: the driver's bug, or a second INIT for one boot. */
+        HO_ASSERT(0, "INIT for boot %u, but boot %u started no reset", cmd->init.boot, n->boot);
         break;
     default:
         HO_ASSERT(0, "%s was queued, but the NIC does not take it", ho_cmd_type_name(cmd->type));

@@ -61,6 +61,11 @@ struct ho_nic {
     uint32_t seq_out, seq_in; /* message numbers, to the driver and from it */
     uint64_t accepted, closed, restored;
     uint64_t late_cmds; /* SEND, CLOSE or RESTORE_REQUEST for a connection that had ended */
+    /* Resets (ho_nic_reset): the boot running, and what the resets cost. */
+    uint32_t boot;
+    bool awaiting_init; /* commands are dropped until the driver's INIT for this boot */
+    bool refusing;      /* every HANDOFF is refused (ho_nic_refuse) */
+    uint64_t stale_cmds, lost_conns;
     struct ho_lookup *restored_tuples; /* connections given back whose packets may be queued */
     uint8_t *rx_bytes;                 /* real payload: what a connection received, to place */
 };

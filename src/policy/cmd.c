@@ -47,6 +47,8 @@ static const struct type_info type_table[HO_CMD_TYPE_LAST + 1] = {
     [HO_CMD_CLOSE] = {"CLOSE", HO_CMD_TO_NIC, 0, 4 + 1},
     [HO_CMD_CLOSED] = {"CLOSED", HO_CMD_TO_HOST, 0, 4 + 1},
     [HO_CMD_ACKED] = {"ACKED", HO_CMD_TO_HOST, 1, 2},
+    [HO_CMD_FW_UP] = {"FW_UP", HO_CMD_TO_HOST, 0, 4 + 4 + 4},
+    [HO_CMD_INIT] = {"INIT", HO_CMD_TO_NIC, 0, 4},
 };
 
 _Static_assert(HO_CMD_MAX_SIZE ==
@@ -116,6 +118,10 @@ static bool cmd_valid(const struct ho_cmd *c)
         return c->closed.how < HO_CMD_CLOSED_COUNT;
     case HO_CMD_ACKED:
         return acked_valid(&c->acked);
+    case HO_CMD_FW_UP:
+        return c->fw_up.boot >= 1 && c->fw_up.soft_limit <= c->fw_up.hard_limit;
+    case HO_CMD_INIT:
+        return c->init.boot >= 1;
     default:
         return false;
     }
@@ -231,6 +237,14 @@ static void wr_body(struct ho_wr *w, const struct ho_cmd *c)
             ho_wr_u32(w, c->acked.entries[i].bytes);
         }
         break;
+    case HO_CMD_FW_UP:
+        ho_wr_u32(w, c->fw_up.boot);
+        ho_wr_u32(w, c->fw_up.hard_limit);
+        ho_wr_u32(w, c->fw_up.soft_limit);
+        break;
+    case HO_CMD_INIT:
+        ho_wr_u32(w, c->init.boot);
+        break;
     default:
         HO_ASSERT(0, "type %u passed validation", c->type);
     }
@@ -324,6 +338,10 @@ static size_t member_size(uint8_t type)
     case HO_CMD_CLOSE:
     case HO_CMD_CLOSED:
         return sizeof(struct ho_cmd_close);
+    case HO_CMD_FW_UP:
+        return sizeof(struct ho_cmd_fw_up);
+    case HO_CMD_INIT:
+        return sizeof(struct ho_cmd_init);
     default:
         return offsetof(struct ho_cmd_acked, entries);
     }
@@ -388,6 +406,14 @@ static int rd_body(struct ho_rd *r, struct ho_cmd *c)
         }
         return HO_OK;
     }
+    case HO_CMD_FW_UP:
+        c->fw_up.boot = ho_rd_u32(r);
+        c->fw_up.hard_limit = ho_rd_u32(r);
+        c->fw_up.soft_limit = ho_rd_u32(r);
+        return HO_OK;
+    case HO_CMD_INIT:
+        c->init.boot = ho_rd_u32(r);
+        return HO_OK;
     default:
         HO_ASSERT(0, "type %u passed the envelope checks", c->type);
         return HO_EPROTO;
@@ -612,6 +638,13 @@ int ho_cmd_format(const struct ho_cmd *cmd, char *buf, size_t cap)
         }
         break;
     }
+    case HO_CMD_FW_UP:
+        put(buf, cap, &used, " boot=%u hard=%u soft=%u", c->fw_up.boot, c->fw_up.hard_limit,
+            c->fw_up.soft_limit);
+        break;
+    case HO_CMD_INIT:
+        put(buf, cap, &used, " boot=%u", c->init.boot);
+        break;
     default:
         break;
     }

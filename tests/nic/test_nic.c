@@ -2840,6 +2840,140 @@ static void test_restore_request_in_time_wait(void **state)
     fake_free(f);
 }
 
+/* ---- tests: faults ------------------------------------------------------------------------ */
+
+/* A reset empties the firmware: queues, connections, timers; the work under way is void; FW_UP
+ * announces the new boot; commands are dropped until its INIT; then handoff works again. */
+static void test_reset(void **state)
+{
+    (void)state;
+    struct ho_nic_params p = base_params(4);
+    struct fake *f = fake_new(&p);
+    struct net *nt = net_new();
+    struct conn a, b, c;
+    f->now = 1 * MS;
+    net_open(nt, &a, 48400, 71, f->now);
+    net_open(nt, &b, 48401, 72, f->now);
+    handoff_ok(f, &a);
+    handoff_ok(f, &b);
+    run_all(f);
+    f->msg_seen = f->nmsg;
+    assert_int_equal(info_of(f).conns, 2);
+
+    /* Data from a's peer: its frame is taken up, and the reset comes while it is processed. */
+    f->now = 2 * MS;
+    assert_int_equal(tcpe_send(a.peer, NULL, 500, f->now), 500);
+    assert_int_equal(to_nic(f, nt), 1);
+    struct ho_nic_work w;
+    assert_true(ho_nic_begin(f->nic, f->now, &w));
+    assert_int_equal(w.item.queue, NR);
+    assert_int_equal(w.boot, 1);
+    /* More waits behind it: a host packet to send, a SEND, b's peer's data. */
+    struct tcpe_seg hs = mkseg(SERVER_IP, SERVER_PORT, CLIENT_IP, 47000, TCPE_ACK, 0);
+    host_out(f, &hs);
+    send_cmd(f, 72, 1000);
+    assert_int_equal(tcpe_send(b.peer, NULL, 300, f->now), 300);
+    assert_int_equal(to_nic(f, nt), 1);
+    assert_int_equal(info_of(f).queued_pkts, 2);
+    unsigned frees = f->fw_frees;
+    f->msg_seq = 0; /* the new boot numbers its messages from 0 */
+    ho_nic_reset(f->nic, f->now);
+    struct ho_nic_info in = info_of(f);
+    assert_int_equal(f->fw_frees, frees + 2); /* the two queued packets */
+    assert_int_equal(in.conns, 0);
+    assert_int_equal(in.cnum, 0);
+    assert_int_equal(in.soft_limit, 4);
+    assert_int_equal(in.queued, 1); /* FW_UP */
+    assert_int_equal(in.queued_pkts, 0);
+    assert_int_equal(in.boot, 2);
+    assert_true(in.awaiting_init);
+    assert_int_equal(in.lost_conns, 2);
+    assert_int_equal(in.accepted, 2); /* counters run on */
+    assert_int_equal(f->timer_when[HO_NIC_TIMER_TCP], HO_NIC_NEVER);
+    assert_int_equal(f->timer_when[HO_NIC_TIMER_ACK], HO_NIC_NEVER);
+    f->cmd_taken = f->ncmd; /* the queued SEND is gone */
+    oracle_forget(f, &a);
+    oracle_forget(f, &b);
+
+    /* The work begun before the reset ends with nothing but its packet freed. */
+    size_t nwire = f->nwire, nhost = f->nhost, nmsg = f->nmsg;
+    struct ho_nic_work mine = w;
+    ho_nic_end(f->nic, &mine, f->now);
+    assert_int_equal(f->fw_frees, frees + 3);
+    assert_int_equal(f->nwire, nwire);
+    assert_int_equal(f->nhost, nhost);
+    assert_int_equal(f->nmsg, nmsg);
+
+    run_all(f);
+    const struct ho_cmd *up = next_msg(f, HO_CMD_FW_UP);
+    assert_int_equal(up->seq, 0);
+    assert_int_equal(up->fw_up.boot, 2);
+    assert_int_equal(up->fw_up.hard_limit, 4);
+    assert_int_equal(up->fw_up.soft_limit, 4);
+    no_more_msgs(f);
+
+    /* a's peer retransmits: the frame misses the lookup and goes to the host. */
+    f->now = 3 * MS;
+    struct tcpe_seg as = mkseg(CLIENT_IP, 48400, SERVER_IP, SERVER_PORT, TCPE_ACK, 500);
+    wire_in(f, &as);
+    expect_work(f, HR, p.costs.host_rx + p.costs.lookup_probe, CAT_HOST);
+    assert_int_equal(f->nhost, nhost + 1);
+
+    /* Commands for the boot before are dropped, an INIT for another boot too. */
+    send_cmd(f, 71, 100);
+    struct ho_cmd init = {.type = HO_CMD_INIT};
+    init.init.boot = 1;
+    assert_int_equal(cmd_in(f, &init), HO_OK);
+    run_all(f);
+    in = info_of(f);
+    assert_int_equal(in.stale_cmds, 2);
+    assert_true(in.awaiting_init);
+    no_more_msgs(f);
+
+    /* The INIT of this boot, numbered 0, and commands numbered after it are taken again. */
+    f->cmd_seq = 0;
+    init.init.boot = 2;
+    assert_int_equal(cmd_in(f, &init), HO_OK);
+    run_all(f);
+    in = info_of(f);
+    assert_false(in.awaiting_init);
+    assert_int_equal(in.stale_cmds, 2);
+    net_open(nt, &c, 48402, 73, f->now);
+    handoff_ok(f, &c);
+    assert_int_equal(info_of(f).conns, 1);
+    net_free(nt);
+    fake_free(f);
+}
+
+/* While refusing, every HANDOFF is refused for lack of memory and load control is untouched;
+ * afterwards handoffs are taken again. */
+static void test_refuse(void **state)
+{
+    (void)state;
+    struct ho_nic_params p = base_params(4);
+    struct fake *f = fake_new(&p);
+    struct net *nt = net_new();
+    struct conn a, b;
+    f->now = 1 * MS;
+    net_open(nt, &a, 48500, 81, f->now);
+    net_open(nt, &b, 48501, 82, f->now);
+    ho_nic_refuse(f->nic, true, f->now);
+    assert_true(info_of(f).refusing);
+    uint32_t seq = handoff_cmd(f, &a, false);
+    struct ho_cmd_handoff_reply r = take_handoff(f, &a, seq);
+    assert_int_equal(r.status, HO_CMD_REFUSED_NOMEM);
+    assert_int_equal(r.soft_limit, 4);
+    struct ho_nic_info in = info_of(f);
+    assert_int_equal(in.conns, 0);
+    assert_int_equal(in.cnum, 0);
+    assert_int_equal(in.accepted, 0);
+    ho_nic_refuse(f->nic, false, f->now);
+    handoff_ok(f, &b);
+    assert_int_equal(info_of(f).conns, 1);
+    net_free(nt);
+    fake_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2866,6 +3000,8 @@ int main(void)
         cmocka_unit_test(test_restore_request),
         cmocka_unit_test(test_restore_queued_packet),
         cmocka_unit_test(test_late_commands),
+        cmocka_unit_test(test_reset),
+        cmocka_unit_test(test_refuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

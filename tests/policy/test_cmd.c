@@ -85,6 +85,12 @@ static struct ho_cmd sample(int type)
         c.acked.entries[1] = (struct ho_cmd_ack_entry){0xFFFFFFFF, 1};
         c.acked.entries[2] = (struct ho_cmd_ack_entry){0, 0xFFFFFFFF};
         break;
+    case HO_CMD_FW_UP:
+        c.fw_up = (struct ho_cmd_fw_up){2, 4096, 4096};
+        break;
+    case HO_CMD_INIT:
+        c.init = (struct ho_cmd_init){2};
+        break;
     default:
         fail_msg("no sample for type %d", type);
     }
@@ -177,6 +183,14 @@ static void assert_cmd_eq(const struct ho_cmd *a, const struct ho_cmd *b)
             assert_int_equal(a->acked.entries[i].conn_id, b->acked.entries[i].conn_id);
             assert_int_equal(a->acked.entries[i].bytes, b->acked.entries[i].bytes);
         }
+        break;
+    case HO_CMD_FW_UP:
+        assert_int_equal(a->fw_up.boot, b->fw_up.boot);
+        assert_int_equal(a->fw_up.hard_limit, b->fw_up.hard_limit);
+        assert_int_equal(a->fw_up.soft_limit, b->fw_up.soft_limit);
+        break;
+    case HO_CMD_INIT:
+        assert_int_equal(a->init.boot, b->init.boot);
         break;
     default:
         fail_msg("unknown type %d", a->type);
@@ -546,6 +560,12 @@ static void test_fields_out_of_range(void **state)
     assert_int_equal(decode_with_u32(HO_CMD_ACKED, 2 + 8, 10), HO_EPROTO);
     assert_int_equal(decode_with_u32(HO_CMD_ACKED, 2 + 16, 10), HO_EPROTO);
     assert_int_equal(decode_with_u32(HO_CMD_ACKED, 2 + 16, 11), HO_OK);
+    /* FW_UP and INIT: boot 0 (boots count from 1); FW_UP's Soft limit above its Hard limit. */
+    assert_int_equal(decode_with_u32(HO_CMD_FW_UP, 0, 0), HO_EPROTO);
+    assert_int_equal(decode_with_u32(HO_CMD_FW_UP, 8, 4097), HO_EPROTO);
+    assert_int_equal(decode_with_u32(HO_CMD_FW_UP, 8, 4096), HO_OK);
+    assert_int_equal(decode_with_u32(HO_CMD_INIT, 0, 0), HO_EPROTO);
+    assert_int_equal(decode_with_u32(HO_CMD_INIT, 0, 1), HO_OK);
 
     /* The encoder refuses the same values. */
     struct ho_cmd c = sample(HO_CMD_HANDOFF_REPLY);
@@ -566,6 +586,12 @@ static void test_fields_out_of_range(void **state)
     assert_int_equal(ho_cmd_size(&c), HO_EINVAL);
     c = sample(HO_CMD_CLOSED);
     c.closed.how = 0xFF;
+    assert_int_equal(ho_cmd_size(&c), HO_EINVAL);
+    c = sample(HO_CMD_FW_UP);
+    c.fw_up.boot = 0;
+    assert_int_equal(ho_cmd_size(&c), HO_EINVAL);
+    c = sample(HO_CMD_INIT);
+    c.init.boot = 0;
     assert_int_equal(ho_cmd_size(&c), HO_EINVAL);
 }
 
@@ -675,16 +701,17 @@ static void test_names_and_directions(void **state)
     (void)state;
     static const char *const names[] = {
         "HANDOFF", "HANDOFF_REPLY", "RESTORE_REQUEST", "RESTORE", "SOFT_LIMIT", "SEND",
-        "RECV",    "RCVD",          "CLOSE",           "CLOSED",  "ACKED"};
+        "RECV",    "RCVD",          "CLOSE",           "CLOSED",  "ACKED",      "FW_UP", "INIT"};
     static const int dirs[] = {HO_CMD_TO_NIC,  HO_CMD_TO_HOST, HO_CMD_TO_NIC,  HO_CMD_TO_HOST,
                                HO_CMD_TO_HOST, HO_CMD_TO_NIC,  HO_CMD_TO_HOST, HO_CMD_TO_NIC,
-                               HO_CMD_TO_NIC,  HO_CMD_TO_HOST, HO_CMD_TO_HOST};
+                               HO_CMD_TO_NIC,  HO_CMD_TO_HOST, HO_CMD_TO_HOST, HO_CMD_TO_HOST,
+                               HO_CMD_TO_NIC};
     for (int t = 1; t <= NTYPES; t++) {
         assert_string_equal(ho_cmd_type_name(t), names[t - 1]);
         assert_int_equal(ho_cmd_type_dir(t), dirs[t - 1]);
     }
     /* The body sizes of docs/command-protocol.md, with the samples' blobs and entries. */
-    static const int body[] = {32 + 37, 13, 5, 21 + 100, 13, 17, 17, 8, 5, 5, 2 + 3 * 8};
+    static const int body[] = {32 + 37, 13, 5, 21 + 100, 13, 17, 17, 8, 5, 5, 2 + 3 * 8, 12, 4};
     for (int t = 1; t <= NTYPES; t++) {
         struct ho_cmd c = sample(t);
         assert_int_equal(ho_cmd_size(&c), HO_CMD_HDR_SIZE + body[t - 1]);
@@ -726,6 +753,9 @@ static void test_format(void **state)
     c = sample(HO_CMD_RECV);
     ho_cmd_format(&c, line, sizeof line);
     assert_string_equal(line, "RECV seq=2147483655 conn=4 len=0 addr=0xfedcba9876543210 fin");
+    c = sample(HO_CMD_FW_UP);
+    ho_cmd_format(&c, line, sizeof line);
+    assert_string_equal(line, "FW_UP seq=2147483660 boot=2 hard=4096 soft=4096");
     assert_int_equal(ho_cmd_format(NULL, line, sizeof line), HO_EINVAL);
 }
 
