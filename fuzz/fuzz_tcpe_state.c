@@ -18,8 +18,10 @@
  *   ops ...         each an opcode byte and its operands, read until the input ends (missing
  *                   operand bytes read as 0), at most MAX_OPS:
  *     0, 1, 2  a segment from the peer: flags u8, seq - RCV.NXT s16, ack - SND.UNA s16,
- *              window u16, payload length u16 (mod 4096), options u8 (low 4 bits: which;
- *              a TSval of TS.Recent plus the byte as signed, so on either side of PAWS)
+ *              window u16, payload length u16 (mod 4096), options u8 (low 5 bits: which;
+ *              a TSval of TS.Recent plus the byte as signed, so on either side of PAWS); with
+ *              TCPE_OPT_SACK one to four SACK blocks follow: a count u8 (mod 4, plus 1), then
+ *              per block its start - SND.UNA s16 and its length s16 (so reversed ones too)
  *     3        time advances by u16 milliseconds; due timers run
  *     4        time jumps to the stack's next wake (if within a day); due timers run
  *     5        the application: u8 selects send (u16 octets), recv (u16), shutdown, release,
@@ -32,7 +34,8 @@
  * Beyond the sanitizers and the engine's own assertions, these must hold, and any violation
  * aborts (a finding):
  *  - the decoder accepts only canonical encodings: a state imported at the late time exports
- *    back byte for byte (the age of the last arrival excepted when it exceeds the clock);
+ *    back byte for byte (the age of the last arrival excepted when it exceeds the clock; a
+ *    version 4 encoding, from before SACK, comes back as version 5 with no SACK blocks);
  *  - every connection the engine holds in an exportable state exports to an encoding that
  *    imports again (the handoff op, and the final check before the stacks are destroyed);
  *  - segments the engine emits come from the connection's tuple, and real payload is readable.
@@ -179,11 +182,18 @@ static void op_segment(struct world *w, struct script *sc, bool next_expected)
         g.wnd = get16(sc);
         g.len = get16(sc) % MAX_PAYLOAD;
         uint8_t o = get8(sc);
-        g.opts = o & 0x0f;
+        g.opts = o & 0x1f;
         g.mss = (uint16_t)(o << 4);
         g.wscale = o >> 4;
         g.ts_val = w->last.ts_recent + (uint32_t)(int32_t)(int8_t)o; /* either side of PAWS */
         g.ts_ecr = (uint32_t)o << 8;
+        if (g.opts & TCPE_OPT_SACK) {
+            g.nsack = (uint8_t)(1 + get8(sc) % TCPE_SACK_MAX);
+            for (unsigned i = 0; i < g.nsack; i++) {
+                g.sack[i].start = w->last.snd_una + (uint32_t)(int32_t)(int16_t)get16(sc);
+                g.sack[i].end = g.sack[i].start + (uint32_t)(int32_t)(int16_t)get16(sc);
+            }
+        }
     }
     g.data = w->last.virtual_payload ? NULL : w->payload;
     int err = tcpe_stack_input(w->s[w->cur], &g, clock_of(w, w->cur));
@@ -255,8 +265,24 @@ static void op_handoff(struct world *w)
 }
 
 /* The decoder must accept only what the encoder writes: the import re-exports identically. */
-static void check_canonical(struct tcpe_conn *c, const uint8_t *state, size_t len, uint64_t now)
+static void check_canonical(struct tcpe_conn *c, const uint8_t *v, size_t v_len, uint64_t now)
 {
+    /* Version 4 (before SACK): what version 5 says of the same connection is the same bytes
+     * with the version changed and an empty list of SACK blocks ahead of the counters. */
+    const size_t counters = 1 + sizeof(struct tcpe_stats);
+    uint8_t *upgraded = NULL;
+    const uint8_t *state = v;
+    size_t len = v_len;
+    if (v_len > 6 + counters && v[4] == 0 && v[5] == 4) {
+        len = v_len + 1;
+        upgraded = malloc(len);
+        CHECK(upgraded != NULL);
+        memcpy(upgraded, v, v_len - counters);
+        upgraded[5] = 5;
+        upgraded[v_len - counters] = 0;
+        memcpy(upgraded + v_len - counters + 1, v + v_len - counters, counters);
+        state = upgraded;
+    }
     int n = tcpe_export(c, now, NULL, 0);
     CHECK(n > 0 && (size_t)n == len);
     uint8_t *again = malloc(len);
@@ -273,6 +299,7 @@ static void check_canonical(struct tcpe_conn *c, const uint8_t *state, size_t le
     }
     CHECK(memcmp(again, state, len) == 0);
     free(again);
+    free(upgraded);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -12,7 +12,9 @@
  * timestamps, and in the middle of limited transmit). Each file is the fuzzer's input format:
  * a big-endian u16 length, the exported state, then a short script (a mode byte and a few
  * operations, see fuzz_tcpe_state.c) that acknowledges, sends and lets timers run, so that the
- * seeds reach past the import from the start.
+ * seeds reach past the import from the start. Both stacks use SACK (tcpe's default), so the
+ * out-of-order seeds carry SACK blocks. The corpus also keeps, as v4_*, the seeds this program
+ * wrote in export version 4 (before SACK), which the decoder still reads.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -87,6 +87,24 @@ int main(int argc, char **argv)
                             .data = request};
     err |= write_file(dir, "data", buf, tcpe_wire_eth_build(&tx, &eth, &data, buf, sizeof buf));
 
+    /* An ACK reporting a D-SACK block and two SACK blocks beside timestamps (RFC 2018, 2883). */
+    struct tcpe_seg sack = {.src_ip = 0x0a000002,
+                            .dst_ip = 0x0a000001,
+                            .src_port = 80,
+                            .dst_port = 40000,
+                            .seq = 78,
+                            .ack = 0xfffffff1u,
+                            .flags = TCPE_ACK,
+                            .wnd = 65535,
+                            .opts = TCPE_OPT_TS | TCPE_OPT_SACK,
+                            .ts_val = 5001,
+                            .ts_ecr = 1001,
+                            .nsack = 3,
+                            .sack = {{0xffffff00u, 0xfffffff1u},
+                                     {0xfffffff9u, 0x00000400u},
+                                     {0x00000800u, 0x00000c00u}}};
+    err |= write_file(dir, "sack", buf, tcpe_wire_eth_build(&tx, &eth, &sack, buf, sizeof buf));
+
     struct tcpe_seg fin = {.src_ip = 0x0a000001,
                            .dst_ip = 0x0a000002,
                            .src_port = 40000,

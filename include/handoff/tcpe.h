@@ -175,6 +175,12 @@ struct tcpe_params {
                                      the option on our SYN, accept it on the peer's. Every
                                      segment then carries 12 octets more, taken from the MSS
                                      [false] */
+    bool sack;                    /* RFC 2018 selective acknowledgments, when the peer agrees:
+                                     offer SACK-permitted on our SYN, answer it on the peer's.
+                                     Then our ACKs report out-of-order data in SACK blocks and
+                                     duplicates in D-SACK blocks (RFC 2883); the blocks come out
+                                     of the payload of a segment that carries them. The SACK
+                                     blocks the peer sends are not yet used [true] */
     uint16_t mss;                 /* MSS we advertise and the most we send (48..65495) [1460] */
     uint32_t sndbuf;              /* send-buffer limit, octets (1 .. 2^30) [65536] */
     uint32_t rcvbuf;              /* receive-buffer limit = largest window, octets [65536] */
@@ -194,7 +200,9 @@ struct tcpe_params {
     uint64_t msl;                 /* maximum segment lifetime; TIME_WAIT lasts 2*MSL [30 s] */
     uint64_t fin_wait_2_timeout;  /* a released connection's FIN_WAIT_2 limit, 0 = none [60 s] */
     uint32_t rexmt_limit;         /* retransmissions (and unanswered probes) before abort [12] */
-    uint32_t syn_limit;           /* SYN / SYN-ACK retransmissions before abort [6] */
+    uint32_t syn_limit;           /* SYN / SYN-ACK retransmissions before abort: with the default
+                                     RTOs the last one goes at 123 s and the open is given up at
+                                     183 s, past RFC 9293's 3 minutes (MUST-23) [7] */
     uint32_t ooo_max;             /* out-of-order segments kept per connection (0..1024) [64] */
     uint32_t challenge_ack_limit; /* challenge ACKs per connection per second (RFC 5961 7) [10] */
     uint32_t hash_buckets;        /* demultiplexing buckets, rounded up to a power of 2 [1024] */
@@ -202,9 +210,10 @@ struct tcpe_params {
 };
 
 /* Fills p with the defaults above (ops and ctx zeroed). A struct not filled by this function
- * gets false for every boolean, limited_transmit included. Per-connection choices (payload mode,
- * Nagle, limited transmit, timestamps as negotiated) are taken from the stack when a connection
- * is created and travel with it on handoff, whatever the importing stack's parameters say. */
+ * gets false for every boolean, limited_transmit and sack included. Per-connection choices
+ * (payload mode, Nagle, limited transmit, timestamps and SACK as negotiated) are taken from the
+ * stack when a connection is created and travel with it on handoff, whatever the importing stack's
+ * parameters say. */
 void tcpe_params_init(struct tcpe_params *p);
 
 /*
@@ -352,6 +361,7 @@ struct tcpe_info {
     uint32_t rcvbuf_len;     /* octets waiting for tcpe_recv */
     bool virtual_payload;    /* lengths only */
     bool timestamps;         /* RFC 7323 timestamps negotiated */
+    bool sack;               /* RFC 2018 SACK permitted by both sides */
     uint32_t ts_recent;      /* TS.Recent, the peer's TSval we echo (with timestamps) */
     struct tcpe_stats stats; /* this connection's counters */
 };

@@ -30,8 +30,19 @@ enum {
 enum {
     TCPE_OPT_MSS = 0x01,     /* kind 2, RFC 9293 3.7.1 */
     TCPE_OPT_WSCALE = 0x02,  /* kind 3, RFC 7323 2 */
-    TCPE_OPT_SACK_OK = 0x04, /* kind 4, RFC 2018 (parsed, not used) */
+    TCPE_OPT_SACK_OK = 0x04, /* kind 4, RFC 2018 2: SACK permitted (SYNs only) */
     TCPE_OPT_TS = 0x08,      /* kind 8, RFC 7323 3 */
+    TCPE_OPT_SACK = 0x10,    /* kind 5, RFC 2018 3: SACK blocks (nsack of them) */
+};
+
+/* The most SACK blocks one option holds: 2 + 8n octets within the 40 of option space. With
+ * timestamps only 3 fit. */
+#define TCPE_SACK_MAX 4
+
+/* One SACK block (RFC 2018 3): the octets [start, end) arrived, in sequence space. */
+struct tcpe_sack_block {
+    uint32_t start; /* first octet of the block */
+    uint32_t end;   /* the octet just past it */
 };
 
 /* A connection's addresses: the 4-tuple, named from one endpoint's point of view. */
@@ -43,22 +54,24 @@ struct tcpe_tuple {
 };
 
 struct tcpe_seg {
-    uint32_t src_ip;     /* IPv4 source address */
-    uint32_t dst_ip;     /* IPv4 destination address */
-    uint16_t src_port;   /* TCP source port */
-    uint16_t dst_port;   /* TCP destination port */
-    uint32_t seq;        /* sequence number of the first octet (or of the SYN) */
-    uint32_t ack;        /* acknowledgment number, meaningful when TCPE_ACK is set */
-    uint8_t flags;       /* TCPE_FIN | TCPE_SYN | ... */
-    uint16_t wnd;        /* window field as sent, not yet scaled */
-    uint16_t urp;        /* urgent pointer (ignored by the engine) */
-    uint8_t opts;        /* TCPE_OPT_* present */
-    uint16_t mss;        /* MSS option value, raw (clamping is the state machine's job) */
-    uint8_t wscale;      /* window-scale option shift, raw (clamped to 14 by the engine) */
-    uint32_t ts_val;     /* timestamp value (RFC 7323) */
-    uint32_t ts_ecr;     /* timestamp echo reply */
-    uint32_t len;        /* payload octets (SYN and FIN not counted) */
-    const uint8_t *data; /* payload bytes, or NULL for virtual payload */
+    uint32_t src_ip;   /* IPv4 source address */
+    uint32_t dst_ip;   /* IPv4 destination address */
+    uint16_t src_port; /* TCP source port */
+    uint16_t dst_port; /* TCP destination port */
+    uint32_t seq;      /* sequence number of the first octet (or of the SYN) */
+    uint32_t ack;      /* acknowledgment number, meaningful when TCPE_ACK is set */
+    uint8_t flags;     /* TCPE_FIN | TCPE_SYN | ... */
+    uint16_t wnd;      /* window field as sent, not yet scaled */
+    uint16_t urp;      /* urgent pointer (ignored by the engine) */
+    uint8_t opts;      /* TCPE_OPT_* present */
+    uint16_t mss;      /* MSS option value, raw (clamping is the state machine's job) */
+    uint8_t wscale;    /* window-scale option shift, raw (clamped to 14 by the engine) */
+    uint32_t ts_val;   /* timestamp value (RFC 7323) */
+    uint32_t ts_ecr;   /* timestamp echo reply */
+    uint8_t nsack;     /* SACK blocks in sack[] (with TCPE_OPT_SACK; 1..TCPE_SACK_MAX) */
+    struct tcpe_sack_block sack[TCPE_SACK_MAX]; /* as on the wire: first block first, raw */
+    uint32_t len;                               /* payload octets (SYN and FIN not counted) */
+    const uint8_t *data;                        /* payload bytes, or NULL for virtual payload */
 };
 
 #endif

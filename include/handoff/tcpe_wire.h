@@ -40,10 +40,9 @@
 #define TCPE_WIRE_IPPROTO_TCP    6
 #define TCPE_WIRE_TCP_HLEN       20 /* TCP header without options, RFC 9293 3.1 */
 #define TCPE_WIRE_TCP_MAX_HLEN   60 /* data offset 15 */
-/* The most header bytes the builders write: Ethernet, IPv4 without options, and TCP with MSS,
- * SACK-permitted, timestamps and window scale (20 option bytes). */
-#define TCPE_WIRE_BUILD_MAX_HDRS                                                                   \
-    (TCPE_WIRE_ETH_HLEN + TCPE_WIRE_IPV4_HLEN + TCPE_WIRE_TCP_HLEN + 20)
+/* The most header bytes the builders write: Ethernet, IPv4 without options, and TCP with its 40
+ * option bytes full (timestamps and three SACK blocks, say). */
+#define TCPE_WIRE_BUILD_MAX_HDRS (TCPE_WIRE_ETH_HLEN + TCPE_WIRE_IPV4_HLEN + TCPE_WIRE_TCP_MAX_HLEN)
 
 /* TCP option kinds (RFC 9293 3.1, RFC 7323, RFC 2018). */
 #define TCPE_WIRE_OPT_EOL     0
@@ -51,6 +50,7 @@
 #define TCPE_WIRE_OPT_MSS     2 /* length 4 */
 #define TCPE_WIRE_OPT_WSCALE  3 /* length 3 */
 #define TCPE_WIRE_OPT_SACK_OK 4 /* length 2 */
+#define TCPE_WIRE_OPT_SACK    5 /* length 2 + 8 per block, 1 to 4 blocks */
 #define TCPE_WIRE_OPT_TS      8 /* length 10 */
 
 /* What the engine does with the raw option values: no MSS option means 536, a tiny MSS is raised
@@ -239,7 +239,9 @@ int tcpe_wire_arp_parse(const uint8_t *buf, size_t len, struct tcpe_wire_pkt *pk
 /* ---- building ---- */
 
 /* Length in bytes of the TCP header seg would be written with: 20 plus the options flagged in
- * seg->opts, padded to a multiple of 4 (at most 40). */
+ * seg->opts, padded to a multiple of 4 (at most 60). Of seg's SACK blocks (TCPE_OPT_SACK) the
+ * first ones that fit in the 40 option bytes beside the other options are written, the rest
+ * left out. */
 int tcpe_wire_tcp_hdr_len(const struct tcpe_seg *seg);
 /* IPv4 total length of seg as built (20 + TCP header + seg->len), or HO_EMSGSIZE if over 65535. */
 int tcpe_wire_ipv4_len(const struct tcpe_seg *seg);

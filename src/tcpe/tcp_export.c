@@ -12,6 +12,10 @@
  * flags must agree with one another and with the state, so that a malformed or hostile encoding
  * is refused with an error and can never build a connection that later trips an assertion or
  * reads outside a buffer. The connection joins the stack only once all of it has been decoded.
+ *
+ * Versions: 5 adds SACK (the TF_SACK flag, and after the out-of-order queue the SACK blocks our
+ * ACKs report, in their order). Version 4, which has neither, is still read: its connections
+ * arrive without SACK, as they were.
  */
 #include <string.h>
 
@@ -21,7 +25,8 @@
 #include "tcp_var.h"
 
 #define TCPE_EXPORT_MAGIC   0x54435045u /* "TCPE" */
-#define TCPE_EXPORT_VERSION 4u
+#define TCPE_EXPORT_VERSION 5u
+#define TCPE_EXPORT_V4      4u /* before SACK */
 #define NSTATS              (sizeof(struct tcpe_stats) / sizeof(uint64_t))
 #define NONE                UINT64_MAX
 #define MAX_DURATION        (24ull * 3600 * 1000000000ull) /* a day: no timer is longer */
@@ -79,7 +84,7 @@ static size_t export_size(const struct tcpe_conn *c)
     for (const struct tcp_ooo *q = c->ooo; q != NULL; q = q->next) {
         n += 9 + (virt ? 0 : q->len);
     }
-    return n;
+    return n + 1 + 8u * c->sack_nblks;
 }
 
 int tcpe_export(const struct tcpe_conn *c, uint64_t now, uint8_t *buf, size_t cap)
@@ -179,6 +184,13 @@ int tcpe_export(const struct tcpe_conn *c, uint64_t now, uint8_t *buf, size_t ca
             ho_wr_bytes(&w, q->data, q->len);
         }
     }
+    /* SACK blocks in the order our ACKs report them (a pending D-SACK never outlives the call
+     * that found the duplicate, whose ACK reports it, so there is none to move) */
+    ho_wr_u8(&w, c->sack_nblks);
+    for (uint8_t i = 0; i < c->sack_nblks; i++) {
+        ho_wr_u32(&w, c->sack_blks[i].start);
+        ho_wr_u32(&w, c->sack_blks[i].end);
+    }
     /* counters */
     uint64_t st[NSTATS];
     stats_get(&c->stats, st);
@@ -261,6 +273,40 @@ static int get_ooo(struct ho_rd *r, struct tcpe_conn *tp, bool virt)
             return HO_EPROTO;
         }
     }
+    return HO_OK;
+}
+
+/* The SACK blocks (version 5): at most TCP_SACK_BLKS, only with TF_SACK, each a non-empty range
+ * inside one run of the out-of-order queue (so above RCV.NXT), none overlapping another. */
+static int get_sack(struct ho_rd *r, struct tcpe_conn *tp)
+{
+    uint8_t n = ho_rd_u8(r);
+    if (ho_rd_error(r) < 0) {
+        return HO_EMSGSIZE;
+    }
+    if (n > TCP_SACK_BLKS || (n > 0 && !(tp->t_flags & TF_SACK))) {
+        return HO_EPROTO;
+    }
+    for (uint8_t i = 0; i < n; i++) {
+        struct tcpe_sack_block b;
+        b.start = ho_rd_u32(r); /* two statements: an initializer list's order is unspecified */
+        b.end = ho_rd_u32(r);
+        if (ho_rd_error(r) < 0) {
+            return HO_EMSGSIZE;
+        }
+        uint32_t start, end;
+        if (!SEQ_LT(b.start, b.end) || !tcp_reass_block(tp, b.start, &start, &end) ||
+            SEQ_GT(b.end, end)) {
+            return HO_EPROTO;
+        }
+        for (uint8_t j = 0; j < i; j++) {
+            if (SEQ_LT(b.start, tp->sack_blks[j].end) && SEQ_LT(tp->sack_blks[j].start, b.end)) {
+                return HO_EPROTO;
+            }
+        }
+        tp->sack_blks[i] = b;
+    }
+    tp->sack_nblks = n;
     return HO_OK;
 }
 
@@ -360,9 +406,10 @@ int tcpe_import(struct tcpe_stack *s, const uint8_t *buf, size_t len, uint64_t n
     if (ho_rd_error(&r) < 0) {
         return HO_EMSGSIZE;
     }
-    if (version != TCPE_EXPORT_VERSION) {
+    if (version != TCPE_EXPORT_VERSION && version != TCPE_EXPORT_V4) {
         return HO_EVERSION;
     }
+    uint32_t exported = version == TCPE_EXPORT_V4 ? TF_EXPORTED & ~(uint32_t)TF_SACK : TF_EXPORTED;
     struct tcpe_tuple t;
     t.local_ip = ho_rd_u32(&r);
     t.remote_ip = ho_rd_u32(&r);
@@ -373,7 +420,7 @@ int tcpe_import(struct tcpe_stack *s, const uint8_t *buf, size_t len, uint64_t n
     if (ho_rd_error(&r) < 0) {
         return HO_EMSGSIZE;
     }
-    if (!TCPE_CAN_EXPORT(state) || (flags & ~(uint32_t)TF_EXPORTED) != 0 || t.local_port == 0 ||
+    if (!TCPE_CAN_EXPORT(state) || (flags & ~exported) != 0 || t.local_port == 0 ||
         t.remote_port == 0) {
         return HO_EPROTO;
     }
@@ -454,7 +501,8 @@ int tcpe_import(struct tcpe_stack *s, const uint8_t *buf, size_t len, uint64_t n
     tp->sndbuf = ho_rd_u32(&r);
     tp->rcvbuf = ho_rd_u32(&r);
     if ((err = get_buf(&r, tp, &tp->snd, virt)) < 0 ||
-        (err = get_buf(&r, tp, &tp->rcv, virt)) < 0 || (err = get_ooo(&r, tp, virt)) < 0) {
+        (err = get_buf(&r, tp, &tp->rcv, virt)) < 0 || (err = get_ooo(&r, tp, virt)) < 0 ||
+        (version != TCPE_EXPORT_V4 && (err = get_sack(&r, tp)) < 0)) {
         goto fail;
     }
     uint8_t nstats = ho_rd_u8(&r);

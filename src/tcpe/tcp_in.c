@@ -71,7 +71,8 @@ void tcp_input_no_conn(struct tcpe_stack *s, const struct tcpe_seg *seg)
  * and window scaling, which holds only if both SYNs carry the option (RFC 7323 1.3), with shifts
  * above 14 taken as 14 (RFC 7323 2.3). Timestamps too hold only if both SYNs carry them (RFC
  * 7323 3.2; TF_TSTAMP says we offered them); their 12 octets on every segment then come out of
- * the payload (RFC 9293 3.7.1, RFC 6691), as Linux does.
+ * the payload (RFC 9293 3.7.1, RFC 6691), as Linux does. SACK holds only if both SYNs carry
+ * SACK-permitted (RFC 2018 2; TF_SACK says we offered it).
  */
 static void tcp_syn_options(struct tcpe_conn *tp, const struct tcpe_seg *seg, uint64_t now)
 {
@@ -95,6 +96,9 @@ static void tcp_syn_options(struct tcpe_conn *tp, const struct tcpe_seg *seg, ui
         tp->t_maxseg = (uint16_t)(tp->t_maxseg - TCP_TS_OPTLEN);
     } else {
         tp->t_flags &= ~TF_TSTAMP;
+    }
+    if (!(seg->opts & TCPE_OPT_SACK_OK)) {
+        tp->t_flags &= ~TF_SACK;
     }
 }
 
@@ -141,8 +145,8 @@ static void tcp_input_listen(struct tcpe_conn *l, const struct tcpe_seg *seg, ui
     }
     /* Born a clone of the listener (as BSD's sonewconn), held by no one until accepted. */
     tp->state = TCPE_LISTEN;
-    tp->t_flags = (l->t_flags & (TF_VIRTUAL | TF_NODELAY | TF_LIMITED | TF_TSTAMP)) | TF_PASSIVE |
-                  TF_RELEASED;
+    tp->t_flags = (l->t_flags & (TF_VIRTUAL | TF_NODELAY | TF_LIMITED | TF_TSTAMP | TF_SACK)) |
+                  TF_PASSIVE | TF_RELEASED;
     tp->sndbuf = l->sndbuf;
     tp->rcvbuf = l->rcvbuf;
     if (tcp_hash_insert(tp) < 0) {
@@ -291,6 +295,10 @@ static void tcp_input_unacceptable(struct tcpe_conn *tp, const struct tcp_in *in
         return;
     }
     tcp_drop_count(s, tp, TCPE_DROP_OUT_OF_WINDOW);
+    if (in->len > 0 && SEQ_LT(in->seq, tp->rcv_nxt)) {
+        /* Octets we already have (all of them, or the window is closed): RFC 2883 4.1.1. */
+        tcp_sack_duplicate(tp, in->seq, SEQ_MIN(in->seq + in->len, tp->rcv_nxt));
+    }
     if (tp->state == TCPE_TIME_WAIT && (in->flags & TCPE_FIN)) {
         /* The peer's FIN again: our last ACK was lost. ACK it and wait 2*MSL afresh. */
         tcp_timer_set(tp, TCP_T_2MSL, now + 2 * s->p.msl);
@@ -382,6 +390,7 @@ static void tcp_trim(struct tcpe_conn *tp, struct tcp_in *in)
     if (old > 0) {
         /* Octets we already have; acceptability guarantees something new (or the FIN) follows. */
         uint32_t n = (uint32_t)old < in->len ? (uint32_t)old : in->len;
+        tcp_sack_duplicate(tp, in->seq, in->seq + n); /* RFC 2883 4.1.1 */
         in->seq += n;
         in->len -= n;
         if (in->data != NULL) {
@@ -702,6 +711,10 @@ static void tcp_input_data(struct tcpe_conn *tp, const struct tcp_in *in, uint64
         tcp_drop(tp, now, 0);
         return;
     }
+    uint32_t dup_start, dup_end;
+    if (in->len > 0 && tcp_reass_overlap(tp, in->seq, in->seq + in->len, &dup_start, &dup_end)) {
+        tcp_sack_duplicate(tp, dup_start, dup_end); /* queued before: RFC 2883 4.1.2 */
+    }
     if (in->seq != tp->rcv_nxt) {
         int err = tcp_reass_insert(tp, in->seq, in->len, in->data, (in->flags & TCPE_FIN) != 0);
         if (err == HO_ENOSPC) {
@@ -711,7 +724,8 @@ static void tcp_input_data(struct tcpe_conn *tp, const struct tcp_in *in, uint64
         } else {
             TCP_STAT_INC(tp, ooo_segs);
         }
-        tp->t_flags |= TF_ACKNOW; /* a duplicate ACK at once (RFC 5681 4.2) */
+        tcp_sack_arrived(tp, in->seq); /* its block goes first (RFC 2018 4) */
+        tp->t_flags |= TF_ACKNOW;      /* a duplicate ACK at once (RFC 5681 4.2) */
         return;
     }
     bool fin = (in->flags & TCPE_FIN) != 0;
@@ -732,6 +746,7 @@ static void tcp_input_data(struct tcpe_conn *tp, const struct tcp_in *in, uint64
         } else {
             fin = tcp_reass_pull(tp);
         }
+        tcp_sack_prune(tp);
         tp->t_flags |= TF_ACKNOW; /* a hole filled: ACK at once (RFC 5681 4.2) */
     } else if (len > 0) {
         tcp_delack(tp, now);

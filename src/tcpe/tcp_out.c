@@ -116,7 +116,8 @@ uint32_t tcp_flight_size(const struct tcpe_conn *tp)
 
 /* Addresses the segment and sends it. With timestamps (RFC 7323 3.2) every segment carries
  * the option: TSval from the connection's clock, TSecr echoing TS.Recent when the ACK bit is
- * set (zero on our SYN). RSTs are sent by tcp_respond and carry none, as Linux's do. */
+ * set (zero on our SYN). With SACK every ACK carries the blocks there are (RFC 2018 4). RSTs are
+ * sent by tcp_respond and carry none, as Linux's do. */
 static int tcp_emit(struct tcpe_conn *tp, struct tcpe_seg *seg, uint64_t now)
 {
     struct tcpe_stack *s = tp->stack;
@@ -125,6 +126,7 @@ static int tcp_emit(struct tcpe_conn *tp, struct tcpe_seg *seg, uint64_t now)
         seg->ts_val = tcp_ts_now(tp, now);
         seg->ts_ecr = (seg->flags & TCPE_ACK) ? tp->ts_recent : 0;
     }
+    tcp_sack_fill(tp, seg);
     seg->src_ip = tp->tuple.local_ip;
     seg->dst_ip = tp->tuple.remote_ip;
     seg->src_port = tp->tuple.local_port;
@@ -181,6 +183,10 @@ static void tcp_output_syn(struct tcpe_conn *tp, uint64_t now)
             seg.opts |= TCPE_OPT_WSCALE;
             seg.wscale = tp->rcv_wscale;
         }
+        /* TF_SACK: on our SYN, the stack offers SACK; on a SYN-ACK, the peer's SYN did too. */
+        if (tp->t_flags & TF_SACK) {
+            seg.opts |= TCPE_OPT_SACK_OK;
+        }
         uint32_t space = tcp_rcv_space(tp);
         seg.wnd = (uint16_t)(space < TCP_MAXWIN ? space : TCP_MAXWIN); /* never scaled */
         if (tp->state == TCPE_SYN_RECEIVED) {
@@ -230,19 +236,21 @@ static void tcp_output_probe(struct tcpe_conn *tp, uint64_t now)
 
 /*
  * Decides on and sends one segment. Returns true if it sent one (the caller loops: there may
- * be more), false when nothing more is to be sent now.
+ * be more), false when nothing more is to be sent now. A full-sized segment is t_maxseg less
+ * the SACK blocks it will carry, which come out of the payload as timestamps do (RFC 6691).
  */
 static bool tcp_output_one(struct tcpe_conn *tp, uint64_t now)
 {
     struct tcpe_stack *s = tp->stack;
+    uint32_t maxseg = tp->t_maxseg - tcp_sack_optlen(tp);
     uint32_t avail = tp->snd.len;             /* octets in the buffer, from SND.UNA */
     uint32_t off = tp->snd_nxt - tp->snd_una; /* of which already sent (FIN counts once sent) */
     uint32_t wnd = tp->snd_wnd < tp->snd_cwnd ? tp->snd_wnd : tp->snd_cwnd;
     uint32_t usable = avail < wnd ? avail : wnd;
     uint32_t len = usable > off ? usable - off : 0;
     bool more = false;
-    if (len > tp->t_maxseg) {
-        len = tp->t_maxseg;
+    if (len > maxseg) {
+        len = maxseg;
         more = true;
     }
     uint32_t fin_seq = tp->snd_una + avail;
@@ -254,7 +262,7 @@ static bool tcp_output_one(struct tcpe_conn *tp, uint64_t now)
     if (len > 0) {
         bool idle = tp->snd_una == tp->snd_max;
         bool empties = off + len == avail;
-        if (len == tp->t_maxseg || rexmt || (tp->t_flags & TF_FORCE)) {
+        if (len == maxseg || rexmt || (tp->t_flags & TF_FORCE)) {
             send = true;
         } else if (empties && (idle || (tp->t_flags & TF_NODELAY))) {
             send = true; /* Nagle: a small segment only when nothing is in flight */

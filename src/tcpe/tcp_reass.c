@@ -13,6 +13,9 @@
  * A peer that contradicts itself about where its stream ends is believed the first time, in
  * order or not: insertion cuts data past a queued FIN and ignores a FIN before queued data, and
  * tcp_reass_clip applies the same rule to an in-order segment before it is taken.
+ *
+ * Entries are disjoint but may touch; tcp_reass_block and tcp_reass_overlap read runs of
+ * touching entries as one range, for the SACK and D-SACK blocks of our ACKs (tcp_sack.c).
  */
 #include <string.h>
 
@@ -170,4 +173,45 @@ void tcp_reass_free(struct tcpe_conn *tp)
         tp->ooo = q->next;
         ooo_free(tp, q);
     }
+}
+
+bool tcp_reass_block(const struct tcpe_conn *tp, uint32_t seq, uint32_t *start, uint32_t *end)
+{
+    uint32_t run = 0; /* start of the run of touching entries q belongs to */
+    bool in_run = false;
+    for (const struct tcp_ooo *q = tp->ooo; q != NULL; q = q->next) {
+        uint32_t qend = q->seq + q->len;
+        if (!in_run || q->seq != *end) {
+            run = q->seq;
+        }
+        in_run = true;
+        *end = qend;
+        if (q->len > 0 && SEQ_LEQ(q->seq, seq) && SEQ_LT(seq, qend)) {
+            for (const struct tcp_ooo *n = q->next; n != NULL && n->seq == *end; n = n->next) {
+                *end = n->seq + n->len;
+            }
+            *start = run;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool tcp_reass_overlap(const struct tcpe_conn *tp, uint32_t seq, uint32_t end, uint32_t *start,
+                       uint32_t *end_dup)
+{
+    const struct tcp_ooo *q = tp->ooo;
+    while (q != NULL && SEQ_LEQ(q->seq + q->len, seq)) {
+        q = q->next;
+    }
+    if (q == NULL || q->len == 0 || !SEQ_LT(q->seq, end)) {
+        return false;
+    }
+    *start = SEQ_MAX(seq, q->seq);
+    *end_dup = SEQ_MIN(end, q->seq + q->len);
+    /* The run goes on through queued entries that touch, as long as the segment does. */
+    for (q = q->next; q != NULL && q->seq == *end_dup && SEQ_LT(*end_dup, end); q = q->next) {
+        *end_dup = SEQ_MIN(end, q->seq + q->len);
+    }
+    return true;
 }

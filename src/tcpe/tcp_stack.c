@@ -39,11 +39,14 @@ void tcpe_params_init(struct tcpe_params *p)
     p->msl = 30 * NS_PER_S;
     p->fin_wait_2_timeout = 60 * NS_PER_S;
     p->rexmt_limit = 12;
-    p->syn_limit = 6;
+    /* 1 + 2 + 4 + ... + 32 + 60 + 60 = 183 s with the default RTOs: at least the three minutes
+     * RFC 9293 3.8.3 asks an unanswered SYN to be retried for (MUST-23). */
+    p->syn_limit = 7;
     p->ooo_max = 64;
     p->challenge_ack_limit = 10;
     p->hash_buckets = 1024;
     p->limited_transmit = true;
+    p->sack = true;
 }
 
 static void *libc_realloc(void *ctx, void *p, size_t size)
@@ -393,7 +396,8 @@ struct tcpe_conn *tcp_conn_new(struct tcpe_stack *s, const struct tcpe_tuple *t)
         tp->t_timer[i] = TCP_TIMER_OFF;
     }
     tp->t_flags = (s->p.virtual_payload ? TF_VIRTUAL : 0) | (s->p.nodelay ? TF_NODELAY : 0) |
-                  (s->p.limited_transmit ? TF_LIMITED : 0) | (s->p.timestamps ? TF_TSTAMP : 0);
+                  (s->p.limited_transmit ? TF_LIMITED : 0) | (s->p.timestamps ? TF_TSTAMP : 0) |
+                  (s->p.sack ? TF_SACK : 0);
     if (s->p.timestamps) {
         tp->ts_offset = tcp_new_ts_offset(s, t);
     }

@@ -131,16 +131,22 @@ void tcp_rexmt_restart(struct tcpe_conn *tp, uint64_t now)
     tcp_timer_set(tp, TCP_T_REXMT, now + tcp_rto_current(tp));
 }
 
-/* Arms the persist timer with its own backoff, within FreeBSD's 5 s .. 60 s. */
+/*
+ * Arms the persist timer with its own backoff: the first probe one RTO after the window closed
+ * (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17), each next one twice as late, never later than rto_max
+ * (RFC 6298 5.5's bound). The RTO is the estimate before any retransmission backoff, which a
+ * closing window ends (tcp_output). FreeBSD's 5 s floor (TCPTV_PERSMIN) is not copied: it
+ * delays the first probe well past the RTO the RFCs ask for.
+ */
 void tcp_setpersist(struct tcpe_conn *tp, uint64_t now)
 {
+    uint64_t max = tp->stack->p.rto_max;
     unsigned shift = tp->t_persist_shift < TCP_MAX_BACKOFF ? tp->t_persist_shift : TCP_MAX_BACKOFF;
     uint64_t t = tp->t_rto << shift;
-    t = t < TCP_PERSIST_MIN ? TCP_PERSIST_MIN : t > TCP_PERSIST_MAX ? TCP_PERSIST_MAX : t;
     if (tp->t_persist_shift < TCP_MAX_BACKOFF) {
         tp->t_persist_shift++;
     }
-    tcp_timer_set(tp, TCP_T_PERSIST, now + t);
+    tcp_timer_set(tp, TCP_T_PERSIST, now + (t < max ? t : max));
 }
 
 /*

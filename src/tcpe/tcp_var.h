@@ -29,24 +29,23 @@
 #include "tcp_seq.h"
 
 /* Protocol constants. */
-#define TCP_MSS_DEFAULT      536u           /* no MSS option (RFC 9293 3.7.1) */
-#define TCP_MSS_MIN          48u            /* floor for a peer's MSS, as Linux's tcp_min_snd_mss */
-#define TCP_MSS_MAX          65495u         /* largest IPv4 MSS: 65535 - 20 - 20 */
-#define TCP_MAX_WSCALE       14u            /* RFC 7323 2.3 */
-#define TCP_MAXWIN           65535u         /* largest unscaled window field */
-#define TCP_BUF_LIMIT        (1u << 30)     /* largest send or receive buffer */
-#define TCP_RTO_CLOCK_G      1000000ull     /* the G of RFC 6298 2.2-2.3: 1 ms */
-#define TCP_RTO_SYN_FALLBACK 3000000000ull  /* RFC 6298 5.7: 3 s after a lost SYN */
-#define TCP_PERSIST_MIN      5000000000ull  /* FreeBSD TCPTV_PERSMIN, 5 s */
-#define TCP_PERSIST_MAX      60000000000ull /* FreeBSD TCPTV_PERSMAX, 60 s */
-#define TCP_MAX_BACKOFF      16u            /* beyond this, doubling cannot matter below rto_max */
-#define TCP_MAX_RXTSHIFT     64u            /* where the backoff exponent stops counting */
-#define TCP_SCRATCH          65536u         /* one segment's payload, copied when the ring wraps */
-#define TCP_TS_TICK          1000000ull     /* timestamp clock: 1 ms (RFC 7323 5.4: 1 ms .. 1 s) */
+#define TCP_MSS_DEFAULT      536u          /* no MSS option (RFC 9293 3.7.1) */
+#define TCP_MSS_MIN          48u           /* floor for a peer's MSS, as Linux's tcp_min_snd_mss */
+#define TCP_MSS_MAX          65495u        /* largest IPv4 MSS: 65535 - 20 - 20 */
+#define TCP_MAX_WSCALE       14u           /* RFC 7323 2.3 */
+#define TCP_MAXWIN           65535u        /* largest unscaled window field */
+#define TCP_BUF_LIMIT        (1u << 30)    /* largest send or receive buffer */
+#define TCP_RTO_CLOCK_G      1000000ull    /* the G of RFC 6298 2.2-2.3: 1 ms */
+#define TCP_RTO_SYN_FALLBACK 3000000000ull /* RFC 6298 5.7: 3 s after a lost SYN */
+#define TCP_MAX_BACKOFF      16u           /* beyond this, doubling cannot matter below rto_max */
+#define TCP_MAX_RXTSHIFT     64u           /* where the backoff exponent stops counting */
+#define TCP_SCRATCH          65536u        /* one segment's payload, copied when the ring wraps */
+#define TCP_TS_TICK          1000000ull    /* timestamp clock: 1 ms (RFC 7323 5.4: 1 ms .. 1 s) */
 #define TCP_TS_PERIOD        (TCP_TS_TICK << 32) /* 2^32 ticks: the TSval clock's period */
 #define TCP_TS_OPTLEN        12u /* NOP, NOP, TSopt: what every segment then carries */
 #define TCP_PAWS_IDLE        (24ull * 86400 * 1000000000ull) /* RFC 7323 5.5: TS.Recent expires */
-#define TCP_TS_RTT_MAX       3600000u /* ticks: a longer "RTT" is a bogus echo (an hour) */
+#define TCP_TS_RTT_MAX       3600000u      /* ticks: a longer "RTT" is a bogus echo (an hour) */
+#define TCP_SACK_BLKS        TCPE_SACK_MAX /* SACK blocks remembered for our ACKs */
 
 /* The timers. Retransmission and persist never run together. */
 enum tcp_timer {
@@ -77,10 +76,11 @@ enum {
     TF_RTTIMING = 0x4000,     /* a segment is being timed (t_rtseq, t_rtstart) */
     TF_LIMITED = 0x8000,      /* limited transmit on (RFC 3042), from tcpe_params */
     TF_TSTAMP = 0x10000,      /* timestamps: offered (before the handshake), then negotiated */
+    TF_SACK = 0x20000,        /* SACK permitted: offered (before the handshake), then agreed */
 };
 #define TF_EXPORTED                                                                                \
     (TF_NEEDFIN | TF_SENTFIN | TF_WSCALE | TF_NODELAY | TF_RECOVERY | TF_PARTIALACK |              \
-     TF_SYN_REXMT | TF_VIRTUAL | TF_GOTFIN | TF_RTTIMING | TF_LIMITED | TF_TSTAMP)
+     TF_SYN_REXMT | TF_VIRTUAL | TF_GOTFIN | TF_RTTIMING | TF_LIMITED | TF_TSTAMP | TF_SACK)
 
 /* One out-of-order segment (tcp_reass.c). */
 struct tcp_ooo {
@@ -165,6 +165,13 @@ struct tcpe_conn {
     uint32_t ts_recent;      /* TS.Recent: the peer's TSval to echo (4.3) */
     uint64_t ts_recent_time; /* when TS.Recent was last set (5.5) */
 
+    /* selective acknowledgment, receiver side (RFC 2018, RFC 2883), with TF_SACK (tcp_sack.c) */
+    struct tcpe_sack_block sack_blks[TCP_SACK_BLKS]; /* out-of-order ranges to report, the most
+                                                        recently changed first */
+    uint8_t sack_nblks;                              /* blocks in sack_blks */
+    bool dsack_pending;           /* dsack is reported in the next ACK, then forgotten */
+    struct tcpe_sack_block dsack; /* duplicate octets received (RFC 2883) */
+
     /* timers, absolute deadlines */
     uint64_t t_timer[TCP_NTIMERS];
 
@@ -232,6 +239,13 @@ void tcp_input(struct tcpe_conn *tp, const struct tcpe_seg *seg, uint64_t now);
 void tcp_input_no_conn(struct tcpe_stack *s, const struct tcpe_seg *seg);
 void tcp_mss_from_option(struct tcpe_conn *tp, const struct tcpe_seg *seg);
 
+/* tcp_sack.c */
+void tcp_sack_arrived(struct tcpe_conn *tp, uint32_t seq);
+void tcp_sack_prune(struct tcpe_conn *tp);
+void tcp_sack_duplicate(struct tcpe_conn *tp, uint32_t start, uint32_t end);
+uint32_t tcp_sack_optlen(const struct tcpe_conn *tp);
+void tcp_sack_fill(struct tcpe_conn *tp, struct tcpe_seg *seg);
+
 /* tcp_reass.c */
 int tcp_reass_insert(struct tcpe_conn *tp, uint32_t seq, uint32_t len, const uint8_t *data,
                      bool fin);
@@ -239,6 +253,12 @@ int tcp_reass_insert(struct tcpe_conn *tp, uint32_t seq, uint32_t len, const uin
  * taken: cut at a queued FIN; a FIN before the end of queued data is ignored. */
 void tcp_reass_clip(const struct tcpe_conn *tp, uint32_t seq, uint32_t *len, bool *fin);
 bool tcp_reass_pull(struct tcpe_conn *tp);
+/* The queued run of contiguous octets that holds seq: true and [*start, *end), or false when
+ * no queued octet is seq. */
+bool tcp_reass_block(const struct tcpe_conn *tp, uint32_t seq, uint32_t *start, uint32_t *end);
+/* The first run of [seq, end) that is already queued: true and [*start, *end_dup), or false. */
+bool tcp_reass_overlap(const struct tcpe_conn *tp, uint32_t seq, uint32_t end, uint32_t *start,
+                       uint32_t *end_dup);
 void tcp_reass_free(struct tcpe_conn *tp);
 
 /* tcp_out.c */

@@ -11,9 +11,13 @@
  * tcpe_wire_peer_wscale) and ignores those that RFC 7323 and RFC 9293 allow only on a SYN. A
  * known option with another length is skipped, so a malformed timestamps option reads as none:
  * on a connection that negotiated timestamps the engine then drops the segment and counts it
- * (RFC 7323 3.2), and nothing reads the values it did not parse.
+ * (RFC 7323 3.2), and nothing reads the values it did not parse. A SACK option is taken with 1 to
+ * 4 whole blocks and its blocks are reported as they came: whether they make sense (an end after
+ * the start, within what was sent) is for whoever reads them to judge.
  */
 #include "handoff/tcpe_wire.h"
+
+#include <stdbool.h>
 
 #include "handoff/assert.h"
 #include "handoff/bytes.h"
@@ -26,7 +30,17 @@ enum {
     OPT_WSCALE_LEN = 3,
     OPT_SACK_OK_LEN = 2,
     OPT_TS_LEN = 10,
+    OPT_SACK_BASE = 2,  /* kind and length; each block adds 8 */
+    OPT_SACK_BLOCK = 8, /* left and right edge */
+    OPT_SPACE = TCPE_WIRE_TCP_MAX_HLEN - TCPE_WIRE_TCP_HLEN, /* 40 */
 };
+
+/* Whether olen is the length of a SACK option of 1 to TCPE_SACK_MAX blocks. */
+static bool sack_len_ok(uint8_t olen)
+{
+    return olen > OPT_SACK_BASE && (olen - OPT_SACK_BASE) % OPT_SACK_BLOCK == 0 &&
+           (olen - OPT_SACK_BASE) / OPT_SACK_BLOCK <= TCPE_SACK_MAX;
+}
 
 /* Largest TCP segment an IPv4 datagram without options can carry. */
 #define TCP_MAX_SEG_LEN (TCPE_WIRE_IPV4_MAX_LEN - TCPE_WIRE_IPV4_HLEN)
@@ -68,6 +82,15 @@ static enum tcpe_wire_drop parse_options(const uint8_t *opt, size_t len, struct 
             seg->opts |= TCPE_OPT_WSCALE;
         } else if (kind == TCPE_WIRE_OPT_SACK_OK && olen == OPT_SACK_OK_LEN) {
             seg->opts |= TCPE_OPT_SACK_OK;
+        } else if (kind == TCPE_WIRE_OPT_SACK && sack_len_ok(olen) &&
+                   !(seg->opts & TCPE_OPT_SACK)) {
+            /* A second SACK option is skipped: one option says it all (RFC 2018 3). */
+            seg->nsack = (uint8_t)((olen - OPT_SACK_BASE) / OPT_SACK_BLOCK);
+            for (uint8_t i = 0; i < seg->nsack; i++) {
+                seg->sack[i].start = ho_rd_u32(&r);
+                seg->sack[i].end = ho_rd_u32(&r);
+            }
+            seg->opts |= TCPE_OPT_SACK;
         } else if (kind == TCPE_WIRE_OPT_TS && olen == OPT_TS_LEN) {
             seg->ts_val = ho_rd_u32(&r);
             seg->ts_ecr = ho_rd_u32(&r);
@@ -134,13 +157,13 @@ int tcpe_wire_tcp_parse(uint32_t src_ip, uint32_t dst_ip, const uint8_t *buf, si
 
 /*
  * The option layout is Linux's (tcp_options_write): MSS; timestamps preceded by SACK-permitted
- * or by two NOPs; SACK-permitted alone behind two NOPs; window scale behind one NOP. Every piece
- * is a multiple of 4 bytes, which keeps the 32-bit timestamp fields aligned (RFC 7323 appendix
- * A) and makes padding unnecessary.
+ * or by two NOPs; SACK-permitted alone behind two NOPs; window scale behind one NOP; SACK blocks
+ * behind two NOPs. Every piece is a multiple of 4 bytes, which keeps the 32-bit timestamp and
+ * SACK fields aligned (RFC 7323 appendix A) and makes padding unnecessary.
  */
-int tcpe_wire_tcp_hdr_len(const struct tcpe_seg *seg)
+static int fixed_options_len(const struct tcpe_seg *seg)
 {
-    int len = TCPE_WIRE_TCP_HLEN;
+    int len = 0;
     if (seg->opts & TCPE_OPT_MSS) {
         len += 4;
     }
@@ -153,6 +176,24 @@ int tcpe_wire_tcp_hdr_len(const struct tcpe_seg *seg)
         len += 4;
     }
     return len;
+}
+
+/* The SACK blocks written: those of seg that fit in the option space left, the first ones. */
+static unsigned sack_blocks_written(const struct tcpe_seg *seg)
+{
+    if (!(seg->opts & TCPE_OPT_SACK)) {
+        return 0;
+    }
+    int room = (OPT_SPACE - fixed_options_len(seg) - 2 - OPT_SACK_BASE) / OPT_SACK_BLOCK;
+    unsigned n = seg->nsack < TCPE_SACK_MAX ? seg->nsack : TCPE_SACK_MAX;
+    return room <= 0 ? 0 : n < (unsigned)room ? n : (unsigned)room;
+}
+
+int tcpe_wire_tcp_hdr_len(const struct tcpe_seg *seg)
+{
+    unsigned nsack = sack_blocks_written(seg);
+    int sack_len = nsack > 0 ? 2 + OPT_SACK_BASE + OPT_SACK_BLOCK * (int)nsack : 0;
+    return TCPE_WIRE_TCP_HLEN + fixed_options_len(seg) + sack_len;
 }
 
 static void write_options(struct ho_wr *w, const struct tcpe_seg *seg)
@@ -185,6 +226,17 @@ static void write_options(struct ho_wr *w, const struct tcpe_seg *seg)
         ho_wr_u8(w, TCPE_WIRE_OPT_WSCALE);
         ho_wr_u8(w, OPT_WSCALE_LEN);
         ho_wr_u8(w, seg->wscale);
+    }
+    unsigned nsack = sack_blocks_written(seg);
+    if (nsack > 0) {
+        ho_wr_u8(w, TCPE_WIRE_OPT_NOP);
+        ho_wr_u8(w, TCPE_WIRE_OPT_NOP);
+        ho_wr_u8(w, TCPE_WIRE_OPT_SACK);
+        ho_wr_u8(w, (uint8_t)(OPT_SACK_BASE + OPT_SACK_BLOCK * nsack));
+        for (unsigned i = 0; i < nsack; i++) {
+            ho_wr_u32(w, seg->sack[i].start);
+            ho_wr_u32(w, seg->sack[i].end);
+        }
     }
 }
 

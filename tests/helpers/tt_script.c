@@ -161,8 +161,15 @@ static void format_seg(const struct tt_script_cfg *cfg, const struct tcpe_seg *g
         g->wscale, g->opts);
     if ((g->opts & TCPE_OPT_TS) && w > 0 && (size_t)w < n) {
         uint32_t ecr = (g->flags & TCPE_ACK) ? g->ts_ecr - cfg->peer_ts : g->ts_ecr;
-        snprintf(b + w, n - (size_t)w, " TS val %" PRIu32 " ecr %" PRIu32, g->ts_val - cfg->our_ts,
-                 ecr);
+        w += snprintf(b + w, n - (size_t)w, " TS val %" PRIu32 " ecr %" PRIu32,
+                      g->ts_val - cfg->our_ts, ecr);
+    }
+    if ((g->opts & TCPE_OPT_SACK) && w > 0 && (size_t)w < n) {
+        w += snprintf(b + w, n - (size_t)w, " sack");
+        for (unsigned i = 0; i < g->nsack && i < TCPE_SACK_MAX && w > 0 && (size_t)w < n; i++) {
+            w += snprintf(b + w, n - (size_t)w, " %" PRIu32 ":%" PRIu32, g->sack[i].start - ack0,
+                          g->sack[i].end - ack0);
+        }
     }
 }
 
@@ -177,7 +184,30 @@ struct want {
     uint16_t mss;
     uint8_t wscale;
     uint32_t ts_val, ts_ecr; /* as written: relative, see tt_script.h */
+    uint8_t nsack;           /* SACK blocks, as written: relative, see tt_script.h */
+    struct tcpe_sack_block sack[TCPE_SACK_MAX];
 };
+
+/* "sack 1001:2001 3001:4001": one to TCPE_SACK_MAX blocks of relative numbers. */
+static int parse_sack(struct tt_script *sc, char *o, struct want *w)
+{
+    char *save = NULL;
+    char *tok = strtok_r(o, " ", &save); /* "sack" */
+    while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
+        long long a, b;
+        if (w->nsack == TCPE_SACK_MAX || sscanf(tok, "%lld:%lld", &a, &b) != 2) {
+            return fail(sc, "bad SACK block '%s'", tok);
+        }
+        w->sack[w->nsack].start = (uint32_t)a;
+        w->sack[w->nsack].end = (uint32_t)b;
+        w->nsack++;
+    }
+    if (w->nsack == 0) {
+        return fail(sc, "a SACK option needs a block");
+    }
+    w->opts |= TCPE_OPT_SACK;
+    return 0;
+}
 
 static int parse_flags(const char *tok, uint8_t *flags)
 {
@@ -250,7 +280,7 @@ static int parse_seg(struct tt_script *sc, char *rest, struct want *w)
             }
         } else if (tok[0] == '<') {
             /* The option list may contain no spaces: <mss 1460,wscale 7> is two tokens. */
-            char opts[128] = "";
+            char opts[256] = "";
             strncat(opts, tok + 1, sizeof opts - 1);
             while (strchr(opts, '>') == NULL) {
                 char *more = strtok_r(NULL, " \t", &save);
@@ -276,6 +306,10 @@ static int parse_seg(struct tt_script *sc, char *rest, struct want *w)
                     w->opts |= TCPE_OPT_TS;
                 } else if (strstr(o, "sackOK") != NULL) {
                     w->opts |= TCPE_OPT_SACK_OK;
+                } else if (strncmp(o + strspn(o, " "), "sack ", 5) == 0) {
+                    if (parse_sack(sc, o, w) < 0) {
+                        return -1;
+                    }
                 } else if (strstr(o, "nop") == NULL) {
                     return fail(sc, "unknown option '%s'", o);
                 }
@@ -313,6 +347,11 @@ static int step_in(struct tt_script *sc, char *rest)
         g.ts_val = sc->cfg->peer_ts + w.ts_val;
         g.ts_ecr = (w.flags & TCPE_ACK) ? sc->cfg->our_ts + w.ts_ecr : w.ts_ecr;
     }
+    g.nsack = w.nsack;
+    for (unsigned i = 0; i < w.nsack; i++) {
+        g.sack[i].start = sc->cfg->our_isn + w.sack[i].start;
+        g.sack[i].end = sc->cfg->our_isn + w.sack[i].end;
+    }
     g.len = w.len;
     if (!sc->cfg->params.virtual_payload && w.len > 0) {
         /* Stream offset of relative sequence number s is s - 1 (the SYN takes 0). */
@@ -335,7 +374,7 @@ static int step_out(struct tt_script *sc, char *rest)
     }
     struct tt_out *o = &sc->out[0];
     const struct tcpe_seg *g = &o->seg;
-    char got[200];
+    char got[320];
     format_seg(cfg, g, got, sizeof got);
     if (o->at != sc->now) {
         return fail(sc, "segment [%s] sent at %.6f, expected at this time", got,
@@ -349,7 +388,11 @@ static int step_out(struct tt_script *sc, char *rest)
         ok = ok && g->wnd == w.win;
     }
     if (w.has_opts) {
-        ok = ok && (g->opts & (TCPE_OPT_MSS | TCPE_OPT_WSCALE | TCPE_OPT_TS)) == w.opts;
+        ok = ok && g->opts == w.opts && g->nsack == w.nsack;
+        for (unsigned i = 0; ok && i < w.nsack; i++) {
+            ok = g->sack[i].start == cfg->peer_isn + w.sack[i].start &&
+                 g->sack[i].end == cfg->peer_isn + w.sack[i].end;
+        }
         ok = ok && (!(w.opts & TCPE_OPT_MSS) || g->mss == w.mss);
         ok = ok && (!(w.opts & TCPE_OPT_WSCALE) || g->wscale == w.wscale);
         uint32_t ecr = (w.flags & TCPE_ACK) ? cfg->peer_ts + w.ts_ecr : w.ts_ecr;
@@ -477,6 +520,7 @@ static int call_info(struct tt_script *sc, const char *field, uint64_t want)
         {"rcvbuf", in.rcvbuf_len},
         {"srtt_ms", in.srtt / 1000000},
         {"timestamps", in.timestamps},
+        {"sack", in.sack},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         if (strcmp(f[i].name, field) == 0) {
@@ -666,7 +710,7 @@ static int run_line(struct tt_script *sc, char *line, uint64_t *prev)
         return step_out(sc, p + 1);
     }
     if (sc->nout > 0) {
-        char got[200];
+        char got[320];
         format_seg(sc->cfg, &sc->out[0].seg, got, sizeof got);
         return fail(sc, "unexpected segment [%s] sent at %.6f", got, (double)sc->out[0].at / 1e9);
     }
@@ -711,7 +755,7 @@ int tt_script_run(const char *text, const struct tt_script_cfg *cfg)
         line = nl ? nl + 1 : NULL;
     }
     if (rc == 0 && sc->nout > 0) {
-        char got[200];
+        char got[320];
         format_seg(cfg, &sc->out[0].seg, got, sizeof got);
         rc = fail(sc, "segment [%s] sent at %.6f and never expected", got,
                   (double)sc->out[0].at / 1e9);

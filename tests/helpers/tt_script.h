@@ -14,11 +14,13 @@
  * numbers to the other side's, so one script runs at any ISN (wraparound tests). "ack", "win"
  * and the option list are optional; on '>' lines an omitted one is not checked.
  *
- * Options: mss N, wscale N, sackOK, nop, and "TS val V ecr E" (RFC 7323). Timestamps are
- * relative too: a TSval to the sender's timestamp base (cfg.our_ts, cfg.peer_ts), a TSecr to
- * the other side's; on a segment without ACK the TSecr is taken as written (a SYN's is 0). The
- * engine's timestamp clock ticks in milliseconds from its base, so its TSval at 1.5 s is 1500.
- * A '>' line with an option list must list exactly the options sent (sackOK aside).
+ * Options: mss N, wscale N, sackOK, nop, "TS val V ecr E" (RFC 7323) and "sack A:B C:D" (RFC
+ * 2018 blocks, first block first). Timestamps are relative too: a TSval to the sender's
+ * timestamp base (cfg.our_ts, cfg.peer_ts), a TSecr to the other side's; on a segment without
+ * ACK the TSecr is taken as written (a SYN's is 0). SACK blocks are relative like acknowledgment
+ * numbers (to the ISN of the side whose data they report). The engine's timestamp clock ticks in
+ * milliseconds from its base, so its TSval at 1.5 s is 1500. A '>' line with an option list must
+ * list exactly the options sent, and the same SACK blocks in the same order.
  *
  * An expected segment must have been emitted exactly at its line's time, with exactly its flags,
  * numbers and length, and its payload must be the pattern `send` queued. Any segment the script
@@ -28,8 +30,8 @@
  *        handoff (export, detach and import again: the script must go on as if nothing happened) |
  *        nop | conns N | state NAME | eof 0|1 | wake SECONDS|never | stat NAME N | drop NAME N |
  *        info FIELD N (cwnd ssthresh snd_wnd rcv_wnd maxseg snd_wscale rcv_wscale rto_ms
- *        rxtshift dupacks in_recovery ooo sndbuf rcvbuf srtt_ms timestamps) | anything else goes
- *        to cfg.call.
+ *        rxtshift dupacks in_recovery ooo sndbuf rcvbuf srtt_ms timestamps sack) | anything else
+ * goes to cfg.call.
  *
  * Payload: the peer's stream and ours are fixed byte patterns (tt_pattern), so `recv` checks
  * every octet received and '>' lines every octet sent. With cfg.params.virtual_payload the
@@ -91,7 +93,7 @@ uint64_t tt_script_now(struct tt_script *sc);
 
 #define TT_ACTIVE_OPEN                                                                             \
     "0     call connect\n"                                                                         \
-    "0     > S  0:0(0) win 65535 <mss 1000,wscale 0>\n"                                            \
+    "0     > S  0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"                                     \
     "0.1   < S. 0:0(0) ack 1 win 65535 <mss 1000>\n"                                               \
     "0.1   > .  1:1(0) ack 1 win 65535\n"                                                          \
     "0.1   call state ESTABLISHED\n"

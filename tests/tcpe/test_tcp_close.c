@@ -199,7 +199,7 @@ static void test_release_syn_sent(void **state)
 {
     (void)state;
     run("0   call connect\n"
-        "0   > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
+        "0   > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
         "0.1 call release\n"
         "0.1 call conns 0\n"
         "5   call nop\n");

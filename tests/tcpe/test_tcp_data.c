@@ -208,8 +208,9 @@ static void test_no_window_scaling(void **state)
             &cfg);
 }
 
-/* Zero window (reliability 12): persist probes back off (5 s, 10 s, 20 s ...), the connection
- * stays up while they are answered, and data flows when the window opens. */
+/* Zero window (reliability 12): the first probe goes one RTO after the window closes (RFC 9293
+ * 3.8.6.1, RFC 1122 4.2.2.17), then the interval doubles up to rto_max (60 s); the connection
+ * stays up while the probes are answered, and data flows when the window opens. */
 static void test_zero_window_persist(void **state)
 {
     (void)state;
@@ -218,31 +219,67 @@ static void test_zero_window_persist(void **state)
                         "0.2 > P. 1001:2001(1000) ack 1\n"
                         "0.3 < . 1:1(0) ack 1001 win 0\n"
                         "0.3 call info snd_wnd 0\n"
-                        "0.3 call wake 5.3\n" /* the retransmission timer gave way to persist */
-                        "5.3 > . 1000:1000(0) ack 1\n" /* probe: SND.UNA - 1, no data */
-                        "5.4 < . 1:1(0) ack 1001 win 0\n"
-                        "10.3 > . 1000:1000(0) ack 1\n" /* RTO 1 s doubling, within 5 s .. 60 s */
-                        "10.4 < . 1:1(0) ack 1001 win 0\n"
+                        "0.3 call wake 1.3\n" /* the retransmission timer gave way to persist */
+                        "1.3 > . 1000:1000(0) ack 1\n" /* probe: SND.UNA - 1, no data */
+                        "1.4 < . 1:1(0) ack 1001 win 0\n"
+                        "3.3 > . 1000:1000(0) ack 1\n" /* RTO 1 s, doubling */
+                        "3.4 < . 1:1(0) ack 1001 win 0\n"
+                        "7.3 > . 1000:1000(0) ack 1\n"
+                        "7.4 < . 1:1(0) ack 1001 win 0\n"
                         "15.3 > . 1000:1000(0) ack 1\n"
                         "15.4 < . 1:1(0) ack 1001 win 0\n"
-                        "23.3 > . 1000:1000(0) ack 1\n"
-                        "23.4 < . 1:1(0) ack 1001 win 0\n"
-                        "39.3 > . 1000:1000(0) ack 1\n"
-                        "39.4 < . 1:1(0) ack 1001 win 0\n"
-                        "71.3 > . 1000:1000(0) ack 1\n"
-                        "71.4 < . 1:1(0) ack 1001 win 0\n"
-                        "131.3 > . 1000:1000(0) ack 1\n"
-                        "131.4 < . 1:1(0) ack 1001 win 0\n"
-                        "191.3 > . 1000:1000(0) ack 1\n" /* capped at 60 s */
-                        "191.4 < . 1:1(0) ack 1001 win 0\n"
-                        "251.3 > . 1000:1000(0) ack 1\n"
-                        "251.4 < . 1:1(0) ack 1001 win 1000\n"
-                        "251.4 > P. 1001:2001(1000) ack 1\n"
-                        "251.5 < . 1:1(0) ack 2001 win 65535\n"
-                        "251.5 call stat persist_probes 9\n"
-                        "251.5 call stat timeouts 0\n"
-                        "251.5 call state ESTABLISHED\n"
-                        "251.5 call wake never\n");
+                        "31.3 > . 1000:1000(0) ack 1\n"
+                        "31.4 < . 1:1(0) ack 1001 win 0\n"
+                        "63.3 > . 1000:1000(0) ack 1\n"
+                        "63.4 < . 1:1(0) ack 1001 win 0\n"
+                        "123.3 > . 1000:1000(0) ack 1\n" /* capped at rto_max, 60 s */
+                        "123.4 < . 1:1(0) ack 1001 win 0\n"
+                        "183.3 > . 1000:1000(0) ack 1\n"
+                        "183.4 < . 1:1(0) ack 1001 win 0\n"
+                        "243.3 > . 1000:1000(0) ack 1\n"
+                        "243.4 < . 1:1(0) ack 1001 win 1000\n"
+                        "243.4 > P. 1001:2001(1000) ack 1\n"
+                        "243.5 < . 1:1(0) ack 2001 win 65535\n"
+                        "243.5 call stat persist_probes 9\n"
+                        "243.5 call stat timeouts 0\n"
+                        "243.5 call state ESTABLISHED\n"
+                        "243.5 call wake never\n");
+}
+
+/*
+ * The first probe waits the RTO as measured, not a fixed minimum. With rto_min 200 ms, the
+ * handshake's 100 ms sample gives an RTO of 300 ms (SRTT 100 ms + 4 x RTTVAR 50 ms) and the
+ * first segment's 100 ms sample 250 ms (RTTVAR 37.5 ms). The window closes as everything sent
+ * is acknowledged, so no retransmission timer gives way: persist starts when data waits, and
+ * probes 250, 500, 1000 ms apart, then at rto_max, 1.5 s.
+ */
+static void test_zero_window_first_probe_after_rto(void **state)
+{
+    (void)state;
+    struct tt_script_cfg cfg;
+    tt_script_cfg_init(&cfg);
+    cfg.params.rto_min = 200000000ull;
+    cfg.params.rto_max = 1500000000ull;
+    run_cfg(TT_PASSIVE_OPEN "0.1 call info rto_ms 300\n"
+                            "0.2 call send 1000\n"
+                            "0.2 > P. 1:1001(1000) ack 1\n"
+                            "0.3 < . 1:1(0) ack 1001 win 0\n"
+                            "0.3 call info rto_ms 250\n"
+                            "0.3 call send 500\n"
+                            "0.3 call wake 0.55\n"
+                            "0.55 > . 1000:1000(0) ack 1\n"
+                            "0.56 < . 1:1(0) ack 1001 win 0\n"
+                            "1.05 > . 1000:1000(0) ack 1\n"
+                            "1.06 < . 1:1(0) ack 1001 win 0\n"
+                            "2.05 > . 1000:1000(0) ack 1\n"
+                            "2.06 < . 1:1(0) ack 1001 win 0\n"
+                            "3.55 > . 1000:1000(0) ack 1\n" /* 2 s, capped at 1.5 s */
+                            "3.56 < . 1:1(0) ack 1001 win 0\n"
+                            "5.05 > . 1000:1000(0) ack 1\n"
+                            "5.06 < . 1:1(0) ack 1001 win 500\n"
+                            "5.06 > P. 1001:1501(500) ack 1\n"
+                            "5.06 call stat persist_probes 5\n",
+            &cfg);
 }
 
 /* Probes that nobody answers give up after the retry limit. */
@@ -254,12 +291,12 @@ static void test_zero_window_unanswered(void **state)
     cfg.params.rexmt_limit = 3;
     run_cfg(TT_PASSIVE_OPEN "0.2 < . 1:1(0) ack 1 win 0\n"
                             "0.3 call send 1000\n"
-                            "5.3 > . 0:0(0) ack 1\n"
-                            "10.3 > . 0:0(0) ack 1\n"
-                            "15.3 > . 0:0(0) ack 1\n"
-                            "23.3 > R. 1:1(0) ack 1\n"
-                            "23.3 call state CLOSED\n"
-                            "23.3 call stat conns_timedout 1\n",
+                            "1.3 > . 0:0(0) ack 1\n"
+                            "3.3 > . 0:0(0) ack 1\n"
+                            "7.3 > . 0:0(0) ack 1\n"
+                            "15.3 > R. 1:1(0) ack 1\n"
+                            "15.3 call state CLOSED\n"
+                            "15.3 call stat conns_timedout 1\n",
             &cfg);
 }
 
@@ -298,9 +335,9 @@ static void test_send_fin_at_zero_window(void **state)
     run(TT_PASSIVE_OPEN "0.2 < . 1:1(0) ack 1 win 0\n"
                         "0.3 call send 500\n"
                         "0.3 call shutdown\n"
-                        "5.3 > . 0:0(0) ack 1\n" /* only a probe: the FIN waits for the data */
-                        "5.4 < . 1:1(0) ack 1 win 1000\n"
-                        "5.4 > FP. 1:501(500) ack 1\n");
+                        "1.3 > . 0:0(0) ack 1\n" /* only a probe: the FIN waits for the data */
+                        "1.4 < . 1:1(0) ack 1 win 1000\n"
+                        "1.4 > FP. 1:501(500) ack 1\n");
 }
 
 int main(void)
@@ -316,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_window_scaling),
         cmocka_unit_test(test_no_window_scaling),
         cmocka_unit_test(test_zero_window_persist),
+        cmocka_unit_test(test_zero_window_first_probe_after_rto),
         cmocka_unit_test(test_zero_window_unanswered),
         cmocka_unit_test(test_fin_at_zero_window),
         cmocka_unit_test(test_send_fin_at_zero_window),

@@ -2,9 +2,10 @@
  * test_tcp_export.c - the handoff codec on its own: which states export, the encoding's size
  * and round trip (export . import . export is the identity), and hostile input: every
  * truncation, trailing bytes, wrong magic and version, the checks on the fields of limited
- * transmit and timestamps, and thousands of random corruptions (of connections with and
- * without timestamps), each of which must either be refused or yield a connection the engine
- * can run without tripping an assertion.
+ * transmit, timestamps and SACK, the previous version (4, before SACK) still read, and
+ * thousands of random corruptions (of connections with and without timestamps, and with SACK
+ * blocks), each of which must either be refused or yield a connection the engine can run
+ * without tripping an assertion.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,7 +35,7 @@ struct pair {
     struct tcpe_conn *s; /* server end (accepted) */
 };
 
-static void pair_init_ts(struct pair *p, bool virt, uint32_t rcvbuf, bool timestamps)
+static void pair_init_opts(struct pair *p, bool virt, uint32_t rcvbuf, bool timestamps, bool sack)
 {
     struct tt_chan_params cp = {.seed = 1, .delay = 10 * TT_MS};
     tt_world_init(&p->w, &cp);
@@ -43,6 +44,7 @@ static void pair_init_ts(struct pair *p, bool virt, uint32_t rcvbuf, bool timest
     prm.virtual_payload = virt;
     prm.rcvbuf = rcvbuf;
     prm.timestamps = timestamps;
+    prm.sack = sack;
     p->cli = tt_world_add_stack(&p->w, 0, &prm, NULL, NULL);
     p->srv = tt_world_add_stack(&p->w, 1, &prm, NULL, NULL);
     p->other = tt_world_add_stack(&p->w, 1, &prm, NULL, NULL);
@@ -54,6 +56,11 @@ static void pair_init_ts(struct pair *p, bool virt, uint32_t rcvbuf, bool timest
     p->s = tcpe_accept(p->lsn);
     assert_non_null(p->s);
     assert_int_equal(tcpe_conn_state(p->s), TCPE_ESTABLISHED);
+}
+
+static void pair_init_ts(struct pair *p, bool virt, uint32_t rcvbuf, bool timestamps)
+{
+    pair_init_opts(p, virt, rcvbuf, timestamps, true);
 }
 
 static void pair_init(struct pair *p, bool virt, uint32_t rcvbuf)
@@ -240,7 +247,7 @@ static void test_size_and_small_buffers(void **state)
     struct pair p;
     pair_init(&p, true, 65536); /* virtual: no payload octets, only the fixed part */
     send_bytes(&p, p.s, 5000, true);
-    assert_int_equal(tcpe_export(p.s, p.w.now, NULL, 0), 511);
+    assert_int_equal(tcpe_export(p.s, p.w.now, NULL, 0), 512);
     pair_fini(&p);
 
     pair_init(&p, false, 65536);
@@ -459,6 +466,123 @@ static void test_timestamp_fields(void **state)
     pair_fini(&p);
 }
 
+/* Gives c an out-of-order segment of len octets, off octets past RCV.NXT, from its peer. */
+static void inject_ooo(struct pair *p, struct tcpe_conn *c, uint32_t off, uint32_t len)
+{
+    const struct tcpe_tuple *t = tcpe_conn_tuple(c);
+    struct tcpe_info in;
+    tcpe_conn_info(c, &in);
+    static uint8_t data[2000];
+    assert_true(len <= sizeof data);
+    struct tcpe_seg g;
+    memset(&g, 0, sizeof g);
+    g.src_ip = t->remote_ip;
+    g.dst_ip = t->local_ip;
+    g.src_port = t->remote_port;
+    g.dst_port = t->local_port;
+    g.seq = in.rcv_nxt + off;
+    g.ack = in.snd_una;
+    g.flags = TCPE_ACK;
+    g.wnd = 65535;
+    g.len = len;
+    g.data = in.virtual_payload ? NULL : data;
+    assert_int_equal(tcpe_conn_input(c, &g, tt_world_clock(&p->w, tcpe_conn_stack(c))), HO_OK);
+}
+
+/*
+ * SACK (export version 5): the flag and the blocks in their order round-trip; blocks are checked
+ * against the out-of-order queue (a block must lie inside one queued run, be non-empty, overlap
+ * no other, at most 4, none without the flag). Version 4 is still read: the same encoding
+ * without the block count, and without the flag, which it did not have.
+ */
+#define F_SACK   0x20000u
+#define NSTATS_X (sizeof(struct tcpe_stats) / 8)
+
+static int import_bytes(struct pair *p, const uint8_t *b, size_t n)
+{
+    struct tcpe_conn *c = NULL;
+    int err = tcpe_import(p->other, b, n, tt_world_clock(&p->w, p->other), &c);
+    if (err == HO_OK) {
+        tcpe_detach(c);
+    }
+    return err;
+}
+
+static void test_sack_fields(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init(&p, false, 65536);
+    struct tcpe_info in;
+    tcpe_conn_info(p.s, &in);
+    assert_true(in.sack);
+    uint32_t base = in.rcv_nxt;
+    inject_ooo(&p, p.s, 1000, 500); /* [1000, 1500) */
+    inject_ooo(&p, p.s, 3000, 500); /* [3000, 3500), the first block */
+    roundtrip(&p, &p.s);            /* to the third stack and back, the same bytes each way */
+    roundtrip(&p, &p.s);
+    uint8_t *a = NULL;
+    size_t n = export_conn(&p, p.s, &a);
+    assert_int_equal(a[5], 5); /* the version */
+    assert_true(get32(a, OFF_FLAGS) & F_SACK);
+    size_t off = n - 1 - 8 * NSTATS_X - 1 - 2 * 8; /* the block count */
+    assert_int_equal(a[off], 2);
+    assert_int_equal(get32(a, off + 1), base + 3000);
+    assert_int_equal(get32(a, off + 5), base + 3500);
+    assert_int_equal(get32(a, off + 9), base + 1000);
+    assert_int_equal(get32(a, off + 13), base + 1500);
+    /* Inside a run, smaller: accepted; beyond it, empty, reversed, overlapping: refused. */
+    assert_int_equal(import_with32(&p, a, n, off + 1, base + 3100), HO_OK);
+    assert_int_equal(import_with32(&p, a, n, off + 1, base + 2999), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, off + 5, base + 3501), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, off + 5, base + 3000), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, off + 5, base + 2000), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, off + 9, base + 3000), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, OFF_FLAGS, get32(a, OFF_FLAGS) & ~F_SACK), HO_EPROTO);
+    uint8_t *b = malloc(n + 16);
+    memcpy(b, a, n);
+    b[off] = 5; /* more blocks than an option holds */
+    assert_int_equal(import_bytes(&p, b, n), HO_EPROTO);
+    b[off] = 3; /* a count that runs into the counters */
+    assert_int_equal(import_bytes(&p, b, n), HO_EPROTO);
+    /* Version 4 is refused with the SACK fields, read without them, refused with the flag. */
+    memcpy(b, a, n);
+    b[5] = 4;
+    assert_true(import_bytes(&p, b, n) == HO_EPROTO);
+    free(b);
+    free(a);
+    pair_fini(&p);
+
+    /* A version 4 encoding of a connection without SACK, as the previous engine wrote it. */
+    pair_init_opts(&p, false, 65536, false, false);
+    tcpe_conn_info(p.s, &in);
+    assert_false(in.sack);
+    send_bytes(&p, p.s, 3000, false);
+    inject_ooo(&p, p.s, 1000, 500);
+    n = export_conn(&p, p.s, &a);
+    off = n - 1 - 8 * NSTATS_X - 1;
+    assert_int_equal(a[off], 0);
+    b = malloc(n);
+    memcpy(b, a, off);
+    memcpy(b + off, a + off + 1, n - off - 1);
+    b[5] = 4;
+    struct tcpe_conn *c = NULL;
+    uint64_t now = tt_world_clock(&p.w, p.other);
+    assert_int_equal(tcpe_import(p.other, b, n - 1, now, &c), HO_OK);
+    tcpe_conn_info(c, &in);
+    assert_false(in.sack);
+    assert_int_equal(in.ooo_count, 1);
+    int m = tcpe_export(c, now, NULL, 0);
+    assert_int_equal(m, (int)n); /* written back as version 5 */
+    tcpe_detach(c);
+    assert_int_equal(import_with32(&p, b, n - 1, OFF_FLAGS, get32(b, OFF_FLAGS) | F_SACK),
+                     HO_EPROTO);
+    assert_int_equal(import_bytes(&p, b, n), HO_EPROTO); /* one byte too many for version 4 */
+    free(b);
+    free(a);
+    pair_fini(&p);
+}
+
 /* Drives an imported connection through segments and timers: no assertion may trip. */
 static void exercise(struct tcpe_stack *s, struct tcpe_conn *c, struct ho_rng *r, uint64_t now)
 {
@@ -481,9 +605,22 @@ static void exercise(struct tcpe_stack *s, struct tcpe_conn *c, struct ho_rng *r
         g.wnd = (uint16_t)ho_rng_below(r, 65536);
         g.len = (uint32_t)ho_rng_below(r, 3000);
         g.data = in.virtual_payload ? NULL : data;
+        if (ho_rng_below(r, 4) == 0) {
+            /* SACK blocks near what was sent, or anything at all (they are not used yet, and
+             * nothing they say may matter). */
+            g.opts |= TCPE_OPT_SACK;
+            g.nsack = (uint8_t)(1 + ho_rng_below(r, TCPE_SACK_MAX));
+            for (unsigned k = 0; k < g.nsack; k++) {
+                bool any = ho_rng_below(r, 4) == 0;
+                g.sack[k].start = any ? (uint32_t)ho_rng_next(r)
+                                      : in.snd_una + (uint32_t)ho_rng_below(r, 20000) - 5000;
+                g.sack[k].end = any ? (uint32_t)ho_rng_next(r)
+                                    : g.sack[k].start + (uint32_t)ho_rng_below(r, 6000) - 1000;
+            }
+        }
         if (ho_rng_below(r, 4) != 0) {
             /* Mostly near TS.Recent, on either side of it; sometimes any value. */
-            g.opts = TCPE_OPT_TS;
+            g.opts |= TCPE_OPT_TS;
             g.ts_val = in.ts_recent + (uint32_t)ho_rng_below(r, 2000) - 500;
             g.ts_ecr = ho_rng_below(r, 8) == 0 ? (uint32_t)ho_rng_next(r)
                                                : (uint32_t)ho_rng_below(r, 100000);
@@ -507,13 +644,19 @@ static void test_corruption_fuzz(void **state)
     struct ho_rng r;
     ho_rng_seed(&r, 2024);
     int accepted = 0, refused = 0;
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < 4; kind++) {
         bool virt = kind == 1;
         struct pair p;
-        pair_init_ts(&p, virt, 8000, kind == 2); /* real, virtual, real with timestamps */
+        /* real, virtual, real with timestamps, real with out-of-order data and SACK blocks */
+        pair_init_ts(&p, virt, 8000, kind == 2);
         send_bytes(&p, p.c, 3000, virt);
         send_bytes(&p, p.s, 12000, virt);
         tt_world_step(&p.w, TCPE_NEVER);
+        if (kind == 3) {
+            inject_ooo(&p, p.s, 1000, 500);
+            inject_ooo(&p, p.s, 3000, 700);
+            inject_ooo(&p, p.s, 2000, 200);
+        }
         uint8_t *a = NULL;
         size_t n = export_conn(&p, p.s, &a);
         uint8_t *b = malloc(n);
@@ -569,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_truncated_and_trailing),
         cmocka_unit_test(test_limited_transmit_fields),
         cmocka_unit_test(test_timestamp_fields),
+        cmocka_unit_test(test_sack_fields),
         cmocka_unit_test(test_corruption_fuzz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,7 +51,7 @@ static void test_send_before_established(void **state)
 {
     (void)state;
     run("0   call connect\n"
-        "0   > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
+        "0   > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
         "0   call send 1500\n"
         "0.1 < S. 0:0(0) ack 1 win 65535 <mss 1000>\n"
         "0.1 > . 1:1001(1000) ack 1 win 65535\n"
@@ -87,30 +87,32 @@ static void test_mss_floor(void **state)
         "0.1 call info maxseg 48\n"
         "0.1 call info cwnd 192\n");
     run("0   call connect\n"
-        "0   > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
+        "0   > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
         "0.1 < S. 0:0(0) ack 1 win 65535 <mss 0>\n"
         "0.1 > . 1:1(0) ack 1 win 65535\n"
         "0.1 call info maxseg 48\n");
 }
 
 /* Lost SYNs (RFC 6298 5.5, reliability 13): retransmitted after 1, 2, 4, ... s (capped at
- * 60 s), given up after syn_limit retransmissions, without a RST (the peer never spoke). */
+ * 60 s), given up after syn_limit retransmissions, without a RST (the peer never spoke). The
+ * default limit keeps trying for at least three minutes (RFC 9293 3.8.3, MUST-23): 183 s. */
 static void test_syn_retransmit_and_give_up(void **state)
 {
     (void)state;
     run("0   call connect\n"
-        "0   > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
-        "1   > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
-        "3   > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
-        "7   > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
-        "15  > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
-        "31  > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
-        "63  > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
-        "122 call state SYN_SENT\n"
-        "123 call state CLOSED\n"
-        "123 call stat conns_timedout 1\n"
-        "123 call stat rexmt_segs 6\n"
-        "123 call wake never\n");
+        "0   > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
+        "1   > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
+        "3   > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
+        "7   > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
+        "15  > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
+        "31  > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
+        "63  > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
+        "123 > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
+        "182 call state SYN_SENT\n"
+        "183 call state CLOSED\n"
+        "183 call stat conns_timedout 1\n"
+        "183 call stat rexmt_segs 7\n"
+        "183 call wake never\n");
 }
 
 /* A SYN-ACK after a lost SYN: one-segment initial window (RFC 5681 3.1), no RTT sample (Karn)
@@ -119,8 +121,8 @@ static void test_lost_syn_small_start(void **state)
 {
     (void)state;
     run("0   call connect\n"
-        "0   > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
-        "1   > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
+        "0   > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
+        "1   > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
         "1.1 < S. 0:0(0) ack 1 win 65535 <mss 1000>\n"
         "1.1 > . 1:1(0) ack 1 win 65535\n"
         "1.1 call info cwnd 1000\n"
@@ -183,7 +185,7 @@ static void test_simultaneous_open(void **state)
 {
     (void)state;
     run("0   call connect\n"
-        "0   > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
+        "0   > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
         "0.1 < S 0:0(0) win 65535 <mss 1000>\n"
         "0.1 > S. 0:0(0) ack 1 win 65535 <mss 1000>\n"
         "0.1 call state SYN_RECEIVED\n"
@@ -199,7 +201,7 @@ static void test_syn_sent_rst(void **state)
 {
     (void)state;
     run("0   call connect\n"
-        "0   > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
+        "0   > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
         "0.1 < R 0:0(0) win 0\n"
         "0.1 call state SYN_SENT\n"
         "0.1 call drop rst_invalid 1\n"
@@ -256,7 +258,7 @@ static void test_shutdown_in_syn_sent(void **state)
 {
     (void)state;
     run("0   call connect\n"
-        "0   > S 0:0(0) win 65535 <mss 1000,wscale 0>\n"
+        "0   > S 0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
         "0   call send 10\n"
         "0   call shutdown\n"
         "0   call state SYN_SENT\n"

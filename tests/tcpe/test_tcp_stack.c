@@ -62,6 +62,40 @@ static struct tcpe_seg syn_to(uint32_t dst_ip, uint16_t dst_port, uint16_t src_p
     return g;
 }
 
+/*
+ * RFC 9293 3.8.3 (MUST-23): with the default parameters an unanswered connect() keeps trying for
+ * at least three minutes. Only the public API and virtual time: the stack's timers are run at
+ * each next wake until the connection reports that it timed out.
+ */
+static void test_unanswered_syn_lasts_three_minutes(void **state)
+{
+    (void)state;
+    struct sink k = {.n = 0};
+    struct tcpe_stack *s = bare_stack(&k);
+    const uint64_t start = 5000000000ull; /* any clock reading */
+    struct tcpe_tuple t = {0x0a000001u, 0x0a000002u, 40000, 80};
+    struct tcpe_conn *c = NULL;
+    assert_int_equal(tcpe_connect(s, &t, start, &c), HO_OK);
+    uint64_t now = start;
+    unsigned ev = 0;
+    for (int i = 0; i < 100 && !(ev & TCPE_EV_TIMEDOUT); i++) {
+        now = tcpe_stack_next_wake(s);
+        assert_true(now != TCPE_NEVER);
+        tcpe_stack_timers(s, now);
+        ev |= tcpe_conn_poll(c);
+    }
+    assert_true(ev & TCPE_EV_TIMEDOUT);
+    assert_int_equal(tcpe_conn_state(c), TCPE_CLOSED);
+    assert_true(now - start >= 180000000000ull);
+    /* Every segment sent was a SYN, none a RST: the peer never spoke. */
+    assert_true(k.n >= 2 && k.n <= 64);
+    for (int i = 0; i < k.n; i++) {
+        assert_int_equal(k.segs[i].flags, TCPE_SYN);
+    }
+    tcpe_release(c, now);
+    tcpe_stack_destroy(s);
+}
+
 static void test_params_checked(void **state)
 {
     (void)state;
@@ -533,6 +567,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params_checked),
+        cmocka_unit_test(test_unanswered_syn_lasts_three_minutes),
         cmocka_unit_test(test_listener_demux),
         cmocka_unit_test(test_backlog),
         cmocka_unit_test(test_backlog_accept_queue),

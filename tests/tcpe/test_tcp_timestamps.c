@@ -67,7 +67,7 @@ static void test_negotiated_active(void **state)
 {
     (void)state;
     run("0    call connect\n"
-        "0    > S  0:0(0) win 65535 <mss 1000,TS val 0 ecr 0,wscale 0>\n"
+        "0    > S  0:0(0) win 65535 <mss 1000,sackOK,TS val 0 ecr 0,wscale 0>\n"
         "0.1  < S. 0:0(0) ack 1 win 65535 <mss 1000,TS val 50 ecr 0>\n"
         "0.1  > .  1:1(0) ack 1 <TS val 100 ecr 50>\n"
         "0.1  call state ESTABLISHED\n"
@@ -85,8 +85,8 @@ static void test_syn_retransmission_is_timed(void **state)
 {
     (void)state;
     run("0    call connect\n"
-        "0    > S  0:0(0) win 65535 <mss 1000,TS val 0 ecr 0,wscale 0>\n"
-        "1    > S  0:0(0) win 65535 <mss 1000,TS val 1000 ecr 0,wscale 0>\n"
+        "0    > S  0:0(0) win 65535 <mss 1000,sackOK,TS val 0 ecr 0,wscale 0>\n"
+        "1    > S  0:0(0) win 65535 <mss 1000,sackOK,TS val 1000 ecr 0,wscale 0>\n"
         "1.1  < S. 0:0(0) ack 1 win 65535 <mss 1000,TS val 50 ecr 1000>\n"
         "1.1  > .  1:1(0) ack 1 <TS val 1100 ecr 50>\n"
         "1.1  call info srtt_ms 100\n"
@@ -114,7 +114,7 @@ static void test_not_negotiated(void **state)
         "0.3  call stat bytes_acked 1000\n");
     /* The peer's SYN-ACK has none. */
     run("0    call connect\n"
-        "0    > S  0:0(0) win 65535 <mss 1000,TS val 0 ecr 0,wscale 0>\n"
+        "0    > S  0:0(0) win 65535 <mss 1000,sackOK,TS val 0 ecr 0,wscale 0>\n"
         "0.1  < S. 0:0(0) ack 1 win 65535 <mss 1000>\n"
         "0.1  > .  1:1(0) ack 1 <>\n"
         "0.1  call info timestamps 0\n"
@@ -132,7 +132,7 @@ static void test_not_negotiated(void **state)
             "0.2  call info rcvbuf 1000\n",
             &cfg);
     run_cfg("0    call connect\n"
-            "0    > S  0:0(0) win 65535 <mss 1000,wscale 0>\n"
+            "0    > S  0:0(0) win 65535 <mss 1000,sackOK,wscale 0>\n"
             "0.1  < S. 0:0(0) ack 1 win 65535 <mss 1000,TS val 50 ecr 0>\n"
             "0.1  > .  1:1(0) ack 1 <>\n"
             "0.1  call info timestamps 0\n",

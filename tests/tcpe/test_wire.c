@@ -423,6 +423,73 @@ static void test_option_layouts(void **state)
     }
 }
 
+/*
+ * SACK blocks (RFC 2018 3) behind two NOPs, after every other option, and round-tripped by the
+ * parser. Blocks that do not fit in the 40 option bytes beside the others are left out, the
+ * last ones first: four fit alone, three beside timestamps, two beside MSS and timestamps (and
+ * beside a SYN's MSS, SACK-permitted, timestamps and window scale).
+ */
+static void test_sack_blocks_layout(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t opts;
+        uint8_t nsack;
+        uint8_t written;
+        uint8_t other_len; /* option bytes before the SACK option */
+    } cases[] = {
+        {0, 1, 1, 0},
+        {0, 4, 4, 0},
+        {TCPE_OPT_TS, 1, 1, 12},
+        {TCPE_OPT_TS, 3, 3, 12},
+        {TCPE_OPT_TS, 4, 3, 12},
+        {TCPE_OPT_MSS | TCPE_OPT_TS, 4, 2, 16},
+        {TCPE_OPT_MSS | TCPE_OPT_SACK_OK | TCPE_OPT_TS | TCPE_OPT_WSCALE, 4, 2, 20},
+        {0, 0, 0, 0}, /* the flag without blocks writes nothing */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct tcpe_seg seg = {.src_ip = IP_A,
+                               .dst_ip = IP_B,
+                               .src_port = 1,
+                               .dst_port = 2,
+                               .flags = TCPE_ACK,
+                               .opts = (uint8_t)(cases[i].opts | TCPE_OPT_SACK),
+                               .mss = 1460,
+                               .wscale = 9,
+                               .ts_val = 1,
+                               .ts_ecr = 2,
+                               .nsack = cases[i].nsack};
+        for (uint32_t b = 0; b < TCPE_SACK_MAX; b++) {
+            seg.sack[b].start = 0xfffff000u + 0x1000u * b; /* across 2^32 */
+            seg.sack[b].end = seg.sack[b].start + 0x800u;
+        }
+        uint8_t sack_len = cases[i].written ? (uint8_t)(4 + 8 * cases[i].written) : 0;
+        int hlen = 20 + cases[i].other_len + sack_len;
+        assert_int_equal(tcpe_wire_tcp_hdr_len(&seg), hlen);
+        struct tcpe_wire_tx tx;
+        tcpe_wire_tx_init(&tx, 0);
+        uint8_t buf[TCPE_WIRE_BUILD_MAX_HDRS];
+        assert_int_equal(tcpe_wire_ipv4_build(&tx, &seg, buf, sizeof buf), 20 + hlen);
+        const uint8_t *o = buf + 40 + cases[i].other_len;
+        if (cases[i].written > 0) {
+            assert_int_equal(o[0], TCPE_WIRE_OPT_NOP);
+            assert_int_equal(o[1], TCPE_WIRE_OPT_NOP);
+            assert_int_equal(o[2], TCPE_WIRE_OPT_SACK);
+            assert_int_equal(o[3], 2 + 8 * cases[i].written);
+        }
+        struct tcpe_wire_pkt pkt;
+        assert_int_equal(tcpe_wire_ipv4_parse(buf, (size_t)(20 + hlen), 0, &pkt, NULL),
+                         TCPE_WIRE_KIND_TCP);
+        assert_int_equal(pkt.seg.nsack, cases[i].written);
+        assert_int_equal((pkt.seg.opts & TCPE_OPT_SACK) != 0, cases[i].written > 0);
+        assert_int_equal(pkt.seg.opts & ~TCPE_OPT_SACK, cases[i].opts);
+        for (uint32_t b = 0; b < cases[i].written; b++) {
+            assert_int_equal(pkt.seg.sack[b].start, seg.sack[b].start);
+            assert_int_equal(pkt.seg.sack[b].end, seg.sack[b].end);
+        }
+    }
+}
+
 static void test_csum_offload(void **state)
 {
     (void)state;
@@ -600,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_random),
         cmocka_unit_test(test_build_errors),
         cmocka_unit_test(test_option_layouts),
+        cmocka_unit_test(test_sack_blocks_layout),
         cmocka_unit_test(test_csum_offload),
         cmocka_unit_test(test_arp_request_reply),
         cmocka_unit_test(test_peer_option_helpers),

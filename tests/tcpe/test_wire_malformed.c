@@ -208,6 +208,55 @@ static int parse_options(const uint8_t *opt, size_t len, struct tcpe_wire_pkt *p
     return ret;
 }
 
+/*
+ * SACK options (RFC 2018 3) from a hostile or broken peer: blocks are reported raw, whatever
+ * their edges say (the engine judges them); a second SACK option is skipped; a SACK option whose
+ * length is no whole number of blocks is skipped like an unknown option; one that overruns the
+ * header drops the segment.
+ */
+static void test_sack_option_values(void **state)
+{
+    (void)state;
+    struct tcpe_wire_stats st = {0};
+    struct tcpe_wire_pkt pkt;
+    /* Four blocks, the most that fit, with edges reversed, empty and at the top of the space. */
+    static const uint8_t four[36] = {1,    1,    5,    34,   0,    0, 0,    9,
+                                     0,    0,    0,    1,                      /* 9..1: reversed */
+                                     0,    0,    0x10, 0,    0,    0, 0x10, 0, /* empty */
+                                     0xff, 0xff, 0xff, 0xff, 0,    0, 0,    4, /* across 2^32 */
+                                     0x80, 0,    0,    0,    0x80, 0, 0,    1};
+    assert_int_equal(parse_options(four, sizeof four, &pkt, &st), TCPE_WIRE_KIND_TCP);
+    assert_int_equal(pkt.seg.opts, TCPE_OPT_SACK);
+    assert_int_equal(pkt.seg.nsack, 4);
+    assert_int_equal(pkt.seg.sack[0].start, 9);
+    assert_int_equal(pkt.seg.sack[0].end, 1);
+    assert_int_equal(pkt.seg.sack[1].start, 0x1000);
+    assert_int_equal(pkt.seg.sack[1].end, 0x1000);
+    assert_int_equal(pkt.seg.sack[2].start, 0xffffffffu);
+    assert_int_equal(pkt.seg.sack[2].end, 4);
+    assert_int_equal(pkt.seg.sack[3].start, 0x80000000u);
+    assert_int_equal(pkt.seg.sack[3].end, 0x80000001u);
+    /* Two SACK options: the first counts. */
+    static const uint8_t two[24] = {5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 5, 10,
+                                    0, 0,  0, 3, 0, 0, 0, 4, 1, 1, 1, 1};
+    assert_int_equal(parse_options(two, sizeof two, &pkt, &st), TCPE_WIRE_KIND_TCP);
+    assert_int_equal(pkt.seg.nsack, 1);
+    assert_int_equal(pkt.seg.sack[0].start, 1);
+    assert_int_equal(pkt.seg.sack[0].end, 2);
+    /* Beside timestamps and a SACK-permitted on the same segment, every option is read. */
+    static const uint8_t mixed[24] = {4, 2,  8, 10, 0, 0, 0, 7, 0, 0, 0, 8,
+                                      5, 10, 0, 0,  0, 5, 0, 0, 0, 6, 0, 0};
+    assert_int_equal(parse_options(mixed, sizeof mixed, &pkt, &st), TCPE_WIRE_KIND_TCP);
+    assert_int_equal(pkt.seg.opts, TCPE_OPT_SACK_OK | TCPE_OPT_TS | TCPE_OPT_SACK);
+    assert_int_equal(pkt.seg.ts_val, 7);
+    assert_int_equal(pkt.seg.nsack, 1);
+    assert_int_equal(pkt.seg.sack[0].start, 5);
+    /* A length of 255 overruns the 40 option bytes. */
+    static const uint8_t over[8] = {1, 1, 5, 255, 0, 0, 0, 1};
+    assert_int_equal(parse_options(over, sizeof over, &pkt, &st), HO_EPROTO);
+    assert_int_equal(pkt.drop, TCPE_WIRE_DROP_TCP_OPT_OVER);
+}
+
 static void test_option_cases(void **state)
 {
     (void)state;
@@ -227,7 +276,19 @@ static void test_option_cases(void **state)
          {0xfe, 4, 0xaa, 0xbb, 3, 3, 14, 0},
          TCPE_WIRE_DROP_NONE,
          TCPE_OPT_WSCALE},
-        {"SACK blocks skipped", 12, {1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2}, TCPE_WIRE_DROP_NONE, 0},
+        {"SACK, one block",
+         12,
+         {1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2},
+         TCPE_WIRE_DROP_NONE,
+         TCPE_OPT_SACK},
+        {"SACK of no block ignored", 4, {1, 1, 5, 2}, TCPE_WIRE_DROP_NONE, 0},
+        {"SACK with half a block ignored", 8, {5, 6, 0, 0, 0, 1, 1, 1}, TCPE_WIRE_DROP_NONE, 0},
+        {"SACK with a block and a half ignored",
+         16,
+         {5, 14, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 1, 1},
+         TCPE_WIRE_DROP_NONE,
+         0},
+        {"SACK block past the end", 8, {1, 1, 5, 10, 0, 0, 0, 1}, TCPE_WIRE_DROP_TCP_OPT_OVER, 0},
         {"MSS with length 3 ignored", 4, {2, 3, 9, 0}, TCPE_WIRE_DROP_NONE, 0},
         {"TS with length 8 ignored", 8, {8, 8, 1, 2, 3, 4, 5, 6}, TCPE_WIRE_DROP_NONE, 0},
         {"SACK-permitted with length 3 ignored", 4, {4, 3, 0, 1}, TCPE_WIRE_DROP_NONE, 0},
@@ -268,8 +329,8 @@ static void test_option_cases(void **state)
     assert_int_equal(parse_options(cases[3].bytes, 4, &pkt, &st), TCPE_WIRE_KIND_TCP);
     assert_int_equal(pkt.seg.mss, 1460);
     assert_int_equal(st.drops[TCPE_WIRE_DROP_TCP_OPT_LEN], 3);
-    assert_int_equal(st.drops[TCPE_WIRE_DROP_TCP_OPT_OVER], 6);
-    assert_int_equal(st.rx_tcp, 12);
+    assert_int_equal(st.drops[TCPE_WIRE_DROP_TCP_OPT_OVER], 7);
+    assert_int_equal(st.rx_tcp, 15);
 }
 
 /*
@@ -488,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_ip_total_length_shorter_than_tcp_header),
         cmocka_unit_test(test_data_offset),
         cmocka_unit_test(test_option_cases),
+        cmocka_unit_test(test_sack_option_values),
         cmocka_unit_test(test_every_option_layout),
         cmocka_unit_test(test_ethernet_padding_trimmed),
         cmocka_unit_test(test_fragments_dropped),
