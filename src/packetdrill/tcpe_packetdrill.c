@@ -398,6 +398,8 @@ static const struct pd_flag {
     {"sndbuf", PD_F_U32, offsetof(struct tcpe_params, sndbuf)},
     {"rcvbuf", PD_F_U32, offsetof(struct tcpe_params, rcvbuf)},
     {"nodelay", PD_F_BOOL, offsetof(struct tcpe_params, nodelay)},
+    {"timestamps", PD_F_BOOL, offsetof(struct tcpe_params, timestamps)},
+    {"sack", PD_F_BOOL, offsetof(struct tcpe_params, sack)},
     {"rto_init_ms", PD_F_MS, offsetof(struct tcpe_params, rto_init)},
     {"rto_min_ms", PD_F_MS, offsetof(struct tcpe_params, rto_min)},
     {"rto_max_ms", PD_F_MS, offsetof(struct tcpe_params, rto_max)},
