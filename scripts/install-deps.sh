@@ -21,6 +21,7 @@ packages=(
     libcmocka-dev    # unit-test framework
     libjansson-dev   # JSON output of results
     libpcap-dev      # pcap output of the simulated wire
+    nettle-dev       # SHA-256 of the traces a run replays, recorded with its results
     gnuplot-nox      # figures of the reproduction (SVG and PNG)
     curl             # the Linux client of the interoperation test (tests/interop)
     iproute2         # ip netns, for the interoperation test and the emulator

@@ -5,8 +5,11 @@
 #
 # Both programs run `handoff reproduce` (every configuration and seed of the report, the
 # sensitivity study included) into their own directory. Then every runs/*.json is compared
-# without its wall_seconds line (the only field that measures the machine, not the model), as
-# are results.json and every time series CSV. The report and the figures follow from those.
+# without its wall_seconds line (the only field that measures the machine, not the model) and its
+# version line (which names the program, not the model), as are results.json and every time
+# series CSV (without its provenance comment line, which holds the version). Against a base made
+# before the results recorded their provenance, the provenance fields are left out of the
+# comparison too. The report and the figures follow from those.
 #
 # usage: scripts/same-results.sh [BASE_REV] [-- REPRODUCE_OPTIONS...]
 #   BASE_REV           the revision to compare against (default HEAD: the last commit)
@@ -53,14 +56,26 @@ for side in base new; do
     }
 done
 
-strip_wall() { grep -v '"wall_seconds"' "$1"; }
+# A run's JSON without what differs between two programs that compute the same results; and,
+# when the base's files have no provenance ($2 = old), without the provenance fields.
+strip_wall() {
+    if [ "${2:-}" = old ]; then
+        sed -e '/^  "configuration": {/,/^  }/d' "$1" |
+            grep -v -E '^  "(shorthand|warmup_packets|measure_packets|trace|trace_sha256|trace_looped)":'
+    else
+        cat "$1"
+    fi | grep -v -E '"(wall_seconds|version)"'
+}
+strip_csv() { grep -v '^# handoff-provenance ' "$1"; }
+old=
+grep -q '"configuration"' "$work"/out-base/results.json || old=old
 differ=0
 compared=0
 for f in "$work"/out-base/runs/*.json "$work"/out-base/results.json; do
     rel=${f#"$work"/out-base/}
     g=$work/out-new/$rel
     compared=$((compared + 1))
-    if [ ! -f "$g" ] || ! cmp -s <(strip_wall "$f") <(strip_wall "$g"); then
+    if [ ! -f "$g" ] || ! cmp -s <(strip_wall "$f") <(strip_wall "$g" $old); then
         echo "differs: $rel"
         differ=1
     fi
@@ -68,7 +83,7 @@ done
 for f in "$work"/out-base/timeseries/*.csv; do
     rel=${f#"$work"/out-base/}
     compared=$((compared + 1))
-    if ! cmp -s "$f" "$work/out-new/$rel"; then
+    if ! cmp -s <(strip_csv "$f") <(strip_csv "$work/out-new/$rel"); then
         echo "differs: $rel"
         differ=1
     fi
@@ -80,6 +95,6 @@ if [ "$n_base" != "$n_new" ]; then
     differ=1
 fi
 if [ "$differ" = 0 ]; then
-    echo "same-results: all $compared files the same (wall_seconds aside)"
+    echo "same-results: all $compared files the same (wall_seconds and version aside)"
 fi
 exit $differ

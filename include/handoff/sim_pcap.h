@@ -45,6 +45,8 @@ struct sim_pcap;
 
 struct sim_pcap_params {
     const char *path; /* file to create or truncate; "-" is refused (use /dev/stdout) */
+    const char *name; /* the file's name in messages (NULL: path), e.g. the final name of a
+                       * capture written to a temporary and renamed when complete */
     uint32_t snaplen; /* bytes kept of each frame, 1..SIM_PCAP_SNAPLEN_MAX; 0 = whole frames */
 };
 

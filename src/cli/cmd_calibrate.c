@@ -31,6 +31,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "outdir.h"
+#include "provenance.h"
 #include "repro.h"
 #include "handoff/sim_config.h"
 #include "handoff/sim_world.h"
@@ -293,19 +295,16 @@ int cli_calibrate(int argc, char **argv)
            fnet, fsys, f.delay_tx, f.delay_rx);
     print_costs(stdout, &c);
     if (out) {
-        FILE *o = fopen(out, "w");
-        if (!o) {
-            fprintf(stderr, "handoff calibrate: cannot write '%s': %s\n", out, strerror(errno));
+        struct outfile o;
+        if (outfile_open("handoff calibrate", &o, out) != 0) {
             return 1;
         }
-        fprintf(o, "# handoff calibrate --config %s --seeds %lu\nbase = W-0-N-N-FCFS-400\n", spec,
-                seeds);
-        print_costs(o, &c);
-        int failed = ferror(o);
-        errno = 0;
-        if (fclose(o) != 0 || failed) {
-            fprintf(stderr, "handoff calibrate: cannot write '%s': %s\n", out,
-                    errno ? strerror(errno) : "write error");
+        fprintf(o.f,
+                "# handoff calibrate --config %s --seeds %lu (handoff %s)\n"
+                "base = W-0-N-N-FCFS-400\n",
+                spec, seeds, prov_version());
+        print_costs(o.f, &c);
+        if (outfile_commit("handoff calibrate", &o) != 0) {
             return 1;
         }
     }

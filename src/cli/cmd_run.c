@@ -5,6 +5,10 @@
  * configuration keys they stand for, after CONFIG and its overrides, so a configuration file and
  * the command line are checked by the same code. A run that measured nothing, or completed no
  * request, fails: its all-zero metrics are never printed as a result.
+ *
+ * Every output records the run's provenance (provenance.h), and `--from FILE` runs again the run
+ * a JSON file records: the same configuration, seed, lengths and trace, whose SHA-256 must still
+ * match. Every output file is written atomically (outdir.h).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -14,6 +18,8 @@
 #include <time.h>
 
 #include "cli.h"
+#include "outdir.h"
+#include "provenance.h"
 #include "repro.h"
 #include "handoff/sim_config.h"
 #include "handoff/sim_pcap.h"
@@ -26,6 +32,7 @@ static void run_usage(FILE *f)
     fprintf(
         f,
         "usage: handoff run CONFIG [options]\n"
+        "       handoff run --from RUN.json [options]\n"
         "\n"
         "Simulates the web server host, the offload NIC, the wire and the clients for one\n"
         "configuration and prints the paper's metrics.\n"
@@ -34,6 +41,11 @@ static void run_usage(FILE *f)
         "Selection-MIPS (e.g. W-0-N-N-FCFS-400, I-256-P-L-T20-600) or a configuration file\n"
         "(`base = SHORTHAND` plus `key = value` overrides; --print-config lists every key),\n"
         "either followed by ,key=value overrides (W-1024-P-N-FCFS-400,cost.nic_scale_pct=150).\n"
+        "--from RUN.json runs again the run a JSON file of `handoff run --json`, `handoff\n"
+        "reproduce` or `handoff sweep run` (DIR/runs/*.json) records: its complete\n"
+        "configuration, seed, run lengths and trace. It warns if the file was made by another\n"
+        "version of handoff, and fails if the trace's SHA-256 no longer matches; its JSON is\n"
+        "the file's, wall_seconds apart.\n"
         "\n"
         "options (a value follows as `--opt N` or `--opt=N`); the first four replace the\n"
         "configuration key named in brackets, whose default is CONFIG's value:\n"
@@ -46,20 +58,35 @@ static void run_usage(FILE *f)
         "                       place of CONFIG's workload [run.trace]; stderr says so and the\n"
         "                       JSON names it. A trace shorter than the run starts over from\n"
         "                       its first connection, with a warning\n"
-        "  -j, --json FILE      write the metrics as JSON (with \"config\", \"shorthand\",\n"
-        "                       \"trace\": the trace's path or null, \"trace_looped\")\n"
+        "  -j, --json FILE      write the metrics as JSON, with the run's provenance: \"config\",\n"
+        "                       \"shorthand\", \"seed\", \"version\", \"warmup_packets\",\n"
+        "                       \"measure_packets\", \"trace\" (its path or null), "
+        "\"trace_sha256\",\n"
+        "                       \"trace_looped\" and \"configuration\" (every --print-config key)\n"
+        "      --from RUN.json  run again the run RUN.json records (above); excludes CONFIG,\n"
+        "                       --warmup, --measure, --seed and --trace\n"
         "      --timeseries FILE  write time, Soft limit, Cnum, NIC receive queue, host and\n"
-        "                       NIC busy as CSV every 10 ms of simulated time\n"
+        "                       NIC busy as CSV every 10 ms of simulated time, after one\n"
+        "                       comment line '# handoff-provenance {JSON}' (pandas: comment='#')\n"
         "      --pcap FILE      write every frame on the wire as a pcap capture (payload\n"
-        "                       zero-filled, nanosecond timestamps; Wireshark and tshark read it)\n"
+        "                       zero-filled, nanosecond timestamps; Wireshark and tshark read "
+        "it).\n"
+        "                       Its timestamps are simulated time: 0 (shown as 1970-01-01\n"
+        "                       00:00:00 UTC) is simulated time zero, when the run starts and\n"
+        "                       its clients open their first connections, warm-up included\n"
+        "      --pcap-snaplen N keep the first N bytes of each frame, 1..262144, as tcpdump -s\n"
+        "                       (each record keeps the frame's true length); default: whole\n"
         "      --print-config   print every parameter of CONFIG as a configuration file\n"
         "  -q, --quiet          print no table and no progress line (errors, warnings and\n"
         "                       the trace's note still go to stderr)\n"
         "  -h, --help           print this message\n"
         "\n"
+        "Every output file is written to a temporary beside it and renamed into place when\n"
+        "complete: a failed write leaves no partial file.\n"
         "A progress line is drawn on stderr when it is a terminal.\n"
         "Exit status: 0 success; 1 the run failed, measured nothing or completed no request,\n"
-        "or an output could not be written; 2 usage or configuration error.\n");
+        "an output could not be written, or the trace of --from changed; 2 usage or\n"
+        "configuration error.\n");
 }
 
 /* The options that stand for configuration keys, applied in the order given (the last of a
@@ -67,9 +94,11 @@ static void run_usage(FILE *f)
 #define RUN_NSET 4
 
 struct run_opts {
-    const char *config, *json, *timeseries, *pcap;
+    const char *config, *json, *timeseries, *pcap, *from;
     const char *set_keys[RUN_NSET], *set_values[RUN_NSET];
     int nset, quiet, print_config;
+    uint32_t snaplen;  /* --pcap-snaplen; 0 = whole frames */
+    json_t *from_json; /* the file --from names, once read (owned) */
 };
 
 static void set_key(struct run_opts *o, const char *key, const char *value)
@@ -117,18 +146,22 @@ static void print_table(const char *name, const struct sim_metrics *m, double wa
            (unsigned long long)m->events, wall);
 }
 
-static int write_json(const char *path, json_t *o)
-{
-    errno = 0;
-    if (json_dump_file(o, path, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9)) != 0) {
-        fprintf(stderr, PROG ": cannot write '%s': %s\n", path,
-                errno ? strerror(errno) : "write error");
-        return -1;
-    }
-    return 0;
-}
+enum { OPT_TIMESERIES = 256, OPT_PCAP, OPT_PCAP_SNAPLEN, OPT_PRINT_CONFIG, OPT_FROM };
 
-enum { OPT_TIMESERIES = 256, OPT_PCAP, OPT_PRINT_CONFIG };
+/* The option a configuration key was set by, for messages. */
+static const char *option_of(const char *key)
+{
+    static const char *const map[][2] = {{"run.warmup_packets", "--warmup"},
+                                         {"run.measure_packets", "--measure"},
+                                         {"run.seed", "--seed"},
+                                         {"run.trace", "--trace"}};
+    for (size_t k = 0; k < sizeof map / sizeof map[0]; k++) {
+        if (!strcmp(map[k][0], key)) {
+            return map[k][1];
+        }
+    }
+    return key;
+}
 
 /* Parses the command line into o. Returns 0, 1 after --help, or 2 after a usage error. */
 static int parse_opts(int argc, char **argv, struct run_opts *o)
@@ -141,6 +174,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
         {"json", required_argument, NULL, 'j'},
         {"timeseries", required_argument, NULL, OPT_TIMESERIES},
         {"pcap", required_argument, NULL, OPT_PCAP},
+        {"pcap-snaplen", required_argument, NULL, OPT_PCAP_SNAPLEN},
+        {"from", required_argument, NULL, OPT_FROM},
         {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -172,6 +207,19 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
         case OPT_PCAP:
             o->pcap = optarg;
             break;
+        case OPT_PCAP_SNAPLEN: {
+            uint64_t n;
+            if (cli_parse_uint(optarg, 1, SIM_PCAP_SNAPLEN_MAX, &n) != 0) {
+                fprintf(stderr, PROG ": --pcap-snaplen '%s': expected an integer in [1, %u]\n",
+                        optarg, SIM_PCAP_SNAPLEN_MAX);
+                return 2;
+            }
+            o->snaplen = (uint32_t)n;
+            break;
+        }
+        case OPT_FROM:
+            o->from = optarg;
+            break;
         case OPT_PRINT_CONFIG:
             o->print_config = 1;
             break;
@@ -192,6 +240,24 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
         }
         o->config = argv[i];
     }
+    if (o->snaplen && !o->pcap) {
+        fprintf(stderr, PROG ": --pcap-snaplen needs --pcap FILE\n");
+        return 2;
+    }
+    if (o->from) {
+        /* The run is the file's: nothing may change it. */
+        if (o->config) {
+            fprintf(stderr, PROG ": --from runs the file's configuration; unexpected CONFIG '%s'\n",
+                    o->config);
+            return 2;
+        }
+        if (o->nset) {
+            fprintf(stderr, PROG ": --from runs the file's run; %s cannot change it\n",
+                    option_of(o->set_keys[0]));
+            return 2;
+        }
+        return 0;
+    }
     if (!o->config) {
         fprintf(stderr, PROG ": missing CONFIG (e.g. W-0-N-N-FCFS-400)\n");
         run_usage(stderr);
@@ -200,24 +266,49 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
     return 0;
 }
 
-/* The option a configuration key was set by, for messages. */
-static const char *option_of(const char *key)
+/*
+ * Reads the run the file --from names: its configuration into cfg, its name into o->config, and
+ * warns when another version of the program made it. Returns 0, or 2 after printing why.
+ */
+static int load_from(struct run_opts *o, struct sim_config *cfg)
 {
-    static const char *const map[][2] = {{"run.warmup_packets", "--warmup"},
-                                         {"run.measure_packets", "--measure"},
-                                         {"run.seed", "--seed"},
-                                         {"run.trace", "--trace"}};
-    for (size_t k = 0; k < sizeof map / sizeof map[0]; k++) {
-        if (!strcmp(map[k][0], key)) {
-            return map[k][1];
-        }
+    json_error_t je;
+    o->from_json = json_load_file(o->from, 0, &je);
+    if (!o->from_json) {
+        fprintf(stderr, PROG ": --from %s: %s\n", o->from, je.text);
+        return 2;
     }
-    return key;
+    json_t *conf = json_object_get(o->from_json, "configuration");
+    o->config = json_string_value(json_object_get(o->from_json, "config"));
+    if (!json_is_object(conf) || !o->config) {
+        fprintf(stderr,
+                PROG ": --from %s: no \"config\" and \"configuration\" (a run's JSON written "
+                     "before handoff recorded its configuration cannot be rerun)\n",
+                o->from);
+        return 2;
+    }
+    struct sim_config_err err = {{0}};
+    if (prov_config_from_json(conf, cfg, &err) != 0) {
+        fprintf(stderr, PROG ": --from %s: %s\n", o->from, err.msg);
+        return 2;
+    }
+    const char *version = json_string_value(json_object_get(o->from_json, "version"));
+    if (!version || strcmp(version, prov_version()) != 0) {
+        fprintf(stderr,
+                PROG ": warning: %s was made by handoff %s, this is handoff %s: the results may "
+                     "differ\n",
+                o->from, version ? version : "(unknown version)", prov_version());
+    }
+    return 0;
 }
 
-/* Loads CONFIG and applies the options to it. Returns 0, or 2 after printing why. */
-static int load_config(const struct run_opts *o, struct sim_config *cfg)
+/* Loads CONFIG (or the file of --from) and applies the options to it. Returns 0, or 2 after
+ * printing why. */
+static int load_config(struct run_opts *o, struct sim_config *cfg)
 {
+    if (o->from) {
+        return load_from(o, cfg);
+    }
     struct sim_config_err err = {{0}};
     if (sim_config_load(cfg, o->config, &err) != 0) {
         fprintf(stderr, PROG ": %s\n", err.msg);
@@ -236,95 +327,142 @@ static int load_config(const struct run_opts *o, struct sim_config *cfg)
     return 0;
 }
 
-int cli_run(int argc, char **argv)
+/*
+ * Checks the trace a run replays against what --from recorded, and fills sha with its SHA-256.
+ * Returns 0, or 1 after printing why.
+ */
+static int fingerprint_trace(const struct run_opts *o, const char *trace, char *sha)
 {
-    struct run_opts o = {0};
-    int rc = parse_opts(argc, argv, &o);
-    if (rc != 0) {
-        return rc == 1 ? 0 : rc;
+    char why[1200];
+    if (prov_sha256_file(trace, sha, why, sizeof why) != 0) {
+        fprintf(stderr, PROG ": %s\n", why);
+        return 1;
     }
+    if (!o->from) {
+        return 0;
+    }
+    const char *want = json_string_value(json_object_get(o->from_json, "trace_sha256"));
+    if (!want || strcmp(want, sha) != 0) {
+        fprintf(stderr,
+                PROG ": the trace %s is not the one %s replayed: its SHA-256 is %s, the run's "
+                     "was %s\n",
+                trace, o->from, sha, want ? want : "not recorded");
+        return 1;
+    }
+    return 0;
+}
+
+/* Opens the time series and the capture o asks for. Returns 0, or 1 after printing why. */
+static int open_outputs(const struct run_opts *o, const json_t *prov, struct sim_world *w,
+                        struct outfile *csv, struct outfile *pcap, struct sim_pcap **pc)
+{
+    if (o->timeseries) {
+        if (outfile_open(PROG, csv, o->timeseries) != 0) {
+            return 1;
+        }
+        prov_csv_header(csv->f, prov);
+        fprintf(csv->f, "time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy\n");
+    }
+    if (o->pcap) {
+        if (outfile_reserve(PROG, pcap, o->pcap) != 0) {
+            return 1;
+        }
+        struct sim_pcap_params pp = {
+            .path = outfile_name(pcap), .name = o->pcap, .snaplen = o->snaplen};
+        struct sim_pcap_err perr;
+        if (sim_pcap_open(&pp, pc, &perr) != 0) {
+            fprintf(stderr, PROG ": %s\n", perr.msg);
+            return 1;
+        }
+        sim_world_set_pcap(w, *pc);
+    }
+    return 0;
+}
+
+/* Closes the capture and the time series: into place if the run reached its end (keep), else
+ * removed. Returns 0, or 1 after printing why a file could not be written. */
+static int close_outputs(bool keep, struct outfile *csv, struct outfile *pcap, struct sim_pcap *pc)
+{
+    int status = 0;
+    struct sim_pcap_err perr;
+    if (pc && sim_pcap_close(pc, &perr) != 0) {
+        fprintf(stderr, PROG ": %s\n", perr.msg);
+        outfile_abort(pcap);
+        status = 1;
+    }
+    struct outfile *files[2] = {pcap, csv};
+    for (int i = 0; i < 2; i++) {
+        if (!files[i]->f && !files[i]->tmp[0]) {
+            continue; /* not asked for, or already abandoned */
+        }
+        if (!keep) {
+            outfile_abort(files[i]);
+        } else if (outfile_commit(PROG, files[i]) != 0) {
+            status = 1;
+        }
+    }
+    return status;
+}
+
+static int run_one(struct run_opts *o)
+{
     struct sim_config cfg;
-    if (load_config(&o, &cfg) != 0) {
+    if (load_config(o, &cfg) != 0) {
         return 2;
     }
-    if (o.print_config) {
+    if (o->print_config) {
         sim_config_describe(&cfg, stdout);
         return 0;
     }
     char name[64], title[1200];
     sim_config_name(&cfg, name, sizeof name);
-    if (strcmp(name, o.config) != 0) {
-        snprintf(title, sizeof title, "%s (%s)", name, o.config);
+    if (strcmp(name, o->config) != 0) {
+        snprintf(title, sizeof title, "%s (%s)", name, o->config);
     } else {
         snprintf(title, sizeof title, "%s", name);
     }
 
-    FILE *csv = NULL;
-    if (o.timeseries) {
-        csv = fopen(o.timeseries, "w");
-        if (!csv) {
-            fprintf(stderr, PROG ": cannot write '%s': %s\n", o.timeseries, strerror(errno));
-            return 1;
-        }
-        fprintf(csv, "time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy\n");
-    }
     struct sim_config_err err = {{0}};
     struct sim_world *w;
     if (sim_world_create(&cfg, &w, &err) != 0) {
         fprintf(stderr, PROG ": %s: %s\n", name, err.msg);
-        if (csv) {
-            fclose(csv);
-        }
         return 1;
     }
     const char *trace = cfg.trace_file[0] ? cfg.trace_file : NULL;
+    char sha[PROV_SHA256_HEX];
     if (trace) {
         /* The shorthand's first field still reads W, I, D or S: say what the run replays. */
         fprintf(stderr, PROG ": the requests come from the trace %s, not from workload %s of %s\n",
                 trace, sim_workload_name(cfg.workload), name);
-    }
-    struct sim_pcap *pc = NULL;
-    if (o.pcap) {
-        struct sim_pcap_params pp = {.path = o.pcap};
-        struct sim_pcap_err perr;
-        if (sim_pcap_open(&pp, &pc, &perr) != 0) {
-            fprintf(stderr, PROG ": %s\n", perr.msg);
+        if (fingerprint_trace(o, trace, sha) != 0) {
             sim_world_destroy(w);
-            if (csv) {
-                fclose(csv);
-            }
             return 1;
         }
-        sim_world_set_pcap(w, pc);
     }
-    bool show_progress = !o.quiet && cli_stderr_is_tty();
+    json_t *prov = prov_run(o->config, &cfg, trace ? sha : NULL);
+    struct outfile csv = {0}, pcap = {0};
+    struct sim_pcap *pc = NULL;
+    if (open_outputs(o, prov, w, &csv, &pcap, &pc) != 0) {
+        close_outputs(false, &csv, &pcap, pc);
+        sim_world_destroy(w);
+        json_decref(prov);
+        return 1;
+    }
+    bool show_progress = !o->quiet && cli_stderr_is_tty();
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = sim_world_run(w, 10000000, csv ? repro_write_sample : NULL,
-                       show_progress ? progress : NULL, csv, &err);
+    int rc = sim_world_run(w, REPRO_SAMPLE_NS, csv.f ? repro_write_sample : NULL,
+                           show_progress ? progress : NULL, csv.f, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (show_progress) {
         fprintf(stderr, "\r\033[K");
     }
-    int status = 0;
-    struct sim_pcap_err perr;
-    if (pc && sim_pcap_close(pc, &perr) != 0) {
-        fprintf(stderr, PROG ": %s\n", perr.msg);
-        status = 1;
-    }
-    if (csv) {
-        int bad = ferror(csv);
-        errno = 0;
-        if (fclose(csv) != 0 || bad) {
-            fprintf(stderr, PROG ": error writing '%s': %s\n", o.timeseries,
-                    errno ? strerror(errno) : "write error");
-            status = 1;
-        }
-    }
+    int status = close_outputs(rc == 0, &csv, &pcap, pc);
     if (rc != 0) {
         fprintf(stderr, PROG ": %s: %s\n", name, err.msg);
         sim_world_destroy(w);
+        json_decref(prov);
         return 1;
     }
     struct sim_metrics m;
@@ -334,6 +472,7 @@ int cli_run(int argc, char **argv)
     char why[512];
     if (repro_metrics_check(&m, &cfg, why, sizeof why) != 0) {
         fprintf(stderr, PROG ": %s: %s\n", name, why);
+        json_decref(prov);
         return 1;
     }
     if (wraps) {
@@ -343,19 +482,29 @@ int cli_run(int argc, char **argv)
                 "time%s: its requests repeat (measure fewer packets, or give a longer trace)\n",
                 trace, (unsigned long long)wraps, wraps == 1 ? "" : "s");
     }
-    if (!o.quiet) {
+    if (!o->quiet) {
         print_table(title, &m, wall);
     }
-    if (o.json) {
+    if (o->json) {
         /* "config" is what reproduces the run (the argument as given, overrides and all, as in
-         * the reproduction's files); "shorthand" names its six paper parameters, and "trace"
-         * the trace that replaced the workload of the first. */
-        json_t *j = repro_metrics_json(o.config, cfg.seed, &m, wall);
-        json_object_set_new(j, "shorthand", json_string(name));
-        json_object_set_new(j, "trace", trace ? json_string(trace) : json_null());
-        json_object_set_new(j, "trace_looped", json_boolean(wraps > 0));
-        status |= write_json(o.json, j) != 0;
+         * the reproduction's files); "shorthand" names its six paper parameters, "trace" the
+         * trace that replaced the workload of the first, and "configuration" every parameter. */
+        json_t *j = repro_run_json(prov, &m, wall, wraps > 0);
+        status |= outfile_write_json(PROG, o->json, j, REPRO_JSON_FLAGS) != 0;
         json_decref(j);
     }
+    json_decref(prov);
     return status;
+}
+
+int cli_run(int argc, char **argv)
+{
+    struct run_opts o = {0};
+    int rc = parse_opts(argc, argv, &o);
+    if (rc != 0) {
+        return rc == 1 ? 0 : rc;
+    }
+    rc = run_one(&o);
+    json_decref(o.from_json);
+    return rc;
 }

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "outdir.h"
 #include "handoff/err.h"
 #include "handoff/workload.h"
 #include "handoff/workload_stats.h"
@@ -54,8 +55,8 @@ static void usage_gen(FILE *f)
             "The models are described in docs/workloads.md.\n"
             "\n"
             "options (a value follows as `--opt N` or `--opt=N`):\n"
-            "  -o, --out FILE      file to write (replaced if it exists; a regular file is\n"
-            "                      removed again if the write fails)\n"
+            "  -o, --out FILE      file to write, through a temporary beside it renamed into\n"
+            "                      place when complete (a failed write leaves no partial file)\n"
             "  -s, --seed N        generator seed (default 1); the same seed gives the same file\n"
             "  -c, --clients N     clients in the trace, 1..%u (default 2048; fewer appear\n"
             "                      when there are fewer connections than clients)\n"
@@ -190,29 +191,20 @@ static int cmd_gen(int argc, char **argv)
     if (!out) {
         return usage_error("gen", "missing --out FILE", NULL);
     }
-    FILE *f = fopen(out, "wb");
-    if (!f) {
-        fprintf(stderr, "handoff trace gen: %s: cannot create: %s\n", out, strerror(errno));
+    struct outfile f;
+    if (outfile_open("handoff trace gen", &f, out) != 0) {
         return 1;
     }
-    /* What a failed write leaves is removed, if it is a regular file: never a device such as
-     * /dev/full. */
-    struct stat st;
-    bool regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
     struct ho_wc_gen_params p = {.type = (enum ho_wl_type)type,
                                  .seed = seed,
                                  .clients = (uint32_t)clients,
                                  .requests = requests};
     struct ho_wl_err err = {{0}};
-    int rc = ho_wc_gen_write(f, out, &p, NULL, NULL, &err);
-    errno = 0;
-    if (fclose(f) != 0 && rc == HO_OK) {
-        snprintf(err.msg, sizeof err.msg, "%s: write failed: %s", out,
-                 errno ? strerror(errno) : "write error");
-        rc = HO_ENOENT;
-    }
-    if (rc != HO_OK && regular) {
-        remove(out);
+    int rc = ho_wc_gen_write(f.f, out, &p, NULL, NULL, &err);
+    if (rc != HO_OK) {
+        outfile_abort(&f);
+    } else if (outfile_commit("handoff trace gen", &f) != 0) {
+        return 1;
     }
     if (rc != HO_OK) {
         fprintf(stderr, "handoff trace gen: %s\n", err.msg);

@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-
-#define HANDOFF_VERSION "0.1.0"
+#include "provenance.h"
 
 struct subcommand {
     const char *name;
@@ -49,7 +48,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < NSUBCOMMANDS; i++) {
         fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
     }
-    fprintf(f, "  %-10s %s\n", "version", "print the version");
+    fprintf(f, "  %-10s %s\n", "version",
+            "print the version (git describe of the build's source tree), as results record it");
     fprintf(f, "  %-10s %s\n", "help", "print this message, or a command's (as COMMAND --help)");
     fprintf(f, "\n"
                "Options take their value as `--opt value` or `--opt=value`. Exit status: 0\n"
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
         return cli_close_stdout("handoff help", help(argc, argv));
     }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("handoff %s\n", HANDOFF_VERSION);
+        printf("handoff %s\n", prov_version());
         return cli_close_stdout("handoff version", 0);
     }
     const struct subcommand *s = find(cmd);

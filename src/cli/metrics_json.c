@@ -1,7 +1,9 @@
 /*
  * metrics_json.c - a run's metrics as JSON and as a time-series row (see repro.h): one list of
- * keys for `handoff run --json`, the reproduction's per-run files and results.json.
+ * keys for `handoff run --json`, the reproduction's per-run files and results.json, and one
+ * builder of a run's whole JSON (its provenance, its metrics) for the first two.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,17 +42,30 @@
     X(events)                                                                                      \
     X(stalled_requests)
 
+static void set_metrics(json_t *o, const struct sim_metrics *m, double wall_s)
+{
+#define SET_REAL(k) json_object_set_new(o, #k, json_real(m->k));
+#define SET_INT(k)  json_object_set_new(o, #k, json_integer((json_int_t)m->k));
+    REAL_FIELDS(SET_REAL)
+    INT_FIELDS(SET_INT)
+    json_object_set_new(o, "wall_seconds", json_real(wall_s));
+}
+
 json_t *repro_metrics_json(const char *config, uint64_t seed, const struct sim_metrics *m,
                            double wall_s)
 {
     json_t *o = json_object();
     json_object_set_new(o, "config", json_string(config));
     json_object_set_new(o, "seed", json_integer((json_int_t)seed));
-#define SET_REAL(k) json_object_set_new(o, #k, json_real(m->k));
-#define SET_INT(k)  json_object_set_new(o, #k, json_integer((json_int_t)m->k));
-    REAL_FIELDS(SET_REAL)
-    INT_FIELDS(SET_INT)
-    json_object_set_new(o, "wall_seconds", json_real(wall_s));
+    set_metrics(o, m, wall_s);
+    return o;
+}
+
+json_t *repro_run_json(json_t *prov, const struct sim_metrics *m, double wall_s, bool trace_looped)
+{
+    json_t *o = json_copy(prov);
+    set_metrics(o, m, wall_s);
+    json_object_set_new(o, "trace_looped", json_boolean(trace_looped));
     return o;
 }
 

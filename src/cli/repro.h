@@ -7,6 +7,7 @@
 #define HANDOFF_CLI_REPRO_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,18 +18,25 @@
 /* The interval of the Figure 6 time series (DIR/timeseries/CONFIG.csv), simulated ns. */
 #define REPRO_SAMPLE_NS 10000000ull
 
+/* How a run's JSON is written (handoff run --json, DIR/runs/CONFIG-sSEED.json). */
+#define REPRO_JSON_FLAGS (JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9))
+
 struct repro_run_view {
     const char *config;          /* shorthand */
     unsigned n;                  /* seeds that ran */
     const struct sim_metrics *m; /* their metrics, n of them */
+    json_t *const *prov;         /* their runs' JSON (provenance and metrics), n of them */
 };
 
 struct repro_view {
     const char *prog; /* the command's name, which messages start with */
     const char *out;
     unsigned seeds;
-    uint64_t warmup, measure;
+    uint64_t warmup, measure; /* the runs' lengths, as their files record them */
+    const char *version;      /* the version of handoff that made the runs */
     double wall_s;
+    const char *incomplete; /* NULL; or, for a report of an interrupted run, which runs are
+                             * missing (Markdown), said at the top of the report */
     struct repro_run_view runs[REPRO_MAX_RUNS];
     unsigned nruns;
 };
@@ -46,7 +54,8 @@ const char *repro_sensitivity_config(unsigned i);
  * for a configuration without handoff (the scale changes nothing there). */
 void repro_scaled_name(char *buf, size_t len, const char *config, unsigned pct);
 
-/* The metrics of one run as a JSON object with the documented keys (caller owns it). */
+/* The metrics of one run as a JSON object with the documented keys (caller owns it): results.json
+ * adds each run's provenance (prov_copy). */
 json_t *repro_metrics_json(const char *config, uint64_t seed, const struct sim_metrics *m,
                            double wall_s);
 /*
@@ -56,7 +65,10 @@ json_t *repro_metrics_json(const char *config, uint64_t seed, const struct sim_m
  */
 int repro_metrics_check(const struct sim_metrics *m, const struct sim_config *c, char *why,
                         size_t len);
-/* The reverse, for the keys present. */
+/* A run's whole JSON, as `handoff run --json` and DIR/runs/CONFIG-sSEED.json hold it: prov
+ * (prov_run), the metrics, wall_seconds and trace_looped. The caller owns it. */
+json_t *repro_run_json(json_t *prov, const struct sim_metrics *m, double wall_s, bool trace_looped);
+/* The reverse of repro_metrics_json, for the keys present. */
 void repro_metrics_from_json(const json_t *j, struct sim_metrics *m, double *wall_s);
 /* A sim_sample_fn writing a CSV row to the FILE * given as ctx. */
 void repro_write_sample(void *ctx, const struct sim_sample *s);

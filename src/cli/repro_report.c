@@ -19,6 +19,7 @@
 #include "handoff/workload.h"
 #include "handoff/workload_stats.h"
 #include "outdir.h"
+#include "provenance.h"
 #include "repro.h"
 
 /* ---- the paper's numbers ---------------------------------------------------------------- */
@@ -566,18 +567,21 @@ static void figure_sized(const struct repro_view *v, FILE *rep, const char *name
     char dat_name[128], gp_name[128];
     snprintf(dat_name, sizeof dat_name, "figures/%s.dat", name);
     snprintf(gp_name, sizeof gp_name, "figures/%s.gp", name);
-    FILE *d = outdir_open(v->prog, v->out, dat_name);
-    if (!d) {
+    struct outfile d, g;
+    if (outdir_open(v->prog, &d, v->out, dat_name) != 0) {
         return;
     }
-    fputs(data, d);
-    if (outdir_close(v->prog, d, v->out, dat_name) != 0) {
+    fputs(data, d.f);
+    if (outfile_commit(v->prog, &d) != 0) {
         return;
     }
-    FILE *g = outdir_open(v->prog, v->out, gp_name);
-    if (!g) {
+    if (outdir_open(v->prog, &g, v->out, gp_name) != 0) {
         return;
     }
+    /* The script names the figures' own files, so that `gnuplot NAME.gp` redraws them; drawn
+     * from here, gnuplot is given temporaries instead (handoff_svg, handoff_png), renamed into
+     * place once it has succeeded. */
+    static const char *const exts[2] = {"svg", "png"};
     for (int i = 0; i < 2; i++) {
         char term[96];
         if (i == 0) {
@@ -585,18 +589,40 @@ static void figure_sized(const struct repro_view *v, FILE *rep, const char *name
         } else {
             snprintf(term, sizeof term, "pngcairo size %d,%d font 'sans,10'", width, height);
         }
-        fprintf(g,
-                "reset\nset terminal %s noenhanced\nset output '%s/figures/%s.%s'\n"
+        fprintf(g.f,
+                "reset\nset terminal %s noenhanced\n"
+                "if (!exists('handoff_%s')) handoff_%s = '%s/figures/%s.%s'\n"
+                "set output handoff_%s\n"
                 "set title \"%s\"\n"
                 "set grid ytics\n%s\n",
-                term, v->out, name, i == 0 ? "svg" : "png", title, plot_body);
+                term, exts[i], exts[i], v->out, name, exts[i], exts[i], title, plot_body);
     }
-    if (outdir_close(v->prog, g, v->out, gp_name) != 0) {
+    if (outfile_commit(v->prog, &g) != 0) {
         return;
     }
-    if (outdir_gnuplot(v->out, gp_name) != 0) {
+    struct outfile img[2];
+    char path[2][OUTFILE_PATH_MAX], vars[2 * OUTFILE_PATH_MAX + 64];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path[i], sizeof path[i], "%s/figures/%s.%s", v->out, name, exts[i]);
+        if (outfile_reserve(v->prog, &img[i], path[i]) != 0) {
+            if (i == 1) {
+                outfile_abort(&img[0]);
+            }
+            return;
+        }
+    }
+    snprintf(vars, sizeof vars, "handoff_svg = '%s'; handoff_png = '%s'", outfile_name(&img[0]),
+             outfile_name(&img[1]));
+    if (outdir_gnuplot(v->out, gp_name, vars) != 0) {
+        outfile_abort(&img[0]);
+        outfile_abort(&img[1]);
         fprintf(rep, "*(figure %s not drawn: gnuplot is missing or failed; data in %s)*\n\n", name,
                 dat_name);
+        return;
+    }
+    if (outfile_commit(v->prog, &img[0]) != 0 || outfile_commit(v->prog, &img[1]) != 0) {
+        outfile_abort(&img[1]);
+        fprintf(rep, "*(figure %s not written; data in %s)*\n\n", name, dat_name);
         return;
     }
     fprintf(rep, "![%s](figures/%s.svg)\n\n", title, name);
@@ -1693,26 +1719,117 @@ static void section_model(const struct repro_view *v, FILE *f)
     section_parameters(f);
 }
 
+/* results.json: every run's metrics, and its provenance from its own file. */
 static int write_results(const struct repro_view *v)
 {
     json_t *all = json_array();
     for (unsigned i = 0; i < v->nruns; i++) {
         for (unsigned s = 0; s < v->runs[i].n; s++) {
-            json_array_append_new(
-                all, repro_metrics_json(v->runs[i].config, s + 1, &v->runs[i].m[s], 0));
+            const json_t *prov = v->runs[i].prov ? v->runs[i].prov[s] : NULL;
+            json_int_t seed = prov ? json_integer_value(json_object_get(prov, "seed")) : s + 1;
+            json_t *o = repro_metrics_json(v->runs[i].config, (uint64_t)seed, &v->runs[i].m[s], 0);
+            if (prov) {
+                prov_copy(o, prov);
+            }
+            json_array_append_new(all, o);
         }
     }
-    char path[4096];
+    char path[OUTFILE_PATH_MAX];
     snprintf(path, sizeof path, "%s/results.json", v->out);
-    errno = 0;
-    int rc = json_dump_file(all, path, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
+    int rc = outfile_write_json(v->prog, path, all, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
     json_decref(all);
-    if (rc != 0) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", v->prog, path,
-                errno ? strerror(errno) : "write error");
-        return -1;
+    return rc;
+}
+
+/* Whether a configuration (conf) sets key to another value than the defaults (dflt) do. */
+static bool differs(const json_t *conf, const json_t *dflt, const char *key)
+{
+    const char *a = json_string_value(json_object_get(conf, key));
+    const char *b = json_string_value(json_object_get(dflt, key));
+    return a && (!b || strcmp(a, b) != 0);
+}
+
+/* The keys by which conf differs from dflt, besides those its name and the run set, as
+ * "`key = value`, ..." into buf (empty when none). */
+static void differing_keys(char *buf, size_t len, json_t *conf, const json_t *dflt)
+{
+    const char *key;
+    json_t *val;
+    size_t used = 0;
+    buf[0] = '\0';
+    json_object_foreach(conf, key, val)
+    {
+        if (differs(conf, dflt, key) && !per_run_key(key) && used < len) {
+            used += (size_t)snprintf(buf + used, len - used, "%s`%s = %s`", used ? ", " : "", key,
+                                     json_string_value(val));
+        }
     }
-    return 0;
+}
+
+/*
+ * What the results were made with: the program's version, the seeds, the run lengths, the
+ * traces, and every key by which a configuration differs from the parameters section_parameters
+ * lists. With those, every key of every run is in the report; the runs' files hold them too.
+ */
+static void section_provenance(const struct repro_view *v, FILE *f)
+{
+    fprintf(f, "## Provenance\n\n");
+    fprintf(f, "- Program: handoff %s (`handoff version`), which made every run", v->version);
+    if (strcmp(v->version, prov_version()) != 0) {
+        fprintf(f, "; this report was written by handoff %s", prov_version());
+    }
+    fprintf(f,
+            ".\n- Runs: %u configurations x %u seeds (seeds 1 to %u), %llu packets of warm-up "
+            "and %llu measured each.\n",
+            v->nruns, v->seeds, v->seeds, (unsigned long long)v->warmup,
+            (unsigned long long)v->measure);
+    unsigned ntraces = 0;
+    for (unsigned i = 0; i < v->nruns; i++) {
+        const json_t *p = v->runs[i].n ? v->runs[i].prov[0] : NULL;
+        const char *trace = p ? json_string_value(json_object_get(p, "trace")) : NULL;
+        if (trace) {
+            const char *sha = json_string_value(json_object_get(p, "trace_sha256"));
+            fprintf(f, "%s `%s` replays the trace `%s` (SHA-256 %s)",
+                    ntraces++ ? ";" : "- Traces:", v->runs[i].config, trace, sha ? sha : "?");
+        }
+    }
+    fprintf(f, ntraces ? ".\n" : "- Workloads: synthetic, generated from each run's seed.\n");
+    fprintf(f, "- Every run's complete configuration (every key of `handoff run --print-config`) "
+               "is in its `runs/CONFIG-sSEED.json` and in `results.json` (\"configuration\"); "
+               "`handoff run --from runs/CONFIG-sSEED.json` runs it again. Time series start "
+               "with the same record as a comment line.\n\n");
+    struct sim_config dc;
+    sim_config_defaults(&dc);
+    json_t *dflt = prov_config_json(&dc);
+    bool any = false;
+    for (unsigned i = 0; i < v->nruns; i++) {
+        if (v->runs[i].n == 0) {
+            continue;
+        }
+        char keys[1024];
+        differing_keys(keys, sizeof keys, json_object_get(v->runs[i].prov[0], "configuration"),
+                       dflt);
+        if (keys[0]) {
+            if (!any) {
+                fprintf(f, "Configurations that differ from the parameters listed in this report "
+                           "besides their shorthand:\n\n| configuration | keys |\n|---|---|\n");
+                any = true;
+            }
+            fprintf(f, "| %s | %s |\n", v->runs[i].config, keys);
+        }
+    }
+    json_decref(dflt);
+    fprintf(f, any ? "\n"
+                   : "Every configuration is its shorthand with the parameters listed in this "
+                     "report.\n\n");
+}
+
+/* The top of a report of an interrupted run: what is missing. */
+static void incomplete_note(const struct repro_view *v, FILE *f)
+{
+    if (v->incomplete) {
+        fprintf(f, "**Incomplete: the run was interrupted.** %s\n\n", v->incomplete);
+    }
 }
 
 int repro_report(const struct repro_view *v)
@@ -1720,10 +1837,11 @@ int repro_report(const struct repro_view *v)
     if (write_results(v) != 0) {
         return -1;
     }
-    FILE *f = outdir_open(v->prog, v->out, "report.md");
-    if (!f) {
+    struct outfile rep;
+    if (outdir_open(v->prog, &rep, v->out, "report.md") != 0) {
         return -1;
     }
+    FILE *f = rep.f;
     fprintf(f, "# handoff: the paper's evaluation, reproduced on the simulator\n\n");
     fprintf(f,
             "Section 5 of Hyong-youb Kim and Scott Rixner, \"Connection Handoff Policies for "
@@ -1732,6 +1850,7 @@ int repro_report(const struct repro_view *v)
             "seeds with their range in parentheses; the paper's are the values its text and "
             "Table 1 state (most of its figures are bar charts without printed values).\n\n",
             v->seeds);
+    incomplete_note(v, f);
     section_claims(v, f);
     section_model(v, f);
     section_sensitivity(v, f);
@@ -1742,8 +1861,9 @@ int repro_report(const struct repro_view *v)
     section_fig7(v, f);
     section_fig8(v, f);
     section_response(v, f);
+    section_provenance(v, f);
     fprintf(f, "---\nEvery run's metrics: `results.json` and `runs/*.json`.\n");
-    return outdir_close(v->prog, f, v->out, "report.md");
+    return outfile_commit(v->prog, &rep);
 }
 
 int repro_grid_report(const struct repro_view *v)
@@ -1751,10 +1871,11 @@ int repro_grid_report(const struct repro_view *v)
     if (write_results(v) != 0) {
         return -1;
     }
-    FILE *f = outdir_open(v->prog, v->out, "report.md");
-    if (!f) {
+    struct outfile rep;
+    if (outdir_open(v->prog, &rep, v->out, "report.md") != 0) {
         return -1;
     }
+    FILE *f = rep.f;
     static const struct {
         const char *key, *head;
         double scale;
@@ -1782,6 +1903,7 @@ int repro_grid_report(const struct repro_view *v)
             "Means over the seeds, with their range in parentheses. %llu packets of warm-up "
             "and %llu measured per run. Every run's metrics: `results.json`.\n\n",
             (unsigned long long)v->warmup, (unsigned long long)v->measure);
+    incomplete_note(v, f);
     fprintf(f, "| config |");
     for (size_t c = 0; c < ncols; c++) {
         fprintf(f, " %s |", cols[c].head);
@@ -1801,5 +1923,8 @@ int repro_grid_report(const struct repro_view *v)
         }
         fprintf(f, "\n");
     }
-    return outdir_close(v->prog, f, v->out, "report.md");
+    fprintf(f, "\n");
+    section_provenance(v, f);
+    section_parameters(f);
+    return outfile_commit(v->prog, &rep);
 }

@@ -18,6 +18,7 @@
 
 #include "handoff/sim_pcap.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ struct sim_pcap {
     uint64_t count;   /* frames recorded */
     uint8_t *frame;   /* room for the kept part of the longest frame, and at least the headers */
     size_t frame_cap;
-    char path[]; /* for messages */
+    char path[]; /* the file's name in messages */
 };
 
 static int fail(struct sim_pcap_err *err, int code, const char *fmt, ...)
@@ -77,12 +78,13 @@ int sim_pcap_open(const struct sim_pcap_params *p, struct sim_pcap **out, struct
         return fail(err, HO_EINVAL, "%s: snap length %u is above %u", p->path, p->snaplen,
                     SIM_PCAP_SNAPLEN_MAX);
     }
-    size_t path_len = strlen(p->path);
-    struct sim_pcap *pc = calloc(1, sizeof *pc + path_len + 1);
+    const char *name = p->name ? p->name : p->path;
+    size_t name_len = strlen(name);
+    struct sim_pcap *pc = calloc(1, sizeof *pc + name_len + 1);
     if (!pc) {
-        return fail(err, HO_ENOMEM, "%s: out of memory", p->path);
+        return fail(err, HO_ENOMEM, "%s: out of memory", name);
     }
-    memcpy(pc->path, p->path, path_len + 1);
+    memcpy(pc->path, name, name_len + 1);
     pc->snaplen = p->snaplen == 0 ? SIM_PCAP_FRAME_MAX : p->snaplen;
     size_t kept = pc->snaplen < SIM_PCAP_FRAME_MAX ? pc->snaplen : SIM_PCAP_FRAME_MAX;
     pc->frame_cap = kept > TCPE_WIRE_BUILD_MAX_HDRS ? kept : TCPE_WIRE_BUILD_MAX_HDRS;
@@ -91,12 +93,12 @@ int sim_pcap_open(const struct sim_pcap_params *p, struct sim_pcap **out, struct
                                                     PCAP_TSTAMP_PRECISION_NANO);
     if (!pc->frame || !pc->dead) {
         release(pc);
-        return fail(err, HO_ENOMEM, "%s: out of memory", p->path);
+        return fail(err, HO_ENOMEM, "%s: out of memory", name);
     }
-    pc->dumper = pcap_dump_open(pc->dead, pc->path);
+    pc->dumper = pcap_dump_open(pc->dead, p->path);
     if (!pc->dumper) {
-        int code = fail(err, HO_ENOENT, "%s: cannot create the capture: %s", p->path,
-                        pcap_geterr(pc->dead));
+        int code =
+            fail(err, HO_ENOENT, "%s: cannot create the capture: %s", name, pcap_geterr(pc->dead));
         release(pc);
         return code;
     }
@@ -105,10 +107,12 @@ int sim_pcap_open(const struct sim_pcap_params *p, struct sim_pcap **out, struct
     return HO_OK;
 }
 
-static int write_failed(const struct sim_pcap *pc, struct sim_pcap_err *err)
+/* e is the errno of the failed write, or 0 when it is no longer known (a failure that an
+ * earlier record's write left in the FILE's error flag). */
+static int write_failed(const struct sim_pcap *pc, int e, struct sim_pcap_err *err)
 {
-    return fail(err, HO_ENOENT, "%s: writing the capture failed (disk full or I/O error)",
-                pc->path);
+    return fail(err, HO_ENOENT, "%s: writing the capture failed: %s", pc->path,
+                e ? strerror(e) : "disk full or I/O error");
 }
 
 int sim_pcap_write(struct sim_pcap *pc, uint64_t t_ns, const struct tcpe_seg *seg,
@@ -122,7 +126,7 @@ int sim_pcap_write(struct sim_pcap *pc, uint64_t t_ns, const struct tcpe_seg *se
                     pc->path, (unsigned long long)t_ns);
     }
     if (ferror(pcap_dump_file(pc->dumper))) {
-        return write_failed(pc, err);
+        return write_failed(pc, 0, err);
     }
     int frame_len = tcpe_wire_eth_len(seg);
     if (frame_len < 0) {
@@ -152,9 +156,10 @@ int sim_pcap_write(struct sim_pcap *pc, uint64_t t_ns, const struct tcpe_seg *se
     h.ts.tv_usec = (suseconds_t)(t_ns % 1000000000u);
     h.caplen = caplen;
     h.len = (uint32_t)frame_len;
+    errno = 0;
     pcap_dump((u_char *)pc->dumper, &h, pc->frame);
     if (ferror(pcap_dump_file(pc->dumper))) {
-        return write_failed(pc, err);
+        return write_failed(pc, errno, err);
     }
     pc->count++;
     return HO_OK;
@@ -171,8 +176,9 @@ int sim_pcap_close(struct sim_pcap *pc, struct sim_pcap_err *err)
         return HO_OK;
     }
     int rc = HO_OK;
+    errno = 0;
     if (pcap_dump_flush(pc->dumper) != 0 || ferror(pcap_dump_file(pc->dumper))) {
-        rc = write_failed(pc, err);
+        rc = write_failed(pc, errno, err);
     }
     release(pc);
     return rc;

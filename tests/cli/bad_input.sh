@@ -81,6 +81,20 @@ expect 2 "handoff run" "--seed: 'run.seed'" -- run W-0-N-N-FCFS-400 --seed -1
 expect 2 "handoff run" "one CONFIG only ('W-0-N-N-FCFS-400' and 'I-0-N-N-FCFS-400')" -- \
     run W-0-N-N-FCFS-400 I-0-N-N-FCFS-400
 
+# ---- run: --from and --pcap-snaplen -------------------------------------------------------
+printf '{"config": "W-0-N-N-FCFS-400", "seed": 1}' >old.json
+printf '{"config": "W-0-N-N-FCFS-400", "configuration": {"base": "W-0-N-N-FCFS-400", "nic.bogus": "1"}}' >bogus.json
+expect 2 "handoff run" "--from missing.json: unable to open missing.json" -- run --from missing.json
+expect 2 "handoff run" "--from old.json: no \"config\" and \"configuration\"" -- run --from old.json
+expect 2 "handoff run" "--from bogus.json: unknown key 'nic.bogus'" -- run --from bogus.json
+expect 2 "handoff run" "--from runs the file's configuration; unexpected CONFIG 'W-0-N-N-FCFS-400'" -- \
+    run --from old.json W-0-N-N-FCFS-400
+expect 2 "handoff run" "--from runs the file's run; --seed cannot change it" -- \
+    run --from old.json --seed 2
+expect 2 "handoff run" "--pcap-snaplen '262145': expected an integer in [1, 262144]" -- \
+    run W-0-N-N-FCFS-400 --pcap x.pcap --pcap-snaplen 262145
+expect 2 "handoff run" "--pcap-snaplen needs --pcap FILE" -- run W-0-N-N-FCFS-400 --pcap-snaplen 64
+
 # ---- run: shorthands and overrides -----------------------------------------------------------
 expect 2 "handoff run" "unknown workload 'X'" -- run X-0-N-N-FCFS-400
 expect 2 "handoff run" "a shorthand has six fields" -- run W-0-N-N
@@ -191,7 +205,7 @@ expect 2 "handoff trace stats" "one trace at a time; unexpected argument 'empty'
 expect 2 "handoff trace gen" "unknown option '--bogus'" -- trace gen W --out x.wc --bogus
 expect 2 "handoff trace gen" "--clients needs a whole number from 1 to 10000000, not '0'" -- \
     trace gen W --out x.wc -c 0
-expect 1 "handoff trace gen" "nodir/x.wc: cannot create: No such file or directory" -- \
+expect 1 "handoff trace gen" "cannot write 'nodir/x.wc': No such file or directory" -- \
     trace gen W --out nodir/x.wc
 expect 2 "handoff trace" "unknown subcommand" -- trace frobnicate
 expect 2 "handoff trace" "missing the subcommand" -- trace
@@ -211,6 +225,8 @@ expect 2 "handoff sweep run" "missing --out DIR" -- sweep run --set table1 --see
 expect 2 "handoff sweep merge" "missing --out DIR" -- sweep merge --set table1 "$work"
 expect 2 "handoff sweep merge" "no source directories given" -- sweep merge --out m
 expect 2 "handoff sweep list" "--jobs does not apply" -- sweep list -j 2
+expect 2 "handoff sweep list" "--resume does not apply" -- sweep list --resume
+expect 2 "handoff sweep merge" "--resume does not apply" -- sweep merge --resume --out m "$work"
 expect 2 "handoff sweep merge" "--shard does not apply" -- sweep merge --shard 1/2 --out m "$work"
 expect 2 "handoff sweep list" "unexpected argument 'x'" -- sweep list x
 expect 2 "handoff sweep list" "unknown set 'bogus'" -- sweep list --set=bogus
@@ -268,7 +284,7 @@ if [ -c /dev/full ] && [ -w /dev/full ]; then
     full='No space left on device'
     expect 1 "handoff run" "cannot write '/dev/full': $full" -- \
         run W-0-N-N-FCFS-400 "${short[@]}" --json /dev/full
-    expect 1 "handoff run" "error writing '/dev/full': $full" -- \
+    expect 1 "handoff run" "cannot write '/dev/full': $full" -- \
         run W-0-N-N-FCFS-400 "${short[@]}" --timeseries /dev/full
     expect 1 "handoff run" "/dev/full: writing the capture failed" -- \
         run W-0-N-N-FCFS-400 "${short[@]}" --pcap /dev/full

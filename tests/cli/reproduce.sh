@@ -54,6 +54,23 @@ grep -q "^| \`cost.nic_tcp_rx\` | $tcp_rx |" "$r" || fail "report lacks the cost
 [ -s "$tmp/out/results.json" ] || fail "no results.json"
 [ "$(grep -c '"config"' "$tmp/out/results.json")" -eq 84 ] || fail "results.json incomplete"
 [ -s "$tmp/out/timeseries/W-4096-P-L-FCFS-400.csv" ] || fail "no Figure 6 time series"
+# Every run's provenance: in its file, in results.json, at the head of the time series, and in
+# the report.
+grep -q '"configuration": {' "$tmp/out/runs/W-0-N-N-FCFS-400-s1.json" &&
+    grep -q '"warmup_packets": 2000' "$tmp/out/runs/W-0-N-N-FCFS-400-s1.json" ||
+    fail "a run's file lacks its provenance"
+[ "$(grep -c '"version":' "$tmp/out/results.json")" -eq 84 ] || fail "results.json lacks versions"
+head -1 "$tmp/out/timeseries/W-4096-P-L-FCFS-400.csv" | grep -q '^# handoff-provenance {' ||
+    fail "the time series lacks its provenance"
+grep -q "^## Provenance" "$r" || fail "the report lacks its provenance"
+grep -q '^| W-1024-N-N-FCFS-400,cost.nic_scale_pct=150 | `cost.nic_scale_pct = 150` |' "$r" ||
+    fail "the report does not list the keys a configuration sets"
+# --resume: nothing to run again, the same results.
+cp "$tmp/out/results.json" "$tmp/results.before"
+"$bin" reproduce --out "$tmp/out" --seeds 1 --warmup 2000 --measure 4000 --resume 2>"$tmp/err" >/dev/null
+grep -q "kept 84 runs already done by this version with the same configuration (--resume); 0 to run" \
+    "$tmp/err" || fail "reproduce --resume: $(cat "$tmp/err")"
+cmp -s "$tmp/out/results.json" "$tmp/results.before" || fail "--resume changed results.json"
 if command -v gnuplot >/dev/null; then
     for f in fig4 fig5 fig6-W fig7 fig8 fig8-mips; do
         [ -s "$tmp/out/figures/$f.svg" ] && [ -s "$tmp/out/figures/$f.png" ] || fail "no figure $f"

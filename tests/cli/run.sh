@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `handoff run`: JSON with the documented keys, byte-identical for the same seed apart from
-# wall_seconds, time series, configuration files, and clear errors for bad input.
+# `handoff run`: JSON with the documented keys and the run's provenance, byte-identical for the
+# same seed apart from wall_seconds, time series, captures (whole and cut by --pcap-snaplen),
+# configuration files, and clear errors for bad input.
 # usage: tests/cli/run.sh PATH_TO_HANDOFF
 set -euo pipefail
 bin=$1
@@ -23,7 +24,9 @@ diff <(grep -v wall_seconds "$tmp/a.json") <(grep -v wall_seconds "$tmp/b.json")
     fail "same seed, different JSON"
 diff <(grep -v wall_seconds "$tmp/a.json") <(grep -v wall_seconds "$tmp/c.json") >/dev/null &&
     fail "different seeds, same JSON"
-head -1 "$tmp/a.csv" | grep -q '^time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy$' ||
+head -1 "$tmp/a.csv" | grep -q '^# handoff-provenance {"config":"W-0-N-N-FCFS-400",' ||
+    fail "the time series does not start with its provenance"
+sed -n 2p "$tmp/a.csv" | grep -q '^time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy$' ||
     fail "time-series header"
 [ "$(wc -l <"$tmp/a.csv")" -gt 3 ] || fail "time series too short"
 
@@ -31,6 +34,15 @@ head -1 "$tmp/a.csv" | grep -q '^time_s,soft_limit,cnum,nic_rxq,host_busy,nic_bu
 "$bin" run W-256-P-L-FCFS-400 --warmup 2000 --measure 10000 --quiet --pcap "$tmp/w.pcap"
 [ "$(od -An -tx1 -N4 "$tmp/w.pcap" | tr -d ' ')" = "4d3cb2a1" ] || fail "not a nanosecond pcap"
 [ "$(stat -c %s "$tmp/w.pcap")" -gt 100000 ] || fail "pcap too small"
+# --pcap-snaplen: the header's snap length (bytes 16-19) and no record longer than it, while
+# each record keeps the frame's true length (record header: caplen at 8, len at 12).
+"$bin" run W-256-P-L-FCFS-400 --warmup 2000 --measure 10000 --quiet --pcap "$tmp/s.pcap" \
+    --pcap-snaplen 64
+[ "$(od -An -tu4 -j16 -N4 "$tmp/s.pcap" | tr -d ' ')" = 64 ] || fail "snap length not in the header"
+[ "$(stat -c %s "$tmp/s.pcap")" -lt "$(stat -c %s "$tmp/w.pcap")" ] || fail "snaplen cut nothing"
+lens=$(od -An -tu4 -j24 -N16 "$tmp/s.pcap")
+set -- $lens
+[ "$3" -le 64 ] && [ "$4" -ge "$3" ] || fail "first record: caplen $3, len $4"
 
 expect_error() {
     local code=$1 want=$2
@@ -90,5 +102,8 @@ expect_error 2 "run.seed" run W-0-N-N-FCFS-400 --seed -1
 expect_error 2 "run.measure_packets" run W-0-N-N-FCFS-400 --measure 0
 expect_error 1 "cannot write" run W-0-N-N-FCFS-400 "${small[@]}" --json /nonexistent/x.json
 expect_error 1 "/nonexistent/x.pcap" run W-0-N-N-FCFS-400 "${small[@]}" --pcap /nonexistent/x.pcap
+expect_error 2 "--pcap-snaplen '0'" run W-0-N-N-FCFS-400 --pcap "$tmp/x.pcap" --pcap-snaplen 0
+expect_error 2 "--pcap-snaplen needs --pcap" run W-0-N-N-FCFS-400 --pcap-snaplen 100
+"$bin" run --help | grep -q 'simulated time zero' || fail "--help does not say where the capture's time starts"
 "$bin" run --help | grep -q 'Workload-NICConnections' || fail "--help"
 echo "run.sh: all checks passed"

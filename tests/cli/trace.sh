@@ -101,7 +101,7 @@ expect 1 'bad.wsess:1: unknown key' -- "$bin" trace stats "$work/bad.wsess"
 printf '\037\213\010\000junk' >"$work/wc_day6_1.gz"
 expect 1 'gzip' -- "$bin" trace stats "$work/wc_day6_1.gz"
 # Unwritable output: exit 1, naming the file.
-expect 1 'nodir/out.wc: cannot create' -- "$bin" trace gen W --out "$work/nodir/out.wc"
+expect 1 "cannot write '$work/nodir/out.wc': No such file" -- "$bin" trace gen W --out "$work/nodir/out.wc"
 
 if [ "$failures" -ne 0 ]; then
     echo "trace.sh: $failures failure(s)" >&2
