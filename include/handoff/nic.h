@@ -166,6 +166,7 @@ struct ho_nic_info {
     bool refusing;          /* refusing every handoff (ho_nic_refuse) */
     uint64_t stale_cmds;    /* commands dropped because they were meant for an earlier boot */
     uint64_t lost_conns;    /* connections the resets took from the NIC's memory */
+    uint64_t stale_host_tx; /* host packets posted after a reset, before the INIT: dropped */
     const struct tcpe_stats *tcp; /* the NIC TCP's counters; NULL without handoff */
 };
 
@@ -243,7 +244,10 @@ int ho_nic_peek(const struct ho_nic *n, struct ho_sched_item *out);
  * timers are cancelled. A piece of work between ho_nic_begin and ho_nic_end is void: ho_nic_end
  * gives its packet back and does nothing else. Then the new boot announces itself to the driver
  * with FW_UP (sequence number 0) and drops every command until an INIT naming this boot comes
- * (stale_cmds counts them). The counters of ho_nic_info run on across resets.
+ * (stale_cmds counts them), and every host packet posted on the send ring until that INIT has
+ * arrived (stale_host_tx; no host_tx_done follows: the driver sets its ring up again). A packet
+ * the driver hands back (ho_nic_forward) for a connection the firmware does not hold goes to the
+ * host. The counters of ho_nic_info run on across resets.
  */
 void ho_nic_reset(struct ho_nic *n, uint64_t now);
 

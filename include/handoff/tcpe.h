@@ -379,10 +379,11 @@ void tcpe_conn_set_nodelay(struct tcpe_conn *c, bool nodelay);
 /* How far a connection got after it was exported, as its exporter heard from the holder it was
  * exported to (tcpe_conn_resync). */
 struct tcpe_resync {
-    uint64_t acked;         /* octets of the send buffer the peer acknowledged since the export */
-    const uint8_t *appended; /* the octets appended to the send buffer since (NULL on virtual
-                                payload) */
-    uint64_t appended_len;  /* how many */
+    uint64_t acked;          /* octets of the send buffer the peer acknowledged since the export
+                                (those of the export's buffer first) */
+    const uint8_t *appended; /* the octets appended to the send buffer since the export that the
+                                peer has not acknowledged (NULL on virtual payload) */
+    uint64_t appended_len;   /* how many */
     uint64_t delivered;     /* octets delivered to the application since, the ones that were
                                unread at the export first */
     bool fin_received;      /* the peer's FIN followed them */
@@ -391,13 +392,13 @@ struct tcpe_resync {
 /*
  * Brings c, just imported from an old export, up to date when the holder it was exported to was
  * lost without giving it back: SND.UNA moves on by r->acked, which leave the send buffer, and
- * r->appended joins its end; RCV.NXT moves on by what was delivered and by the FIN, which moves
+ * r->appended, the unacknowledged rest of what was appended, joins its end; RCV.NXT moves on by what was delivered and by the FIN, which moves
  * ESTABLISHED to CLOSE_WAIT. How far the lost holder had sent is unknown: every octet in the send
  * buffer counts as sent and goes again from SND.UNA at once, with a congestion window of one
  * segment; out-of-order data is dropped, and an ACK goes out. Only ESTABLISHED and CLOSE_WAIT,
  * before any shutdown. Returns HO_OK; HO_ESTATE in another state; HO_EINVAL if r does not fit c
- * (more acknowledged than was ever in the send buffer, more buffered than the send buffer holds,
- * a second FIN, payload of the wrong kind); HO_ENOMEM (c unchanged). Events the change raises
+ * (more octets than the send buffer holds, counts beyond any buffer, a second FIN, payload of the
+ * wrong kind); HO_ENOMEM (c unchanged). Events the change raises
  * are delivered before it returns.
  */
 int tcpe_conn_resync(struct tcpe_conn *c, const struct tcpe_resync *r, uint64_t now);

@@ -62,13 +62,27 @@ void ho_nic_wire_rx(struct ho_nic *n, struct ho_pkt *p, uint64_t now)
 int ho_nic_host_tx(struct ho_nic *n, struct ho_pkt *p, uint64_t now)
 {
     n->now = now;
+    if (n->awaiting_init && !n->init_arrived) {
+        /* Posted on the ring of the boot before: the driver sets the ring up again, with its
+         * INIT, and counts what it had posted as lost. */
+        n->stale_host_tx++;
+        n->ops.pkt_free(n->ctx, p);
+        return HO_OK;
+    }
     return nic_enqueue(n, HO_SCHED_HOST_TX, p, 0);
 }
 
 void ho_nic_forward(struct ho_nic *n, struct ho_pkt *p, uint64_t now)
 {
     n->now = now;
-    (void)nic_enqueue(n, HO_SCHED_NIC_RX, p, 0);
+    (void)nic_enqueue(n, HO_SCHED_NIC_RX, p, NIC_AUX_FORWARDED);
+}
+
+/* Whether the lookup table holds the connection of a received segment. */
+static bool nic_holds(struct ho_nic *n, const struct tcpe_seg *seg)
+{
+    struct tcpe_tuple key = ho_lookup_key_from_rx(seg);
+    return n->lookup && ho_lookup_find(n->lookup, &key) >= 0;
 }
 
 int ho_nic_cmd(struct ho_nic *n, const uint8_t *msg, uint32_t len, uint64_t now)
@@ -85,6 +99,9 @@ int ho_nic_cmd(struct ho_nic *n, const uint8_t *msg, uint32_t len, uint64_t now)
     if (ho_cmd_decode(copy, got, cmd) != HO_OK || !nic_takes(n, cmd->type)) {
         ho_bufpool_free(&n->msgs, (uint32_t)h);
         return HO_EPROTO;
+    }
+    if (n->awaiting_init && cmd->type == HO_CMD_INIT && cmd->init.boot == n->boot) {
+        n->init_arrived = true; /* host packets posted from now on are the new ring's */
     }
     int rc = ho_sched_enqueue(n->q, HO_SCHED_CMD, (uint64_t)h, cmd->type, now);
     HO_ASSERT(rc == HO_OK, "NIC command queue full");
@@ -192,7 +209,12 @@ void ho_nic_end(struct ho_nic *n, const struct ho_nic_work *w, uint64_t now)
             n->ops.host_rx(n->ctx, p, now); /* its connection went back to the host */
             break;
         }
-        tcpe_stack_input(n->stack, &p->seg, now);
+        if ((w->item.aux & NIC_AUX_FORWARDED) && !nic_holds(n, &p->seg)) {
+            /* The driver thought it on the NIC, which has lost it (a reset) or let it go. */
+            n->ops.host_rx(n->ctx, p, now);
+            break;
+        }
+        nic_tcp_input(n, &p->seg);
         n->ops.pkt_free(n->ctx, p);
         nic_tcp_rearm(n);
         break;
@@ -302,6 +324,7 @@ void ho_nic_info(const struct ho_nic *n, struct ho_nic_info *info)
     info->refusing = n->refusing;
     info->stale_cmds = n->stale_cmds;
     info->lost_conns = n->lost_conns;
+    info->stale_host_tx = n->stale_host_tx;
 }
 
 int ho_nic_peek(const struct ho_nic *n, struct ho_sched_item *out)
@@ -341,6 +364,7 @@ void ho_nic_reset(struct ho_nic *n, uint64_t now)
     n->ops.timer(n->ctx, HO_NIC_TIMER_TCP, HO_NIC_NEVER, now);
     n->ops.timer(n->ctx, HO_NIC_TIMER_ACK, HO_NIC_NEVER, now);
     n->awaiting_init = true;
+    n->init_arrived = false;
     n->seq_out = 0;
     struct ho_cmd up = {.type = HO_CMD_FW_UP};
     up.fw_up.boot = n->boot;

@@ -20,8 +20,36 @@
 
 /* ---- messages to the driver ------------------------------------------------------------- */
 
+static void enqueue_segment(struct ho_nic *n, struct ho_pkt *p)
+{
+    int rc = ho_sched_enqueue(n->q, HO_SCHED_NIC_TX, (uint64_t)(uintptr_t)p, 0, n->now);
+    HO_ASSERT(rc == HO_OK, "NIC transmit queue full");
+}
+
+/* Queues the segments held back so far, in the order the TCP sent them. */
+static void release_held(struct ho_nic *n)
+{
+    for (uint32_t i = 0; i < n->nheld; i++) {
+        enqueue_segment(n, n->held[i]);
+    }
+    n->nheld = 0;
+}
+
+void nic_tcp_input(struct ho_nic *n, const struct tcpe_seg *seg)
+{
+    n->holding = true;
+    tcpe_stack_input(n->stack, seg, n->now);
+    n->holding = false;
+    release_held(n);
+}
+
 void nic_post(struct ho_nic *n, struct ho_cmd *cmd)
 {
+    /* Inside nic_tcp_input: a RECV overtakes the segments held back, anything else follows
+     * them, as it would have without the holding. */
+    if (cmd->type != HO_CMD_RECV) {
+        release_held(n);
+    }
     cmd->seq = n->seq_out++;
     int len = ho_cmd_size(cmd);
     HO_ASSERT(len > 0, "message of type %s cannot be encoded (%d)", ho_cmd_type_name(cmd->type),
@@ -34,6 +62,7 @@ void nic_post(struct ho_nic *n, struct ho_cmd *cmd)
     rc = ho_sched_enqueue(n->q, HO_SCHED_NIC_TX, h, NIC_AUX_MSG, n->now);
     HO_ASSERT(rc == HO_OK, "NIC transmit queue full");
     n->msgs_queued++;
+    release_held(n);
     n->ops.ready(n->ctx, n->now);
 }
 
@@ -103,8 +132,18 @@ static int tcp_output(void *ctx, const struct tcpe_seg *seg)
     struct ho_pkt *p = n->ops.pkt_alloc(n->ctx, seg);
     HO_ASSERT(p, "out of memory for packets");
     p->t_nic = n->now;
-    int rc = ho_sched_enqueue(n->q, HO_SCHED_NIC_TX, (uint64_t)(uintptr_t)p, 0, n->now);
-    HO_ASSERT(rc == HO_OK, "NIC transmit queue full");
+    if (n->holding) {
+        if (n->nheld == n->cap_held) {
+            uint32_t cap = n->cap_held ? 2 * n->cap_held : 16;
+            struct ho_pkt **h = realloc(n->held, (size_t)cap * sizeof *h);
+            HO_ASSERT(h, "out of memory for held segments");
+            n->held = h;
+            n->cap_held = cap;
+        }
+        n->held[n->nheld++] = p;
+        return HO_OK;
+    }
+    enqueue_segment(n, p);
     return HO_OK;
 }
 
@@ -457,6 +496,9 @@ int nic_conn_init(struct ho_nic *n)
 
 void nic_conn_fini(struct ho_nic *n)
 {
+    free(n->held);
+    n->held = NULL;
+    n->nheld = n->cap_held = 0;
     ho_lookup_destroy(n->lookup);
     ho_lookup_destroy(n->restored_tuples);
     free(n->rx_bytes);

@@ -21,6 +21,9 @@
 
 /* NIC_TX items: aux says whether the handle is a packet or a message to the host. */
 #define NIC_AUX_MSG 0x80000000u
+/* NIC_RX items: the driver handed the packet back (ho_nic_forward) rather than the lookup
+ * classifying it. */
+#define NIC_AUX_FORWARDED 0x40000000u
 
 /* A connection on the NIC. */
 struct nic_slot {
@@ -66,6 +69,13 @@ struct ho_nic {
     bool awaiting_init; /* commands are dropped until the driver's INIT for this boot */
     bool refusing;      /* every HANDOFF is refused (ho_nic_refuse) */
     uint64_t stale_cmds, lost_conns;
+    bool init_arrived;          /* the INIT awaited has reached the command ring */
+    uint64_t stale_host_tx;     /* host packets posted on the send ring before the INIT came */
+    /* Segments the NIC's TCP sends while it takes a received segment, held until the call ends
+     * so that a RECV the call posts leaves first (nic_conn.c). */
+    bool holding;
+    struct ho_pkt **held;
+    uint32_t nheld, cap_held;
     struct ho_lookup *restored_tuples; /* connections given back whose packets may be queued */
     uint8_t *rx_bytes;                 /* real payload: what a connection received, to place */
 };
@@ -88,6 +98,10 @@ bool nic_takes(const struct ho_nic *n, unsigned type);
 void nic_conn_fini(struct ho_nic *n);
 /* Sends a message to the driver: numbered, encoded, queued on NIC_TX. */
 void nic_post(struct ho_nic *n, struct ho_cmd *cmd);
+/* Takes a received segment into the NIC's TCP. The segments it sends in that call follow any
+ * RECV the call posts, so that no ACK leaves the NIC before the host has the bytes it covers
+ * (what the driver needs to take the connection back after a reset: docs/failures.md). */
+void nic_tcp_input(struct ho_nic *n, const struct tcpe_seg *seg);
 /* Carries out a command taken from CMD. */
 void nic_take_command(struct ho_nic *n, uint32_t handle);
 /* Tells the platform when the NIC's TCP next needs its timers, if that changed. */

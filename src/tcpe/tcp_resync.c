@@ -27,10 +27,13 @@ int tcpe_conn_resync(struct tcpe_conn *c, const struct tcpe_resync *r, uint64_t 
     if (c->t_flags & (TF_NEEDFIN | TF_SENTFIN)) {
         return HO_ESTATE; /* shut down before the export: none of this protocol's business */
     }
-    uint64_t buffered = (uint64_t)c->snd.len + r->appended_len;
-    if ((virt != (r->appended == NULL) && r->appended_len > 0) || r->acked > buffered ||
-        buffered - r->acked > c->sndbuf || r->delivered > TCP_BUF_LIMIT ||
-        (r->fin_received && c->state == TCPE_CLOSE_WAIT)) {
+    /* Of the export's send buffer, what the peer has not acknowledged stays, and the appended
+     * octets still unacknowledged follow it. Acknowledged appended octets are not given: once
+     * the export's octets are all acknowledged, the appended ones are acknowledged in order. */
+    uint32_t old_gone = r->acked < c->snd.len ? (uint32_t)r->acked : c->snd.len;
+    uint64_t buffered = (uint64_t)(c->snd.len - old_gone) + r->appended_len;
+    if ((virt != (r->appended == NULL) && r->appended_len > 0) || r->acked > TCP_BUF_LIMIT ||
+        buffered > c->sndbuf || r->delivered > TCP_BUF_LIMIT || (r->fin_received && c->state == TCPE_CLOSE_WAIT)) {
         return HO_EINVAL;
     }
     /* The only step that can fail comes first, so that a failure changes nothing. */
@@ -43,7 +46,7 @@ int tcpe_conn_resync(struct tcpe_conn *c, const struct tcpe_resync *r, uint64_t 
     }
 
     /* The send side: SND.UNA where the peer's ACKs left it, everything after it in flight. */
-    tcp_buf_drop(&c->snd, &c->stack->alloc, (uint32_t)r->acked);
+    tcp_buf_drop(&c->snd, &c->stack->alloc, old_gone);
     c->snd_una += (uint32_t)r->acked;
     c->snd_nxt = c->snd_una;
     c->snd_max = c->snd_una + c->snd.len;
