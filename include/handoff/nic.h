@@ -167,6 +167,7 @@ struct ho_nic_info {
     uint64_t stale_cmds;    /* commands dropped because they were meant for an earlier boot */
     uint64_t lost_conns;    /* connections the resets took from the NIC's memory */
     uint64_t stale_host_tx; /* host packets posted after a reset, before the INIT: dropped */
+    uint64_t accepted_at_reset, closed_at_reset; /* accepted and closed at the last reset */
     const struct tcpe_stats *tcp; /* the NIC TCP's counters; NULL without handoff */
 };
 

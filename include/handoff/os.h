@@ -189,6 +189,12 @@ struct ho_os_info {
     uint32_t ifq_len;             /* packets in the interface queue, waiting for the send ring */
     uint32_t tx_posted;           /* host packets on the NIC's send ring */
     const struct tcpe_stats *tcp; /* the host TCP's counters */
+    uint64_t nic_resets;          /* FW_UPs taken: the NIC's firmware started again */
+    uint64_t conns_recovered;     /* connections the NIC held, or was taking, that the host took
+                                     back after a reset */
+    uint64_t conns_reset;         /* of those, ones the host could not go on with and reset */
+    uint64_t last_fw_up;          /* when the last FW_UP was taken (0: never) */
+    uint64_t accepted_at_fw_up, closed_at_fw_up; /* accepted and closed when it was taken */
 };
 
 struct ho_os;

@@ -102,6 +102,15 @@ struct sim_config {
 
     /* The cost model (keys cost.*): one set for every run. */
     struct sim_costs costs;
+
+    /* Faults to inject (keys fault.*; docs/failures.md), in ms from the start of the run; 0:
+     * none. */
+    struct sim_faults {
+        uint64_t nic_reset_at_ms; /* the NIC's firmware restarts (ho_nic_reset) */
+        uint64_t refuse_at_ms;    /* from then on the NIC refuses every handoff */
+        uint64_t wire_drop_at_ms; /* every frame on the wire is lost for wire_drop_ms */
+        uint64_t wire_drop_ms;
+    } fault;
 };
 
 /* An error message naming the file and line (or the argument) at fault. */

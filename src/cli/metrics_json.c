@@ -31,7 +31,9 @@
     X(soft_limit_mean)                                                                             \
     X(nic_connections_mean)                                                                        \
     X(measured_s)                                                                                  \
-    X(host_misses_per_packet)
+    X(host_misses_per_packet)                                                                      \
+    X(fault_detect_ms)                                                                             \
+    X(fault_recovery_ms)
 #define INT_FIELDS(X)                                                                              \
     X(nic_rx_drops)                                                                                \
     X(retransmits)                                                                                 \
@@ -40,7 +42,12 @@
     X(requests)                                                                                    \
     X(packets)                                                                                     \
     X(events)                                                                                      \
-    X(stalled_requests)
+    X(stalled_requests)                                                                            \
+    X(nic_faults_detected)                                                                         \
+    X(nic_lost_conns)                                                                              \
+    X(conns_recovered)                                                                             \
+    X(conns_reset)                                                                                 \
+    X(wire_dropped)
 
 static void set_metrics(json_t *o, const struct sim_metrics *m, double wall_s)
 {

@@ -325,6 +325,8 @@ void ho_nic_info(const struct ho_nic *n, struct ho_nic_info *info)
     info->stale_cmds = n->stale_cmds;
     info->lost_conns = n->lost_conns;
     info->stale_host_tx = n->stale_host_tx;
+    info->accepted_at_reset = n->accepted_at_reset;
+    info->closed_at_reset = n->closed_at_reset;
 }
 
 int ho_nic_peek(const struct ho_nic *n, struct ho_sched_item *out)
@@ -346,6 +348,8 @@ void ho_nic_reset(struct ho_nic *n, uint64_t now)
     n->msgs_queued = 0;
     n->timer_debt = 0;
     n->boot++; /* voids a piece of work under way (ho_nic_end) */
+    n->accepted_at_reset = n->accepted;
+    n->closed_at_reset = n->closed;
     if (n->lookup) {
         n->lost_conns += ho_lookup_count(n->lookup);
     }

@@ -71,6 +71,7 @@ struct ho_nic {
     uint64_t stale_cmds, lost_conns;
     bool init_arrived;          /* the INIT awaited has reached the command ring */
     uint64_t stale_host_tx;     /* host packets posted on the send ring before the INIT came */
+    uint64_t accepted_at_reset, closed_at_reset;
     /* Segments the NIC's TCP sends while it takes a received segment, held until the call ends
      * so that a RECV the call posts leaves first (nic_conn.c). */
     bool holding;

@@ -44,19 +44,28 @@ static void post(struct ho_os *os, struct ho_cmd *cmd, uint64_t extra_cycles)
            OS_W_ARG(OS_W_MSG_OUT, h));
 }
 
+static void if_ring_up(struct ho_os *os);
+
 void os_msg_out_done(struct ho_os *os, uint32_t handle)
 {
     uint32_t len;
     const uint8_t *buf = ho_bufpool_get(&os->msgs, handle, &len);
     os->ops.nic_cmd(os->ctx, buf, len, os->now);
+    struct ho_cmd *cmd = ho_bufpool_rec(&os->msgs, handle);
+    bool ring_up = os->nic_initializing && buf[1] == HO_CMD_INIT && cmd &&
+                   ho_cmd_decode(buf, len, cmd) == HO_OK && cmd->init.boot == os->init_boot;
     ho_bufpool_free(&os->msgs, handle);
+    if (ring_up) {
+        if_ring_up(os); /* packets posted from now on reach the new boot after its INIT */
+    }
 }
 
 /* Whether the driver takes messages of this type. */
 static bool driver_takes(unsigned type)
 {
     return type == HO_CMD_HANDOFF_REPLY || type == HO_CMD_SOFT_LIMIT || type == HO_CMD_RECV ||
-           type == HO_CMD_ACKED || type == HO_CMD_CLOSED || type == HO_CMD_RESTORE;
+           type == HO_CMD_ACKED || type == HO_CMD_CLOSED || type == HO_CMD_RESTORE ||
+           type == HO_CMD_FW_UP;
 }
 
 int ho_os_msg(struct ho_os *os, const uint8_t *msg, uint32_t len, uint64_t now)
@@ -151,14 +160,15 @@ static void handoff_answered(struct ho_os *os, const struct ho_cmd_handoff_reply
         os->accepted++;
         s->where = OS_ON_NIC;
         s->moves++;
+        /* What was unacknowledged at the handoff went with the state: of the bytes in flight,
+         * those are acknowledged first. */
+        s->snd_phantom = s->snd_inflight;
         if (!os->p.virtual_payload) {
-            /* The send socket buffer the NIC reads by DMA; what was unacknowledged at the
-             * handoff went with the state. */
+            /* The send socket buffer the NIC reads by DMA. */
             s->snd.cap = os->p.sndbuf;
             s->snd.head = s->snd.len = 0;
             s->snd.buf = malloc(s->snd.cap);
             HO_ASSERT(s->snd.buf, "out of memory for a send buffer");
-            s->snd_phantom = s->snd_inflight;
         }
         if (os->ops.handed_off) {
             os->ops.handed_off(os->ctx, sock);
@@ -168,8 +178,7 @@ static void handoff_answered(struct ho_os *os, const struct ho_cmd_handoff_reply
         }
         os->pkts_held -= s->nheld;
         s->nheld = 0;
-        free(s->blob);
-        s->blob = NULL;
+        s->nic_acked = s->nic_delivered = 0; /* the blob stays: the NIC may be lost */
     } else {
         struct tcpe_conn *c;
         int rc = tcpe_import(os->stack, s->blob, s->blob_len, os->now, &c);
@@ -300,6 +309,8 @@ static void restored(struct ho_os *os, const struct ho_cmd_restore *r)
     s->conn = c;
     s->where = OS_HOST;
     s->moves++;
+    free(s->blob);
+    s->blob = NULL;
     s->snd_inflight = s->snd_phantom = 0;
     free(s->snd.buf);
     s->snd = (struct os_bytes){0};
@@ -329,6 +340,135 @@ void os_nic_close(struct ho_os *os, uint32_t sock)
     post(os, &cmd, 0); /* the socket is released when the NIC says CLOSED */
 }
 
+/* ---- the NIC's resets ------------------------------------------------------------------- */
+
+/*
+ * Takes back a connection the NIC held, or was taking, when its firmware restarted: the state
+ * exported at the handoff, brought up to date with what the bypass protocol said since (bytes
+ * acknowledged and delivered, the peer's FIN) and the unacknowledged bytes the send socket buffer
+ * still holds (tcpe_conn_resync). The firmware sends no ACK before the RECV of the bytes it
+ * covers, so the host has every byte the peer saw acknowledged. A connection on its way to the
+ * NIC goes back as if refused. One that cannot be taken back is reset.
+ */
+static void recover(struct ho_os *os, uint32_t sock)
+{
+    struct os_sock *s = &os->socks[sock];
+    bool offered = s->where == OS_OFFERED;
+    struct tcpe_resync rs = {0};
+    uint8_t *app = NULL;
+    if (!offered) {
+        rs.acked = s->nic_acked;
+        rs.delivered = s->nic_delivered;
+        rs.fin_received = s->nic_eof;
+        rs.appended_len = s->snd_inflight - s->snd_phantom;
+        if (!os->p.virtual_payload && rs.appended_len > 0) {
+            /* The ring's bytes, in order: what SENDs appended and the peer has not acknowledged. */
+            app = malloc(rs.appended_len);
+            HO_ASSERT(app && s->snd.len == rs.appended_len, "send buffer of %u bytes for %llu",
+                      s->snd.len, (unsigned long long)rs.appended_len);
+            uint32_t first = s->snd.cap - s->snd.head < s->snd.len ? s->snd.cap - s->snd.head
+                                                                  : s->snd.len;
+            memcpy(app, s->snd.buf + s->snd.head, first);
+            memcpy(app + first, s->snd.buf, s->snd.len - first);
+            rs.appended = app;
+        }
+    }
+    struct tcpe_conn *c = NULL;
+    int rc = tcpe_import(os->stack, s->blob, s->blob_len, os->now, &c);
+    HO_ASSERT(rc == HO_OK, "the state exported at handoff cannot come back: %s", ho_strerror(rc));
+    tcpe_conn_set_user(c, (void *)(uintptr_t)(sock + 1));
+    if (offered) {
+        ho_sel_reply(&os->sel, &s->sel, false);
+    } else {
+        ho_sel_left_nic(&os->sel, &s->sel);
+    }
+    ho_lookup_remove(os->bypassed, &s->tuple);
+    free(s->blob);
+    s->blob = NULL;
+    s->conn = c;
+    s->where = OS_HOST;
+    s->moves++;
+    s->snd_inflight = s->snd_phantom = 0;
+    free(s->snd.buf);
+    s->snd = (struct os_bytes){0};
+    if (!os->p.virtual_payload) {
+        s->rx_ready = 0; /* the delivered bytes wait in s->rcv, read before the TCP's */
+    }
+    s->nic_eof = false;
+    bool close_pending = s->close_pending || s->close_sent;
+    s->close_pending = s->close_sent = false;
+    struct ho_pkt **held = s->held;
+    uint32_t nheld = s->nheld;
+    s->held = NULL;
+    s->nheld = s->cap_held = 0;
+    os->pkts_held -= nheld;
+    os->conns_recovered++;
+    rc = tcpe_conn_resync(c, &rs, os->now);
+    free(app);
+    if (rc != HO_OK) {
+        os->conns_reset++;
+        tcpe_abort(c, os->now); /* the peer hears a RST; the application, the reset */
+    }
+    /* From here on the application may be called: s is looked up again after. */
+    for (uint32_t i = 0; i < nheld; i++) {
+        tcpe_stack_input(os->stack, &held[i]->seg, os->now);
+        os->ops.pkt_free(os->ctx, held[i]);
+    }
+    free(held);
+    s = &os->socks[sock];
+    if (!s->in_use || s->conn != c) {
+        return;
+    }
+    if (s->rcv.len > 0 || s->rx_ready > 0 || tcpe_conn_readable(c) > 0 || tcpe_conn_eof(c)) {
+        os_app_event(os, sock, HO_SO_READABLE);
+    }
+    if (close_pending) {
+        os_sock_close(os, sock);
+    } else if (os->socks[sock].in_use && os->socks[sock].conn == c) {
+        os_app_event(os, sock, HO_SO_RESUMED | HO_SO_WRITABLE);
+    }
+}
+
+/*
+ * FW_UP: the firmware restarted, and everything it held is gone. The send ring starts again
+ * empty (packets wait in the interface queue until the INIT has gone), load control starts from
+ * the Soft limit advertised, INIT answers, first of the new numbering, and every connection the
+ * NIC held or was taking comes back.
+ */
+static void fw_up(struct ho_os *os, const struct ho_cmd_fw_up *u)
+{
+    os->nic_resets++;
+    os->last_fw_up = os->now;
+    os->accepted_at_fw_up = os->accepted;
+    os->closed_at_fw_up = os->closed;
+    os->tx_pending -= os->tx_posted;
+    os->tx_posted = 0;
+    os->nic_initializing = true;
+    os->init_boot = u->boot;
+    ho_sel_advertised(&os->sel, u->soft_limit);
+    /* INIT first: whatever the application does as its connections come back (a send that
+     * offers one to the NIC again) is numbered after it. */
+    os->seq_out = 0;
+    struct ho_cmd init = {.type = HO_CMD_INIT};
+    init.init.boot = u->boot;
+    post(os, &init, 0);
+    uint32_t n = os->nsocks;
+    uint32_t *take = malloc((size_t)(n ? n : 1) * sizeof *take);
+    HO_ASSERT(take, "out of memory");
+    uint32_t ntake = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (os->socks[i].in_use && os->socks[i].where != OS_HOST) {
+            take[ntake++] = i;
+        }
+    }
+    for (uint32_t i = 0; i < ntake; i++) {
+        if (os->socks[take[i]].in_use && os->socks[take[i]].where != OS_HOST) {
+            recover(os, take[i]);
+        }
+    }
+    free(take);
+}
+
 /* The socket a message from the NIC names, which must be on the NIC. */
 static struct os_sock *nic_sock(struct ho_os *os, uint32_t sock, const char *what)
 {
@@ -341,6 +481,14 @@ static struct os_sock *nic_sock(struct ho_os *os, uint32_t sock, const char *wha
 void os_msg_in_done(struct ho_os *os, uint32_t handle)
 {
     const struct ho_cmd *cmd = ho_bufpool_rec(&os->msgs, handle); /* decoded on arrival */
+    if (cmd->type == HO_CMD_FW_UP) {
+        /* A new boot numbers its messages from 0. */
+        os->seq_in = cmd->seq + 1;
+        fw_up(os, &cmd->fw_up);
+        ho_bufpool_free(&os->msgs, handle);
+        os_rearm(os);
+        return;
+    }
     HO_ASSERT(ho_cmd_seq_gap(os->seq_in, cmd->seq) == 0, "message %u arrived where %u was expected",
               cmd->seq, os->seq_in);
     os->seq_in++;
@@ -362,6 +510,7 @@ void os_msg_in_done(struct ho_os *os, uint32_t handle)
             free(dst);
         }
         s->rx_ready += cmd->recv.len;
+        s->nic_delivered += cmd->recv.len;
         s->nic_eof |= (cmd->recv.flags & HO_CMD_RECV_FIN) != 0;
         os_app_event(os, cmd->recv.conn_id, HO_SO_READABLE);
         break;
@@ -370,6 +519,7 @@ void os_msg_in_done(struct ho_os *os, uint32_t handle)
             s = nic_sock(os, cmd->acked.entries[i].conn_id, "ACKED");
             HO_ASSERT(s->snd_inflight >= cmd->acked.entries[i].bytes, "ACKED more than sent");
             s->snd_inflight -= cmd->acked.entries[i].bytes;
+            s->nic_acked += cmd->acked.entries[i].bytes;
             snd_acked(s, cmd->acked.entries[i].bytes);
             os_app_event(os, cmd->acked.entries[i].conn_id, HO_SO_WRITABLE);
         }
@@ -420,12 +570,25 @@ static void if_post(struct ho_os *os, struct ho_pkt *p)
 
 void os_if_start(struct ho_os *os, struct ho_pkt *p)
 {
-    if (os->tx_posted < os->p.tx_ring) {
+    if (!os->nic_initializing && os->tx_posted < os->p.tx_ring) {
         if_post(os, p);
         return;
     }
-    HO_ASSERT(os->ifq_len < os->p.tx_ring, "interface queue overrun");
-    os->ifq[(os->ifq_head + os->ifq_len++) % os->p.tx_ring] = p->id;
+    HO_ASSERT(os->ifq_len < os->ifq_cap, "interface queue overrun");
+    os->ifq[(os->ifq_head + os->ifq_len++) % os->ifq_cap] = p->id;
+}
+
+/* The INIT has gone to the NIC: the send ring is up again, and the interface queue drains into
+ * it. */
+static void if_ring_up(struct ho_os *os)
+{
+    os->nic_initializing = false;
+    while (os->ifq_len > 0 && os->tx_posted < os->p.tx_ring) {
+        uint32_t id = os->ifq[os->ifq_head];
+        os->ifq_head = (os->ifq_head + 1) % os->ifq_cap;
+        os->ifq_len--;
+        if_post(os, os->ops.pkt_at(os->ctx, id));
+    }
 }
 
 void ho_os_tx_done(struct ho_os *os, uint64_t now)
@@ -436,7 +599,7 @@ void ho_os_tx_done(struct ho_os *os, uint64_t now)
     os->tx_pending--;
     if (os->ifq_len > 0) {
         uint32_t id = os->ifq[os->ifq_head];
-        os->ifq_head = (os->ifq_head + 1) % os->p.tx_ring;
+        os->ifq_head = (os->ifq_head + 1) % os->ifq_cap;
         os->ifq_len--;
         if_post(os, os->ops.pkt_at(os->ctx, id));
     }
@@ -446,7 +609,10 @@ void ho_os_tx_done(struct ho_os *os, uint64_t now)
 
 int os_driver_init(struct ho_os *os)
 {
-    os->ifq = calloc(os->p.tx_ring, sizeof *os->ifq);
+    /* if_snd holds tx_ring - 1 packets; twice tx_ring slots also hold, while the ring is down
+     * after a reset, every packet that was on it or on its way (os_if_admit's bound). */
+    os->ifq_cap = 2 * os->p.tx_ring;
+    os->ifq = calloc(os->ifq_cap, sizeof *os->ifq);
     if (!os->ifq) {
         return HO_ENOMEM;
     }
@@ -470,7 +636,7 @@ void os_driver_fini(struct ho_os *os)
 {
     for (; os->ifq && os->ifq_len > 0; os->ifq_len--) {
         os->ops.pkt_free(os->ctx, os->ops.pkt_at(os->ctx, os->ifq[os->ifq_head]));
-        os->ifq_head = (os->ifq_head + 1) % os->p.tx_ring;
+        os->ifq_head = (os->ifq_head + 1) % os->ifq_cap;
     }
     free(os->ifq);
     ho_lookup_destroy(os->bypassed);

@@ -303,6 +303,12 @@ void ho_os_info(const struct ho_os *os, struct ho_os_info *info)
         info->offered += s->in_use && s->where == OS_OFFERED;
     }
     info->sel_on_nic = os->sel.on_nic;
+    info->nic_resets = os->nic_resets;
+    info->conns_recovered = os->conns_recovered;
+    info->conns_reset = os->conns_reset;
+    info->last_fw_up = os->last_fw_up;
+    info->accepted_at_fw_up = os->accepted_at_fw_up;
+    info->closed_at_fw_up = os->closed_at_fw_up;
     info->accepted = os->accepted;
     info->closed = os->closed;
     info->ifq_drops = os->ifq_drops;

@@ -54,8 +54,12 @@ struct os_sock {
     struct tcpe_conn *conn;  /* in the host's TCP (OS_HOST), else NULL */
     struct tcpe_tuple tuple; /* from our side */
     struct ho_sel_conn sel;  /* the selection policy's view of it */
-    uint8_t *blob;           /* OS_OFFERED: the exported state, kept until the NIC answers */
+    uint8_t *blob;           /* OS_OFFERED, OS_ON_NIC, OS_RESTORING: the state exported at the
+                                handoff, kept until the connection is back or ended: with the
+                                counts below it takes the connection back if the NIC is lost */
     uint32_t blob_len;
+    uint64_t nic_acked;     /* OS_ON_NIC: bytes reported acknowledged (ACKED) since the handoff */
+    uint64_t nic_delivered; /* OS_ON_NIC: bytes delivered (RECV) since the handoff */
     struct ho_pkt **held; /* OS_OFFERED: packets that reached the host meanwhile */
     uint32_t nheld, cap_held;
     uint64_t snd_inflight; /* OS_ON_NIC: bytes given to the NIC, not yet acknowledged */
@@ -106,9 +110,17 @@ struct ho_os {
      * in their output processing, in the interface queue, or on the NIC's send ring. */
     uint32_t tx_pending; /* all of them */
     uint32_t tx_posted;  /* of those, on the send ring */
-    uint32_t *ifq;       /* the interface queue, packet ids, a ring of p.tx_ring slots */
-    uint32_t ifq_head, ifq_len;
+    uint32_t *ifq;       /* the interface queue, packet ids, a ring of ifq_cap slots */
+    uint32_t ifq_head, ifq_len, ifq_cap;
     uint64_t ifq_drops; /* packets refused because the interface queue was full */
+
+    /* The NIC's resets (driver.c): between a FW_UP and the moment its INIT goes to the NIC the
+     * send ring is down, and packets wait in the interface queue. */
+    bool nic_initializing;
+    uint32_t init_boot; /* the boot the INIT to send answers */
+    uint64_t nic_resets, conns_recovered, conns_reset;
+    uint64_t last_fw_up; /* when the last FW_UP was taken */
+    uint64_t accepted_at_fw_up, closed_at_fw_up;
 };
 
 /* socket.c: a socket's received bytes (struct os_bytes used as a growing queue). */

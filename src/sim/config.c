@@ -123,6 +123,14 @@ static const struct key keys[] = {
      "host cycles: the driver takes one message from the NIC"},
     {"cost.host_handoff", K_U32, F(costs.os.handoff), 0, 100000000,
      "host cycles: export a connection, switch its socket to bypass"},
+    {"fault.nic_reset_at_ms", K_U64, F(fault.nic_reset_at_ms), 0, 1ull << 40,
+     "the NIC's firmware restarts at this time, ms from the start (0 = never)"},
+    {"fault.refuse_at_ms", K_U64, F(fault.refuse_at_ms), 0, 1ull << 40,
+     "the NIC refuses every handoff from this time on, ms (0 = never)"},
+    {"fault.wire_drop_at_ms", K_U64, F(fault.wire_drop_at_ms), 0, 1ull << 40,
+     "every frame on the wire is lost from this time, ms (0 = never)"},
+    {"fault.wire_drop_ms", K_U64, F(fault.wire_drop_ms), 0, 1ull << 40,
+     "for this long, ms"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -444,6 +452,13 @@ int sim_config_check(const struct sim_config *c, struct sim_config_err *err)
              "host.l2_bytes (%u) must be a multiple of host.l2_ways x host.line_bytes "
              "(%u x %u), with a power-of-two line",
              c->l2_bytes, c->l2_ways, c->line_bytes);
+        return -1;
+    }
+    if ((c->fault.wire_drop_at_ms == 0) != (c->fault.wire_drop_ms == 0)) {
+        fail(err, "fault.wire_drop_at_ms (%llu) and fault.wire_drop_ms (%llu) go together: both "
+                  "or neither",
+             (unsigned long long)c->fault.wire_drop_at_ms,
+             (unsigned long long)c->fault.wire_drop_ms);
         return -1;
     }
     if (c->mss + 40 + 18 > 9018) {

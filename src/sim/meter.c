@@ -57,6 +57,7 @@ void meter_request(struct sim_meter *m, uint64_t response_ns, uint32_t bytes, bo
     if (!exact) {
         m->bad_responses++;
     }
+    m->all_requests++;
     if (!meter_open(m)) {
         return;
     }

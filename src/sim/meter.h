@@ -19,6 +19,7 @@ struct sim_meter {
     float *delay_rx, *delay_tx;             /* host-packet delays across the NIC, us */
     uint64_t ndelay_rx, ndelay_tx, cap_delay_rx, cap_delay_tx;
     uint64_t bad_responses; /* responses that got more or fewer bytes than they should */
+    uint64_t all_requests;  /* requests completed, warm-up included */
     char failure[256];      /* the first failure, or "" */
 };
 

@@ -57,9 +57,14 @@ void wire_send(struct sim_wire *wr, int dir, struct ho_pkt *p, uint64_t now)
         capture(wr, dir, p, sim_units_to_time(start, wr->bps));
     }
     d->sent++;
-    d->in_flight++;
     wr->packets++;
     wr->on_wire(wr->ctx, now);
+    if (now >= wr->drop_from && now < wr->drop_until) {
+        d->dropped++;
+        wr->lost(wr->ctx, p);
+        return;
+    }
+    d->in_flight++;
     uint64_t at = sim_units_to_time(d->free_bit, wr->bps) + wr->delay_ns;
     int rc =
         sim_evq_schedule(wr->evq, at, arrive, wr, (uint64_t)(uintptr_t)p | (uint64_t)dir, NULL);

@@ -22,7 +22,7 @@ enum { DIR_TO_SERVER = 0, DIR_TO_CLIENT = 1 };
 
 struct wire_dir {
     uint64_t free_bit; /* the bit count at which the wire is next free */
-    uint64_t sent, delivered, in_flight;
+    uint64_t sent, delivered, in_flight, dropped;
 };
 
 struct sim_wire {
@@ -36,10 +36,14 @@ struct sim_wire {
     void (*deliver)(void *ctx, int dir, struct ho_pkt *p, uint64_t now);
     /* A frame was put on the wire (wire.packets counts it already). */
     void (*on_wire)(void *ctx, uint64_t now);
+    /* A frame the wire lost (fault.wire_drop_*): the world frees it. */
+    void (*lost)(void *ctx, struct ho_pkt *p);
     void *ctx;
+    uint64_t drop_from, drop_until; /* frames put on the wire in [from, until) are lost */
 };
 
-/* Puts p on direction dir at now (it waits for the frames before it). */
+/* Puts p on direction dir at now (it waits for the frames before it); inside the drop window it
+ * takes its time on the wire and is lost (wire_dir.dropped counts it). */
 void wire_send(struct sim_wire *wr, int dir, struct ho_pkt *p, uint64_t now);
 
 #endif

@@ -51,6 +51,12 @@ struct sim_world {
     double soft_sum, cnum_sum;
     uint64_t nsamples;
     uint64_t host_busy_prev, nic_busy_prev, host_elapsed_prev, nic_elapsed_prev;
+
+    /* Faults (cfg.fault): requests completed in each sampling interval of the run, to time the
+     * recovery, and when the NIC was reset. */
+    uint32_t *done_per_tick;
+    uint64_t nticks, cap_ticks, last_all_requests;
+    uint64_t reset_at; /* 0: no reset yet */
 };
 
 /* Segments sent again by the NIC's TCP (none without handoff). */
@@ -111,6 +117,78 @@ static void deliver(void *ctx, int dir, struct ho_pkt *p, uint64_t now)
     }
 }
 
+static void lost(void *ctx, struct ho_pkt *p)
+{
+    struct sim_world *w = ctx;
+    pool_free(&w->pool, p);
+}
+
+/* ---- faults (docs/failures.md) ------------------------------------------------------------ */
+
+enum { FAULT_NIC_RESET = 1, FAULT_REFUSE = 2 };
+
+static void fault_event(void *ctx, uint64_t which, uint64_t now)
+{
+    struct sim_world *w = ctx;
+    switch (which) {
+    case FAULT_NIC_RESET:
+        w->reset_at = now;
+        ho_nic_reset(w->nic.fw, now);
+        break;
+    case FAULT_REFUSE:
+        ho_nic_refuse(w->nic.fw, true, now);
+        break;
+    default:
+        HO_ASSERT(0, "fault %llu", (unsigned long long)which);
+    }
+}
+
+static void schedule_faults(struct sim_world *w)
+{
+    const struct sim_faults *f = &w->cfg.fault;
+    if (f->nic_reset_at_ms) {
+        sim_evq_schedule(w->evq, f->nic_reset_at_ms * SIM_NS_PER_MS, fault_event, w,
+                         FAULT_NIC_RESET, NULL);
+    }
+    if (f->refuse_at_ms) {
+        sim_evq_schedule(w->evq, f->refuse_at_ms * SIM_NS_PER_MS, fault_event, w, FAULT_REFUSE,
+                         NULL);
+    }
+    if (f->wire_drop_at_ms) {
+        w->wire.drop_from = f->wire_drop_at_ms * SIM_NS_PER_MS;
+        w->wire.drop_until = w->wire.drop_from + f->wire_drop_ms * SIM_NS_PER_MS;
+    }
+}
+
+/* The time from a fault at `at` until the requests completed per 100 ms are back to 95 % of
+ * their mean over the 500 ms before it, ms; -1 if they never are (or there is no time before
+ * it to compare with). */
+static double recovery_ms(const struct sim_world *w, uint64_t at)
+{
+    uint64_t iv = w->tick.interval;
+    uint64_t k = at / iv; /* the interval the fault falls in */
+    uint64_t before = 500 * SIM_NS_PER_MS / iv, window = 100 * SIM_NS_PER_MS / iv;
+    if (k < before || window == 0 || before == 0) {
+        return -1;
+    }
+    double pre = 0;
+    for (uint64_t i = k - before; i < k; i++) {
+        pre += w->done_per_tick[i];
+    }
+    pre /= (double)before;
+    double sum = 0;
+    for (uint64_t i = k; i < w->nticks; i++) {
+        sum += w->done_per_tick[i];
+        if (i >= k + window) {
+            sum -= w->done_per_tick[i - window];
+        }
+        if (i + 1 >= k + window && sum / (double)window >= 0.95 * pre) {
+            return (double)((i + 1) * iv - at) / 1e6;
+        }
+    }
+    return -1;
+}
+
 void sim_world_set_pcap(struct sim_world *w, struct sim_pcap *pc)
 {
     w->wire.pcap = pc;
@@ -142,6 +220,7 @@ int sim_world_create(const struct sim_config *c, struct sim_world **out, struct 
         .meter = &w->meter,
         .deliver = deliver,
         .on_wire = on_wire,
+        .lost = lost,
         .ctx = w,
     };
     w->clients =
@@ -185,6 +264,7 @@ void sim_world_destroy(struct sim_world *w)
     pool_fini(&w->pool);
     sim_evq_destroy(w->evq);
     meter_fini(&w->meter);
+    free(w->done_per_tick);
     free(w);
 }
 
@@ -224,6 +304,15 @@ static void tick(void *ctx, uint64_t arg, uint64_t now)
     if (t->sample) {
         t->sample(t->ctx, &s);
     }
+    if (w->nticks == w->cap_ticks) {
+        uint64_t cap = w->cap_ticks ? 2 * w->cap_ticks : 1024;
+        uint32_t *d = realloc(w->done_per_tick, cap * sizeof *d);
+        HO_ASSERT(d, "out of memory for the sampler");
+        w->done_per_tick = d;
+        w->cap_ticks = cap;
+    }
+    w->done_per_tick[w->nticks++] = (uint32_t)(w->meter.all_requests - w->last_all_requests);
+    w->last_all_requests = w->meter.all_requests;
     /* The NIC's firmware never sleeps with work queued: whatever queues work wakes it. */
     if (!w->nic.busy && ni.queued > 0) {
         struct ho_sched_item head;
@@ -250,10 +339,10 @@ static void check_conservation(struct sim_world *w)
     struct sim_meter *m = &w->meter;
     for (int d = 0; d < 2; d++) {
         const struct wire_dir *x = &w->wire.dir[d];
-        if (x->sent != x->delivered + x->in_flight) {
-            meter_fail(m, "wire direction %d: %llu sent, %llu delivered, %llu in flight", d,
-                       (unsigned long long)x->sent, (unsigned long long)x->delivered,
-                       (unsigned long long)x->in_flight);
+        if (x->sent != x->delivered + x->in_flight + x->dropped) {
+            meter_fail(m, "wire direction %d: %llu sent, %llu delivered, %llu in flight, %llu lost",
+                       d, (unsigned long long)x->sent, (unsigned long long)x->delivered,
+                       (unsigned long long)x->in_flight, (unsigned long long)x->dropped);
         }
     }
     if (m->bad_responses) {
@@ -286,8 +375,13 @@ static void check_conservation(struct sim_world *w)
     /* No connection is owned by both host and NIC, or by neither: the NIC's count differs from
      * the host's only by the messages in flight. */
     if (w->cfg.nic_conns) {
-        uint64_t accepts_in_flight = ni.accepted - oi.accepted;
-        uint64_t closes_in_flight = ni.closed - oi.closed;
+        /* After a reset only what the new boot accepted and closed counts: the host took back
+         * every connection of the boots before at its FW_UP, and the replies and CLOSEDs the
+         * reset lost never arrive (the run does not end inside a recovery). */
+        uint64_t accepts_in_flight =
+            (ni.accepted - ni.accepted_at_reset) - (oi.accepted - oi.accepted_at_fw_up);
+        uint64_t closes_in_flight =
+            (ni.closed - ni.closed_at_reset) - (oi.closed - oi.closed_at_fw_up);
         uint64_t nic_view = oi.on_nic + accepts_in_flight - closes_in_flight;
         if (nic_view != ni.cnum || nic_view != ni.conns ||
             oi.sel_on_nic != oi.on_nic + oi.offered) {
@@ -311,6 +405,7 @@ int sim_world_run(struct sim_world *w, uint64_t sample_ns, sim_sample_fn sample,
     };
     clients_start(&w->clients, 0);
     sim_evq_schedule(w->evq, w->tick.interval, tick, w, 0, NULL);
+    schedule_faults(w);
     uint64_t total = w->cfg.warmup_packets + w->cfg.measure_packets;
     uint64_t n = 0;
     while (!w->meter.done && !w->meter.failure[0]) {
@@ -444,6 +539,19 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     uint64_t patience = (uint64_t)(20 * m->mean_response_ms * 1e6);
     patience = patience > SIM_NS_PER_S ? patience : SIM_NS_PER_S;
     m->stalled_requests = clients_stalled(&w->clients, end, patience);
+    m->nic_faults_detected = oi.nic_resets;
+    m->conns_recovered = oi.conns_recovered;
+    m->conns_reset = oi.conns_reset;
+    m->nic_lost_conns = ni.lost_conns;
+    m->wire_dropped = w->wire.dir[0].dropped + w->wire.dir[1].dropped;
+    m->fault_detect_ms = w->reset_at && oi.last_fw_up >= w->reset_at
+                             ? (double)(oi.last_fw_up - w->reset_at) / 1e6
+                             : -1;
+    uint64_t fault_at = w->reset_at                        ? w->reset_at
+                        : w->cfg.fault.refuse_at_ms        ? w->cfg.fault.refuse_at_ms * SIM_NS_PER_MS
+                        : w->cfg.fault.wire_drop_at_ms ? w->cfg.fault.wire_drop_at_ms * SIM_NS_PER_MS
+                                                           : 0;
+    m->fault_recovery_ms = fault_at ? recovery_ms(w, fault_at) : -1;
     uint64_t host_pkts = oi.pkts - w->host_pkts_base;
     m->host_misses_per_packet = host_pkts ? (double)mt->host_misses / (double)host_pkts : 0;
 }

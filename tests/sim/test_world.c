@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "handoff/sim_config.h"
+#include "handoff/sim_time.h"
 #include "handoff/sim_world.h"
 
 static void small_run(const char *shorthand, uint64_t seed, struct sim_metrics *m)
@@ -301,9 +302,83 @@ static void test_long_response_is_not_stalled(void **state)
     assert_int_equal(m.stalled_requests, 0);
 }
 
+/*
+ * Faults (docs/failures.md), one run each of the paper's W-1024-P-L-FCFS-400 with 800 ms of
+ * simulated time before the fault and enough after it. The run's own checks hold (every packet
+ * in one place, every response exactly its bytes, no connection owned by both sides or by
+ * neither), nothing stalls, and requests per 100 ms are back to 95 % of their rate before the
+ * fault within the bound docs/failures.md states: 500 ms (measured: reset 360, refusal 100).
+ * A reset is noticed by its FW_UP within microseconds, and every connection the NIC held comes
+ * back to the host, none reset.
+ */
+static void fault_run(const char *spec, struct sim_metrics *m)
+{
+    struct sim_config c;
+    struct sim_config_err e = {{0}};
+    assert_int_equal(sim_config_load(&c, spec, &e), 0);
+    c.warmup_packets = 20000;
+    c.measure_packets = 300000;
+    struct sim_world *w;
+    assert_int_equal(sim_world_create(&c, &w, &e), 0);
+    if (sim_world_run(w, 0, NULL, NULL, NULL, &e) != 0) {
+        fail_msg("%s: %s", spec, e.msg);
+    }
+    sim_world_metrics(w, m);
+    int lost = sim_world_drain(w, 200 * SIM_NS_PER_S, &e);
+    sim_world_destroy(w);
+    if (lost != 0) {
+        fail_msg("%s: %d requests never completed (%s)", spec, lost, lost < 0 ? e.msg : "");
+    }
+}
+
+static void test_fault_nic_reset(void **state)
+{
+    (void)state;
+    struct sim_metrics m;
+    fault_run("W-1024-P-L-FCFS-400,fault.nic_reset_at_ms=800", &m);
+    assert_int_equal(m.nic_faults_detected, 1);
+    assert_true(m.nic_lost_conns > 500); /* the NIC held about a thousand */
+    assert_true(m.conns_recovered >= m.nic_lost_conns);
+    assert_int_equal(m.conns_reset, 0);
+    assert_true(m.fault_detect_ms >= 0 && m.fault_detect_ms < 1);
+    assert_true(m.fault_recovery_ms >= 0 && m.fault_recovery_ms <= 500);
+    assert_int_equal(m.stalled_requests, 0);
+    /* Without handoff a reset costs the packets on the NIC's queues and nothing else. */
+    fault_run("W-0-N-N-FCFS-400,fault.nic_reset_at_ms=800", &m);
+    assert_int_equal(m.nic_faults_detected, 1);
+    assert_int_equal(m.nic_lost_conns, 0);
+    assert_int_equal(m.conns_recovered, 0);
+    assert_true(m.fault_recovery_ms >= 0 && m.fault_recovery_ms <= 500);
+}
+
+static void test_fault_refuse(void **state)
+{
+    (void)state;
+    struct sim_metrics m;
+    fault_run("W-1024-P-L-FCFS-400,fault.refuse_at_ms=800", &m);
+    assert_int_equal(m.nic_faults_detected, 0);
+    assert_int_equal(m.conns_recovered, 0);
+    assert_true(m.fault_recovery_ms >= 0 && m.fault_recovery_ms <= 500);
+    assert_int_equal(m.stalled_requests, 0);
+}
+
+static void test_fault_wire_drop(void **state)
+{
+    (void)state;
+    struct sim_metrics m;
+    /* 5 ms of a dead wire: TCP recovers every connection by retransmission (the drain checks
+     * every request completes). */
+    fault_run("W-1024-P-L-FCFS-400,fault.wire_drop_at_ms=800,fault.wire_drop_ms=5", &m);
+    assert_true(m.wire_dropped > 500); /* some 224,000 frames a second cross */
+    assert_true(m.retransmits > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fault_nic_reset),
+        cmocka_unit_test(test_fault_refuse),
+        cmocka_unit_test(test_fault_wire_drop),
         cmocka_unit_test(test_every_workload_runs),
         cmocka_unit_test(test_same_seed_same_results),
         cmocka_unit_test(test_cache_pressure_grows_with_connections),

@@ -5,7 +5,8 @@
  * one full-size configuration (test_handoff_mid_stream_races in test_world.c). This test draws
  * configurations from a seeded generator (the workload, the six shorthand fields, the NIC's
  * queues and load-control knobs, the clients, the cost of the NIC's own work, the TCP buffers
- * and timers, the wire's rate and delay) and runs each briefly, then drains it (sim_world_drain:
+ * and timers, the wire's rate and delay, and in half the runs faults: a firmware reset, refused
+ * handoffs, a wire that loses everything for a while) and runs each briefly, then drains it (sim_world_drain:
  * the clients stop and every outstanding request must complete). A run fails the test when the
  * world cannot be built, when the run or the drain fails (a conservation check, a reset or
  * timed-out connection, the NIC idle with work queued, nothing on the wire for 60 simulated
@@ -191,6 +192,25 @@ static void soak_draw(uint64_t run, struct soak_case *k)
         uint64_t delay = ho_rng_below(&r, 4) == 0 ? 0 : log_uniform(&r, 100, 5000000);
         spec_set(k, "wire.delay_ns", delay, d.wire_delay_ns);
     }
+
+    /* Faults (docs/failures.md), from a stream of their own so that the draws above stay those
+     * of the runs before faults were drawn: in half the runs, any of a firmware reset, a NIC
+     * that starts refusing handoffs and a wire that loses everything for a while, at a time
+     * inside the run's first 300 ms (the runs last from some tens to some hundreds of ms). */
+    struct ho_rng fr;
+    ho_rng_seed_named(&fr, run, "sim-soak-faults");
+    if (coin(&fr)) {
+        if (coin(&fr)) {
+            spec_set(k, "fault.nic_reset_at_ms", 1 + ho_rng_below(&fr, 300), 0);
+        }
+        if (coin(&fr)) {
+            spec_set(k, "fault.refuse_at_ms", 1 + ho_rng_below(&fr, 300), 0);
+        }
+        if (coin(&fr)) {
+            spec_set(k, "fault.wire_drop_at_ms", 1 + ho_rng_below(&fr, 300), 0);
+            spec_set(k, "fault.wire_drop_ms", log_uniform(&fr, 1, 200), 0);
+        }
+    }
 }
 
 static bool pct_ok(double x)
@@ -232,8 +252,9 @@ static const char *metrics_problem(const struct sim_config *c, const struct sim_
         return buf;
     }
     if (!share_ok(m->nic_packet_share) || !share_ok(m->nic_connection_share) ||
-        (c->nic_conns == 0 && (m->nic_packet_share > 0 || m->nic_connection_share > 0 ||
-                               m->nic_tcp_pct > 0 || m->nic_msg_pct > 0))) {
+        (c->nic_conns == 0 &&
+         (m->nic_packet_share > 0 || m->nic_connection_share > 0 || m->nic_tcp_pct > 0 ||
+          (m->nic_msg_pct > 0 && m->nic_faults_detected == 0)))) { /* a reset's FW_UP */
         snprintf(buf, len,
                  "NIC packet share %.4f, connection share %.4f, TCP %.4f %%, "
                  "messages %.4f %% with a Hard limit of %u",
@@ -256,7 +277,7 @@ static const char *metrics_problem(const struct sim_config *c, const struct sim_
 
 /* What a soak found, over its runs, to show that it reached the corners it is meant to. */
 struct soak_coverage {
-    uint64_t runs, handed_off, dropped, overloaded_nic, slow_wire;
+    uint64_t runs, handed_off, dropped, overloaded_nic, slow_wire, recovered, wire_lost;
 };
 
 static void soak_one(const struct soak_case *k, bool verbose, struct soak_coverage *cov)
@@ -315,6 +336,8 @@ static void soak_one(const struct soak_case *k, bool verbose, struct soak_covera
     cov->dropped += m.nic_rx_drops > 0;
     cov->overloaded_nic += m.nic_idle_pct < 5;
     cov->slow_wire += c.wire_bps < 1000000000ull;
+    cov->recovered += m.conns_recovered > 0;
+    cov->wire_lost += m.wire_dropped > 0;
 }
 
 static uint64_t env_u64(const char *name, uint64_t dflt)
@@ -337,10 +360,12 @@ static void test_random_configurations(void **state)
     }
     fprintf(stderr,
             "soak: runs %llu..%llu passed; %llu handed connections off, %llu dropped at the "
-            "NIC, %llu kept its processor over 95 %% busy, %llu had a wire under 1 Gb/s\n",
+            "NIC, %llu kept its processor over 95 %% busy, %llu had a wire under 1 Gb/s, %llu "
+            "took connections back after a NIC reset, %llu lost frames on the wire\n",
             (unsigned long long)first, (unsigned long long)(first + runs - 1),
             (unsigned long long)cov.handed_off, (unsigned long long)cov.dropped,
-            (unsigned long long)cov.overloaded_nic, (unsigned long long)cov.slow_wire);
+            (unsigned long long)cov.overloaded_nic, (unsigned long long)cov.slow_wire,
+            (unsigned long long)cov.recovered, (unsigned long long)cov.wire_lost);
     assert_int_equal(cov.runs, runs);
     /* A soak of any size reaches every corner it is meant to search; a generator that stopped
      * drawing them would pass while testing nothing. */
@@ -349,6 +374,8 @@ static void test_random_configurations(void **state)
         assert_true(cov.dropped > 0);
         assert_true(cov.overloaded_nic > 0);
         assert_true(cov.slow_wire > 0);
+        assert_true(cov.recovered > 0);
+        assert_true(cov.wire_lost > 0);
     }
 }
 
