@@ -84,6 +84,9 @@ struct ho_os_params {
                                 interface queue in front of it holds tx_ring - 1 packets */
     uint64_t seed;           /* seeds the TCP (seed ^ 0x5e) and the driver's table hash (seed) */
     uint32_t line_bytes;     /* cache line: connection state is laid out line-aligned */
+    uint64_t watchdog_ns;    /* the driver resets a NIC that has given no sign of life (a message,
+                                a received packet, a sent one) for this long while it has work
+                                from the driver; 0 = no watchdog (docs/failures.md) */
     struct ho_os_costs costs;
 };
 
@@ -142,6 +145,11 @@ struct ho_os_ops {
      * the NIC placed at host address addr (ho_nic_ops.host_place) into dst; the buffer is free
      * after. */
     void (*host_take)(void *ctx, uint64_t addr, uint8_t *dst, uint32_t len);
+    /* With a watchdog (params.watchdog_ns) only, NULL otherwise: from now on call
+     * ho_os_watchdog at `when` instead of at any time given before (TCPE_NEVER: not at all);
+     * and reset the NIC, as the driver pulls its reset line (ho_nic_reset): a FW_UP follows. */
+    void (*watchdog)(void *ctx, uint64_t when, uint64_t now);
+    void (*nic_reset)(void *ctx, uint64_t now);
 };
 
 /* Socket events for the application (a bit set). */
@@ -195,6 +203,8 @@ struct ho_os_info {
     uint64_t conns_reset;         /* of those, ones the host could not go on with and reset */
     uint64_t last_fw_up;          /* when the last FW_UP was taken (0: never) */
     uint64_t accepted_at_fw_up, closed_at_fw_up; /* accepted and closed when it was taken */
+    uint64_t watchdog_resets;     /* NICs the watchdog found hung and reset */
+    uint64_t last_watchdog_reset; /* when it last did (0: never) */
 };
 
 struct ho_os;
@@ -237,6 +247,10 @@ int ho_os_msg(struct ho_os *os, const uint8_t *msg, uint32_t len, uint64_t now);
 
 /* The TCP timers are due (ops.timer). */
 void ho_os_timer(struct ho_os *os, uint64_t now);
+
+/* The watchdog's time (ops.watchdog) has come: if the NIC still has work from the driver and has
+ * given no sign of life for params.watchdog_ns, the driver resets it (ops.nic_reset). */
+void ho_os_watchdog(struct ho_os *os, uint64_t now);
 
 /* Work arg has just got the processor: fills mem with the memory it touches, returns how many
  * regions (at most HO_OS_MEM_MAX). */

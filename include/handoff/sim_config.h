@@ -99,6 +99,7 @@ struct sim_config {
     uint32_t somaxconn;      /* the host's cap on a listen backlog (FreeBSD 4.7: 128) */
     uint32_t sndbuf;         /* send socket buffer, bytes */
     uint32_t rcvbuf;         /* receive socket buffer, bytes */
+    uint64_t watchdog_ms;    /* the driver resets a NIC silent this long with work (ti(4): 5 s) */
 
     /* The cost model (keys cost.*): one set for every run. */
     struct sim_costs costs;
@@ -110,6 +111,8 @@ struct sim_config {
         uint64_t refuse_at_ms;    /* from then on the NIC refuses every handoff */
         uint64_t wire_drop_at_ms; /* every frame on the wire is lost for wire_drop_ms */
         uint64_t wire_drop_ms;
+        uint64_t nic_hang_at_ms; /* the NIC's processor stops for nic_hang_ms */
+        uint64_t nic_hang_ms;
     } fault;
 };
 

@@ -58,11 +58,13 @@ struct sim_metrics {
                                          1 s or more; sim_world_drain tells slow from lost) */
     /* Faults (fault.* keys; docs/failures.md), whole run. */
     uint64_t nic_faults_detected; /* NIC resets the host noticed (FW_UP) */
+    uint64_t nic_watchdog_resets; /* of those, resets the driver's watchdog made of a hung NIC */
     uint64_t nic_lost_conns;      /* connections the resets took from the NIC */
     uint64_t conns_recovered;     /* connections the host took back after a reset */
     uint64_t conns_reset;         /* of those, ones it could not go on with and reset */
     uint64_t wire_dropped;        /* frames the wire lost */
-    double fault_detect_ms;       /* from the reset to the host taking its FW_UP; -1: none */
+    double fault_detect_ms;       /* from a reset to the host taking its FW_UP, or from a hang to
+                                     the watchdog's reset; -1: none */
     double fault_recovery_ms;     /* from the fault until requests per 100 ms are back to 95 % of
                                      their rate in the 500 ms before; -1: no fault, or never */
 };

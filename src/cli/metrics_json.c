@@ -44,6 +44,7 @@
     X(events)                                                                                      \
     X(stalled_requests)                                                                            \
     X(nic_faults_detected)                                                                         \
+    X(nic_watchdog_resets)                                                                         \
     X(nic_lost_conns)                                                                              \
     X(conns_recovered)                                                                             \
     X(conns_reset)                                                                                 \

@@ -489,6 +489,7 @@ int emu_host_create(struct emu *e, struct emu_host **out)
     h->mono_at = emu_now();
     struct ho_os_params op = e->p.os;
     op.virtual_payload = false;
+    op.watchdog_ns = 0; /* the emulator's NIC does not hang; its watchdog is not built yet */
     int rc = ho_os_create(&op, &os_ops, h, &h->os);
     if (rc != HO_OK) {
         free(h);

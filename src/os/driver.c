@@ -51,6 +51,8 @@ void os_msg_out_done(struct ho_os *os, uint32_t handle)
     uint32_t len;
     const uint8_t *buf = ho_bufpool_get(&os->msgs, handle, &len);
     os->ops.nic_cmd(os->ctx, buf, len, os->now);
+    os->cmds_since_life++;
+    os_nic_given(os);
     struct ho_cmd *cmd = ho_bufpool_rec(&os->msgs, handle);
     bool ring_up = os->nic_initializing && buf[1] == HO_CMD_INIT && cmd &&
                    ho_cmd_decode(buf, len, cmd) == HO_OK && cmd->init.boot == os->init_boot;
@@ -71,6 +73,7 @@ static bool driver_takes(unsigned type)
 int ho_os_msg(struct ho_os *os, const uint8_t *msg, uint32_t len, uint64_t now)
 {
     os->now = now;
+    os_nic_alive(os);
     /* Decoded once, on arrival, so that what is queued can be carried out. */
     int h = ho_bufpool_put(&os->msgs, msg, len);
     struct ho_cmd *cmd = h >= 0 ? ho_bufpool_rec(&os->msgs, (uint32_t)h) : NULL;
@@ -566,6 +569,7 @@ static void if_post(struct ho_os *os, struct ho_pkt *p)
 {
     os->tx_posted++;
     os->ops.nic_tx(os->ctx, p, os->now);
+    os_nic_given(os);
 }
 
 void os_if_start(struct ho_os *os, struct ho_pkt *p)
@@ -594,6 +598,7 @@ static void if_ring_up(struct ho_os *os)
 void ho_os_tx_done(struct ho_os *os, uint64_t now)
 {
     os->now = now;
+    os_nic_alive(os);
     HO_ASSERT(os->tx_posted > 0 && os->tx_pending > 0, "send-ring descriptor freed twice");
     os->tx_posted--;
     os->tx_pending--;
@@ -605,10 +610,69 @@ void ho_os_tx_done(struct ho_os *os, uint64_t now)
     }
 }
 
+/* ---- the watchdog ----------------------------------------------------------------------- */
+
+/*
+ * As FreeBSD's ti(4) watches its Tigon (if_timer, 5 s, reset by every transmit completion;
+ * ti_watchdog resets the NIC when it runs out), but on every sign of life the NIC gives, not
+ * transmit completions alone: a message, a received packet, a sent one. While the driver has
+ * given the NIC work (a packet on the send ring, a command since its last sign of life) and no
+ * sign comes for params.watchdog_ns, the NIC is hung, and the driver resets it; its FW_UP then
+ * brings every connection back (fw_up). An idle NIC with nothing to do is not watched: it cannot
+ * be told from a hung one, and has nothing to lose.
+ */
+static bool nic_owes(const struct ho_os *os)
+{
+    return os->tx_posted > 0 || os->cmds_since_life > 0;
+}
+
+static void wd_arm(struct ho_os *os, uint64_t when)
+{
+    if (when != os->wd_when) {
+        os->wd_when = when;
+        os->ops.watchdog(os->ctx, when, os->now);
+    }
+}
+
+void os_nic_alive(struct ho_os *os)
+{
+    os->last_life = os->now;
+    os->cmds_since_life = 0;
+}
+
+void os_nic_given(struct ho_os *os)
+{
+    if (os->p.watchdog_ns && os->wd_when == TCPE_NEVER) {
+        wd_arm(os, os->now + os->p.watchdog_ns);
+    }
+}
+
+void ho_os_watchdog(struct ho_os *os, uint64_t now)
+{
+    os->now = now;
+    os->wd_when = TCPE_NEVER; /* the platform's watchdog has fired */
+    if (!os->p.watchdog_ns || !nic_owes(os)) {
+        return;
+    }
+    if (now - os->last_life < os->p.watchdog_ns) {
+        wd_arm(os, os->last_life + os->p.watchdog_ns);
+        return;
+    }
+    os->watchdog_resets++;
+    os->last_watchdog_reset = now;
+    os_nic_alive(os); /* the reset starts a new wait: for its FW_UP */
+    os->ops.nic_reset(os->ctx, now);
+    wd_arm(os, now + os->p.watchdog_ns);
+}
+
 /* ---- life ------------------------------------------------------------------------------- */
 
 int os_driver_init(struct ho_os *os)
 {
+    os->wd_when = TCPE_NEVER;
+    if (os->p.watchdog_ns && (!os->ops.watchdog || !os->ops.nic_reset)) {
+        return HO_EINVAL;
+    }
     /* if_snd holds tx_ring - 1 packets; twice tx_ring slots also hold, while the ring is down
      * after a reset, every packet that was on it or on its way (os_if_admit's bound). */
     os->ifq_cap = 2 * os->p.tx_ring;

@@ -136,6 +136,7 @@ void ho_os_timer(struct ho_os *os, uint64_t now)
 void ho_os_rx(struct ho_os *os, struct ho_pkt *p, uint64_t now)
 {
     os->now = now;
+    os_nic_alive(os);
     os->pkts_working++;
     os_run(os, HO_OS_PRIO_NET, HO_OS_CAT_NET, os->p.costs.rx_pkt, true, OS_W_ARG(OS_W_RX, p->id));
 }
@@ -309,6 +310,8 @@ void ho_os_info(const struct ho_os *os, struct ho_os_info *info)
     info->last_fw_up = os->last_fw_up;
     info->accepted_at_fw_up = os->accepted_at_fw_up;
     info->closed_at_fw_up = os->closed_at_fw_up;
+    info->watchdog_resets = os->watchdog_resets;
+    info->last_watchdog_reset = os->last_watchdog_reset;
     info->accepted = os->accepted;
     info->closed = os->closed;
     info->ifq_drops = os->ifq_drops;

@@ -120,6 +120,12 @@ struct ho_os {
     uint32_t init_boot; /* the boot the INIT to send answers */
     uint64_t nic_resets, conns_recovered, conns_reset;
     uint64_t last_fw_up; /* when the last FW_UP was taken */
+    /* The watchdog (params.watchdog_ns): the NIC's last sign of life, the commands posted since,
+     * and the time given to ops.watchdog (TCPE_NEVER: none). */
+    uint64_t last_life;
+    uint64_t cmds_since_life;
+    uint64_t wd_when;
+    uint64_t watchdog_resets, last_watchdog_reset;
     uint64_t accepted_at_fw_up, closed_at_fw_up;
 };
 
@@ -158,6 +164,10 @@ bool os_if_admit(struct ho_os *os);
  * interface queue for a free descriptor. */
 void os_if_start(struct ho_os *os, struct ho_pkt *p);
 void os_msg_in_done(struct ho_os *os, uint32_t handle);
+/* The NIC gave a sign of life (a message, a received packet, a sent one). */
+void os_nic_alive(struct ho_os *os);
+/* The driver gave the NIC work (a command, a packet to send): arms the watchdog if it is not. */
+void os_nic_given(struct ho_os *os);
 
 /* socket.c */
 int os_socks_init(struct ho_os *os);

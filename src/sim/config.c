@@ -72,6 +72,9 @@ static const struct key keys[] = {
      "(FreeBSD 4.7's kern.ipc.somaxconn)"},
     {"tcp.sndbuf", K_U32, F(sndbuf), 1024, 1u << 30, "send socket buffer, bytes"},
     {"tcp.rcvbuf", K_U32, F(rcvbuf), 1024, 1u << 30, "receive socket buffer, bytes"},
+    {"os.watchdog_ms", K_U64, F(watchdog_ms), 0, 1ull << 40,
+     "the driver resets a NIC that gives no sign of life for this long while it has work from "
+     "the driver, ms (FreeBSD ti(4)'s watchdog: 5000; 0 = none)"},
     {"cost.host_rx_pkt", K_U32, F(costs.os.rx_pkt), 0, 100000000,
      "host cycles: receive one packet (interrupt, driver, IP, TCP input)"},
     {"cost.host_tx_pkt", K_U32, F(costs.os.tx_pkt), 0, 100000000,
@@ -131,6 +134,10 @@ static const struct key keys[] = {
      "every frame on the wire is lost from this time, ms (0 = never)"},
     {"fault.wire_drop_ms", K_U64, F(fault.wire_drop_ms), 0, 1ull << 40,
      "for this long, ms"},
+    {"fault.nic_hang_at_ms", K_U64, F(fault.nic_hang_at_ms), 0, 1ull << 40,
+     "the NIC's processor stops at this time, ms (0 = never)"},
+    {"fault.nic_hang_ms", K_U64, F(fault.nic_hang_ms), 0, 1ull << 40,
+     "for this long, ms (unless the driver's watchdog resets it first)"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -224,6 +231,7 @@ void sim_config_defaults(struct sim_config *c)
     c->somaxconn = 128;
     c->sndbuf = 65536;
     c->rcvbuf = 65536;
+    c->watchdog_ms = 5000;
     c->costs = default_costs;
 }
 
@@ -452,6 +460,12 @@ int sim_config_check(const struct sim_config *c, struct sim_config_err *err)
              "host.l2_bytes (%u) must be a multiple of host.l2_ways x host.line_bytes "
              "(%u x %u), with a power-of-two line",
              c->l2_bytes, c->l2_ways, c->line_bytes);
+        return -1;
+    }
+    if ((c->fault.nic_hang_at_ms == 0) != (c->fault.nic_hang_ms == 0)) {
+        fail(err, "fault.nic_hang_at_ms (%llu) and fault.nic_hang_ms (%llu) go together: both or "
+                  "neither",
+             (unsigned long long)c->fault.nic_hang_at_ms, (unsigned long long)c->fault.nic_hang_ms);
         return -1;
     }
     if ((c->fault.wire_drop_at_ms == 0) != (c->fault.wire_drop_ms == 0)) {
@@ -804,6 +818,7 @@ void sim_config_os_params(const struct sim_config *c, uint32_t conns, struct ho_
         .tx_ring = c->tx_ring,
         .seed = c->seed,
         .line_bytes = c->line_bytes,
+        .watchdog_ns = c->watchdog_ms * 1000000u,
         .costs = c->costs.os,
     };
 }

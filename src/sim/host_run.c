@@ -75,6 +75,34 @@ static void op_timer(void *ctx, uint64_t when, uint64_t now)
     }
 }
 
+static void watchdog_event(void *ctx, uint64_t arg, uint64_t now)
+{
+    struct sim_host *h = ctx;
+    (void)arg;
+    h->watchdog = 0;
+    ho_os_watchdog(h->os, now);
+}
+
+static void op_watchdog(void *ctx, uint64_t when, uint64_t now)
+{
+    struct sim_host *h = ctx;
+    if (h->watchdog) {
+        sim_evq_cancel(h->evq, h->watchdog);
+        h->watchdog = 0;
+    }
+    if (when != TCPE_NEVER) {
+        int rc = sim_evq_schedule(h->evq, when > now ? when : now, watchdog_event, h, 0,
+                                  &h->watchdog);
+        HO_ASSERT(rc == HO_OK, "cannot schedule the watchdog: %s", ho_strerror(rc));
+    }
+}
+
+static void op_nic_reset(void *ctx, uint64_t now)
+{
+    struct sim_host *h = ctx;
+    pci_to_nic_reset(h->pci, now);
+}
+
 static void op_nic_tx(void *ctx, struct ho_pkt *p, uint64_t now)
 {
     struct sim_host *h = ctx;
@@ -154,6 +182,8 @@ static const struct ho_os_ops os_ops = {
     .fault = op_fault,
     .established = op_established,
     .handed_off = op_handed_off,
+    .watchdog = op_watchdog,
+    .nic_reset = op_nic_reset,
 };
 
 static int app_request(void *ctx, const struct tcpe_tuple *conn, struct ho_app_req *out)

@@ -29,7 +29,8 @@ struct sim_host {
     struct sim_cpu *cpu;
     struct sim_cache *l2;
     uint32_t dram_cycles;
-    uint64_t timer;   /* the pending TCP timer event, 0 if none */
+    uint64_t timer;    /* the pending TCP timer event, 0 if none */
+    uint64_t watchdog; /* the pending watchdog event, 0 if none */
     uint8_t *counted; /* by socket: established while measuring */
     uint32_t ncounted;
     struct sim_evq *evq;

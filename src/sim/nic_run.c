@@ -15,7 +15,7 @@ static void work_done(void *ctx, uint64_t arg, uint64_t now);
 /* If the processor is idle, starts the next piece of work (after any timer expiries owed). */
 static void kick(struct sim_nic *n, uint64_t now)
 {
-    if (n->busy || !ho_nic_begin(n->fw, now, &n->work)) {
+    if (n->busy || now < n->hung_until || !ho_nic_begin(n->fw, now, &n->work)) {
         return;
     }
     n->busy = true;
@@ -56,7 +56,38 @@ static void timer_event(void *ctx, uint64_t which, uint64_t now)
 {
     struct sim_nic *n = ctx;
     n->timer[which] = 0;
+    if (now < n->hung_until) {
+        /* A hung processor runs no timer: it fires when the processor runs again. */
+        int rc = sim_evq_schedule(n->evq, n->hung_until, timer_event, n, which, &n->timer[which]);
+        HO_ASSERT(rc == HO_OK, "cannot schedule a NIC timer: %s", ho_strerror(rc));
+        return;
+    }
     ho_nic_timer(n->fw, (enum ho_nic_timer)which, now);
+}
+
+static void hang_over(void *ctx, uint64_t arg, uint64_t now)
+{
+    struct sim_nic *n = ctx;
+    if (arg == n->hung_until) { /* not ended early by a reset, nor a later hang's */
+        n->hung_until = 0;
+        kick(n, now);
+    }
+}
+
+void nic_run_hang(struct sim_nic *n, uint64_t until, uint64_t now)
+{
+    n->hung_until = until;
+    int rc = sim_evq_schedule(n->evq, until, hang_over, n, until, NULL);
+    HO_ASSERT(rc == HO_OK, "cannot schedule the end of a hang: %s", ho_strerror(rc));
+    (void)now;
+}
+
+void nic_run_reset(void *ctx, uint64_t now)
+{
+    struct sim_nic *n = ctx;
+    n->resets++;
+    n->hung_until = 0;
+    ho_nic_reset(n->fw, now); /* its FW_UP rings the doorbell: the processor starts on it */
 }
 
 /* ---- the firmware's ops ----------------------------------------------------------------- */

@@ -28,6 +28,8 @@ struct sim_nic {
     bool busy;                      /* a piece of work is on the processor */
     struct ho_nic_work work;        /* that piece */
     uint64_t timer[HO_NIC_NTIMERS]; /* pending timer events, 0 if none */
+    uint64_t hung_until;            /* fault.nic_hang_*: the processor takes no work before */
+    uint64_t resets;                /* resets by the driver (nic_run_reset) */
     struct sim_evq *evq;
     struct sim_pool *pool;
     struct sim_wire *wire;
@@ -47,5 +49,11 @@ void nic_run_wire_rx(struct sim_nic *n, struct ho_pkt *p, uint64_t now);
 void nic_run_tx(void *ctx, struct ho_pkt *p, uint64_t now);
 void nic_run_forward(void *ctx, struct ho_pkt *p, uint64_t now);
 void nic_run_cmd(void *ctx, const uint8_t *msg, uint32_t len, uint64_t now);
+/* The driver pulls the reset line: the firmware starts again (ho_nic_reset), a hang ends. */
+void nic_run_reset(void *ctx, uint64_t now);
+
+/* The processor hangs until `until`: it takes no work and its timers wait; frames and commands
+ * still arrive, and queue or drop (fault.nic_hang_*). */
+void nic_run_hang(struct sim_nic *n, uint64_t until, uint64_t now);
 
 #endif

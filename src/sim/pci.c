@@ -37,3 +37,8 @@ void pci_to_nic_cmd(struct sim_pci *b, const uint8_t *msg, uint32_t len, uint64_
     b->msgs_down++;
     b->nic.cmd(b->nic.ctx, msg, len, now);
 }
+
+void pci_to_nic_reset(struct sim_pci *b, uint64_t now)
+{
+    b->nic.reset(b->nic.ctx, now);
+}

@@ -31,6 +31,7 @@ struct sim_pci {
         pci_pkt_fn tx;      /* a packet the host's stack sends */
         pci_pkt_fn forward; /* a received packet the driver hands to the NIC's TCP */
         pci_msg_fn cmd;     /* a command from the driver */
+        pci_note_fn reset;  /* the driver pulls the NIC's reset line */
         void *ctx;
     } nic;
     uint64_t pkts_up, pkts_down, msgs_up, msgs_down; /* crossings: up to the host, down to NIC */
@@ -42,5 +43,6 @@ void pci_to_host_tx_done(struct sim_pci *b, uint64_t now);
 void pci_to_nic_pkt(struct sim_pci *b, struct ho_pkt *p, uint64_t now);
 void pci_to_nic_forward(struct sim_pci *b, struct ho_pkt *p, uint64_t now);
 void pci_to_nic_cmd(struct sim_pci *b, const uint8_t *msg, uint32_t len, uint64_t now);
+void pci_to_nic_reset(struct sim_pci *b, uint64_t now);
 
 #endif

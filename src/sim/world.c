@@ -57,6 +57,7 @@ struct sim_world {
     uint32_t *done_per_tick;
     uint64_t nticks, cap_ticks, last_all_requests;
     uint64_t reset_at; /* 0: no reset yet */
+    uint64_t hang_at;  /* 0: no hang yet */
 };
 
 /* Segments sent again by the NIC's TCP (none without handoff). */
@@ -125,7 +126,7 @@ static void lost(void *ctx, struct ho_pkt *p)
 
 /* ---- faults (docs/failures.md) ------------------------------------------------------------ */
 
-enum { FAULT_NIC_RESET = 1, FAULT_REFUSE = 2 };
+enum { FAULT_NIC_RESET = 1, FAULT_REFUSE = 2, FAULT_NIC_HANG = 3 };
 
 static void fault_event(void *ctx, uint64_t which, uint64_t now)
 {
@@ -137,6 +138,10 @@ static void fault_event(void *ctx, uint64_t which, uint64_t now)
         break;
     case FAULT_REFUSE:
         ho_nic_refuse(w->nic.fw, true, now);
+        break;
+    case FAULT_NIC_HANG:
+        w->hang_at = now;
+        nic_run_hang(&w->nic, now + w->cfg.fault.nic_hang_ms * SIM_NS_PER_MS, now);
         break;
     default:
         HO_ASSERT(0, "fault %llu", (unsigned long long)which);
@@ -152,6 +157,10 @@ static void schedule_faults(struct sim_world *w)
     }
     if (f->refuse_at_ms) {
         sim_evq_schedule(w->evq, f->refuse_at_ms * SIM_NS_PER_MS, fault_event, w, FAULT_REFUSE,
+                         NULL);
+    }
+    if (f->nic_hang_at_ms) {
+        sim_evq_schedule(w->evq, f->nic_hang_at_ms * SIM_NS_PER_MS, fault_event, w, FAULT_NIC_HANG,
                          NULL);
     }
     if (f->wire_drop_at_ms) {
@@ -239,6 +248,7 @@ int sim_world_create(const struct sim_config *c, struct sim_world **out, struct 
     w->pci.nic.tx = nic_run_tx;
     w->pci.nic.forward = nic_run_forward;
     w->pci.nic.cmd = nic_run_cmd;
+    w->pci.nic.reset = nic_run_reset;
     w->pci.nic.ctx = &w->nic;
     if (nic_run_init(&w->nic, c) != HO_OK || host_run_init(&w->host, c, nclients) != HO_OK) {
         snprintf(err->msg, sizeof err->msg, "cannot build the simulated machines");
@@ -314,7 +324,7 @@ static void tick(void *ctx, uint64_t arg, uint64_t now)
     w->done_per_tick[w->nticks++] = (uint32_t)(w->meter.all_requests - w->last_all_requests);
     w->last_all_requests = w->meter.all_requests;
     /* The NIC's firmware never sleeps with work queued: whatever queues work wakes it. */
-    if (!w->nic.busy && ni.queued > 0) {
+    if (!w->nic.busy && ni.queued > 0 && now > w->nic.hung_until) { /* its end may be due now */
         struct ho_sched_item head;
         ho_nic_peek(w->nic.fw, &head);
         meter_fail(&w->meter,
@@ -544,10 +554,15 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     m->conns_reset = oi.conns_reset;
     m->nic_lost_conns = ni.lost_conns;
     m->wire_dropped = w->wire.dir[0].dropped + w->wire.dir[1].dropped;
+    /* A reset is detected by its FW_UP, a hang by the watchdog that resets the NIC. */
     m->fault_detect_ms = w->reset_at && oi.last_fw_up >= w->reset_at
                              ? (double)(oi.last_fw_up - w->reset_at) / 1e6
+                         : w->hang_at && oi.last_watchdog_reset >= w->hang_at
+                             ? (double)(oi.last_watchdog_reset - w->hang_at) / 1e6
                              : -1;
+    m->nic_watchdog_resets = oi.watchdog_resets;
     uint64_t fault_at = w->reset_at                        ? w->reset_at
+                        : w->hang_at                       ? w->hang_at
                         : w->cfg.fault.refuse_at_ms        ? w->cfg.fault.refuse_at_ms * SIM_NS_PER_MS
                         : w->cfg.fault.wire_drop_at_ms ? w->cfg.fault.wire_drop_at_ms * SIM_NS_PER_MS
                                                            : 0;

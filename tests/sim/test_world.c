@@ -362,6 +362,33 @@ static void test_fault_refuse(void **state)
     assert_int_equal(m.stalled_requests, 0);
 }
 
+/* A hung NIC (its processor stops): the driver's watchdog notices it within os.watchdog_ms and
+ * resets it, and every connection comes back as after a crash. A hang shorter than the watchdog
+ * is ridden out: the NIC resumes, TCP retransmits what its full receive memory dropped. */
+static void test_fault_nic_hang(void **state)
+{
+    (void)state;
+    struct sim_metrics m;
+    fault_run("W-1024-P-L-FCFS-400,fault.nic_hang_at_ms=800,fault.nic_hang_ms=2000,"
+              "os.watchdog_ms=100",
+              &m);
+    assert_int_equal(m.nic_watchdog_resets, 1);
+    assert_int_equal(m.nic_faults_detected, 1);
+    assert_true(m.fault_detect_ms > 0 && m.fault_detect_ms <= 100);
+    assert_true(m.nic_lost_conns > 500);
+    assert_true(m.conns_recovered >= m.nic_lost_conns);
+    assert_int_equal(m.conns_reset, 0);
+    assert_true(m.fault_recovery_ms >= 0 && m.fault_recovery_ms <= 500);
+    assert_int_equal(m.stalled_requests, 0);
+    fault_run("W-1024-P-L-FCFS-400,fault.nic_hang_at_ms=800,fault.nic_hang_ms=30,"
+              "os.watchdog_ms=100",
+              &m);
+    assert_int_equal(m.nic_watchdog_resets, 0);
+    assert_int_equal(m.nic_faults_detected, 0);
+    assert_true(m.nic_rx_drops > 0);
+    assert_true(m.fault_recovery_ms >= 0 && m.fault_recovery_ms <= 500);
+}
+
 static void test_fault_wire_drop(void **state)
 {
     (void)state;
@@ -378,6 +405,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fault_nic_reset),
         cmocka_unit_test(test_fault_refuse),
+        cmocka_unit_test(test_fault_nic_hang),
         cmocka_unit_test(test_fault_wire_drop),
         cmocka_unit_test(test_every_workload_runs),
         cmocka_unit_test(test_same_seed_same_results),
