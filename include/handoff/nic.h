@@ -167,7 +167,8 @@ struct ho_nic_info {
     uint64_t stale_cmds;    /* commands dropped because they were meant for an earlier boot */
     uint64_t lost_conns;    /* connections the resets took from the NIC's memory */
     uint64_t stale_host_tx; /* host packets posted after a reset, before the INIT: dropped */
-    uint64_t accepted_at_reset, closed_at_reset; /* accepted and closed at the last reset */
+    uint64_t accepted_at_reset, closed_at_reset, restored_at_reset; /* at the last reset */
+    uint64_t uploaded;      /* connections given back unasked (ho_nic_upload); also in restored */
     const struct tcpe_stats *tcp; /* the NIC TCP's counters; NULL without handoff */
 };
 
@@ -251,6 +252,16 @@ int ho_nic_peek(const struct ho_nic *n, struct ho_sched_item *out);
  * host. The counters of ho_nic_info run on across resets.
  */
 void ho_nic_reset(struct ho_nic *n, uint64_t now);
+
+/*
+ * The firmware gives every connection it holds back to the host, unasked, as TCP Chimney's
+ * offload target uploads its connections (before a firmware update, or when it cannot go on
+ * serving them): for each, RECV of what it received, then RESTORE with reason
+ * HO_CMD_RESTORE_ERROR, and it leaves the NIC. Connections in TIME_WAIT stay until their CLOSED.
+ * The exports cost what a RESTORE_REQUEST's does, owed and paid before the next piece of work.
+ * Returns how many went; 0 without handoff or while awaiting INIT.
+ */
+uint32_t ho_nic_upload(struct ho_nic *n, uint64_t now);
 
 /* From now on (refuse) the firmware refuses every HANDOFF with HO_CMD_REFUSED_NOMEM, as a NIC
  * whose connection memory cannot be allocated; the connections it holds go on. !refuse: it takes

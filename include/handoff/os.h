@@ -202,9 +202,12 @@ struct ho_os_info {
                                      back after a reset */
     uint64_t conns_reset;         /* of those, ones the host could not go on with and reset */
     uint64_t last_fw_up;          /* when the last FW_UP was taken (0: never) */
-    uint64_t accepted_at_fw_up, closed_at_fw_up; /* accepted and closed when it was taken */
+    uint64_t restored;            /* RESTOREs taken */
+    uint64_t accepted_at_fw_up, closed_at_fw_up, restored_at_fw_up; /* when it was taken */
     uint64_t watchdog_resets;     /* NICs the watchdog found hung and reset */
     uint64_t last_watchdog_reset; /* when it last did (0: never) */
+    uint64_t uploaded;            /* connections the NIC gave back unasked (RESTORE, not answering
+                                     a RESTORE_REQUEST) */
 };
 
 struct ho_os;
@@ -354,6 +357,11 @@ uint32_t ho_so_count(const struct ho_os *os);
  * open.
  */
 int ho_os_restore(struct ho_os *os, uint32_t sock, uint64_t now);
+
+/* Asks the NIC for every connection it holds (RESTORE_REQUEST each, reason RECLAIM), as before a
+ * firmware update; the ones the application has closed finish there. Returns how many were
+ * asked for. */
+uint32_t ho_os_restore_all(struct ho_os *os, uint64_t now);
 
 /* Closes sock. The socket is released (HO_SO_RELEASED) at once on the host, or when the NIC
  * says the connection has ended there. */

@@ -113,6 +113,8 @@ struct sim_config {
         uint64_t wire_drop_ms;
         uint64_t nic_hang_at_ms; /* the NIC's processor stops for nic_hang_ms */
         uint64_t nic_hang_ms;
+        uint64_t nic_upload_at_ms;   /* the NIC gives every connection back (ho_nic_upload) */
+        uint64_t host_reclaim_at_ms; /* the host asks for every one back (ho_os_restore_all) */
     } fault;
 };
 

@@ -48,7 +48,9 @@
     X(nic_lost_conns)                                                                              \
     X(conns_recovered)                                                                             \
     X(conns_reset)                                                                                 \
-    X(wire_dropped)
+    X(wire_dropped)                                                                                \
+    X(conns_restored)                                                                              \
+    X(conns_uploaded)
 
 static void set_metrics(json_t *o, const struct sim_metrics *m, double wall_s)
 {

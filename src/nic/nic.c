@@ -325,8 +325,10 @@ void ho_nic_info(const struct ho_nic *n, struct ho_nic_info *info)
     info->stale_cmds = n->stale_cmds;
     info->lost_conns = n->lost_conns;
     info->stale_host_tx = n->stale_host_tx;
+    info->uploaded = n->uploaded;
     info->accepted_at_reset = n->accepted_at_reset;
     info->closed_at_reset = n->closed_at_reset;
+    info->restored_at_reset = n->restored_at_reset;
 }
 
 int ho_nic_peek(const struct ho_nic *n, struct ho_sched_item *out)
@@ -350,6 +352,7 @@ void ho_nic_reset(struct ho_nic *n, uint64_t now)
     n->boot++; /* voids a piece of work under way (ho_nic_end) */
     n->accepted_at_reset = n->accepted;
     n->closed_at_reset = n->closed;
+    n->restored_at_reset = n->restored;
     if (n->lookup) {
         n->lost_conns += ho_lookup_count(n->lookup);
     }
@@ -375,6 +378,21 @@ void ho_nic_reset(struct ho_nic *n, uint64_t now)
     up.fw_up.hard_limit = n->p.hard_limit;
     up.fw_up.soft_limit = n->lookup ? ho_lc_soft_limit(&n->lc) : 0;
     nic_post(n, &up);
+}
+
+uint32_t ho_nic_upload(struct ho_nic *n, uint64_t now)
+{
+    n->now = now;
+    if (!n->stack || n->awaiting_init) {
+        return 0;
+    }
+    uint32_t moved = nic_upload_all(n);
+    /* Each export costs what a RESTORE_REQUEST's does, owed like a timer's work. */
+    const struct ho_nic_costs *k = &n->p.costs;
+    n->timer_debt += (uint64_t)moved * k->handoff * k->scale_pct / 100;
+    n->uploaded += moved;
+    nic_tcp_rearm(n);
+    return moved;
 }
 
 void ho_nic_refuse(struct ho_nic *n, bool refuse, uint64_t now)

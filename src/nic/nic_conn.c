@@ -283,28 +283,22 @@ static void remember_restored(struct ho_nic *n, const struct tcpe_tuple *tuple)
 }
 
 /* RESTORE_REQUEST: the connection goes back to the host with its state. */
-static void take_restore_request(struct ho_nic *n, const struct ho_cmd_restore_request *r)
+/* Gives the connection of slot s back to the driver: what it received first (RECV), then its
+ * state (RESTORE, for reason), and it leaves the NIC. */
+static void restore_slot(struct ho_nic *n, struct nic_slot *s, uint8_t reason)
 {
-    struct nic_slot *s = slot_of_host(n, r->conn_id);
-    if (!s) {
-        return; /* it ended on the NIC meanwhile: the driver will take its CLOSED */
-    }
-    if (!TCPE_CAN_EXPORT(tcpe_conn_state(s->conn))) {
-        n->late_cmds++; /* closed on both sides, in TIME_WAIT: its CLOSED will follow */
-        return;
-    }
     uint32_t ns = (uint32_t)(s - n->slots);
     deliver(n, s); /* what it received reaches the host before its state */
     ack_flush(n);
     int len = tcpe_export(s->conn, n->now, NULL, 0);
     HO_ASSERT(len > 0 && len <= (int)HO_CMD_BLOB_MAX, "NIC connection %u cannot be exported (%d)",
-              r->conn_id, len);
+              s->host_id, len);
     uint8_t *blob = malloc((size_t)len);
     HO_ASSERT(blob, "out of memory");
     HO_ASSERT(tcpe_export(s->conn, n->now, blob, (size_t)len) == len, "export");
     struct ho_cmd cmd = {.type = HO_CMD_RESTORE};
     cmd.restore.conn_id = s->host_id;
-    cmd.restore.reason = HO_CMD_RESTORE_REQUESTED;
+    cmd.restore.reason = reason;
     cmd.restore.sockbuf.snd_unacked = tcpe_conn_unacked(s->conn);
     cmd.restore.state.len = (uint32_t)len;
     cmd.restore.state.data = blob;
@@ -320,6 +314,32 @@ static void take_restore_request(struct ho_nic *n, const struct ho_cmd_restore_r
     memset(s, 0, sizeof *s);
     s->next_free = n->free_slot;
     n->free_slot = ns;
+}
+
+static void take_restore_request(struct ho_nic *n, const struct ho_cmd_restore_request *r)
+{
+    struct nic_slot *s = slot_of_host(n, r->conn_id);
+    if (!s) {
+        return; /* it ended on the NIC meanwhile: the driver will take its CLOSED */
+    }
+    if (!TCPE_CAN_EXPORT(tcpe_conn_state(s->conn))) {
+        n->late_cmds++; /* closed on both sides, in TIME_WAIT: its CLOSED will follow */
+        return;
+    }
+    restore_slot(n, s, HO_CMD_RESTORE_REQUESTED);
+}
+
+uint32_t nic_upload_all(struct ho_nic *n)
+{
+    uint32_t moved = 0;
+    for (uint32_t i = 0; n->slots && i < n->p.hard_limit; i++) {
+        struct nic_slot *s = &n->slots[i];
+        if (s->conn && TCPE_CAN_EXPORT(tcpe_conn_state(s->conn))) {
+            restore_slot(n, s, HO_CMD_RESTORE_ERROR);
+            moved++;
+        }
+    }
+    return moved;
 }
 
 static bool same_tuple(const struct tcpe_tuple *a, const struct tcpe_tuple *b)

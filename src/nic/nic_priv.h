@@ -71,7 +71,8 @@ struct ho_nic {
     uint64_t stale_cmds, lost_conns;
     bool init_arrived;          /* the INIT awaited has reached the command ring */
     uint64_t stale_host_tx;     /* host packets posted on the send ring before the INIT came */
-    uint64_t accepted_at_reset, closed_at_reset;
+    uint64_t accepted_at_reset, closed_at_reset, restored_at_reset;
+    uint64_t uploaded; /* connections given back unasked (ho_nic_upload) */
     /* Segments the NIC's TCP sends while it takes a received segment, held until the call ends
      * so that a RECV the call posts leaves first (nic_conn.c). */
     bool holding;
@@ -107,6 +108,9 @@ void nic_tcp_input(struct ho_nic *n, const struct tcpe_seg *seg);
 void nic_take_command(struct ho_nic *n, uint32_t handle);
 /* Tells the platform when the NIC's TCP next needs its timers, if that changed. */
 void nic_tcp_rearm(struct ho_nic *n);
+/* Gives every connection that can move back to the driver (RESTORE, reason ERROR); returns
+ * how many. Those in TIME_WAIT stay until their CLOSED. */
+uint32_t nic_upload_all(struct ho_nic *n);
 /* Runs the NIC's due TCP timers; returns how many expired. */
 uint64_t nic_tcp_timers(struct ho_nic *n);
 void nic_ack_timer(struct ho_nic *n);

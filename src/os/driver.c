@@ -294,6 +294,21 @@ int ho_os_restore(struct ho_os *os, uint32_t sock, uint64_t now)
     return HO_OK;
 }
 
+uint32_t ho_os_restore_all(struct ho_os *os, uint64_t now)
+{
+    os->now = now;
+    uint32_t asked = 0;
+    for (uint32_t i = 0; i < os->nsocks; i++) {
+        struct os_sock *s = &os->socks[i];
+        if (s->in_use && s->where == OS_ON_NIC && !s->close_sent) {
+            int rc = ho_os_restore(os, i, now);
+            HO_ASSERT(rc == HO_OK, "restoring connection %u: %s", i, ho_strerror(rc));
+            asked++;
+        }
+    }
+    return asked;
+}
+
 /* RESTORE: the connection's state goes back into the host's TCP. What the NIC delivered and
  * the application has not read stays in the socket, read before the TCP's. */
 static void restored(struct ho_os *os, const struct ho_cmd_restore *r)
@@ -314,6 +329,27 @@ static void restored(struct ho_os *os, const struct ho_cmd_restore *r)
     s->moves++;
     free(s->blob);
     s->blob = NULL;
+    /* Given back unasked, the connection left the NIC while SENDs may still have been on their
+     * way to it (the NIC drops them as late): their bytes, the newest in the send buffer, are
+     * what the host has given and the state does not hold. ACKED came before the RESTORE. */
+    uint64_t missing =
+        s->snd_inflight > r->sockbuf.snd_unacked ? s->snd_inflight - r->sockbuf.snd_unacked : 0;
+    if (missing > 0) {
+        uint8_t *tail = NULL;
+        if (!os->p.virtual_payload) {
+            HO_ASSERT(missing <= s->snd.len, "%llu bytes missing of %u held",
+                      (unsigned long long)missing, s->snd.len);
+            tail = malloc(missing);
+            HO_ASSERT(tail, "out of memory");
+            for (uint32_t i = 0; i < missing; i++) {
+                tail[i] = s->snd.buf[(s->snd.head + s->snd.len - missing + i) % s->snd.cap];
+            }
+        }
+        rc = tcpe_send(c, tail, (uint32_t)missing, os->now);
+        HO_ASSERT(rc == (int)missing, "the restored connection took %d of %llu bytes", rc,
+                  (unsigned long long)missing);
+        free(tail);
+    }
     s->snd_inflight = s->snd_phantom = 0;
     free(s->snd.buf);
     s->snd = (struct os_bytes){0};
@@ -321,7 +357,13 @@ static void restored(struct ho_os *os, const struct ho_cmd_restore *r)
         s->rx_ready = 0; /* the delivered bytes wait in s->rcv */
     }                    /* on virtual payload rx_ready still counts them, read before the TCP's */
     s->nic_eof = false;
-    bool close_pending = s->close_pending;
+    /* A connection the NIC gives back unasked may be one the application has closed. */
+    bool close_pending = s->close_pending || s->close_sent;
+    s->close_pending = s->close_sent = false;
+    os->restored++;
+    if (r->reason != HO_CMD_RESTORE_REQUESTED) {
+        os->uploaded++;
+    }
     bool readable =
         s->rcv.len > 0 || s->rx_ready > 0 || tcpe_conn_readable(c) > 0 || tcpe_conn_eof(c);
     if (readable) {
@@ -444,6 +486,7 @@ static void fw_up(struct ho_os *os, const struct ho_cmd_fw_up *u)
     os->last_fw_up = os->now;
     os->accepted_at_fw_up = os->accepted;
     os->closed_at_fw_up = os->closed;
+    os->restored_at_fw_up = os->restored;
     os->tx_pending -= os->tx_posted;
     os->tx_posted = 0;
     os->nic_initializing = true;

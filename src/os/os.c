@@ -310,8 +310,11 @@ void ho_os_info(const struct ho_os *os, struct ho_os_info *info)
     info->last_fw_up = os->last_fw_up;
     info->accepted_at_fw_up = os->accepted_at_fw_up;
     info->closed_at_fw_up = os->closed_at_fw_up;
+    info->restored = os->restored;
+    info->restored_at_fw_up = os->restored_at_fw_up;
     info->watchdog_resets = os->watchdog_resets;
     info->last_watchdog_reset = os->last_watchdog_reset;
+    info->uploaded = os->uploaded;
     info->accepted = os->accepted;
     info->closed = os->closed;
     info->ifq_drops = os->ifq_drops;

@@ -126,7 +126,9 @@ struct ho_os {
     uint64_t cmds_since_life;
     uint64_t wd_when;
     uint64_t watchdog_resets, last_watchdog_reset;
-    uint64_t accepted_at_fw_up, closed_at_fw_up;
+    uint64_t uploaded; /* RESTOREs the NIC sent unasked */
+    uint64_t restored; /* RESTOREs taken */
+    uint64_t accepted_at_fw_up, closed_at_fw_up, restored_at_fw_up;
 };
 
 /* socket.c: a socket's received bytes (struct os_bytes used as a growing queue). */

@@ -138,6 +138,12 @@ static const struct key keys[] = {
      "the NIC's processor stops at this time, ms (0 = never)"},
     {"fault.nic_hang_ms", K_U64, F(fault.nic_hang_ms), 0, 1ull << 40,
      "for this long, ms (unless the driver's watchdog resets it first)"},
+    {"fault.nic_upload_at_ms", K_U64, F(fault.nic_upload_at_ms), 0, 1ull << 40,
+     "the NIC gives every connection back to the host unasked at this time, ms, as a Chimney "
+     "offload target uploads them (0 = never)"},
+    {"fault.host_reclaim_at_ms", K_U64, F(fault.host_reclaim_at_ms), 0, 1ull << 40,
+     "the host asks the NIC for every connection back at this time, ms, as before a firmware "
+     "update (0 = never)"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 

@@ -126,7 +126,13 @@ static void lost(void *ctx, struct ho_pkt *p)
 
 /* ---- faults (docs/failures.md) ------------------------------------------------------------ */
 
-enum { FAULT_NIC_RESET = 1, FAULT_REFUSE = 2, FAULT_NIC_HANG = 3 };
+enum {
+    FAULT_NIC_RESET = 1,
+    FAULT_REFUSE = 2,
+    FAULT_NIC_HANG = 3,
+    FAULT_NIC_UPLOAD = 4,
+    FAULT_HOST_RECLAIM = 5
+};
 
 static void fault_event(void *ctx, uint64_t which, uint64_t now)
 {
@@ -138,6 +144,12 @@ static void fault_event(void *ctx, uint64_t which, uint64_t now)
         break;
     case FAULT_REFUSE:
         ho_nic_refuse(w->nic.fw, true, now);
+        break;
+    case FAULT_NIC_UPLOAD:
+        (void)ho_nic_upload(w->nic.fw, now);
+        break;
+    case FAULT_HOST_RECLAIM:
+        (void)ho_os_restore_all(w->host.os, now);
         break;
     case FAULT_NIC_HANG:
         w->hang_at = now;
@@ -158,6 +170,14 @@ static void schedule_faults(struct sim_world *w)
     if (f->refuse_at_ms) {
         sim_evq_schedule(w->evq, f->refuse_at_ms * SIM_NS_PER_MS, fault_event, w, FAULT_REFUSE,
                          NULL);
+    }
+    if (f->nic_upload_at_ms) {
+        sim_evq_schedule(w->evq, f->nic_upload_at_ms * SIM_NS_PER_MS, fault_event, w,
+                         FAULT_NIC_UPLOAD, NULL);
+    }
+    if (f->host_reclaim_at_ms) {
+        sim_evq_schedule(w->evq, f->host_reclaim_at_ms * SIM_NS_PER_MS, fault_event, w,
+                         FAULT_HOST_RECLAIM, NULL);
     }
     if (f->nic_hang_at_ms) {
         sim_evq_schedule(w->evq, f->nic_hang_at_ms * SIM_NS_PER_MS, fault_event, w, FAULT_NIC_HANG,
@@ -392,7 +412,9 @@ static void check_conservation(struct sim_world *w)
             (ni.accepted - ni.accepted_at_reset) - (oi.accepted - oi.accepted_at_fw_up);
         uint64_t closes_in_flight =
             (ni.closed - ni.closed_at_reset) - (oi.closed - oi.closed_at_fw_up);
-        uint64_t nic_view = oi.on_nic + accepts_in_flight - closes_in_flight;
+        uint64_t restores_in_flight =
+            (ni.restored - ni.restored_at_reset) - (oi.restored - oi.restored_at_fw_up);
+        uint64_t nic_view = oi.on_nic + accepts_in_flight - closes_in_flight - restores_in_flight;
         if (nic_view != ni.cnum || nic_view != ni.conns ||
             oi.sel_on_nic != oi.on_nic + oi.offered) {
             meter_fail(m,
@@ -561,11 +583,17 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
                              ? (double)(oi.last_watchdog_reset - w->hang_at) / 1e6
                              : -1;
     m->nic_watchdog_resets = oi.watchdog_resets;
-    uint64_t fault_at = w->reset_at                        ? w->reset_at
-                        : w->hang_at                       ? w->hang_at
-                        : w->cfg.fault.refuse_at_ms        ? w->cfg.fault.refuse_at_ms * SIM_NS_PER_MS
-                        : w->cfg.fault.wire_drop_at_ms ? w->cfg.fault.wire_drop_at_ms * SIM_NS_PER_MS
-                                                           : 0;
+    m->conns_uploaded = oi.uploaded;
+    m->conns_restored = oi.restored;
+    const struct sim_faults *f = &w->cfg.fault;
+    /* The fault the recovery is timed from: the first configured, in this order. */
+    uint64_t fault_at = w->reset_at                ? w->reset_at
+                        : w->hang_at               ? w->hang_at
+                        : f->nic_upload_at_ms      ? f->nic_upload_at_ms * SIM_NS_PER_MS
+                        : f->host_reclaim_at_ms    ? f->host_reclaim_at_ms * SIM_NS_PER_MS
+                        : f->refuse_at_ms          ? f->refuse_at_ms * SIM_NS_PER_MS
+                        : f->wire_drop_at_ms       ? f->wire_drop_at_ms * SIM_NS_PER_MS
+                                                   : 0;
     m->fault_recovery_ms = fault_at ? recovery_ms(w, fault_at) : -1;
     uint64_t host_pkts = oi.pkts - w->host_pkts_base;
     m->host_misses_per_packet = host_pkts ? (double)mt->host_misses / (double)host_pkts : 0;

@@ -2955,6 +2955,47 @@ static void test_reset(void **state)
     fake_free(f);
 }
 
+/* Upload: every connection goes back unasked, RESTORE with reason error, its received bytes
+ * first; the export work is owed and paid before the next piece. */
+static void test_upload(void **state)
+{
+    (void)state;
+    struct ho_nic_params p = base_params(4);
+    struct fake *f = fake_new(&p);
+    struct net *nt = net_new();
+    struct conn a, b;
+    f->now = 1 * MS;
+    net_open(nt, &a, 48600, 91, f->now);
+    net_open(nt, &b, 48601, 92, f->now);
+    handoff_ok(f, &a);
+    handoff_ok(f, &b);
+    run_all(f);
+    f->msg_seen = f->nmsg;
+    f->now = 2 * MS;
+    assert_int_equal(tcpe_send(a.peer, NULL, 300, f->now), 300);
+    settle(f, nt);
+    assert_int_equal(next_msg(f, HO_CMD_RECV)->recv.len, 300);
+    f->msg_seen = f->nmsg;
+    assert_int_equal(ho_nic_upload(f->nic, f->now), 2);
+    struct ho_nic_info in = info_of(f);
+    assert_int_equal(in.conns, 0);
+    assert_int_equal(in.cnum, 0);
+    assert_int_equal(in.uploaded, 2);
+    assert_int_equal(in.restored, 2);
+    run_all(f);
+    unsigned restores = 0;
+    for (size_t m = f->msg_seen; m < f->nmsg; m++) {
+        if (f->msg[m].cmd.type == HO_CMD_RESTORE) {
+            assert_int_equal(f->msg[m].cmd.restore.reason, HO_CMD_RESTORE_ERROR);
+            restores++;
+        }
+    }
+    assert_int_equal(restores, 2);
+    assert_int_equal(ho_nic_upload(f->nic, f->now), 0); /* nothing left */
+    net_free(nt);
+    fake_free(f);
+}
+
 /* While refusing, every HANDOFF is refused for lack of memory and load control is untouched;
  * afterwards handoffs are taken again. */
 static void test_refuse(void **state)
@@ -3012,6 +3053,7 @@ int main(void)
         cmocka_unit_test(test_late_commands),
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_refuse),
+        cmocka_unit_test(test_upload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -389,6 +389,25 @@ static void test_fault_nic_hang(void **state)
     assert_true(m.fault_recovery_ms >= 0 && m.fault_recovery_ms <= 500);
 }
 
+/* Chimney-like: the NIC gives every connection back unasked, or the host asks for all of them
+ * (as before a firmware update); every one comes back and the run's checks hold. */
+static void test_fault_upload_and_reclaim(void **state)
+{
+    (void)state;
+    struct sim_metrics m;
+    fault_run("W-1024-P-L-FCFS-400,fault.nic_upload_at_ms=800", &m);
+    assert_true(m.conns_uploaded > 500);
+    assert_int_equal(m.conns_restored, m.conns_uploaded);
+    assert_int_equal(m.nic_faults_detected, 0);
+    assert_true(m.fault_recovery_ms >= 0 && m.fault_recovery_ms <= 500);
+    assert_int_equal(m.stalled_requests, 0);
+    fault_run("W-1024-P-L-FCFS-400,fault.host_reclaim_at_ms=800", &m);
+    assert_true(m.conns_restored > 500);
+    assert_int_equal(m.conns_uploaded, 0);
+    assert_true(m.fault_recovery_ms >= 0 && m.fault_recovery_ms <= 500);
+    assert_int_equal(m.stalled_requests, 0);
+}
+
 static void test_fault_wire_drop(void **state)
 {
     (void)state;
@@ -406,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_fault_nic_reset),
         cmocka_unit_test(test_fault_refuse),
         cmocka_unit_test(test_fault_nic_hang),
+        cmocka_unit_test(test_fault_upload_and_reclaim),
         cmocka_unit_test(test_fault_wire_drop),
         cmocka_unit_test(test_every_workload_runs),
         cmocka_unit_test(test_same_seed_same_results),

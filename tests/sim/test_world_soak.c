@@ -6,7 +6,7 @@
  * configurations from a seeded generator (the workload, the six shorthand fields, the NIC's
  * queues and load-control knobs, the clients, the cost of the NIC's own work, the TCP buffers
  * and timers, the wire's rate and delay, and in half the runs faults: a firmware reset, refused
- * handoffs, a wire that loses everything for a while, a hung NIC and the driver's watchdog) and runs each briefly, then drains it (sim_world_drain:
+ * handoffs, a wire that loses everything for a while, a hung NIC and the driver's watchdog, connections given back unasked or asked back) and runs each briefly, then drains it (sim_world_drain:
  * the clients stop and every outstanding request must complete). A run fails the test when the
  * world cannot be built, when the run or the drain fails (a conservation check, a reset or
  * timed-out connection, the NIC idle with work queued, nothing on the wire for 60 simulated
@@ -210,6 +210,12 @@ static void soak_draw(uint64_t run, struct soak_case *k)
             spec_set(k, "fault.wire_drop_at_ms", 1 + ho_rng_below(&fr, 300), 0);
             spec_set(k, "fault.wire_drop_ms", log_uniform(&fr, 1, 200), 0);
         }
+        if (ho_rng_below(&fr, 4) == 0) {
+            spec_set(k, "fault.nic_upload_at_ms", 1 + ho_rng_below(&fr, 300), 0);
+        }
+        if (ho_rng_below(&fr, 4) == 0) {
+            spec_set(k, "fault.host_reclaim_at_ms", 1 + ho_rng_below(&fr, 300), 0);
+        }
         if (coin(&fr)) {
             spec_set(k, "fault.nic_hang_at_ms", 1 + ho_rng_below(&fr, 300), 0);
             spec_set(k, "fault.nic_hang_ms", log_uniform(&fr, 1, 500), 0);
@@ -282,7 +288,8 @@ static const char *metrics_problem(const struct sim_config *c, const struct sim_
 
 /* What a soak found, over its runs, to show that it reached the corners it is meant to. */
 struct soak_coverage {
-    uint64_t runs, handed_off, dropped, overloaded_nic, slow_wire, recovered, wire_lost, watchdog;
+    uint64_t runs, handed_off, dropped, overloaded_nic, slow_wire, recovered, wire_lost, watchdog,
+        restored;
 };
 
 static void soak_one(const struct soak_case *k, bool verbose, struct soak_coverage *cov)
@@ -344,6 +351,7 @@ static void soak_one(const struct soak_case *k, bool verbose, struct soak_covera
     cov->recovered += m.conns_recovered > 0;
     cov->wire_lost += m.wire_dropped > 0;
     cov->watchdog += m.nic_watchdog_resets > 0;
+    cov->restored += m.conns_restored > 0;
 }
 
 static uint64_t env_u64(const char *name, uint64_t dflt)
@@ -368,12 +376,12 @@ static void test_random_configurations(void **state)
             "soak: runs %llu..%llu passed; %llu handed connections off, %llu dropped at the "
             "NIC, %llu kept its processor over 95 %% busy, %llu had a wire under 1 Gb/s, %llu "
             "took connections back after a NIC reset, %llu lost frames on the wire, %llu reset a "
-            "hung NIC by the watchdog\n",
+            "hung NIC by the watchdog, %llu took connections back by RESTORE\n",
             (unsigned long long)first, (unsigned long long)(first + runs - 1),
             (unsigned long long)cov.handed_off, (unsigned long long)cov.dropped,
             (unsigned long long)cov.overloaded_nic, (unsigned long long)cov.slow_wire,
             (unsigned long long)cov.recovered, (unsigned long long)cov.wire_lost,
-            (unsigned long long)cov.watchdog);
+            (unsigned long long)cov.watchdog, (unsigned long long)cov.restored);
     assert_int_equal(cov.runs, runs);
     /* A soak of any size reaches every corner it is meant to search; a generator that stopped
      * drawing them would pass while testing nothing. */
@@ -385,6 +393,7 @@ static void test_random_configurations(void **state)
         assert_true(cov.recovered > 0);
         assert_true(cov.wire_lost > 0);
         assert_true(cov.watchdog > 0);
+        assert_true(cov.restored > 0);
     }
 }
 
