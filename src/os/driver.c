@@ -145,6 +145,68 @@ bool os_bypass_rx(struct ho_os *os, struct ho_pkt *p)
     return true;
 }
 
+/* Gives the packets held for socket sock to the host's TCP. They are taken off the socket
+ * first: the TCP's events reach the application, which may open or close sockets (moving the
+ * table) meanwhile. */
+static void feed_held(struct ho_os *os, uint32_t sock)
+{
+    struct os_sock *s = &os->socks[sock];
+    struct ho_pkt **held = s->held;
+    uint32_t nheld = s->nheld;
+    s->held = NULL;
+    s->nheld = s->cap_held = 0;
+    os->pkts_held -= nheld;
+    for (uint32_t i = 0; i < nheld; i++) {
+        tcpe_stack_input(os->stack, &held[i]->seg, os->now);
+        os->ops.pkt_free(os->ctx, held[i]);
+    }
+    free(held);
+}
+
+/* Socket s's connection is back in the host's TCP as c: the socket leaves the bypass protocol
+ * (its shadow state and send ring go; the bytes the NIC delivered and the application has not
+ * read stay in s->rcv, read before the TCP's). Returns whether the application closed it
+ * meanwhile. */
+static bool sock_back(struct ho_os *os, uint32_t sock, struct tcpe_conn *c)
+{
+    struct os_sock *s = &os->socks[sock];
+    tcpe_conn_set_user(c, (void *)(uintptr_t)(sock + 1));
+    ho_lookup_remove(os->bypassed, &s->tuple);
+    s->conn = c;
+    s->where = OS_HOST;
+    s->moves++;
+    free(s->blob);
+    s->blob = NULL;
+    s->snd_inflight = s->snd_phantom = 0;
+    free(s->snd.buf);
+    s->snd = (struct os_bytes){0};
+    if (!os->p.virtual_payload) {
+        s->rx_ready = 0; /* the delivered bytes wait in s->rcv */
+    }                    /* on virtual payload rx_ready still counts them, read before the TCP's */
+    s->nic_eof = false;
+    bool closed = s->close_pending || s->close_sent;
+    s->close_pending = s->close_sent = false;
+    return closed;
+}
+
+/* Tells the application its connection is back (from RESTORE or a recovery): readable if
+ * anything is, then closed on the host if it had closed it, else resumed and writable. */
+static void tell_back(struct ho_os *os, uint32_t sock, struct tcpe_conn *c, bool closed)
+{
+    struct os_sock *s = &os->socks[sock];
+    if (!s->in_use || s->conn != c) {
+        return; /* closed by the application meanwhile */
+    }
+    if (s->rcv.len > 0 || s->rx_ready > 0 || tcpe_conn_readable(c) > 0 || tcpe_conn_eof(c)) {
+        os_app_event(os, sock, HO_SO_READABLE);
+    }
+    if (closed) {
+        os_sock_close(os, sock);
+    } else if (os->socks[sock].in_use && os->socks[sock].conn == c) {
+        os_app_event(os, sock, HO_SO_RESUMED | HO_SO_WRITABLE);
+    }
+}
+
 static void handoff_answered(struct ho_os *os, const struct ho_cmd_handoff_reply *r)
 {
     uint32_t sock = r->conn_id;
@@ -191,19 +253,8 @@ static void handoff_answered(struct ho_os *os, const struct ho_cmd_handoff_reply
         s->where = OS_HOST;
         free(s->blob);
         s->blob = NULL;
-        /* The held packets go to the host's TCP, whose events reach the application, which may
-         * open or close sockets (moving the table) meanwhile: they are taken off the socket
-         * first, and the socket is looked up again after. */
-        struct ho_pkt **held = s->held;
-        uint32_t nheld = s->nheld;
-        s->held = NULL;
-        s->nheld = s->cap_held = 0;
-        os->pkts_held -= nheld;
-        for (uint32_t i = 0; i < nheld; i++) {
-            tcpe_stack_input(os->stack, &held[i]->seg, os->now);
-            os->ops.pkt_free(os->ctx, held[i]);
-        }
-        free(held);
+        /* The held packets go to the host's TCP; the socket is looked up again after. */
+        feed_held(os, sock);
         s = &os->socks[sock];
         if (!s->in_use || s->conn != c) {
             return; /* closed by the application meanwhile */
@@ -321,59 +372,34 @@ static void restored(struct ho_os *os, const struct ho_cmd_restore *r)
     struct tcpe_conn *c;
     int rc = tcpe_import(os->stack, r->state.data, r->state.len, os->now, &c);
     HO_ASSERT(rc == HO_OK, "a restored connection cannot come back: %s", ho_strerror(rc));
-    tcpe_conn_set_user(c, (void *)(uintptr_t)(sock + 1));
     ho_sel_left_nic(&os->sel, &s->sel);
-    ho_lookup_remove(os->bypassed, &s->tuple);
-    s->conn = c;
-    s->where = OS_HOST;
-    s->moves++;
-    free(s->blob);
-    s->blob = NULL;
     /* Given back unasked, the connection left the NIC while SENDs may still have been on their
      * way to it (the NIC drops them as late): their bytes, the newest in the send buffer, are
      * what the host has given and the state does not hold. ACKED came before the RESTORE. */
     uint64_t missing =
         s->snd_inflight > r->sockbuf.snd_unacked ? s->snd_inflight - r->sockbuf.snd_unacked : 0;
-    if (missing > 0) {
-        uint8_t *tail = NULL;
-        if (!os->p.virtual_payload) {
-            HO_ASSERT(missing <= s->snd.len, "%llu bytes missing of %u held",
-                      (unsigned long long)missing, s->snd.len);
-            tail = malloc(missing);
-            HO_ASSERT(tail, "out of memory");
-            for (uint32_t i = 0; i < missing; i++) {
-                tail[i] = s->snd.buf[(s->snd.head + s->snd.len - missing + i) % s->snd.cap];
-            }
+    uint8_t *tail = NULL;
+    if (missing > 0 && !os->p.virtual_payload) {
+        HO_ASSERT(missing <= s->snd.len, "%llu bytes missing of %u held",
+                  (unsigned long long)missing, s->snd.len);
+        tail = malloc(missing);
+        HO_ASSERT(tail, "out of memory");
+        for (uint32_t i = 0; i < missing; i++) {
+            tail[i] = s->snd.buf[(s->snd.head + s->snd.len - missing + i) % s->snd.cap];
         }
+    }
+    bool closed = sock_back(os, sock, c);
+    if (missing > 0) {
         rc = tcpe_send(c, tail, (uint32_t)missing, os->now);
         HO_ASSERT(rc == (int)missing, "the restored connection took %d of %llu bytes", rc,
                   (unsigned long long)missing);
-        free(tail);
     }
-    s->snd_inflight = s->snd_phantom = 0;
-    free(s->snd.buf);
-    s->snd = (struct os_bytes){0};
-    if (!os->p.virtual_payload) {
-        s->rx_ready = 0; /* the delivered bytes wait in s->rcv */
-    }                    /* on virtual payload rx_ready still counts them, read before the TCP's */
-    s->nic_eof = false;
-    /* A connection the NIC gives back unasked may be one the application has closed. */
-    bool close_pending = s->close_pending || s->close_sent;
-    s->close_pending = s->close_sent = false;
+    free(tail);
     os->restored++;
     if (r->reason != HO_CMD_RESTORE_REQUESTED) {
         os->uploaded++;
     }
-    bool readable =
-        s->rcv.len > 0 || s->rx_ready > 0 || tcpe_conn_readable(c) > 0 || tcpe_conn_eof(c);
-    if (readable) {
-        os_app_event(os, sock, HO_SO_READABLE);
-    }
-    if (close_pending) {
-        os_sock_close(os, sock);
-    } else if (os->socks[sock].in_use && os->socks[sock].conn == c) {
-        os_app_event(os, sock, HO_SO_RESUMED | HO_SO_WRITABLE);
-    }
+    tell_back(os, sock, c, closed);
 }
 
 void os_nic_close(struct ho_os *os, uint32_t sock)
@@ -421,32 +447,12 @@ static void recover(struct ho_os *os, uint32_t sock)
     struct tcpe_conn *c = NULL;
     int rc = tcpe_import(os->stack, s->blob, s->blob_len, os->now, &c);
     HO_ASSERT(rc == HO_OK, "the state exported at handoff cannot come back: %s", ho_strerror(rc));
-    tcpe_conn_set_user(c, (void *)(uintptr_t)(sock + 1));
     if (offered) {
         ho_sel_reply(&os->sel, &s->sel, false);
     } else {
         ho_sel_left_nic(&os->sel, &s->sel);
     }
-    ho_lookup_remove(os->bypassed, &s->tuple);
-    free(s->blob);
-    s->blob = NULL;
-    s->conn = c;
-    s->where = OS_HOST;
-    s->moves++;
-    s->snd_inflight = s->snd_phantom = 0;
-    free(s->snd.buf);
-    s->snd = (struct os_bytes){0};
-    if (!os->p.virtual_payload) {
-        s->rx_ready = 0; /* the delivered bytes wait in s->rcv, read before the TCP's */
-    }
-    s->nic_eof = false;
-    bool close_pending = s->close_pending || s->close_sent;
-    s->close_pending = s->close_sent = false;
-    struct ho_pkt **held = s->held;
-    uint32_t nheld = s->nheld;
-    s->held = NULL;
-    s->nheld = s->cap_held = 0;
-    os->pkts_held -= nheld;
+    bool closed = sock_back(os, sock, c);
     os->conns_recovered++;
     rc = tcpe_conn_resync(c, &rs, os->now);
     free(app);
@@ -454,24 +460,8 @@ static void recover(struct ho_os *os, uint32_t sock)
         os->conns_reset++;
         tcpe_abort(c, os->now); /* the peer hears a RST; the application, the reset */
     }
-    /* From here on the application may be called: s is looked up again after. */
-    for (uint32_t i = 0; i < nheld; i++) {
-        tcpe_stack_input(os->stack, &held[i]->seg, os->now);
-        os->ops.pkt_free(os->ctx, held[i]);
-    }
-    free(held);
-    s = &os->socks[sock];
-    if (!s->in_use || s->conn != c) {
-        return;
-    }
-    if (s->rcv.len > 0 || s->rx_ready > 0 || tcpe_conn_readable(c) > 0 || tcpe_conn_eof(c)) {
-        os_app_event(os, sock, HO_SO_READABLE);
-    }
-    if (close_pending) {
-        os_sock_close(os, sock);
-    } else if (os->socks[sock].in_use && os->socks[sock].conn == c) {
-        os_app_event(os, sock, HO_SO_RESUMED | HO_SO_WRITABLE);
-    }
+    feed_held(os, sock); /* from here on the application may be called */
+    tell_back(os, sock, c, closed);
 }
 
 /*
