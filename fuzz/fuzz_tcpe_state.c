@@ -35,7 +35,9 @@
  * aborts (a finding):
  *  - the decoder accepts only canonical encodings: a state imported at the late time exports
  *    back byte for byte (the age of the last arrival excepted when it exceeds the clock; a
- *    version 4 encoding, from before SACK, comes back as version 5 with no SACK blocks);
+ *    version 5 encoding, from before the SACK scoreboard, comes back as version 6 with an empty
+ *    scoreboard and HighRxt at SND.UNA; a version 4 one, from before SACK, the same and with no
+ *    SACK blocks either);
  *  - every connection the engine holds in an exportable state exports to an encoding that
  *    imports again (the handoff op, and the final check before the stacks are destroyed);
  *  - segments the engine emits come from the connection's tuple, and real payload is readable.
@@ -70,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_OPS     64
 #define MAX_PAYLOAD 4096
 #define RCV_AGE_OFF 139 /* offset of "age of last arrival" in the encoding (docs/tcpe.md) */
+#define SND_UNA_OFF 27  /* offset of SND.UNA */
 
 /* The script, read byte by byte; past its end every read is 0. */
 struct script {
@@ -267,20 +270,24 @@ static void op_handoff(struct world *w)
 /* The decoder must accept only what the encoder writes: the import re-exports identically. */
 static void check_canonical(struct tcpe_conn *c, const uint8_t *v, size_t v_len, uint64_t now)
 {
-    /* Version 4 (before SACK): what version 5 says of the same connection is the same bytes
-     * with the version changed and an empty list of SACK blocks ahead of the counters. */
+    /* What version 6 says of a connection read from an older encoding is the same bytes with
+     * the version changed and, ahead of the counters, what the older one lacked: version 5 an
+     * empty scoreboard and HighRxt = SND.UNA, version 4 also an empty list of SACK blocks. */
     const size_t counters = 1 + sizeof(struct tcpe_stats);
     uint8_t *upgraded = NULL;
     const uint8_t *state = v;
     size_t len = v_len;
-    if (v_len > 6 + counters && v[4] == 0 && v[5] == 4) {
-        len = v_len + 1;
+    if (v_len > SND_UNA_OFF + 4 + counters && v[4] == 0 && (v[5] == 4 || v[5] == 5)) {
+        uint8_t added[6] = {
+            0, 0, v[SND_UNA_OFF], v[SND_UNA_OFF + 1], v[SND_UNA_OFF + 2], v[SND_UNA_OFF + 3]};
+        size_t skip = v[5] == 4 ? 0 : 1; /* version 5 has the SACK block list already */
+        len = v_len + sizeof added - skip;
         upgraded = malloc(len);
         CHECK(upgraded != NULL);
         memcpy(upgraded, v, v_len - counters);
-        upgraded[5] = 5;
-        upgraded[v_len - counters] = 0;
-        memcpy(upgraded + v_len - counters + 1, v + v_len - counters, counters);
+        upgraded[5] = 6;
+        memcpy(upgraded + v_len - counters, added + skip, sizeof added - skip);
+        memcpy(upgraded + len - counters, v + v_len - counters, counters);
         state = upgraded;
     }
     int n = tcpe_export(c, now, NULL, 0);

@@ -13,8 +13,10 @@
  * a big-endian u16 length, the exported state, then a short script (a mode byte and a few
  * operations, see fuzz_tcpe_state.c) that acknowledges, sends and lets timers run, so that the
  * seeds reach past the import from the start. Both stacks use SACK (tcpe's default), so the
- * out-of-order seeds carry SACK blocks. The corpus also keeps, as v4_*, the seeds this program
- * wrote in export version 4 (before SACK), which the decoder still reads.
+ * out-of-order seeds carry SACK blocks, and one client is exported in the middle of RFC 6675
+ * recovery, with a scoreboard (its script sends more SACK blocks). The corpus also keeps, as
+ * v4_* and v5_*, the seeds this program wrote in export versions 4 (before SACK) and 5 (before
+ * the scoreboard), which the decoder still reads.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +222,13 @@ static const uint8_t odd_segments[] = {
     2, 0x12, 0xff, 0xf0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0f, /* SYN+ACK, options */
     4, 4,    4,
 };
+/* Duplicate ACKs with SACK blocks (two, then one), time, and an ACK of everything. */
+static const uint8_t sack_acks[] = {
+    0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x10, 0x01, 0x0b, 0xb8, 0x05,
+    0xb4, 0x11, 0x94, 0x05, 0xb4, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00,
+    0x10, 0x00, 0x17, 0x70, 0x05, 0xb4, 0x03, 0x00, 0x64, 0x07, 0xff, 0xff, 0x00, 0x00,
+};
+
 static const uint8_t closing[] = {
     0,                   /* mode: early import */
     5, 2,                /* shutdown */
@@ -297,6 +306,31 @@ int main(int argc, char **argv)
         err = 1;
     } else {
         err |= write_seed(dir, "established_client_limited", cli, n->now, ack_all, sizeof ack_all);
+    }
+    close_pair(n);
+
+    /* SACK recovery (RFC 6675): the first and third segments of the client's flight are lost,
+     * and the duplicate ACKs, with SACK blocks, come back one by one until recovery starts. */
+    open_pair(n, false, &cli, &srv);
+    send_pattern(n, cli, 40000, false);
+    deliver(n, 0);
+    (void)tcpe_recv(srv, sink, sizeof sink, n->now);
+    deliver(n, 0); /* the window update */
+    send_pattern(n, cli, 9000, false);
+    deliver_some(n, 0x5, 3);
+    bool recovering = false;
+    for (int i = 0; i < 40 && n->nq > 0 && !recovering; i++) {
+        deliver_some(n, 0, 1);
+        struct tcpe_info in;
+        tcpe_conn_info(cli, &in);
+        recovering = in.in_recovery && in.sack_ranges > 0;
+    }
+    if (!recovering) {
+        fprintf(stderr, "gen_corpus_tcpe_state: no SACK recovery\n");
+        err = 1;
+    } else {
+        err |= write_seed(dir, "established_client_sack_recovery", cli, n->now, sack_acks,
+                          sizeof sack_acks);
     }
     close_pair(n);
 

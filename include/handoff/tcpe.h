@@ -179,8 +179,9 @@ struct tcpe_params {
                                      offer SACK-permitted on our SYN, answer it on the peer's.
                                      Then our ACKs report out-of-order data in SACK blocks and
                                      duplicates in D-SACK blocks (RFC 2883); the blocks come out
-                                     of the payload of a segment that carries them. The SACK
-                                     blocks the peer sends are not yet used [true] */
+                                     of the payload of a segment that carries them. The blocks
+                                     the peer sends fill a scoreboard, and losses are recovered
+                                     by RFC 6675 instead of NewReno [true] */
     uint16_t mss;                 /* MSS we advertise and the most we send (48..65495) [1460] */
     uint32_t sndbuf;              /* send-buffer limit, octets (1 .. 2^30) [65536] */
     uint32_t rcvbuf;              /* receive-buffer limit = largest window, octets [65536] */
@@ -355,13 +356,14 @@ struct tcpe_info {
     uint64_t rto;            /* current timeout including backoff, ns */
     uint32_t rxtshift;       /* retransmission backoff count */
     uint32_t dupacks;        /* consecutive duplicate ACKs */
-    bool in_recovery;        /* NewReno fast recovery in progress */
+    bool in_recovery;        /* loss recovery in progress (NewReno, or RFC 6675 with sack) */
     uint32_t ooo_count;      /* segments in the out-of-order queue */
     uint32_t sndbuf_len;     /* octets in the send buffer (unacknowledged + unsent) */
     uint32_t rcvbuf_len;     /* octets waiting for tcpe_recv */
     bool virtual_payload;    /* lengths only */
     bool timestamps;         /* RFC 7323 timestamps negotiated */
     bool sack;               /* RFC 2018 SACK permitted by both sides */
+    uint32_t sack_ranges;    /* ranges in the SACK scoreboard (what the peer's blocks report) */
     uint32_t ts_recent;      /* TS.Recent, the peer's TSval we echo (with timestamps) */
     struct tcpe_stats stats; /* this connection's counters */
 };
@@ -384,22 +386,22 @@ struct tcpe_resync {
     const uint8_t *appended; /* the octets appended to the send buffer since the export that the
                                 peer has not acknowledged (NULL on virtual payload) */
     uint64_t appended_len;   /* how many */
-    uint64_t delivered;     /* octets delivered to the application since, the ones that were
-                               unread at the export first */
-    bool fin_received;      /* the peer's FIN followed them */
+    uint64_t delivered;      /* octets delivered to the application since, the ones that were
+                                unread at the export first */
+    bool fin_received;       /* the peer's FIN followed them */
 };
 
 /*
  * Brings c, just imported from an old export, up to date when the holder it was exported to was
  * lost without giving it back: SND.UNA moves on by r->acked, which leave the send buffer, and
- * r->appended, the unacknowledged rest of what was appended, joins its end; RCV.NXT moves on by what was delivered and by the FIN, which moves
- * ESTABLISHED to CLOSE_WAIT. How far the lost holder had sent is unknown: every octet in the send
- * buffer counts as sent and goes again from SND.UNA at once, with a congestion window of one
- * segment; out-of-order data is dropped, and an ACK goes out. Only ESTABLISHED and CLOSE_WAIT,
- * before any shutdown. Returns HO_OK; HO_ESTATE in another state; HO_EINVAL if r does not fit c
- * (more octets than the send buffer holds, counts beyond any buffer, a second FIN, payload of the
- * wrong kind); HO_ENOMEM (c unchanged). Events the change raises
- * are delivered before it returns.
+ * r->appended, the unacknowledged rest of what was appended, joins its end; RCV.NXT moves on by
+ * what was delivered and by the FIN, which moves ESTABLISHED to CLOSE_WAIT. How far the lost holder
+ * had sent is unknown: every octet in the send buffer counts as sent and goes again from SND.UNA at
+ * once, with a congestion window of one segment; out-of-order data is dropped, and an ACK goes out.
+ * Only ESTABLISHED and CLOSE_WAIT, before any shutdown. Returns HO_OK; HO_ESTATE in another state;
+ * HO_EINVAL if r does not fit c (more octets than the send buffer holds, counts beyond any buffer,
+ * a second FIN, payload of the wrong kind); HO_ENOMEM (c unchanged). Events the change raises are
+ * delivered before it returns.
  */
 int tcpe_conn_resync(struct tcpe_conn *c, const struct tcpe_resync *r, uint64_t now);
 

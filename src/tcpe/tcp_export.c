@@ -14,8 +14,12 @@
  * reads outside a buffer. The connection joins the stack only once all of it has been decoded.
  *
  * Versions: 5 adds SACK (the TF_SACK flag, and after the out-of-order queue the SACK blocks our
- * ACKs report, in their order). Version 4, which has neither, is still read: its connections
- * arrive without SACK, as they were.
+ * ACKs report, in their order). 6 adds the sender's half of SACK after those blocks: the
+ * scoreboard of what the peer SACKed and HighRxt, so that a connection moved in the middle of
+ * RFC 6675 recovery goes on with it. Versions 5 and 4 are still read: a version 5 connection
+ * arrives with an empty scoreboard (as if the peer had sent no blocks yet; outside recovery
+ * that is what it was, in recovery only the information is missing, which costs at most
+ * retransmissions of octets the peer already has), a version 4 one without SACK.
  */
 #include <string.h>
 
@@ -25,7 +29,8 @@
 #include "tcp_var.h"
 
 #define TCPE_EXPORT_MAGIC   0x54435045u /* "TCPE" */
-#define TCPE_EXPORT_VERSION 5u
+#define TCPE_EXPORT_VERSION 6u
+#define TCPE_EXPORT_V5      5u /* before the SACK scoreboard */
 #define TCPE_EXPORT_V4      4u /* before SACK */
 #define NSTATS              (sizeof(struct tcpe_stats) / sizeof(uint64_t))
 #define NONE                UINT64_MAX
@@ -84,7 +89,7 @@ static size_t export_size(const struct tcpe_conn *c)
     for (const struct tcp_ooo *q = c->ooo; q != NULL; q = q->next) {
         n += 9 + (virt ? 0 : q->len);
     }
-    return n + 1 + 8u * c->sack_nblks;
+    return n + 1 + 8u * c->sack_nblks + 1 + 8u * c->sb_n + 4;
 }
 
 int tcpe_export(const struct tcpe_conn *c, uint64_t now, uint8_t *buf, size_t cap)
@@ -191,6 +196,14 @@ int tcpe_export(const struct tcpe_conn *c, uint64_t now, uint8_t *buf, size_t ca
         ho_wr_u32(&w, c->sack_blks[i].start);
         ho_wr_u32(&w, c->sack_blks[i].end);
     }
+    /* the SACK scoreboard, ascending, and HighRxt (SND.UNA outside SACK recovery, where it
+     * means nothing) */
+    ho_wr_u8(&w, c->sb_n);
+    for (uint8_t i = 0; i < c->sb_n; i++) {
+        ho_wr_u32(&w, c->sb[i].start);
+        ho_wr_u32(&w, c->sb[i].end);
+    }
+    ho_wr_u32(&w, tcp_sb_recovering(c) ? c->high_rxt : c->snd_una);
     /* counters */
     uint64_t st[NSTATS];
     stats_get(&c->stats, st);
@@ -310,6 +323,26 @@ static int get_sack(struct ho_rd *r, struct tcpe_conn *tp)
     return HO_OK;
 }
 
+/* The scoreboard (version 6): checked with the rest by consistent(), once SND.UNA and SND.MAX
+ * are known to agree with the buffer. */
+static int get_scoreboard(struct ho_rd *r, struct tcpe_conn *tp)
+{
+    uint8_t n = ho_rd_u8(r);
+    if (ho_rd_error(r) < 0) {
+        return HO_EMSGSIZE;
+    }
+    if (n > TCP_SB_MAX) {
+        return HO_EPROTO;
+    }
+    for (uint8_t i = 0; i < n; i++) {
+        tp->sb[i].start = ho_rd_u32(r); /* two statements: the order of reads matters */
+        tp->sb[i].end = ho_rd_u32(r);
+    }
+    tp->sb_n = n;
+    tp->high_rxt = ho_rd_u32(r);
+    return ho_rd_error(r) < 0 ? HO_EMSGSIZE : HO_OK;
+}
+
 /* Do the decoded variables describe a connection the engine could have built? */
 static bool consistent(const struct tcpe_conn *tp)
 {
@@ -390,7 +423,7 @@ static bool consistent(const struct tcpe_conn *tp)
     if (tcp_timer_on(tp, TCP_T_2MSL) && tp->state != TCPE_FIN_WAIT_2) {
         return false;
     }
-    return true;
+    return tcp_sb_valid(tp);
 }
 
 int tcpe_import(struct tcpe_stack *s, const uint8_t *buf, size_t len, uint64_t now,
@@ -406,7 +439,7 @@ int tcpe_import(struct tcpe_stack *s, const uint8_t *buf, size_t len, uint64_t n
     if (ho_rd_error(&r) < 0) {
         return HO_EMSGSIZE;
     }
-    if (version != TCPE_EXPORT_VERSION && version != TCPE_EXPORT_V4) {
+    if (version != TCPE_EXPORT_VERSION && version != TCPE_EXPORT_V5 && version != TCPE_EXPORT_V4) {
         return HO_EVERSION;
     }
     uint32_t exported = version == TCPE_EXPORT_V4 ? TF_EXPORTED & ~(uint32_t)TF_SACK : TF_EXPORTED;
@@ -502,7 +535,8 @@ int tcpe_import(struct tcpe_stack *s, const uint8_t *buf, size_t len, uint64_t n
     tp->rcvbuf = ho_rd_u32(&r);
     if ((err = get_buf(&r, tp, &tp->snd, virt)) < 0 ||
         (err = get_buf(&r, tp, &tp->rcv, virt)) < 0 || (err = get_ooo(&r, tp, virt)) < 0 ||
-        (version != TCPE_EXPORT_V4 && (err = get_sack(&r, tp)) < 0)) {
+        (version != TCPE_EXPORT_V4 && (err = get_sack(&r, tp)) < 0) ||
+        (version == TCPE_EXPORT_VERSION && (err = get_scoreboard(&r, tp)) < 0)) {
         goto fail;
     }
     uint8_t nstats = ho_rd_u8(&r);
@@ -523,6 +557,9 @@ int tcpe_import(struct tcpe_stack *s, const uint8_t *buf, size_t len, uint64_t n
         goto fail;
     }
     stats_set(&tp->stats, st);
+    if (version != TCPE_EXPORT_VERSION) {
+        tp->high_rxt = tp->snd_una; /* and an empty scoreboard */
+    }
 
     /* Times against the importer's clock (timers are set only once the TCB is accepted). */
     tp->t_rtstart = rtt_age != NONE ? time_from_age(rtt_age, now) : 0;

@@ -15,6 +15,7 @@
  *           tcp_ts_recent_update                          RFC 7323 4.3, 5.3 R3
  *           tcp_trim                                      to RCV.NXT and the window
  *        5. tcp_input_ack -> tcp_ack_new / tcp_ack_dup    RFC 5681, RFC 6582, RFC 6298, RFC 3042
+ *           tcp_sb_update (tcp_sb.c)                      the peer's SACK blocks, RFC 6675
  *           tcp_window_update                             SND.WL1 / SND.WL2
  *        7. tcp_input_data (+ tcp_reass.c)                in order, out of order, delayed ACK
  *        8. FIN                                           state transitions
@@ -31,15 +32,17 @@
 
 /* The segment as the steps trim it. */
 struct tcp_in {
-    uint32_t seq;        /* sequence number of the first octet (or the SYN) */
-    uint32_t ack;        /* acknowledgment number */
-    uint8_t flags;       /* TCPE_* flags still to process */
-    uint16_t wnd;        /* window field, unscaled */
-    uint32_t len;        /* payload octets left */
-    const uint8_t *data; /* payload, or NULL for virtual payload */
-    bool ts;             /* it carried a timestamps option (RFC 7323) */
-    uint32_t ts_val;     /* its TSval */
-    uint32_t ts_ecr;     /* its TSecr */
+    uint32_t seq;                       /* sequence number of the first octet (or the SYN) */
+    uint32_t ack;                       /* acknowledgment number */
+    uint8_t flags;                      /* TCPE_* flags still to process */
+    uint16_t wnd;                       /* window field, unscaled */
+    uint32_t len;                       /* payload octets left */
+    const uint8_t *data;                /* payload, or NULL for virtual payload */
+    bool ts;                            /* it carried a timestamps option (RFC 7323) */
+    uint32_t ts_val;                    /* its TSval */
+    uint32_t ts_ecr;                    /* its TSecr */
+    uint8_t nsack;                      /* SACK blocks it carried (RFC 2018) */
+    const struct tcpe_sack_block *sack; /* the blocks, as on the wire */
 };
 
 static uint32_t seg_space(const struct tcp_in *in)
@@ -176,6 +179,7 @@ static void tcp_established(struct tcpe_conn *tp, const struct tcp_in *in, uint6
 {
     const struct tcpe_params *p = &tp->stack->p;
     tp->snd_una = tp->iss + 1;
+    tcp_sb_clear(tp);
     if (SEQ_LT(tp->snd_nxt, tp->snd_una)) {
         tp->snd_nxt = tp->snd_una;
     }
@@ -458,22 +462,40 @@ static void tcp_limited_transmit(struct tcpe_conn *tp, uint64_t now)
     }
 }
 
-/* A duplicate ACK (RFC 5681 2): limited transmit on the first two, fast retransmit on the third,
+/*
+ * A duplicate ACK (RFC 5681 2): limited transmit on the first two, fast retransmit on the third,
  * NewReno's guard against a second reduction for one window (RFC 6582 3.2 step 1), and cwnd
- * inflation during recovery. */
+ * inflation during recovery. With SACK (RFC 6675 5): recovery also starts before the third when
+ * IsLost(SND.UNA), the guard is HighACK >= RecoveryPoint (5.1), and in recovery nothing is
+ * inflated: the output that follows sends what pipe allows.
+ */
 static void tcp_ack_dup(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t now)
 {
+    bool sack = (tp->t_flags & TF_SACK) != 0;
     TCP_STAT_INC(tp, dupacks_in);
     if (tp->t_flags & TF_RECOVERY) {
-        tp->snd_cwnd += tp->t_maxseg;
+        if (!sack) {
+            tp->snd_cwnd += tp->t_maxseg;
+        }
         return;
     }
-    if (++tp->t_dupacks < 3) {
-        tcp_limited_transmit(tp, now);
-        return;
-    }
-    if (tp->t_dupacks != 3 || !SEQ_GT(in->ack, tp->snd_recover)) {
-        return;
+    ++tp->t_dupacks;
+    if (sack) {
+        if (tp->t_dupacks < TCP_DUPTHRESH && !tcp_sb_lost_una(tp)) {
+            tcp_limited_transmit(tp, now);
+            return;
+        }
+        if (!SEQ_GEQ(in->ack, tp->snd_recover)) {
+            return;
+        }
+    } else {
+        if (tp->t_dupacks < TCP_DUPTHRESH) {
+            tcp_limited_transmit(tp, now);
+            return;
+        }
+        if (tp->t_dupacks != TCP_DUPTHRESH || !SEQ_GT(in->ack, tp->snd_recover)) {
+            return;
+        }
     }
     /* RFC 5681 3.2 step 2: what limited transmit sent is not part of the FlightSize halved. */
     uint32_t half = (tcp_flight_size(tp) - tp->snd_limited) / 2;
@@ -485,6 +507,10 @@ static void tcp_ack_dup(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t 
     tp->t_flags &= ~TF_RTTIMING;
     TCP_STAT_INC(tp, fast_rexmts);
     tcp_timer_stop(tp, TCP_T_REXMT);
+    if (sack) {
+        tcp_sb_enter(tp, now);
+        return;
+    }
     tcp_rexmt_first(tp, now);
     tp->snd_cwnd = tp->snd_ssthresh + 3u * tp->t_maxseg;
 }
@@ -523,7 +549,7 @@ static void tcp_ack_new(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t 
             tp->t_flags &= ~(TF_RECOVERY | TF_PARTIALACK);
             tp->t_dupacks = 0;
         } else {
-            partial = true;
+            partial = (tp->t_flags & TF_SACK) == 0; /* NewReno's; RFC 6675 needs no such step */
         }
     } else {
         tp->t_dupacks = 0;
@@ -545,6 +571,7 @@ static void tcp_ack_new(struct tcpe_conn *tp, const struct tcp_in *in, uint64_t 
     tcp_buf_drop(&tp->snd, &s->alloc, data_acked);
     TCP_STAT_ADD(tp, bytes_acked, data_acked);
     tp->snd_una = in->ack;
+    tcp_sb_prune(tp);
     tp->t_rxtcount = 0; /* progress: the give-up count starts again (the backoff does not) */
     if (SEQ_LT(tp->snd_nxt, tp->snd_una)) {
         tp->snd_nxt = tp->snd_una;
@@ -643,11 +670,23 @@ static bool tcp_input_ack(struct tcpe_conn *tp, const struct tcp_in *in, uint64_
     }
     tp->t_probes = 0; /* the peer is alive */
     bool dup = in->ack == tp->snd_una && in->len == 0 && !(in->flags & TCPE_FIN) &&
-               tp->snd_una != tp->snd_max && ((uint32_t)in->wnd << tp->snd_wscale) == tp->snd_wnd;
+               tp->snd_una != tp->snd_max;
+    bool same_wnd = ((uint32_t)in->wnd << tp->snd_wscale) == tp->snd_wnd;
     if (SEQ_GT(in->ack, tp->snd_una)) {
         tcp_ack_new(tp, in, now);
-    } else if (dup) {
-        tcp_ack_dup(tp, in, now);
+        if (tp->state != TCPE_CLOSED) {
+            (void)tcp_sb_update(tp, in->sack, in->nsack, in->ack);
+        }
+    } else {
+        /* With SACK a duplicate counts only if it SACKs something new (RFC 6675 2), so that
+         * a D-SACK for a duplicated segment is no sign of loss; and one that does counts even
+         * if the window moved, as in FreeBSD: a receiver that tunes its buffer (Linux) moves
+         * it on nearly every ACK, and the new block is evidence enough. An ACK without usable
+         * blocks is judged as without SACK (RFC 5681: the window unchanged too). */
+        enum tcp_sb_news news = tcp_sb_update(tp, in->sack, in->nsack, in->ack);
+        if (dup && (news == TCP_SB_NEW || (news == TCP_SB_NOINFO && same_wnd))) {
+            tcp_ack_dup(tp, in, now);
+        }
     }
     if (tp->state == TCPE_CLOSED) {
         return false;
@@ -776,6 +815,10 @@ void tcp_input(struct tcpe_conn *tp, const struct tcpe_seg *seg, uint64_t now)
         .ts = (seg->opts & TCPE_OPT_TS) != 0,
         .ts_val = seg->ts_val,
         .ts_ecr = seg->ts_ecr,
+        .nsack = !(seg->opts & TCPE_OPT_SACK) ? 0
+                 : seg->nsack < TCPE_SACK_MAX ? seg->nsack
+                                              : TCPE_SACK_MAX,
+        .sack = seg->sack,
     };
     TCP_STAT_INC(tp, segs_in);
     switch (tp->state) {

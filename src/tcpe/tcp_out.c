@@ -359,9 +359,17 @@ void tcp_output(struct tcpe_conn *tp, uint64_t now)
         tp->t_rxtshift = 0;
         tp->t_rxtcount = 0;
         tp->snd_nxt = tp->snd_una;
+        if (tcp_sb_recovering(tp)) {
+            /* What is in flight may be dropped at a closed window, SACKed or not: when it
+             * opens, everything goes again from SND.UNA, as after a timeout. */
+            tp->t_flags &= ~(uint32_t)TF_RECOVERY;
+            tcp_sb_clear(tp);
+        }
     }
     if (tp->t_flags & TF_WINDOW_PROBE) {
         tcp_output_probe(tp, now);
+    } else if (tcp_sb_recovering(tp)) {
+        tcp_sb_output(tp, now); /* RFC 6675: pipe, not cwnd - FlightSize, says what may go */
     } else {
         while (tcp_output_one(tp, now)) {
         }
@@ -373,6 +381,28 @@ void tcp_output(struct tcpe_conn *tp, uint64_t now)
     if (unsent && !tcp_timer_on(tp, TCP_T_REXMT) && !tcp_timer_on(tp, TCP_T_PERSIST)) {
         tcp_setpersist(tp, now);
     }
+}
+
+/*
+ * Sends at most one segment starting at seq, of at most `limit` sequence numbers (fewer if a
+ * segment, the data or the peer's window end first; a FIN follows the last octet as output
+ * decides), whatever cwnd says: the SACK sender's pipe has allowed it (tcp_sb.c). With limit 0
+ * it sends only a FIN or an ACK that is owed. SND.NXT is left at SND.MAX. Returns the sequence
+ * space sent, 0 if nothing went. If the owner refused the segment, cwnd stays at the one
+ * segment tcp_refused set.
+ */
+uint32_t tcp_output_at(struct tcpe_conn *tp, uint32_t seq, uint32_t limit, uint64_t now)
+{
+    uint32_t cwnd = tp->snd_cwnd;
+    uint64_t refused = tp->stats.output_refused;
+    uint64_t w = (uint64_t)(seq - tp->snd_una) + limit;
+    tp->snd_nxt = seq;
+    tp->snd_cwnd = w < UINT32_MAX ? (uint32_t)w : UINT32_MAX;
+    (void)tcp_output_one(tp, now);
+    uint32_t sent = tp->snd_nxt - seq;
+    tp->snd_cwnd = tp->stats.output_refused == refused ? cwnd : tp->t_maxseg;
+    tp->snd_nxt = tp->snd_max;
+    return sent;
 }
 
 void tcp_send_ack_now(struct tcpe_conn *tp, uint64_t now)
@@ -429,5 +459,12 @@ void tcp_respond(struct tcpe_stack *s, struct tcpe_conn *tp, const struct tcpe_t
         s->stats.segs_out++;
         s->stats.rsts_out++;
     }
-    (void)s->p.ops.output(s->p.ctx, &seg); /* a refused RST is not sent again, as in FreeBSD */
+    /* A refused RST is not sent again, as in FreeBSD, but it is counted like any refusal. */
+    if (s->p.ops.output(s->p.ctx, &seg) != HO_OK) {
+        if (tp != NULL) {
+            TCP_STAT_INC(tp, output_refused);
+        } else {
+            s->stats.output_refused++;
+        }
+    }
 }

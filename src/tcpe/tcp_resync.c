@@ -33,7 +33,8 @@ int tcpe_conn_resync(struct tcpe_conn *c, const struct tcpe_resync *r, uint64_t 
     uint32_t old_gone = r->acked < c->snd.len ? (uint32_t)r->acked : c->snd.len;
     uint64_t buffered = (uint64_t)(c->snd.len - old_gone) + r->appended_len;
     if ((virt != (r->appended == NULL) && r->appended_len > 0) || r->acked > TCP_BUF_LIMIT ||
-        buffered > c->sndbuf || r->delivered > TCP_BUF_LIMIT || (r->fin_received && c->state == TCPE_CLOSE_WAIT)) {
+        buffered > c->sndbuf || r->delivered > TCP_BUF_LIMIT ||
+        (r->fin_received && c->state == TCPE_CLOSE_WAIT)) {
         return HO_EINVAL;
     }
     /* The only step that can fail comes first, so that a failure changes nothing. */
@@ -62,6 +63,7 @@ int tcpe_conn_resync(struct tcpe_conn *c, const struct tcpe_resync *r, uint64_t 
     c->t_probes = 0;
     c->t_persist_shift = 0;
     c->t_flags &= ~(TF_RECOVERY | TF_PARTIALACK | TF_RTTIMING);
+    tcp_sb_clear(c); /* what the peer SACKed then may be long gone: all of it goes again */
 
     /* The receive side: what was delivered elsewhere leaves the receive buffer (the octets that
      * were unread at the export were delivered first), the rest moves RCV.NXT on. */

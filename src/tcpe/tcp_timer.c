@@ -187,6 +187,7 @@ static void tcp_timer_rexmt(struct tcpe_conn *tp, uint64_t now)
         tp->t_dupacks = 0;
         tp->snd_limited = 0;
         tp->snd_nxt = tp->snd_una;
+        tcp_sb_clear(tp); /* RFC 6675 5.1: what the peer SACKed counts as reneged */
     }
     tp->t_flags &= ~TF_RTTIMING; /* Karn: nothing sent before now can be timed */
     tcp_rexmt_restart(tp, now);

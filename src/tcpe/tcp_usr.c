@@ -304,6 +304,7 @@ void tcpe_conn_info(const struct tcpe_conn *c, struct tcpe_info *info)
     info->virtual_payload = (c->t_flags & TF_VIRTUAL) != 0;
     info->timestamps = (c->t_flags & TF_TSTAMP) != 0;
     info->sack = (c->t_flags & TF_SACK) != 0;
+    info->sack_ranges = c->sb_n;
     info->ts_recent = c->ts_recent;
     info->stats = c->stats;
 }

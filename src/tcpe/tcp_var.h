@@ -10,6 +10,8 @@
  *   tcp_out.c     deciding what to send and building segments; RSTs
  *   tcp_timer.c   RTO estimation (RFC 6298) and the four timers
  *   tcp_state.c   the state names and the one function that changes state
+ *   tcp_sack.c    SACK, the receiver's half: the blocks our ACKs report
+ *   tcp_sb.c      SACK, the sender's half: the scoreboard and RFC 6675 loss recovery
  *   tcp_export.c  the handoff codec
  *   tcp_buf.c     send and receive buffers
  *
@@ -46,6 +48,8 @@
 #define TCP_PAWS_IDLE        (24ull * 86400 * 1000000000ull) /* RFC 7323 5.5: TS.Recent expires */
 #define TCP_TS_RTT_MAX       3600000u      /* ticks: a longer "RTT" is a bogus echo (an hour) */
 #define TCP_SACK_BLKS        TCPE_SACK_MAX /* SACK blocks remembered for our ACKs */
+#define TCP_SB_MAX           8u /* ranges in the sender's SACK scoreboard (tcp_sb.c says why) */
+#define TCP_DUPTHRESH        3u /* RFC 5681 3.2, RFC 6675 2: duplicate ACKs that mean a loss */
 
 /* The timers. Retransmission and persist never run together. */
 enum tcp_timer {
@@ -64,7 +68,7 @@ enum {
     TF_SENTFIN = 0x0004,      /* the FIN has been sent (SND.MAX covers it) */
     TF_WSCALE = 0x0008,       /* window scaling negotiated (both SYNs carried the option) */
     TF_NODELAY = 0x0010,      /* Nagle's algorithm off */
-    TF_RECOVERY = 0x0020,     /* in NewReno fast recovery */
+    TF_RECOVERY = 0x0020,     /* in loss recovery: NewReno's, or RFC 6675's with TF_SACK */
     TF_PARTIALACK = 0x0040,   /* a partial ACK already restarted the timer in this recovery */
     TF_SYN_REXMT = 0x0080,    /* our SYN was retransmitted (RFC 5681 3.1, RFC 6298 5.7) */
     TF_VIRTUAL = 0x0100,      /* payload is virtual: lengths only */
@@ -172,6 +176,13 @@ struct tcpe_conn {
     bool dsack_pending;           /* dsack is reported in the next ACK, then forgotten */
     struct tcpe_sack_block dsack; /* duplicate octets received (RFC 2883) */
 
+    /* selective acknowledgment, sender side (RFC 6675), with TF_SACK (tcp_sb.c) */
+    struct tcpe_sack_block sb[TCP_SB_MAX]; /* the scoreboard: octets the peer SACKed, ascending,
+                                              disjoint, not touching, in (SND.UNA, SND.MAX] */
+    uint8_t sb_n;                          /* ranges in sb */
+    uint32_t high_rxt; /* HighRxt + 1: the end of the highest retransmission of this recovery;
+                          SND.UNA .. SND.MAX, meaningful only in SACK recovery */
+
     /* timers, absolute deadlines */
     uint64_t t_timer[TCP_NTIMERS];
 
@@ -246,6 +257,24 @@ void tcp_sack_duplicate(struct tcpe_conn *tp, uint32_t start, uint32_t end);
 uint32_t tcp_sack_optlen(const struct tcpe_conn *tp);
 void tcp_sack_fill(struct tcpe_conn *tp, struct tcpe_seg *seg);
 
+/* tcp_sb.c */
+/* What an ACK's SACK blocks told the scoreboard (tcp_sb_update). */
+enum tcp_sb_news {
+    TCP_SB_NOINFO = 0, /* no blocks, or none that could be true: as if it carried none */
+    TCP_SB_OLD = 1,    /* only a D-SACK, or octets the scoreboard held already */
+    TCP_SB_NEW = 2,    /* octets SACKed for the first time */
+};
+bool tcp_sb_recovering(const struct tcpe_conn *tp);
+enum tcp_sb_news tcp_sb_update(struct tcpe_conn *tp, const struct tcpe_sack_block *blk, uint8_t n,
+                               uint32_t ack);
+void tcp_sb_prune(struct tcpe_conn *tp);
+void tcp_sb_clear(struct tcpe_conn *tp);
+bool tcp_sb_lost_una(const struct tcpe_conn *tp);
+uint32_t tcp_sb_pipe(const struct tcpe_conn *tp);
+void tcp_sb_enter(struct tcpe_conn *tp, uint64_t now);
+void tcp_sb_output(struct tcpe_conn *tp, uint64_t now);
+bool tcp_sb_valid(const struct tcpe_conn *tp);
+
 /* tcp_reass.c */
 int tcp_reass_insert(struct tcpe_conn *tp, uint32_t seq, uint32_t len, const uint8_t *data,
                      bool fin);
@@ -263,6 +292,7 @@ void tcp_reass_free(struct tcpe_conn *tp);
 
 /* tcp_out.c */
 void tcp_output(struct tcpe_conn *tp, uint64_t now);
+uint32_t tcp_output_at(struct tcpe_conn *tp, uint32_t seq, uint32_t limit, uint64_t now);
 void tcp_send_ack_now(struct tcpe_conn *tp, uint64_t now);
 void tcp_send_challenge_ack(struct tcpe_conn *tp, uint64_t now);
 void tcp_respond(struct tcpe_stack *s, struct tcpe_conn *tp, const struct tcpe_tuple *t,

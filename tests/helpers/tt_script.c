@@ -521,6 +521,7 @@ static int call_info(struct tt_script *sc, const char *field, uint64_t want)
         {"srtt_ms", in.srtt / 1000000},
         {"timestamps", in.timestamps},
         {"sack", in.sack},
+        {"sack_ranges", in.sack_ranges},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         if (strcmp(f[i].name, field) == 0) {

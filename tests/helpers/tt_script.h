@@ -30,7 +30,8 @@
  *        handoff (export, detach and import again: the script must go on as if nothing happened) |
  *        nop | conns N | state NAME | eof 0|1 | wake SECONDS|never | stat NAME N | drop NAME N |
  *        info FIELD N (cwnd ssthresh snd_wnd rcv_wnd maxseg snd_wscale rcv_wscale rto_ms
- *        rxtshift dupacks in_recovery ooo sndbuf rcvbuf srtt_ms timestamps sack) | anything else
+ *        rxtshift dupacks in_recovery ooo sndbuf rcvbuf srtt_ms timestamps sack sack_ranges) |
+ *        anything else
  * goes to cfg.call.
  *
  * Payload: the peer's stream and ours are fixed byte patterns (tt_pattern), so `recv` checks

@@ -22,9 +22,12 @@
  *
  * --timestamps turns on the engine's RFC 7323 timestamps (tcpe_params.timestamps); the report's
  * http line then counts, as ts_conns, the connections that negotiated them with the client.
+ * SACK (tcpe_params.sack) is on, as the engine's default, unless --no-sack; sack_conns counts the
+ * connections that agreed on it (Linux offers it on its SYN by default).
  *
  * usage: tap_server --dev NAME [--ip A.B.C.D] [--port N] [--loss-rx P] [--loss-tx P]
  *                   [--seed N] [--rto-min-ms N] [--idle S] [--max-time S] [--timestamps]
+ *                   [--no-sack]
  *        tap_server --body N            (writes the body of GET /bytes/N to stdout)
  */
 #include <errno.h>
@@ -196,6 +199,7 @@ struct options {
     uint64_t idle;     /* exit after this long without a frame, ns */
     uint64_t max_time; /* exit after this long, ns */
     bool timestamps;   /* RFC 7323 timestamps (tcpe_params.timestamps) */
+    bool no_sack;      /* SACK off (tcpe_params.sack) */
 };
 
 struct neigh {
@@ -214,6 +218,7 @@ struct counters {
     uint64_t arp_replies;  /* ARP replies sent */
     uint64_t conns;        /* connections accepted */
     uint64_t ts_conns;     /* of which with timestamps negotiated */
+    uint64_t sack_conns;   /* of which with SACK agreed */
     uint64_t requests;     /* requests parsed */
     uint64_t responses;    /* responses queued completely */
     uint64_t bad_requests; /* requests answered 400/404 */
@@ -570,6 +575,7 @@ static void on_event(void *ctx, struct tcpe_conn *c, unsigned ev)
             struct tcpe_info info;
             tcpe_conn_info(a, &info);
             srv->n.ts_conns += info.timestamps;
+            srv->n.sack_conns += info.sack;
             (void)http_readable(h); /* the request may have come before the accept */
         }
         return;
@@ -636,11 +642,11 @@ static void report(const struct server *srv, double seconds)
     const struct counters *n = &srv->n;
     printf("tap_server: run seconds=%.3f loss_rx=%g loss_tx=%g seed=%" PRIu64 "\n", seconds,
            srv->opt.loss_rx, srv->opt.loss_tx, srv->opt.seed);
-    printf("tap_server: http conns=%" PRIu64 " ts_conns=%" PRIu64 " requests=%" PRIu64
-           " responses=%" PRIu64 " bad_requests=%" PRIu64 " body_out=%" PRIu64 " body_in=%" PRIu64
-           " resets=%" PRIu64 "\n",
-           n->conns, n->ts_conns, n->requests, n->responses, n->bad_requests, n->body_out,
-           n->body_in, n->resets);
+    printf("tap_server: http conns=%" PRIu64 " ts_conns=%" PRIu64 " sack_conns=%" PRIu64
+           " requests=%" PRIu64 " responses=%" PRIu64 " bad_requests=%" PRIu64 " body_out=%" PRIu64
+           " body_in=%" PRIu64 " resets=%" PRIu64 "\n",
+           n->conns, n->ts_conns, n->sack_conns, n->requests, n->responses, n->bad_requests,
+           n->body_out, n->body_in, n->resets);
     printf("tap_server: link rx_frames=%" PRIu64 " rx_tcp=%" PRIu64 " rx_arp=%" PRIu64
            " rx_lost=%" PRIu64 " rx_not_ours=%" PRIu64 " tx_frames=%" PRIu64 " tx_lost=%" PRIu64
            " tx_errors=%" PRIu64 " tx_no_mac=%" PRIu64 " arp_replies=%" PRIu64 "\n",
@@ -712,6 +718,7 @@ static int run(struct server *srv)
     }
     p.seed = srv->opt.seed;
     p.timestamps = srv->opt.timestamps;
+    p.sack = !srv->opt.no_sack;
     uint64_t start = clock_now();
     srv->now = start;
     srv->last_rx = start;
@@ -786,7 +793,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: tap_server --dev NAME [--ip A.B.C.D] [--port N] [--loss-rx P] "
                     "[--loss-tx P] [--seed N] [--rto-min-ms N] [--idle S] [--max-time S] "
-                    "[--timestamps]\n"
+                    "[--timestamps] [--no-sack]\n"
                     "       tap_server --body N\n");
     return 2;
 }
@@ -833,6 +840,10 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--timestamps") == 0) {
             o->timestamps = true;
+            continue;
+        }
+        if (strcmp(a, "--no-sack") == 0) {
+            o->no_sack = true;
             continue;
         }
         if (v == NULL) {

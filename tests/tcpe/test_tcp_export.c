@@ -2,10 +2,11 @@
  * test_tcp_export.c - the handoff codec on its own: which states export, the encoding's size
  * and round trip (export . import . export is the identity), and hostile input: every
  * truncation, trailing bytes, wrong magic and version, the checks on the fields of limited
- * transmit, timestamps and SACK, the previous version (4, before SACK) still read, and
- * thousands of random corruptions (of connections with and without timestamps, and with SACK
- * blocks), each of which must either be refused or yield a connection the engine can run
- * without tripping an assertion.
+ * transmit, timestamps, SACK and the SACK scoreboard, the previous versions (5, before the
+ * scoreboard; 4, before SACK) still read, and thousands of random corruptions (of connections
+ * with and without timestamps, with SACK blocks, and in SACK recovery with a scoreboard), each of
+ * which must either be refused or yield a connection the engine can run without tripping an
+ * assertion.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -247,7 +248,7 @@ static void test_size_and_small_buffers(void **state)
     struct pair p;
     pair_init(&p, true, 65536); /* virtual: no payload octets, only the fixed part */
     send_bytes(&p, p.s, 5000, true);
-    assert_int_equal(tcpe_export(p.s, p.w.now, NULL, 0), 512);
+    assert_int_equal(tcpe_export(p.s, p.w.now, NULL, 0), 517);
     pair_fini(&p);
 
     pair_init(&p, false, 65536);
@@ -288,7 +289,7 @@ static void test_truncated_and_trailing(void **state)
     longer[0] ^= 1;
     assert_int_equal(tcpe_import(p.other, longer, n, p.w.now, &c), HO_EPROTO);
     longer[0] ^= 1;
-    longer[5] ^= 2;
+    longer[5] ^= 8;
     assert_int_equal(tcpe_import(p.other, longer, n, p.w.now, &c), HO_EVERSION);
     /* The same 4-tuple cannot be imported twice. */
     assert_int_equal(tcpe_import(p.other, a, n, p.w.now, &c), HO_OK);
@@ -493,10 +494,12 @@ static void inject_ooo(struct pair *p, struct tcpe_conn *c, uint32_t off, uint32
  * SACK (export version 5): the flag and the blocks in their order round-trip; blocks are checked
  * against the out-of-order queue (a block must lie inside one queued run, be non-empty, overlap
  * no other, at most 4, none without the flag). Version 4 is still read: the same encoding
- * without the block count, and without the flag, which it did not have.
+ * without the block count and the scoreboard, and without the flag, which it did not have.
  */
-#define F_SACK   0x20000u
-#define NSTATS_X (sizeof(struct tcpe_stats) / 8)
+#define F_SACK     0x20000u
+#define F_RECOVERY 0x20u
+#define NSTATS_X   (sizeof(struct tcpe_stats) / 8)
+#define SB_EMPTY   5u /* an empty scoreboard: its count and HighRxt */
 
 static int import_bytes(struct pair *p, const uint8_t *b, size_t n)
 {
@@ -523,9 +526,9 @@ static void test_sack_fields(void **state)
     roundtrip(&p, &p.s);
     uint8_t *a = NULL;
     size_t n = export_conn(&p, p.s, &a);
-    assert_int_equal(a[5], 5); /* the version */
+    assert_int_equal(a[5], 6); /* the version */
     assert_true(get32(a, OFF_FLAGS) & F_SACK);
-    size_t off = n - 1 - 8 * NSTATS_X - 1 - 2 * 8; /* the block count */
+    size_t off = n - 1 - 8 * NSTATS_X - SB_EMPTY - 1 - 2 * 8; /* the block count */
     assert_int_equal(a[off], 2);
     assert_int_equal(get32(a, off + 1), base + 3000);
     assert_int_equal(get32(a, off + 5), base + 3500);
@@ -549,6 +552,8 @@ static void test_sack_fields(void **state)
     memcpy(b, a, n);
     b[5] = 4;
     assert_true(import_bytes(&p, b, n) == HO_EPROTO);
+    b[5] = 5; /* and version 5 with the scoreboard */
+    assert_true(import_bytes(&p, b, n) == HO_EPROTO);
     free(b);
     free(a);
     pair_fini(&p);
@@ -560,24 +565,161 @@ static void test_sack_fields(void **state)
     send_bytes(&p, p.s, 3000, false);
     inject_ooo(&p, p.s, 1000, 500);
     n = export_conn(&p, p.s, &a);
-    off = n - 1 - 8 * NSTATS_X - 1;
+    off = n - 1 - 8 * NSTATS_X - SB_EMPTY - 1;
     assert_int_equal(a[off], 0);
+    size_t cut = 1 + SB_EMPTY; /* the block count and the scoreboard */
     b = malloc(n);
     memcpy(b, a, off);
-    memcpy(b + off, a + off + 1, n - off - 1);
+    memcpy(b + off, a + off + cut, n - off - cut);
     b[5] = 4;
     struct tcpe_conn *c = NULL;
     uint64_t now = tt_world_clock(&p.w, p.other);
-    assert_int_equal(tcpe_import(p.other, b, n - 1, now, &c), HO_OK);
+    assert_int_equal(tcpe_import(p.other, b, n - cut, now, &c), HO_OK);
     tcpe_conn_info(c, &in);
     assert_false(in.sack);
     assert_int_equal(in.ooo_count, 1);
     int m = tcpe_export(c, now, NULL, 0);
-    assert_int_equal(m, (int)n); /* written back as version 5 */
+    assert_int_equal(m, (int)n); /* written back as version 6 */
     tcpe_detach(c);
-    assert_int_equal(import_with32(&p, b, n - 1, OFF_FLAGS, get32(b, OFF_FLAGS) | F_SACK),
+    assert_int_equal(import_with32(&p, b, n - cut, OFF_FLAGS, get32(b, OFF_FLAGS) | F_SACK),
                      HO_EPROTO);
-    assert_int_equal(import_bytes(&p, b, n), HO_EPROTO); /* one byte too many for version 4 */
+    assert_int_equal(import_bytes(&p, b, n - cut + 1), HO_EPROTO); /* a byte too many for v4 */
+    free(b);
+    free(a);
+    pair_fini(&p);
+}
+
+/* Gives c a duplicate ACK from its peer that SACKs [start, end) (absolute sequence numbers). */
+static void inject_sack(struct pair *p, struct tcpe_conn *c, uint32_t start, uint32_t end)
+{
+    const struct tcpe_tuple *t = tcpe_conn_tuple(c);
+    struct tcpe_info in;
+    tcpe_conn_info(c, &in);
+    struct tcpe_seg g;
+    memset(&g, 0, sizeof g);
+    g.src_ip = t->remote_ip;
+    g.dst_ip = t->local_ip;
+    g.src_port = t->remote_port;
+    g.dst_port = t->local_port;
+    g.seq = in.rcv_nxt;
+    g.ack = in.snd_una;
+    g.flags = TCPE_ACK;
+    g.wnd = (uint16_t)(in.snd_wnd >> in.snd_wscale);
+    g.opts = TCPE_OPT_SACK;
+    g.nsack = 1;
+    g.sack[0].start = start;
+    g.sack[0].end = end;
+    assert_int_equal(tcpe_conn_input(c, &g, tt_world_clock(&p->w, tcpe_conn_stack(c))), HO_OK);
+}
+
+/* A server connection in SACK recovery: a window in flight toward a client that hears nothing
+ * (the channel drops it all), and three duplicate ACKs that SACK three separate segments. */
+static void pair_in_sack_recovery(struct pair *p, struct tcpe_info *in)
+{
+    pair_init(p, false, 65536);
+    send_bytes(p, p->s, 40000, false); /* slow start opens the window */
+    tt_world_run(&p->w, p->w.now + 500 * TT_MS, NULL, NULL);
+    uint8_t *buf = malloc(40000);
+    assert_int_equal(tcpe_recv(p->c, buf, 40000, p->w.now), 40000);
+    free(buf);
+    tt_world_run(&p->w, p->w.now + 100 * TT_MS, NULL, NULL); /* not idle an RTO: cwnd stays */
+    p->w.drop_all[0] = true;
+    send_bytes(p, p->s, 30000, false);
+    tcpe_conn_info(p->s, in);
+    uint32_t una = in->snd_una, mss = in->maxseg;
+    assert_true(in->snd_max - una >= 8u * mss);
+    for (uint32_t k = 1; k <= 3; k++) {
+        inject_sack(p, p->s, una + 2 * k * mss, una + (2 * k + 1) * mss);
+    }
+    tcpe_conn_info(p->s, in);
+    assert_true(in->in_recovery);
+    assert_int_equal(in->sack_ranges, 3);
+    assert_int_equal(in->snd_una, una);
+}
+
+/*
+ * The SACK scoreboard (export version 6): the ranges and HighRxt of a connection in SACK
+ * recovery round-trip; import refuses ranges out of order, overlapping, touching, empty, at or
+ * below SND.UNA or beyond SND.MAX, more than 8, any without SACK, and a HighRxt outside
+ * [SND.UNA, SND.MAX] (or other than SND.UNA outside recovery). Version 5 is still read: the
+ * connection arrives in recovery with an empty scoreboard.
+ */
+static void test_scoreboard_fields(void **state)
+{
+    (void)state;
+    struct pair p;
+    struct tcpe_info in;
+    pair_in_sack_recovery(&p, &in);
+    uint32_t una = in.snd_una, mss = in.maxseg, max = in.snd_max;
+    roundtrip(&p, &p.s);
+    roundtrip(&p, &p.s);
+    uint8_t *a = NULL;
+    size_t n = export_conn(&p, p.s, &a);
+    assert_int_equal(a[5], 6);
+    size_t off = n - 1 - 8 * NSTATS_X - 4 - 3 * 8 - 1; /* the range count */
+    size_t rxt = off + 1 + 3 * 8;                      /* HighRxt */
+    assert_int_equal(a[off], 3);
+    for (uint32_t k = 0; k < 3; k++) {
+        assert_int_equal(get32(a, off + 1 + 8 * k), una + 2 * (k + 1) * mss);
+        assert_int_equal(get32(a, off + 5 + 8 * k), una + (2 * (k + 1) + 1) * mss);
+    }
+    assert_int_equal(get32(a, rxt), una + mss); /* the segment at SND.UNA went again */
+    uint32_t flags = get32(a, OFF_FLAGS);
+    assert_true((flags & (F_SACK | F_RECOVERY)) == (F_SACK | F_RECOVERY));
+    size_t r0 = off + 1, r1 = off + 9, r2 = off + 17;
+    /* Acceptable changes: a range smaller, the last one up to SND.MAX, HighRxt at either end. */
+    assert_int_equal(import_with32(&p, a, n, r0, una + 2 * mss + 1), HO_OK);
+    assert_int_equal(import_with32(&p, a, n, r2 + 4, max), HO_OK);
+    assert_int_equal(import_with32(&p, a, n, rxt, una), HO_OK);
+    assert_int_equal(import_with32(&p, a, n, rxt, max), HO_OK);
+    /* Refused: */
+    assert_int_equal(import_with32(&p, a, n, r0, una), HO_EPROTO);               /* at SND.UNA */
+    assert_int_equal(import_with32(&p, a, n, r0, una - 10), HO_EPROTO);          /* below */
+    assert_int_equal(import_with32(&p, a, n, r0 + 4, una + 2 * mss), HO_EPROTO); /* empty */
+    assert_int_equal(import_with32(&p, a, n, r0 + 4, una + mss), HO_EPROTO);     /* reversed */
+    assert_int_equal(import_with32(&p, a, n, r1, una + 3 * mss), HO_EPROTO);     /* touching */
+    assert_int_equal(import_with32(&p, a, n, r1, una + 3 * mss - 1), HO_EPROTO); /* overlapping */
+    assert_int_equal(import_with32(&p, a, n, r1, una + 7 * mss), HO_EPROTO);     /* unordered */
+    assert_int_equal(import_with32(&p, a, n, r2 + 4, max + 1), HO_EPROTO);       /* unsent */
+    assert_int_equal(import_with32(&p, a, n, r2 + 4, una + 0x80000000u), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, rxt, una - 1), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, rxt, max + 1), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, OFF_FLAGS, flags & ~F_SACK), HO_EPROTO);
+    assert_int_equal(import_with32(&p, a, n, OFF_FLAGS, flags & ~F_RECOVERY), HO_EPROTO);
+    uint8_t *b = malloc(n + 64);
+    memcpy(b, a, n);
+    for (unsigned count = 0; count <= 255; count++) { /* a count that disagrees with the ranges */
+        if (count != 3) {
+            b[off] = (uint8_t)count;
+            int err = import_bytes(&p, b, n);
+            assert_true(err == HO_EPROTO || err == HO_EMSGSIZE);
+        }
+    }
+    /* Nine ranges, well formed: still too many. */
+    memcpy(b, a, off);
+    b[off] = 9;
+    for (uint32_t k = 0; k < 9; k++) {
+        put32(b, off + 1 + 8 * k, una + (2 * k + 1) * 100);
+        put32(b, off + 5 + 8 * k, una + (2 * k + 2) * 100);
+    }
+    size_t tail = n - rxt; /* HighRxt and the counters */
+    memcpy(b + off + 1 + 72, a + rxt, tail);
+    assert_int_equal(import_bytes(&p, b, off + 1 + 72 + tail), HO_EPROTO);
+    b[off] = 8; /* eight are allowed: move the tail down one range */
+    memcpy(b + off + 1 + 64, a + rxt, tail);
+    assert_int_equal(import_bytes(&p, b, off + 1 + 64 + tail), HO_OK);
+    /* Version 5: the same without the scoreboard; in recovery, with an empty scoreboard. */
+    memcpy(b, a, off);
+    memcpy(b + off, a + rxt + 4, n - rxt - 4);
+    b[5] = 5;
+    struct tcpe_conn *c = NULL;
+    uint64_t now = tt_world_clock(&p.w, p.other);
+    assert_int_equal(tcpe_import(p.other, b, off + n - rxt - 4, now, &c), HO_OK);
+    tcpe_conn_info(c, &in);
+    assert_true(in.sack && in.in_recovery);
+    assert_int_equal(in.sack_ranges, 0);
+    assert_int_equal(tcpe_export(c, now, NULL, 0), (int)(n - 3 * 8));
+    tcpe_detach(c);
     free(b);
     free(a);
     pair_fini(&p);
@@ -606,8 +748,8 @@ static void exercise(struct tcpe_stack *s, struct tcpe_conn *c, struct ho_rng *r
         g.len = (uint32_t)ho_rng_below(r, 3000);
         g.data = in.virtual_payload ? NULL : data;
         if (ho_rng_below(r, 4) == 0) {
-            /* SACK blocks near what was sent, or anything at all (they are not used yet, and
-             * nothing they say may matter). */
+            /* SACK blocks near what was sent, or anything at all (they fill the scoreboard,
+             * and nothing they say may break it). */
             g.opts |= TCPE_OPT_SACK;
             g.nsack = (uint8_t)(1 + ho_rng_below(r, TCPE_SACK_MAX));
             for (unsigned k = 0; k < g.nsack; k++) {
@@ -644,14 +786,20 @@ static void test_corruption_fuzz(void **state)
     struct ho_rng r;
     ho_rng_seed(&r, 2024);
     int accepted = 0, refused = 0;
-    for (int kind = 0; kind < 4; kind++) {
+    for (int kind = 0; kind < 5; kind++) {
         bool virt = kind == 1;
         struct pair p;
-        /* real, virtual, real with timestamps, real with out-of-order data and SACK blocks */
-        pair_init_ts(&p, virt, 8000, kind == 2);
-        send_bytes(&p, p.c, 3000, virt);
-        send_bytes(&p, p.s, 12000, virt);
-        tt_world_step(&p.w, TCPE_NEVER);
+        /* real, virtual, real with timestamps, real with out-of-order data and SACK blocks,
+         * real in SACK recovery with a scoreboard */
+        if (kind == 4) {
+            struct tcpe_info in;
+            pair_in_sack_recovery(&p, &in);
+        } else {
+            pair_init_ts(&p, virt, 8000, kind == 2);
+            send_bytes(&p, p.c, 3000, virt);
+            send_bytes(&p, p.s, 12000, virt);
+            tt_world_step(&p.w, TCPE_NEVER);
+        }
         if (kind == 3) {
             inject_ooo(&p, p.s, 1000, 500);
             inject_ooo(&p, p.s, 3000, 700);
@@ -713,6 +861,7 @@ int main(void)
         cmocka_unit_test(test_limited_transmit_fields),
         cmocka_unit_test(test_timestamp_fields),
         cmocka_unit_test(test_sack_fields),
+        cmocka_unit_test(test_scoreboard_fields),
         cmocka_unit_test(test_corruption_fuzz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,8 +9,10 @@
  * The check is differential, as TCP-Fuzz does it: the same seed without handoff must produce
  * exactly the same segments at exactly the same times (the order-independent trace), so the
  * peer cannot tell; and every byte must arrive. Counters show the moves covered loss recovery,
- * zero windows and the closing states. Again with RFC 7323 timestamps, whose values the trace
- * includes, and under harsh randomized parameters (timestamps on or off per side among them).
+ * zero windows and the closing states. Both sides agree on SACK (the default), so loss recovery
+ * is RFC 6675's and the moves cover connections with a SACK scoreboard and in the middle of SACK
+ * recovery; again without SACK (NewReno), with RFC 7323 timestamps, whose values the trace
+ * includes, and under harsh randomized parameters (timestamps and SACK on or off per side).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,6 +43,9 @@ struct moves {
     uint64_t to_nic;                 /* of which host -> NIC */
     uint64_t in_state[TCPE_NSTATES]; /* moves by state */
     uint64_t in_recovery;            /* moves during fast recovery */
+    uint64_t in_sack_recovery;       /* of which RFC 6675 recovery (SACK agreed) */
+    uint64_t with_scoreboard;        /* moves with SACKed ranges on the scoreboard */
+    uint64_t with_sack;              /* moves of connections that agreed on SACK */
     uint64_t at_zero_window;         /* moves while the peer's window was closed */
     uint64_t with_ooo;               /* moves with out-of-order data queued */
     uint64_t with_unacked;           /* moves with data in flight */
@@ -100,6 +105,9 @@ static void move_one(struct tt_xfers *xs, struct moves *m, struct tt_half *h)
     assert_int_equal(after.ts_recent, info.ts_recent);
     assert_int_equal(after.sndbuf_len, info.sndbuf_len);
     assert_true(after.stats.bytes_out == info.stats.bytes_out);
+    assert_int_equal(after.in_recovery, info.in_recovery);
+    assert_int_equal(after.sack, info.sack);
+    assert_int_equal(after.sack_ranges, info.sack_ranges);
     assert_true(tcpe_conn_next_wake(n) >= now_to);
     tt_xfer_rehome(xs, h, n);
 
@@ -107,6 +115,9 @@ static void move_one(struct tt_xfers *xs, struct moves *m, struct tt_half *h)
     m->to_nic += to == m->nic;
     m->in_state[info.state]++;
     m->in_recovery += info.in_recovery;
+    m->in_sack_recovery += info.in_recovery && info.sack;
+    m->with_scoreboard += info.sack_ranges > 0;
+    m->with_sack += info.sack;
     m->at_zero_window += info.snd_wnd == 0;
     m->with_ooo += info.ooo_count > 0;
     m->with_unacked += info.snd_una != info.snd_max;
@@ -232,7 +243,7 @@ static struct outcome run_setup(const struct setup *su, bool handoff, int n, str
 }
 
 /* Runs each seed without and with handoff, compares, and sums the moves into *total. */
-static void invisible_seeds(bool timestamps, uint64_t seeds, struct moves *total)
+static void invisible_seeds(bool timestamps, bool sack, uint64_t seeds, struct moves *total)
 {
     struct moves *m = calloc(1, sizeof *m);
     memset(total, 0, sizeof *total);
@@ -240,6 +251,7 @@ static void invisible_seeds(bool timestamps, uint64_t seeds, struct moves *total
         struct setup su;
         default_setup(&su, seed * 31, 0.03);
         su.cli.timestamps = su.srv.timestamps = timestamps;
+        su.cli.sack = su.srv.sack = sack;
         struct outcome ref = run_setup(&su, false, 60, m);
         assert_true(ref.ok);
         assert_int_equal(m->moved, 0);
@@ -251,6 +263,9 @@ static void invisible_seeds(bool timestamps, uint64_t seeds, struct moves *total
         total->moved += m->moved;
         total->to_nic += m->to_nic;
         total->in_recovery += m->in_recovery;
+        total->in_sack_recovery += m->in_sack_recovery;
+        total->with_scoreboard += m->with_scoreboard;
+        total->with_sack += m->with_sack;
         total->at_zero_window += m->at_zero_window;
         total->with_ooo += m->with_ooo;
         total->with_unacked += m->with_unacked;
@@ -271,7 +286,7 @@ static void test_handoff_is_invisible(void **state)
     struct moves total;
     /* TCPE_SOAK_SEEDS runs more seeds (a longer local search); the default is the CI size. */
     const char *env = getenv("TCPE_SOAK_SEEDS");
-    invisible_seeds(false, env != NULL ? strtoull(env, NULL, 0) : 12, &total);
+    invisible_seeds(false, true, env != NULL ? strtoull(env, NULL, 0) : 12, &total);
     fprintf(stderr,
             "moves %llu (to NIC %llu): recovery %llu, zero window %llu, ooo %llu, in flight %llu,"
             " backed off %llu; EST %llu FW1 %llu FW2 %llu CW %llu CLOSING %llu LA %llu\n",
@@ -285,6 +300,9 @@ static void test_handoff_is_invisible(void **state)
             (unsigned long long)total.in_state[TCPE_CLOSE_WAIT],
             (unsigned long long)total.in_state[TCPE_CLOSING],
             (unsigned long long)total.in_state[TCPE_LAST_ACK]);
+    fprintf(stderr, "moves with SACK %llu: in SACK recovery %llu, with a scoreboard %llu\n",
+            (unsigned long long)total.with_sack, (unsigned long long)total.in_sack_recovery,
+            (unsigned long long)total.with_scoreboard);
     /* The moves covered the hard cases. */
     assert_true(total.to_nic > 0 && total.to_nic < total.moved);
     assert_true(total.in_recovery > 0);
@@ -297,6 +315,25 @@ static void test_handoff_is_invisible(void **state)
     assert_true(total.in_state[TCPE_CLOSE_WAIT] > 0);
     assert_true(total.in_state[TCPE_LAST_ACK] > 0);
     assert_int_equal(total.with_ts, 0);
+    assert_true(total.with_sack == total.moved);
+    assert_true(total.in_sack_recovery > 0);
+    assert_true(total.with_scoreboard > 0);
+}
+
+/* The same without SACK: NewReno's recovery moves, and nothing of SACK's does. */
+static void test_handoff_newreno(void **state)
+{
+    (void)state;
+    struct moves total;
+    const char *env = getenv("TCPE_SOAK_SEEDS");
+    invisible_seeds(false, false, env != NULL ? strtoull(env, NULL, 0) : 8, &total);
+    fprintf(stderr, "moves without SACK %llu: recovery %llu, zero window %llu, ooo %llu\n",
+            (unsigned long long)total.moved, (unsigned long long)total.in_recovery,
+            (unsigned long long)total.at_zero_window, (unsigned long long)total.with_ooo);
+    assert_true(total.in_recovery > 0);
+    assert_int_equal(total.with_sack, 0);
+    assert_int_equal(total.in_sack_recovery, 0);
+    assert_int_equal(total.with_scoreboard, 0);
 }
 
 /*
@@ -310,7 +347,7 @@ static void test_handoff_with_timestamps(void **state)
     (void)state;
     struct moves total;
     const char *env = getenv("TCPE_SOAK_SEEDS");
-    invisible_seeds(true, env != NULL ? strtoull(env, NULL, 0) : 8, &total);
+    invisible_seeds(true, true, env != NULL ? strtoull(env, NULL, 0) : 8, &total);
     fprintf(stderr, "moves with timestamps %llu: recovery %llu, zero window %llu, ooo %llu\n",
             (unsigned long long)total.with_ts, (unsigned long long)total.in_recovery,
             (unsigned long long)total.at_zero_window, (unsigned long long)total.with_ooo);
@@ -329,7 +366,7 @@ static void test_handoff_harsh(void **state)
     static const uint16_t mss[] = {48, 536, 1460};
     static const uint32_t bufs[] = {500, 3000, 65535};
     struct moves *m = calloc(1, sizeof *m);
-    uint64_t moved = 0;
+    uint64_t moved = 0, sack_recovery = 0;
     const char *env = getenv("TCPE_SOAK_SEEDS");
     uint64_t seeds = env != NULL ? strtoull(env, NULL, 0) : 8;
     const char *first = getenv("TCPE_SOAK_FIRST"); /* to replay one seed */
@@ -356,6 +393,12 @@ static void test_handoff_harsh(void **state)
             ps[i]->syn_limit = 40;
             ps[i]->timestamps = ho_rng_below(&r, 2);
         }
+        /* SACK on or off per side, from a generator of its own (the draws above stay as they
+         * were before SACK was varied). */
+        struct ho_rng rs;
+        ho_rng_seed_named(&rs, seed, "harsh-sack");
+        su.cli.sack = ho_rng_below(&rs, 4) != 0;
+        su.srv.sack = ho_rng_below(&rs, 4) != 0;
         struct outcome ref = run_setup(&su, false, 30, m);
         assert_true(ref.ok);
         struct outcome got = run_setup(&su, true, 30, m);
@@ -366,7 +409,10 @@ static void test_handoff_harsh(void **state)
         assert_int_equal(got.emitted, ref.emitted);
         assert_true(got.trace_set == ref.trace_set);
         moved += m->moved;
+        sack_recovery += m->in_sack_recovery;
     }
+    fprintf(stderr, "harsh: moves %llu, in SACK recovery %llu\n", (unsigned long long)moved,
+            (unsigned long long)sack_recovery);
     assert_true(moved > runs * 10);
     free(m);
 }
@@ -375,6 +421,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handoff_is_invisible),
+        cmocka_unit_test(test_handoff_newreno),
         cmocka_unit_test(test_handoff_with_timestamps),
         cmocka_unit_test(test_handoff_harsh),
     };
