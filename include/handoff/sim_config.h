@@ -95,6 +95,7 @@ struct sim_config {
     uint32_t mss;            /* maximum segment size (1518-byte frames: 1460) */
     uint64_t delack_ns;      /* delayed-ACK timer (FreeBSD 4.7: 100 ms) */
     bool delack_one_segment; /* ACK a second segment at once whatever its size (FreeBSD 4.7) */
+    bool sack;               /* the clients offer SACK (FreeBSD 4.7 had none: false) */
     uint64_t rto_init_ns;    /* initial retransmission timeout, a SYN's (FreeBSD 4.7: 3 s) */
     uint32_t somaxconn;      /* the host's cap on a listen backlog (FreeBSD 4.7: 128) */
     uint32_t sndbuf;         /* send socket buffer, bytes */

@@ -207,7 +207,8 @@ int clients_init(struct sim_clients *cl, const struct sim_config *cfg, uint32_t 
     tp.delack_one_segment = cfg->delack_one_segment;
     tp.rto_init = cfg->rto_init_ns;
     tp.nodelay = true;
-    tp.sack = false; /* the paper's clients and FreeBSD 4.7 had no SACK: nothing negotiates it */
+    tp.sack = cfg->sack; /* FreeBSD 4.7 had no SACK: off unless tcp.sack asks (the server's
+                            stacks offer it, and it is agreed only if the client does too) */
     tp.seed = cfg->seed ^ 0xc1;
     tp.hash_buckets = cl->n * 2;
     if (tcpe_stack_create(&tp, &cl->stack) != HO_OK) {

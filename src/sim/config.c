@@ -62,6 +62,9 @@ static const struct key keys[] = {
     {"host.dram_cycles", K_U32, F(dram_cycles), 1, 100000, "DRAM access latency, host cycles"},
     {"tcp.mss", K_U32, F(mss), 88, 9000, "maximum segment size, bytes"},
     {"tcp.delack_ns", K_U64, F(delack_ns), 1000, 10000000000ull, "delayed-ACK timer, ns"},
+    {"tcp.sack", K_BOOL, F(sack), 0, 0,
+     "the clients offer SACK (RFC 2018), which the server's stacks then use; FreeBSD 4.7, the "
+     "paper's, had none: 0"},
     {"tcp.delack_one_segment", K_BOOL, F(delack_one_segment), 0, 0,
      "delay the ACK of one segment at most, whatever its size (FreeBSD 4.7's DELAY_ACK); 0: "
      "ACK every second full-sized segment (RFC 5681)"},
