@@ -211,7 +211,8 @@ void ho_nic_forward(struct ho_nic *n, struct ho_pkt *p, uint64_t now);
  * NIC. A SEND, CLOSE or RESTORE_REQUEST for a connection that has ended on the NIC meanwhile
  * is late, not wrong: it is dropped and counted (its CLOSED is on its way to the driver); so is
  * a RESTORE_REQUEST for one that can no longer move (in TIME_WAIT: its CLOSED will follow). A packet
- * of a restored connection that was already queued on NIC_RX goes to the host.
+ * queued on NIC_RX whose connection is no longer on the NIC when its turn comes (restored, ended,
+ * lost in a reset) goes to the host.
  */
 int ho_nic_cmd(struct ho_nic *n, const uint8_t *msg, uint32_t len, uint64_t now);
 

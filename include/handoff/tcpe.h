@@ -389,6 +389,8 @@ struct tcpe_resync {
     uint64_t delivered;      /* octets delivered to the application since, the ones that were
                                 unread at the export first */
     bool fin_received;       /* the peer's FIN followed them */
+    bool shutdown;           /* the application had shut the connection down since: our FIN
+                                follows the data, and may have been sent already */
 };
 
 /*
@@ -398,7 +400,9 @@ struct tcpe_resync {
  * what was delivered and by the FIN, which moves ESTABLISHED to CLOSE_WAIT. How far the lost holder
  * had sent is unknown: every octet in the send buffer counts as sent and goes again from SND.UNA at
  * once, with a congestion window of one segment; out-of-order data is dropped, and an ACK goes out.
- * Only ESTABLISHED and CLOSE_WAIT, before any shutdown. Returns HO_OK; HO_ESTATE in another state;
+ * With r->shutdown the FIN follows the data, counted as sent too (an ACK of it is taken), and
+ * the state moves on as tcpe_shutdown moves it. Only ESTABLISHED and CLOSE_WAIT, before any
+ * shutdown of the export's own. Returns HO_OK; HO_ESTATE in another state;
  * HO_EINVAL if r does not fit c (more octets than the send buffer holds, counts beyond any buffer,
  * a second FIN, payload of the wrong kind); HO_ENOMEM (c unchanged). Events the change raises are
  * delivered before it returns.

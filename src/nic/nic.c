@@ -205,12 +205,11 @@ void ho_nic_end(struct ho_nic *n, const struct ho_nic_work *w, uint64_t now)
         n->ops.host_tx_done(n->ctx, now);
         break;
     case HO_SCHED_NIC_RX:
-        if (nic_was_restored(n, &p->seg)) {
-            n->ops.host_rx(n->ctx, p, now); /* its connection went back to the host */
-            break;
-        }
-        if ((w->item.aux & NIC_AUX_FORWARDED) && !nic_holds(n, &p->seg)) {
-            /* The driver thought it on the NIC, which has lost it (a reset) or let it go. */
+        if (!nic_holds(n, &p->seg)) {
+            /* Its connection left the NIC after the lookup classified the packet: restored, ended
+             * (a client reusing the ports of one in TIME_WAIT resets it, and its SYN queued
+             * behind must reach the host's listener, not the NIC's TCP), or lost in a reset, or
+             * the driver handed it back thinking it on the NIC. */
             n->ops.host_rx(n->ctx, p, now);
             break;
         }
@@ -357,7 +356,7 @@ void ho_nic_reset(struct ho_nic *n, uint64_t now)
         n->lost_conns += ho_lookup_count(n->lookup);
     }
     nic_conn_fini(n);
-    n->lookup = n->restored_tuples = NULL;
+    n->lookup = NULL;
     n->ackagg = NULL;
     n->ack_armed = false;
     n->stack = NULL;

@@ -259,29 +259,6 @@ bool nic_takes(const struct ho_nic *n, unsigned type)
                          type == HO_CMD_RESTORE_REQUEST));
 }
 
-bool nic_was_restored(struct ho_nic *n, const struct tcpe_seg *seg)
-{
-    if (!n->restored_tuples || ho_lookup_count(n->restored_tuples) == 0) {
-        return false;
-    }
-    struct tcpe_tuple key = ho_lookup_key_from_rx(seg);
-    return ho_lookup_find(n->lookup, &key) < 0 && ho_lookup_find(n->restored_tuples, &key) >= 0;
-}
-
-/* Remembers that tuple's connection left by RESTORE, for its packets still queued. */
-static void remember_restored(struct ho_nic *n, const struct tcpe_tuple *tuple)
-{
-    if (ho_lookup_insert(n->restored_tuples, tuple, 0) == HO_ENOSPC) {
-        /* Full of old ones, whose packets are long gone: start again. */
-        struct ho_lookup_params lp = {.capacity = n->p.hard_limit, .hash_seed = n->p.seed ^ 0x5e5};
-        struct ho_lookup *fresh = ho_lookup_create(&lp);
-        HO_ASSERT(fresh, "out of memory");
-        ho_lookup_destroy(n->restored_tuples);
-        n->restored_tuples = fresh;
-        ho_lookup_insert(n->restored_tuples, tuple, 0);
-    }
-}
-
 /* RESTORE_REQUEST: the connection goes back to the host with its state. */
 /* Gives the connection of slot s back to the driver: what it received first (RECV), then its
  * state (RESTORE, for reason), and it leaves the NIC. */
@@ -307,7 +284,6 @@ static void restore_slot(struct ho_nic *n, struct nic_slot *s, uint8_t reason)
     n->restored++;
     int rc = ho_lookup_remove(n->lookup, &s->tuple);
     HO_ASSERT(rc == (int)ns, "lookup entry of NIC connection %u missing (%d)", ns, rc);
-    remember_restored(n, &s->tuple);
     nic_advertise(n, ho_lc_conn_end(&n->lc, ho_sched_qlen(n->q), n->now));
     tcpe_detach(s->conn);
     n->slot_of_host[s->host_id] = UINT32_MAX;
@@ -385,9 +361,6 @@ static void take_handoff(struct ho_nic *n, const struct ho_cmd *cmd)
             s->tuple = h->tuple;
             s->sent = tcpe_conn_unacked(c);
             tcpe_conn_set_user(c, (void *)(uintptr_t)(ns + 1));
-            if (n->restored_tuples) {
-                ho_lookup_remove(n->restored_tuples, &h->tuple); /* back again */
-            }
             slot_of_host_set(n, h->conn_id, ns);
             reply.handoff_reply.status = HO_CMD_ACCEPTED;
         }
@@ -481,12 +454,10 @@ int nic_conn_init(struct ho_nic *n)
     struct ho_ackagg_params ap;
     ho_ackagg_params_default(&ap);
     n->slots = calloc(hard, sizeof *n->slots);
-    struct ho_lookup_params rp = {.capacity = hard, .hash_seed = n->p.seed ^ 0x5e5};
-    n->restored_tuples = ho_lookup_create(&rp);
     if (!n->p.virtual_payload) {
         n->rx_bytes = malloc(n->p.rcvbuf);
     }
-    if (!n->lookup || !n->slots || !n->restored_tuples || (!n->p.virtual_payload && !n->rx_bytes) ||
+    if (!n->lookup || !n->slots || (!n->p.virtual_payload && !n->rx_bytes) ||
         ho_ackagg_create(&ap, &n->ackagg) != HO_OK) {
         return HO_ENOMEM;
     }
@@ -520,7 +491,6 @@ void nic_conn_fini(struct ho_nic *n)
     n->held = NULL;
     n->nheld = n->cap_held = 0;
     ho_lookup_destroy(n->lookup);
-    ho_lookup_destroy(n->restored_tuples);
     free(n->rx_bytes);
     ho_ackagg_destroy(n->ackagg);
     tcpe_stack_destroy(n->stack);

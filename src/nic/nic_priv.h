@@ -78,13 +78,8 @@ struct ho_nic {
     bool holding;
     struct ho_pkt **held;
     uint32_t nheld, cap_held;
-    struct ho_lookup *restored_tuples; /* connections given back whose packets may be queued */
     uint8_t *rx_bytes;                 /* real payload: what a connection received, to place */
 };
-
-/* nic_conn.c: whether a NIC packet belongs to a connection given back to the host since it was
- * queued (it then goes to the host). */
-bool nic_was_restored(struct ho_nic *n, const struct tcpe_seg *seg);
 
 /* nic.c */
 /* Queues p on q (its time in the NIC starts now) and rings the doorbell: HO_OK. Or drops it, if

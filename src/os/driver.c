@@ -425,7 +425,9 @@ static void recover(struct ho_os *os, uint32_t sock)
 {
     struct os_sock *s = &os->socks[sock];
     bool offered = s->where == OS_OFFERED;
-    struct tcpe_resync rs = {0};
+    /* Closed by the application meanwhile: the FIN follows the data (and may have gone from the
+     * NIC already; a peer in TIME_WAIT answers it, with no reset on either side). */
+    struct tcpe_resync rs = {.shutdown = s->close_pending || s->close_sent};
     uint8_t *app = NULL;
     if (!offered) {
         rs.acked = s->nic_acked;

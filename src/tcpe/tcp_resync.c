@@ -82,10 +82,18 @@ int tcpe_conn_resync(struct tcpe_conn *c, const struct tcpe_resync *r, uint64_t 
     if (SEQ_LT(c->rcv_adv, c->rcv_nxt)) {
         c->rcv_adv = c->rcv_nxt;
     }
+    if (r->shutdown) {
+        /* The FIN after the data, which the lost holder may have sent and the peer acknowledged
+         * (a peer in TIME_WAIT answers it again): it counts in SND.MAX and goes again. */
+        c->t_flags |= TF_NEEDFIN | TF_SENTFIN;
+        c->snd_max++;
+        c->snd_recover = c->snd_max;
+        tcp_set_state(c, c->state == TCPE_ESTABLISHED ? TCPE_FIN_WAIT_1 : TCPE_LAST_ACK, now);
+    }
 
     tcp_timer_stop(c, TCP_T_DELACK);
     tcp_timer_stop(c, TCP_T_PERSIST);
-    if (c->snd.len > 0) {
+    if (c->snd.len > 0 || r->shutdown) {
         tcp_rexmt_restart(c, now);
     } else {
         tcp_timer_stop(c, TCP_T_REXMT);

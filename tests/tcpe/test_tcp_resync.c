@@ -271,6 +271,43 @@ static void test_resync_peer_fin(void **state)
     rig_fini(&r);
 }
 
+/* The application had closed the connection and the NIC had finished the close (the peer, which
+ * closed first, is in TIME_WAIT) when the NIC was lost: the host's FIN goes again, the peer
+ * acknowledges it, and the connection ends without a reset on either side. */
+static void test_resync_closed(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_init(&r, false, 0.0);
+    put(&r, r.s, DOWN, &r.down_sent, 500);
+    run_reading(&r, 2 * TT_SEC);
+    to_nic(&r);
+    assert_int_equal(tcpe_shutdown(r.c, clock_of(&r, r.c)), HO_OK);
+    run_reading(&r, 2 * TT_SEC);
+    struct heard h = {.delivered = take(&r, r.s, UP, &r.up_read), .fin = true};
+    assert_true(tcpe_conn_eof(r.s));
+    assert_int_equal(tcpe_shutdown(r.s, clock_of(&r, r.s)), HO_OK);
+    run_reading(&r, 2 * TT_SEC);
+    assert_int_equal(tcpe_conn_state(r.s), TCPE_CLOSED);
+    assert_int_equal(tcpe_conn_state(r.c), TCPE_TIME_WAIT);
+    h.unacked_at_export = 0;
+    tcpe_detach(r.s); /* no word to anyone, like a crash */
+    uint64_t now = tt_world_clock(&r.w, r.host);
+    struct tcpe_conn *back = NULL;
+    assert_int_equal(tcpe_import(r.host, r.blob, r.blob_len, now, &back), HO_OK);
+    struct tcpe_resync rs = {.delivered = h.delivered, .fin_received = true, .shutdown = true};
+    assert_int_equal(tcpe_conn_resync(back, &rs, now), HO_OK);
+    assert_int_equal(tcpe_conn_state(back), TCPE_LAST_ACK);
+    r.s = back;
+    uint64_t rst_host = tcpe_stack_stats(r.host)->rsts_out;
+    uint64_t rst_cli = tcpe_stack_stats(r.cli)->rsts_out;
+    run_reading(&r, 5 * TT_SEC);
+    assert_int_equal(tcpe_conn_state(back), TCPE_CLOSED);
+    assert_true(tcpe_stack_stats(r.host)->rsts_out == rst_host);
+    assert_true(tcpe_stack_stats(r.cli)->rsts_out == rst_cli);
+    rig_fini(&r);
+}
+
 /* Counts that cannot be true are refused, and change nothing. */
 static void test_resync_refused(void **state)
 {
@@ -312,7 +349,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resync_real),     cmocka_unit_test(test_resync_virtual),
         cmocka_unit_test(test_resync_acks_lost), cmocka_unit_test(test_resync_lossy),
-        cmocka_unit_test(test_resync_peer_fin), cmocka_unit_test(test_resync_refused),
+        cmocka_unit_test(test_resync_peer_fin), cmocka_unit_test(test_resync_closed),
+        cmocka_unit_test(test_resync_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
