@@ -31,7 +31,8 @@
 #include "handoff/nic.h"
 #include "handoff/os.h"
 
-#define HO_EMU_NETNS_MAX 32 /* longest namespace name */
+#define HO_EMU_NETNS_MAX 32         /* longest namespace name */
+#define HO_EMU_NEVER     UINT64_MAX /* a fault that is not injected */
 
 struct ho_emu_params {
     struct ho_nic_params nic; /* the firmware (virtual_payload is set false) */
@@ -55,11 +56,14 @@ struct ho_emu_params {
                                NULL */
     int host_cpu;           /* the processor the host thread is bound to, or -1: any */
     int nic_cpu;            /* the processor the NIC thread is bound to, or -1: any */
+    /* Faults (docs/failures.md), in ns after the ready line, or HO_EMU_NEVER. */
+    uint64_t fault_reset_at_ns;  /* the NIC's firmware is reset (ho_nic_reset) */
+    uint64_t fault_refuse_at_ns; /* from then on the firmware refuses every handoff */
 };
 
 /* Fills p with defaults: no handoff, 0 MIPS, netns "handoff", 10.77.0.2:80, a generated set for
  * 1 connection (25 directories), stats every 100 ms, idle connections closed after 60 s, threads
- * on any processor. nic and os
+ * on any processor, no fault. nic and os
  * hold only what the emulator needs; the caller sets the rest (costs, buffers, policies). */
 void ho_emu_params_init(struct ho_emu_params *p);
 
@@ -76,7 +80,9 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
 /*
  * Sends a command to the emulator running with namespace netns (its control socket,
  * /run/handoff-emu-NETNS.sock) and copies the answer to out: "ls" lists the connections as
- * ss(8) does, "restore ADDR:PORT" asks the NIC to give back the connection from that peer.
+ * ss(8) does, "restore ADDR:PORT" asks the NIC to give back the connection from that peer,
+ * "reset" resets the NIC's firmware and answers once it has started again, "refuse on" makes
+ * the firmware refuse every handoff and "refuse off" take them again (docs/failures.md).
  * Returns 0, or -1 with err filled (no such emulator, or it refused the command, whose reason
  * then went to stderr).
  */

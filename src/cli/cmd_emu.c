@@ -22,6 +22,8 @@ static void usage(FILE *f)
             "usage: handoff emu [CONFIG] [options]\n"
             "       handoff emu ls [--netns NAME]\n"
             "       handoff emu restore [--netns NAME] PEER_ADDR:PORT\n"
+            "       handoff emu reset [--netns NAME]\n"
+            "       handoff emu refuse [--netns NAME] on|off\n"
             "\n"
             "Runs the NIC firmware and the host's OS side with its web server on two threads,\n"
             "on real packets: a TAP device in a network namespace of its own is the wire, and\n"
@@ -58,13 +60,20 @@ static void usage(FILE *f)
             "      --nic-cpu N      bind the NIC thread to processor N (default: any); with\n"
             "                       the clients kept off the host's processor (taskset), the\n"
             "                       host thread's statistics count the host's work alone\n"
+            "      --fault-reset-at S   reset the NIC's firmware S seconds after the ready\n"
+            "                       line (e.g. 2 or 0.5); the host takes its connections back\n"
+            "      --fault-refuse-at S  from S seconds after the ready line, the firmware\n"
+            "                       refuses every handoff (docs/failures.md)\n"
             "  -h, --help           print this message\n"
+            "\n"
+            "A running emulator takes commands (see handoff emu ls --help): ls, restore,\n"
+            "reset (the NIC's firmware, now) and refuse on|off (handoffs, from now on).\n"
             "\n"
             "Exit status: 0 stopped by SIGINT or SIGTERM; 1 the set-up or the run failed (not\n"
             "root, a namespace or file that cannot be made); 2 usage or configuration error.\n");
 }
 
-enum { OPT_HOST_CPU = 256, OPT_NIC_CPU };
+enum { OPT_HOST_CPU = 256, OPT_NIC_CPU, OPT_FAULT_RESET, OPT_FAULT_REFUSE };
 
 static volatile sig_atomic_t stop_flag;
 
@@ -81,6 +90,32 @@ static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
         return -1;
     }
     *out = (uint32_t)v;
+    return 0;
+}
+
+/* Seconds as a plain decimal with at most nine places ("2", "0.5", "1.25"), at most a day, in
+ * ns. Returns 0 and *out, or -1 leaving *out alone. */
+static int parse_seconds(const char *s, uint64_t *out)
+{
+    size_t whole = strspn(s, "0123456789");
+    size_t frac = s[whole] == '.' ? strspn(s + whole + 1, "0123456789") : 0;
+    size_t len = whole + (s[whole] == '.' ? 1 + frac : 0);
+    if ((whole == 0 && frac == 0) || s[len] != 0 || whole > 5 || frac > 9) {
+        return -1;
+    }
+    uint64_t ns = 0;
+    for (size_t i = 0; i < whole; i++) {
+        ns = ns * 10 + (uint64_t)(s[i] - '0');
+    }
+    ns *= 1000000000u;
+    uint64_t scale = 100000000u;
+    for (size_t i = 0; i < frac; i++, scale /= 10) {
+        ns += (uint64_t)(s[whole + 1 + i] - '0') * scale;
+    }
+    if (ns > 86400u * UINT64_C(1000000000)) {
+        return -1;
+    }
+    *out = ns;
     return 0;
 }
 
@@ -156,7 +191,8 @@ static int load_config(const char *spec, struct sim_config *c, uint32_t *mips, c
     return 0;
 }
 
-/* `handoff emu ls` and `handoff emu restore ADDR:PORT`: commands to a running emulator. */
+/* `handoff emu ls`, `restore ADDR:PORT`, `reset` and `refuse on|off`: commands to a running
+ * emulator. */
 static int control(int argc, char **argv)
 {
     const char *what = argv[0];
@@ -175,33 +211,46 @@ static int control(int argc, char **argv)
             netns = optarg;
             break;
         case 'h':
-            printf(
-                "usage: handoff emu ls [--netns NAME]\n"
-                "       handoff emu restore [--netns NAME] PEER_ADDR:PORT\n"
-                "\n"
-                "ls lists the connections of the emulator running with that namespace\n"
-                "(default handoff): where each lives (host, to-nic, nic, to-host), for how\n"
-                "long, the bytes read from it and sent on it, and how often it moved.\n"
-                "restore asks the NIC to give the connection from that peer back to the host.\n"
-                "\n"
-                "options:\n"
-                "  -n, --netns NAME  the namespace the emulator runs with (default handoff)\n"
-                "  -h, --help        print this message\n"
-                "\n"
-                "Exit status: 0 done, 1 no emulator answers or it refused, 2 usage error.\n");
+            printf("usage: handoff emu ls [--netns NAME]\n"
+                   "       handoff emu restore [--netns NAME] PEER_ADDR:PORT\n"
+                   "       handoff emu reset [--netns NAME]\n"
+                   "       handoff emu refuse [--netns NAME] on|off\n"
+                   "\n"
+                   "ls lists the connections of the emulator running with that namespace\n"
+                   "(default handoff): where each lives (host, to-nic, nic, to-host), for how\n"
+                   "long, the bytes read from it and sent on it, and how often it moved.\n"
+                   "restore asks the NIC to give the connection from that peer back to the host.\n"
+                   "reset resets the NIC's firmware, as after a crash: it forgets every\n"
+                   "connection, and the host takes them back (docs/failures.md); it answers once\n"
+                   "the firmware has started again. refuse on makes the firmware refuse every\n"
+                   "handoff (new connections stay on the host), refuse off takes them again.\n"
+                   "\n"
+                   "options:\n"
+                   "  -n, --netns NAME  the namespace the emulator runs with (default handoff)\n"
+                   "  -h, --help        print this message\n"
+                   "\n"
+                   "Exit status: 0 done, 1 no emulator answers or it refused, 2 usage error.\n");
             return 0;
-        default:
-            return cli_opt_error(!strcmp(what, "ls") ? "handoff emu ls" : "handoff emu restore", ch,
-                                 argv, opts);
+        default: {
+            char prog[32];
+            snprintf(prog, sizeof prog, "handoff emu %s", what);
+            return cli_opt_error(prog, ch, argv, opts);
+        }
         }
     }
     char cmd[128];
-    if (!strcmp(what, "ls")) {
+    if (!strcmp(what, "ls") || !strcmp(what, "reset")) {
         if (optind != argc) {
-            fprintf(stderr, "handoff emu ls: unexpected argument '%s'\n", argv[optind]);
+            fprintf(stderr, "handoff emu %s: unexpected argument '%s'\n", what, argv[optind]);
             return 2;
         }
-        snprintf(cmd, sizeof cmd, "ls");
+        snprintf(cmd, sizeof cmd, "%s", what);
+    } else if (!strcmp(what, "refuse")) {
+        if (optind + 1 != argc || (strcmp(argv[optind], "on") && strcmp(argv[optind], "off"))) {
+            fprintf(stderr, "handoff emu refuse: wants on or off (see --help)\n");
+            return 2;
+        }
+        snprintf(cmd, sizeof cmd, "refuse %s", argv[optind]);
     } else {
         if (optind + 1 != argc || strlen(argv[optind]) > 64) {
             fprintf(stderr, "handoff emu restore: wants one PEER_ADDR:PORT (see --help)\n");
@@ -219,7 +268,8 @@ static int control(int argc, char **argv)
 
 int cli_emu(int argc, char **argv)
 {
-    if (argc > 1 && (!strcmp(argv[1], "ls") || !strcmp(argv[1], "restore"))) {
+    if (argc > 1 && (!strcmp(argv[1], "ls") || !strcmp(argv[1], "restore") ||
+                     !strcmp(argv[1], "reset") || !strcmp(argv[1], "refuse"))) {
         return control(argc - 1, argv + 1);
     }
     static const struct option opts[] = {
@@ -234,6 +284,8 @@ int cli_emu(int argc, char **argv)
         {"snaplen", required_argument, NULL, 'S'},
         {"host-cpu", required_argument, NULL, OPT_HOST_CPU},
         {"nic-cpu", required_argument, NULL, OPT_NIC_CPU},
+        {"fault-reset-at", required_argument, NULL, OPT_FAULT_RESET},
+        {"fault-refuse-at", required_argument, NULL, OPT_FAULT_REFUSE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -298,6 +350,17 @@ int cli_emu(int argc, char **argv)
                 return 2;
             }
             *(ch == OPT_HOST_CPU ? &p.host_cpu : &p.nic_cpu) = (int)v;
+            break;
+        case OPT_FAULT_RESET:
+        case OPT_FAULT_REFUSE:
+            if (parse_seconds(optarg, ch == OPT_FAULT_RESET ? &p.fault_reset_at_ns
+                                                            : &p.fault_refuse_at_ns) != 0) {
+                fprintf(stderr,
+                        "handoff emu: --%s wants seconds after the ready line, from 0 to 86400 "
+                        "with at most 9 decimals (e.g. 2 or 0.5), not '%s'\n",
+                        ch == OPT_FAULT_RESET ? "fault-reset-at" : "fault-refuse-at", optarg);
+                return 2;
+            }
             break;
         case 'i':
             if (parse_u32(optarg, 0, 86400, &v) != 0) {

@@ -1,7 +1,9 @@
 /*
  * emu.c - the emulator's life: setting up the namespace and the device (emu_net.c), the
  * document root, the PCI rings and the two threads (emu_nic.c, emu_host.c); the statistics the
- * main thread writes while they run; and taking all of it down again (emu.h).
+ * main thread writes while they run, the faults it asks of the NIC thread at the times
+ * --fault-reset-at and --fault-refuse-at give, and its lines telling each fault; and taking all
+ * of it down again (emu.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -252,6 +254,7 @@ void ho_emu_params_init(struct ho_emu_params *p)
     p->seed = 1;
     p->idle_s = 60;
     p->host_cpu = p->nic_cpu = -1;
+    p->fault_reset_at_ns = p->fault_refuse_at_ns = HO_EMU_NEVER;
 }
 
 /* Whether cpu is -1 (any) or a processor this process may run on. */
@@ -303,8 +306,17 @@ static void live_view(struct emu *e, double t, double dt_ns, const struct emu_ni
             (double)(ns->tx_frames - ln->tx_frames) * per_s, (unsigned long long)ns->wire_drops,
             nic_busy, ns->qlen, (unsigned long long)ns->rx_drops, host_busy,
             (unsigned long long)hs->ifq_drops, (unsigned long long)hs->rexmits);
-    fflush(f);
     e->tty_lines = 6;
+    if (ns->boot > 1 || hs->nic_resets > 0 || ns->refusing) {
+        fprintf(f,
+                "  faults       NIC resets %u   FW_UPs taken %llu   connections taken back %llu, "
+                "reset %llu%s\n",
+                ns->boot - 1, (unsigned long long)hs->nic_resets,
+                (unsigned long long)hs->conns_recovered, (unsigned long long)hs->conns_reset,
+                ns->refusing ? "   refusing handoffs" : "");
+        e->tty_lines++;
+    }
+    fflush(f);
 }
 
 static void write_stats(struct emu *e, FILE *f, uint64_t t0, uint64_t now, uint64_t *last_t,
@@ -324,14 +336,17 @@ static void write_stats(struct emu *e, FILE *f, uint64_t t0, uint64_t now, uint6
                 "\"restores\":%llu,\"soft_limit\":%u,\"hard_limit\":%u,\"qlen\":%u,"
                 "\"nic_rx_drops\":%llu,\"requests\":%llu,\"nic_busy_pct\":%.1f,"
                 "\"host_busy_pct\":%.1f,\"host_work_pct\":%.1f,\"wire_rx\":%llu,\"wire_tx\":%llu,"
-                "\"wire_drops\":%llu,\"host_ifq_drops\":%llu,\"host_rexmits\":%llu}\n",
+                "\"wire_drops\":%llu,\"host_ifq_drops\":%llu,\"host_rexmits\":%llu,"
+                "\"nic_boot\":%u,\"nic_resets\":%llu,\"conns_recovered\":%llu,"
+                "\"conns_reset\":%llu}\n",
                 (double)(now - t0) / 1e9, hs.conns_host, hs.conns_nic,
                 (unsigned long long)hs.handoffs, (unsigned long long)hs.restores, ns.soft_limit,
                 ns.hard_limit, ns.qlen, (unsigned long long)ns.rx_drops,
                 (unsigned long long)hs.requests, nic_busy, host_busy, host_work,
                 (unsigned long long)ns.rx_frames, (unsigned long long)ns.tx_frames,
                 (unsigned long long)ns.wire_drops, (unsigned long long)hs.ifq_drops,
-                (unsigned long long)hs.rexmits);
+                (unsigned long long)hs.rexmits, ns.boot, (unsigned long long)hs.nic_resets,
+                (unsigned long long)hs.conns_recovered, (unsigned long long)hs.conns_reset);
         fflush(f);
     }
     if (e->tty) {
@@ -341,6 +356,41 @@ static void write_stats(struct emu *e, FILE *f, uint64_t t0, uint64_t now, uint6
     *last_t = now;
     *last_nic = ns;
     *last_host = hs;
+}
+
+/* One line on log for each reset the host has taken and each change of the refusal since the
+ * last call (told: what was told last), with when it happened and how long the host took to see
+ * it. */
+static void tell_faults(struct emu *e, FILE *log, uint64_t t0, const struct emu_nic_stats *ns,
+                        const struct emu_host_stats *hs, struct emu_nic_stats *told_nic,
+                        struct emu_host_stats *told_host)
+{
+    if (!log) {
+        return;
+    }
+    if (hs->nic_resets != told_host->nic_resets && ns->reset_at && hs->last_fw_up >= ns->reset_at) {
+        fprintf(log,
+                "handoff emu: %.3f s: the NIC's firmware was reset (boot %u); the host took its "
+                "FW_UP %.3f ms after; connections taken back %llu, of them reset %llu\n",
+                (double)(ns->reset_at - t0) / 1e9, ns->boot,
+                (double)(hs->last_fw_up - ns->reset_at) / 1e6,
+                (unsigned long long)(hs->conns_recovered - told_host->conns_recovered),
+                (unsigned long long)(hs->conns_reset - told_host->conns_reset));
+        *told_host = *hs;
+        e->tty_lines = 0; /* the live view is drawn again below the line */
+    }
+    if (ns->refusing != told_nic->refusing) {
+        fprintf(log, "handoff emu: %.3f s: the NIC %s\n", (double)(emu_now() - t0) / 1e9,
+                ns->refusing ? "refuses every handoff" : "takes handoffs again");
+        told_nic->refusing = ns->refusing;
+        e->tty_lines = 0;
+    }
+}
+
+/* When a fault given in ns after t0 is due (HO_EMU_NEVER: never). */
+static uint64_t fault_due(uint64_t t0, uint64_t after_ns)
+{
+    return after_ns == HO_EMU_NEVER ? HO_EMU_NEVER : t0 + after_ns;
 }
 
 /* ---- the run ------------------------------------------------------------------------------ */
@@ -499,16 +549,31 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
     struct emu_host_stats last_host = {0};
     uint64_t period = (uint64_t)(p->stats_ms ? p->stats_ms : 100) * 1000000u;
     uint64_t next = t0 + period;
+    struct emu_nic_stats told_nic = {0};
+    struct emu_host_stats told_host = {0};
+    uint64_t reset_due = fault_due(t0, p->fault_reset_at_ns);
+    uint64_t refuse_due = fault_due(t0, p->fault_refuse_at_ns);
     while (!*stop && !atomic_load(&e->stop)) {
         uint64_t now = emu_now();
+        if (now >= reset_due) {
+            emu_nic_ask_reset(e);
+            reset_due = HO_EMU_NEVER;
+        }
+        if (now >= refuse_due) {
+            emu_nic_ask_refuse(e, true);
+            refuse_due = HO_EMU_NEVER;
+        }
         if (now >= next) {
             write_stats(e, stats, t0, now, &last_t, &last_nic, &last_host);
+            tell_faults(e, log, t0, &last_nic, &last_host, &told_nic, &told_host);
             next += period;
             if (next <= now) {
                 next = now + period;
             }
         }
-        uint64_t wait = next > now ? next - now : 0;
+        uint64_t due = next < reset_due ? next : reset_due;
+        due = due < refuse_due ? due : refuse_due;
+        uint64_t wait = due > now ? due - now : 0;
         wait = wait < 20000000u ? wait : 20000000u; /* notice a stop within 20 ms */
         struct pollfd pfd = {.fd = e->ctl_fd, .events = POLLIN};
         if (poll(&pfd, 1, (int)(wait / 1000000u) + 1) == 1) {
@@ -553,9 +618,16 @@ out:
                 "peer, %llu timed out; %llu refused by the full interface queue; %llu closed "
                 "idle; NIC receive memory dropped %llu\n",
                 (unsigned long long)hs.rexmits, (unsigned long long)hs.rsts_out,
-                (unsigned long long)hs.conns_reset, (unsigned long long)hs.conns_timedout,
+                (unsigned long long)hs.tcp_conns_reset, (unsigned long long)hs.conns_timedout,
                 (unsigned long long)hs.ifq_drops, (unsigned long long)hs.idle_closed,
                 (unsigned long long)ns.rx_drops);
+        if (ns.boot > 1 || hs.nic_resets > 0) {
+            fprintf(log,
+                    "handoff emu: NIC firmware reset %u times; the host took %llu FW_UPs; "
+                    "connections taken back %llu, of them reset %llu\n",
+                    ns.boot - 1, (unsigned long long)hs.nic_resets,
+                    (unsigned long long)hs.conns_recovered, (unsigned long long)hs.conns_reset);
+        }
     }
     emu_ctl_close(e);
     emu_host_destroy(e->host);

@@ -1,14 +1,18 @@
 /*
- * emu_ctl.c - the emulator's control socket: how `handoff emu ls` and `handoff emu restore`
- * reach a running emulator (emu.h).
+ * emu_ctl.c - the emulator's control socket: how `handoff emu ls`, `restore`, `reset` and
+ * `refuse` reach a running emulator (emu.h).
  *
  * A running emulator listens on the UNIX socket /run/handoff-emu-NAME.sock. A client connects,
  * writes one line (a command) and reads the answer until the emulator closes. The main thread
- * accepts and reads; the command is carried out by the host thread, which owns the OS side, at
- * the top of its loop (emu_host.c's emu_host_ctl); the main thread waits for it and writes the
- * answer back. Commands:
+ * accepts and reads; the command is carried out by the thread that owns what it touches, and
+ * the main thread waits for it and writes the answer back. The host thread, which owns the OS
+ * side, carries out ls and restore at the top of its loop (emu_host.c's emu_host_ctl); the NIC
+ * thread, which owns the firmware, carries out reset and refuse (emu_nic.c's emu_nic_ask_*).
+ * Commands:
  *   ls                  one line per connection, as ss(8) lists sockets
  *   restore ADDR:PORT   ask the NIC to give back the connection from that peer
+ *   reset               reset the NIC's firmware (docs/failures.md)
+ *   refuse on|off       the firmware refuses every handoff, or takes them again
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -92,6 +96,39 @@ static char *ask_host(struct emu *e, const char *line)
     return reply;
 }
 
+/* Whether line is one of the NIC thread's commands: reset, refuse. */
+static bool for_nic(const char *line)
+{
+    return strcmp(line, "reset") == 0 ||
+           (strncmp(line, "refuse", 6) == 0 && (line[6] == 0 || line[6] == ' '));
+}
+
+/* Has the NIC thread carry out reset or refuse on|off, and waits for it (at most 5 s). */
+static char *ask_nic(struct emu *e, const char *line)
+{
+    const char *done;
+    char *reply = NULL;
+    if (strcmp(line, "reset") == 0) {
+        emu_nic_ask_reset(e);
+        done = "the NIC's firmware was reset";
+    } else if (strcmp(line, "refuse on") == 0 || strcmp(line, "refuse off") == 0) {
+        bool on = strcmp(line, "refuse on") == 0;
+        emu_nic_ask_refuse(e, on);
+        done = on ? "the NIC refuses every handoff" : "the NIC takes handoffs again";
+    } else {
+        return asprintf(&reply, "error: refuse wants on or off, not '%s'\n",
+                        line + 6 + (line[6] == ' ')) < 0
+                   ? NULL
+                   : reply;
+    }
+    if (!emu_nic_wait_asked(e, 5000000000u)) {
+        return strdup("error: the NIC thread did not answer\n");
+    }
+    /* The firmware's boots are numbered from 1, one more after each reset (ho_nic_info). */
+    return asprintf(&reply, "%s (boot %u)\n", done, 1 + atomic_load(&e->resets_done)) < 0 ? NULL
+                                                                                          : reply;
+}
+
 void emu_ctl_serve(struct emu *e)
 {
     int c = accept4(e->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -114,7 +151,9 @@ void emu_ctl_serve(struct emu *e)
     }
     line[len] = 0;
     line[strcspn(line, "\r\n")] = 0;
-    char *reply = line[0] ? ask_host(e, line) : strdup("error: no command\n");
+    char *reply = !line[0]        ? strdup("error: no command\n")
+                  : for_nic(line) ? ask_nic(e, line)
+                                  : ask_host(e, line);
     const char *out = reply ? reply : "error: out of memory\n";
     size_t left = strlen(out);
     while (left > 0) {

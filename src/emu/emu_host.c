@@ -320,9 +320,13 @@ static void publish(struct emu_host *h, uint64_t now)
         .ifq_drops = oi.ifq_drops,
         .rexmits = oi.tcp->rexmt_segs,
         .rsts_out = oi.tcp->rsts_out,
-        .conns_reset = oi.tcp->conns_reset,
+        .tcp_conns_reset = oi.tcp->conns_reset,
         .conns_timedout = oi.tcp->conns_timedout,
         .idle_closed = ai.idle_closed,
+        .nic_resets = oi.nic_resets,
+        .conns_recovered = oi.conns_recovered,
+        .conns_reset = oi.conns_reset,
+        .last_fw_up = oi.last_fw_up,
     };
     memcpy(st.status, ai.status, sizeof st.status);
     pthread_mutex_lock(&h->e->lock);
@@ -462,7 +466,9 @@ void emu_host_ctl(struct emu_host *h, uint64_t now)
             reply = ctl_ls(h, now);
         } else if (strncmp(e->ctl_cmd, "restore ", 8) == 0) {
             reply = ctl_restore(h, e->ctl_cmd + 8, now);
-        } else if (asprintf(&reply, "error: unknown command '%s' (ls, restore ADDR:PORT)\n",
+        } else if (asprintf(&reply,
+                            "error: unknown command '%s' (ls, restore ADDR:PORT, reset, "
+                            "refuse on|off)\n",
                             e->ctl_cmd) < 0) {
             reply = NULL;
         }

@@ -15,6 +15,11 @@
  * is further ahead. Over any interval longer than the slack it does no more work than the
  * processor it stands for could, and its queues, which load control watches, fill as that
  * processor's would.
+ *
+ * Faults. The firmware is this thread's alone, so a reset or a refusal asked for by another
+ * thread (the control socket, --fault-*) is a request it reads at the top of each turn and
+ * carries out there, between two calls into the firmware. A piece of work begun and not yet
+ * ended (the throttle holds it) may be under way: the firmware voids it at its ho_nic_end.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,6 +55,7 @@ struct emu_nic {
     uint64_t free_at;     /* when the emulated processor is free */
     struct emu_nic_stats st;
     uint64_t next_publish;
+    uint32_t resets; /* resets carried out (emu.resets_done is their copy for other threads) */
 };
 
 /* ---- the wire ----------------------------------------------------------------------------- */
@@ -348,10 +354,71 @@ static void publish(struct emu_nic *n, uint64_t now)
     n->st.rx_drops = info.rx_drops;
     n->st.handoffs = info.accepted;
     n->st.closed = info.closed;
+    n->st.boot = info.boot;
+    n->st.refusing = info.refusing;
     pthread_mutex_lock(&n->e->lock);
     n->e->nic_stats = n->st;
     pthread_mutex_unlock(&n->e->lock);
     n->next_publish = now + 10000000;
+}
+
+/* Carries out the resets and the refusal other threads asked for; returns whether it did any. */
+static bool take_faults(struct emu_nic *n, uint64_t now)
+{
+    struct emu *e = n->e;
+    bool did = false;
+    uint32_t asked = atomic_load(&e->resets_asked);
+    while (n->resets != asked) {
+        ho_nic_reset(n->fw, now); /* cancels our timers through ops.timer */
+        n->resets++;
+        n->st.reset_at = now;
+        atomic_store(&e->resets_done, n->resets);
+        did = true;
+    }
+    int refuse = atomic_load(&e->refuse_asked);
+    if (refuse != atomic_load(&e->refuse_done)) {
+        ho_nic_refuse(n->fw, refuse != 0, now);
+        atomic_store(&e->refuse_done, refuse);
+        did = true;
+    }
+    if (did) {
+        publish(n, now); /* the main thread tells the fault with the time it happened */
+    }
+    return did;
+}
+
+static void wake_nic(struct emu *e)
+{
+    uint64_t one = 1;
+    (void)!write(e->to_nic.doorbell, &one, sizeof one);
+}
+
+void emu_nic_ask_reset(struct emu *e)
+{
+    atomic_fetch_add(&e->resets_asked, 1);
+    wake_nic(e);
+}
+
+void emu_nic_ask_refuse(struct emu *e, bool refuse)
+{
+    atomic_store(&e->refuse_asked, refuse ? 1 : 0);
+    wake_nic(e);
+}
+
+bool emu_nic_wait_asked(struct emu *e, uint64_t timeout_ns)
+{
+    for (uint64_t until = emu_now() + timeout_ns; !atomic_load(&e->stop);) {
+        if (atomic_load(&e->resets_done) == atomic_load(&e->resets_asked) &&
+            atomic_load(&e->refuse_done) == atomic_load(&e->refuse_asked)) {
+            return true;
+        }
+        if (emu_now() >= until) {
+            break;
+        }
+        struct timespec ms = {.tv_nsec = 1000000};
+        nanosleep(&ms, NULL); /* a command's answer: a millisecond more does not matter */
+    }
+    return false;
 }
 
 /* Sleeps until something arrives or `until`, whichever comes first. */
@@ -376,7 +443,8 @@ void *emu_nic_thread(void *arg)
     struct emu *e = n->e;
     while (!atomic_load(&e->stop)) {
         uint64_t now = emu_now();
-        unsigned got = take_wire(n, now);
+        unsigned got = take_faults(n, now) ? 1 : 0;
+        got += take_wire(n, now);
         got += take_bus(n, now);
         fire_timers(n, now);
         got += run_work(n, now);

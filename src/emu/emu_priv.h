@@ -97,7 +97,10 @@ struct emu_nic_stats {
     uint32_t conns, soft_limit, hard_limit, qlen, cnum;
     uint64_t rx_frames, tx_frames, rx_drops, tx_drops, wire_drops, arp_replies;
     uint64_t handoffs, closed;
-    uint64_t busy_ns; /* the emulated processor's time spent on work */
+    uint64_t busy_ns;  /* the emulated processor's time spent on work */
+    uint32_t boot;     /* the firmware's boot: 1, and one more after each reset */
+    bool refusing;     /* it refuses every handoff */
+    uint64_t reset_at; /* when it was last reset (0: never) */
 };
 
 struct emu_host_stats {
@@ -110,7 +113,11 @@ struct emu_host_stats {
     uint64_t pkts;
     uint64_t ifq_drops; /* packets the full interface queue refused */
     uint64_t rexmits;   /* segments the host's TCP retransmitted */
-    uint64_t rsts_out, conns_reset, conns_timedout, idle_closed;
+    uint64_t rsts_out, tcp_conns_reset, conns_timedout, idle_closed;
+    uint64_t nic_resets;      /* FW_UPs the driver took */
+    uint64_t conns_recovered; /* connections it took back from the NIC after a reset */
+    uint64_t conns_reset;     /* of those, ones it could not go on with and reset */
+    uint64_t last_fw_up;      /* when it took the last FW_UP (0: never) */
 };
 
 /* A host receive buffer the NIC placed received bytes in (RECV): listed until the host thread
@@ -151,6 +158,13 @@ struct emu {
     _Atomic int ctl_pending; /* ctl_cmd waits for the host thread */
     char ctl_cmd[256];
     char *ctl_reply; /* the host thread's answer (malloc'd), under ctl_lock */
+    /* Faults (docs/failures.md): asked for by other threads (the control socket's reset and
+     * refuse, --fault-reset-at and --fault-refuse-at), carried out by the NIC thread between two
+     * pieces of its work, as the firmware is its alone (emu_nic_ask_reset). */
+    _Atomic uint32_t resets_asked; /* resets asked for since the start */
+    _Atomic uint32_t resets_done;  /* of those, carried out */
+    _Atomic int refuse_asked;      /* the firmware is to refuse every handoff (1) or not (0) */
+    _Atomic int refuse_done;       /* what it does */
 };
 
 uint64_t emu_now(void);
@@ -158,6 +172,13 @@ uint64_t emu_now(void);
 int emu_nic_create(struct emu *e, struct emu_nic **out);
 void emu_nic_destroy(struct emu_nic *n);
 void *emu_nic_thread(void *arg); /* arg: struct emu_nic */
+/* Any thread: asks the NIC thread to reset the firmware (ho_nic_reset), or to make it refuse
+ * handoffs or take them again (ho_nic_refuse), at the next turn of its loop. */
+void emu_nic_ask_reset(struct emu *e);
+void emu_nic_ask_refuse(struct emu *e, bool refuse);
+/* Waits until the NIC thread has carried out everything asked of it, at most timeout_ns; returns
+ * whether it has. */
+bool emu_nic_wait_asked(struct emu *e, uint64_t timeout_ns);
 
 int emu_host_create(struct emu *e, struct emu_host **out);
 void emu_host_destroy(struct emu_host *h);

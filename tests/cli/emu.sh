@@ -34,6 +34,8 @@ expect 0 'usage: handoff emu \[CONFIG\]' -- "$bin" emu --help
 expect 0 'handoff emu ls \[--netns NAME\]' -- "$bin" emu --help
 expect 0 '--pcap FILE' -- "$bin" emu --help
 expect 0 'usage: handoff emu ls' -- "$bin" emu ls --help
+expect 0 '--fault-reset-at S' -- "$bin" emu --help
+expect 0 'handoff emu refuse \[--netns NAME\] on\|off' -- "$bin" emu reset --help
 expect 0 'serve HTTP on real packets' -- "$bin" help
 
 # Bad options and values: usage errors, named.
@@ -45,6 +47,12 @@ expect 2 "--files wants a number from 1 to 152472, not '0'" -- "$bin" emu --file
 expect 2 "--idle-timeout wants seconds from 0 to 86400, not 'x'" -- "$bin" emu --idle-timeout x
 expect 2 "--snaplen wants 0 \(whole frames\) or 54 to 65535 bytes, not '10'" -- "$bin" emu --snaplen 10
 expect 2 "--netns needs a value" -- "$bin" emu --netns
+for bad in x -1 1.2.3 1e3 . 86400.5 0.1234567891 '2 '; do
+    expect 2 "--fault-reset-at wants seconds after the ready line, from 0 to 86400 with at most 9 decimals \(e.g. 2 or 0.5\), not '$bad'" -- \
+        "$bin" emu --fault-reset-at "$bad"
+done
+expect 2 "--fault-refuse-at wants seconds after the ready line" -- "$bin" emu --fault-refuse-at=1,5
+expect 2 "--fault-reset-at needs a value" -- "$bin" emu --fault-reset-at
 expect 2 "unknown option '--bogus'" -- "$bin" emu --bogus
 expect 2 "unexpected argument 'extra'" -- "$bin" emu 0-N-N-FCFS-0 extra
 # Bad configurations: the field or key at fault is named.
@@ -57,6 +65,12 @@ expect 2 "wants one PEER_ADDR:PORT" -- "$bin" emu restore
 expect 2 "unexpected argument 'x'" -- "$bin" emu ls x
 expect 1 "no handoff emu runs with netns ho-cli-none-$$" -- "$bin" emu ls --netns "ho-cli-none-$$"
 expect 1 "no handoff emu runs with netns ho-cli-none-$$" -- "$bin" emu restore --netns "ho-cli-none-$$" 10.77.0.1:5
+expect 2 "handoff emu reset: unexpected argument 'now'" -- "$bin" emu reset now
+expect 2 "handoff emu refuse: wants on or off" -- "$bin" emu refuse
+expect 2 "handoff emu refuse: wants on or off" -- "$bin" emu refuse maybe
+expect 2 "handoff emu refuse: unknown option '--bogus'" -- "$bin" emu refuse --bogus on
+expect 1 "handoff emu reset: no handoff emu runs with netns ho-cli-none-$$" -- "$bin" emu reset --netns "ho-cli-none-$$"
+expect 1 "handoff emu refuse: no handoff emu runs with netns ho-cli-none-$$" -- "$bin" emu refuse --netns "ho-cli-none-$$" on
 
 if [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] && command -v ip >/dev/null; then
     # Refused before anything is written: no file set generated, no namespace made.
