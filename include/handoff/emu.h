@@ -59,6 +59,10 @@ struct ho_emu_params {
     /* Faults (docs/failures.md), in ns after the ready line, or HO_EMU_NEVER. */
     uint64_t fault_reset_at_ns;  /* the NIC's firmware is reset (ho_nic_reset) */
     uint64_t fault_refuse_at_ns; /* from then on the firmware refuses every handoff */
+    uint64_t fault_hang_at_ns;   /* the NIC thread stops taking work for fault_hang_ns (its
+                                    frames wait in the device's queue, commands in the rings),
+                                    unless the driver's watchdog resets it first */
+    uint64_t fault_hang_ns;
 };
 
 /* Fills p with defaults: no handoff, 0 MIPS, netns "handoff", 10.77.0.2:80, a generated set for

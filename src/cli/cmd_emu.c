@@ -64,6 +64,11 @@ static void usage(FILE *f)
             "                       line (e.g. 2 or 0.5); the host takes its connections back\n"
             "      --fault-refuse-at S  from S seconds after the ready line, the firmware\n"
             "                       refuses every handoff (docs/failures.md)\n"
+            "      --fault-hang-at S    S seconds after the ready line the NIC hangs: it takes\n"
+            "                       no frame, command or timer for --fault-hang-for seconds,\n"
+            "                       unless the driver's watchdog resets it first (CONFIG's\n"
+            "                       os.watchdog_ms, default 5000, FreeBSD ti(4)'s)\n"
+            "      --fault-hang-for S   how long the hang lasts (default 10)\n"
             "  -h, --help           print this message\n"
             "\n"
             "A running emulator takes commands (see handoff emu ls --help): ls, restore,\n"
@@ -73,7 +78,14 @@ static void usage(FILE *f)
             "root, a namespace or file that cannot be made); 2 usage or configuration error.\n");
 }
 
-enum { OPT_HOST_CPU = 256, OPT_NIC_CPU, OPT_FAULT_RESET, OPT_FAULT_REFUSE };
+enum {
+    OPT_HOST_CPU = 256,
+    OPT_NIC_CPU,
+    OPT_FAULT_RESET,
+    OPT_FAULT_REFUSE,
+    OPT_FAULT_HANG,
+    OPT_FAULT_HANG_FOR
+};
 
 static volatile sig_atomic_t stop_flag;
 
@@ -286,6 +298,8 @@ int cli_emu(int argc, char **argv)
         {"nic-cpu", required_argument, NULL, OPT_NIC_CPU},
         {"fault-reset-at", required_argument, NULL, OPT_FAULT_RESET},
         {"fault-refuse-at", required_argument, NULL, OPT_FAULT_REFUSE},
+        {"fault-hang-at", required_argument, NULL, OPT_FAULT_HANG},
+        {"fault-hang-for", required_argument, NULL, OPT_FAULT_HANG_FOR},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -350,6 +364,19 @@ int cli_emu(int argc, char **argv)
                 return 2;
             }
             *(ch == OPT_HOST_CPU ? &p.host_cpu : &p.nic_cpu) = (int)v;
+            break;
+        case OPT_FAULT_HANG:
+        case OPT_FAULT_HANG_FOR:
+            if (parse_seconds(optarg, ch == OPT_FAULT_HANG ? &p.fault_hang_at_ns
+                                                           : &p.fault_hang_ns) != 0 ||
+                (ch == OPT_FAULT_HANG_FOR && p.fault_hang_ns == 0)) {
+                fprintf(stderr,
+                        "handoff emu: --%s wants seconds, from %s to 86400 with at most 9 "
+                        "decimals (e.g. 2 or 0.5), not '%s'\n",
+                        ch == OPT_FAULT_HANG ? "fault-hang-at" : "fault-hang-for",
+                        ch == OPT_FAULT_HANG ? "0" : "more than 0", optarg);
+                return 2;
+            }
             break;
         case OPT_FAULT_RESET:
         case OPT_FAULT_REFUSE:

@@ -31,6 +31,7 @@ struct emu_host {
     struct ho_app *app;
     struct workq q[HO_OS_NPRIOS];
     uint64_t timer;
+    uint64_t watchdog; /* the driver's watchdog time (ops.watchdog), TCPE_NEVER if none */
     /* Packets the host holds, by number. */
     struct ho_pkt **pkts;
     uint32_t *free_ids;
@@ -173,6 +174,22 @@ static void op_nic_cmd(void *ctx, const uint8_t *msg, uint32_t len, uint64_t now
     push(h, EMU_E_CMD, len, copy);
 }
 
+static void op_watchdog(void *ctx, uint64_t when, uint64_t now)
+{
+    (void)now;
+    struct emu_host *h = ctx;
+    h->watchdog = when;
+}
+
+/* The driver pulls the NIC's reset line: the NIC thread resets the firmware at its next turn,
+ * a hung one included. */
+static void op_nic_reset(void *ctx, uint64_t now)
+{
+    (void)now;
+    struct emu_host *h = ctx;
+    emu_nic_ask_reset(h->e);
+}
+
 static struct ho_pkt *op_pkt_alloc(void *ctx, const struct tcpe_seg *seg)
 {
     struct emu_host *h = ctx;
@@ -231,6 +248,8 @@ static const struct ho_os_ops os_ops = {
     .pkt_at = op_pkt_at,
     .fault = op_fault,
     .handed_off = op_handed_off,
+    .watchdog = op_watchdog,
+    .nic_reset = op_nic_reset,
 };
 
 static int64_t wall_clock(void *ctx, uint64_t now)
@@ -324,6 +343,7 @@ static void publish(struct emu_host *h, uint64_t now)
         .conns_timedout = oi.tcp->conns_timedout,
         .idle_closed = ai.idle_closed,
         .nic_resets = oi.nic_resets,
+        .watchdog_resets = oi.watchdog_resets,
         .conns_recovered = oi.conns_recovered,
         .conns_reset = oi.conns_reset,
         .last_fw_up = oi.last_fw_up,
@@ -349,7 +369,12 @@ void *emu_host_thread(void *arg)
         bool fired = h->timer <= now;
         if (fired) {
             h->timer = TCPE_NEVER;
+    h->watchdog = TCPE_NEVER;
             ho_os_timer(h->os, now);
+        }
+        if (h->watchdog <= now) {
+            h->watchdog = TCPE_NEVER;
+            ho_os_watchdog(h->os, now);
         }
         got += run_work(h, now);
         if (got > 0 || fired) {
@@ -366,6 +391,7 @@ void *emu_host_thread(void *arg)
             continue;
         }
         uint64_t until = h->timer < h->next_publish ? h->timer : h->next_publish;
+        until = h->watchdog < until ? h->watchdog : until;
         if (waiting > 0 && now + 100000 < until) {
             until = now + 100000; /* the NIC makes room in the ring without telling */
         }
@@ -495,7 +521,6 @@ int emu_host_create(struct emu *e, struct emu_host **out)
     h->mono_at = emu_now();
     struct ho_os_params op = e->p.os;
     op.virtual_payload = false;
-    op.watchdog_ns = 0; /* the emulator's NIC does not hang; its watchdog is not built yet */
     int rc = ho_os_create(&op, &os_ops, h, &h->os);
     if (rc != HO_OK) {
         free(h);

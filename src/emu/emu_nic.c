@@ -56,6 +56,7 @@ struct emu_nic {
     struct emu_nic_stats st;
     uint64_t next_publish;
     uint32_t resets; /* resets carried out (emu.resets_done is their copy for other threads) */
+    uint64_t hung_until; /* a hang: no frame, entry, timer or work before (0: none) */
 };
 
 /* ---- the wire ----------------------------------------------------------------------------- */
@@ -370,9 +371,16 @@ static bool take_faults(struct emu_nic *n, uint64_t now)
     uint32_t asked = atomic_load(&e->resets_asked);
     while (n->resets != asked) {
         ho_nic_reset(n->fw, now); /* cancels our timers through ops.timer */
+        n->hung_until = 0;        /* the reset line ends a hang */
         n->resets++;
         n->st.reset_at = now;
         atomic_store(&e->resets_done, n->resets);
+        did = true;
+    }
+    uint64_t hang = atomic_exchange(&e->hang_asked_ns, 0);
+    if (hang > 0) {
+        n->hung_until = now + hang;
+        n->st.hangs++;
         did = true;
     }
     int refuse = atomic_load(&e->refuse_asked);
@@ -396,6 +404,12 @@ static void wake_nic(struct emu *e)
 void emu_nic_ask_reset(struct emu *e)
 {
     atomic_fetch_add(&e->resets_asked, 1);
+    wake_nic(e);
+}
+
+void emu_nic_ask_hang(struct emu *e, uint64_t ns)
+{
+    atomic_store(&e->hang_asked_ns, ns ? ns : 1);
     wake_nic(e);
 }
 
@@ -444,6 +458,17 @@ void *emu_nic_thread(void *arg)
     while (!atomic_load(&e->stop)) {
         uint64_t now = emu_now();
         unsigned got = take_faults(n, now) ? 1 : 0;
+        if (now < n->hung_until) {
+            /* Hung: nothing is taken up; frames wait in the device's queue (and drop when it is
+             * full), entries in the rings. A reset asked for still comes through. */
+            if (now >= n->next_publish) {
+                publish(n, now);
+            }
+            uint64_t left = n->hung_until - now;
+            struct timespec ts = {.tv_nsec = (long)(left < 1000000u ? left : 1000000u)};
+            nanosleep(&ts, NULL);
+            continue;
+        }
         got += take_wire(n, now);
         got += take_bus(n, now);
         fire_timers(n, now);

@@ -94,6 +94,7 @@ void emu_bus_woke(struct emu_bus *b);
 
 /* What each thread publishes, under the lock, about every 10 ms. */
 struct emu_nic_stats {
+    uint64_t hangs; /* hangs begun (fault_hang_*) */
     uint32_t conns, soft_limit, hard_limit, qlen, cnum;
     uint64_t rx_frames, tx_frames, rx_drops, tx_drops, wire_drops, arp_replies;
     uint64_t handoffs, closed;
@@ -104,6 +105,7 @@ struct emu_nic_stats {
 };
 
 struct emu_host_stats {
+    uint64_t watchdog_resets; /* hung NICs the driver's watchdog reset */
     uint32_t conns_host, conns_nic, conns_offered;
     uint64_t handoffs, restores;
     uint64_t requests, status[6], body_bytes;
@@ -165,6 +167,7 @@ struct emu {
     _Atomic uint32_t resets_done;  /* of those, carried out */
     _Atomic int refuse_asked;      /* the firmware is to refuse every handoff (1) or not (0) */
     _Atomic int refuse_done;       /* what it does */
+    _Atomic uint64_t hang_asked_ns; /* a hang of this long asked for (0: none pending) */
 };
 
 uint64_t emu_now(void);
@@ -176,6 +179,9 @@ void *emu_nic_thread(void *arg); /* arg: struct emu_nic */
  * handoffs or take them again (ho_nic_refuse), at the next turn of its loop. */
 void emu_nic_ask_reset(struct emu *e);
 void emu_nic_ask_refuse(struct emu *e, bool refuse);
+/* Any thread: asks the NIC thread to hang for ns: it takes no frame, entry or timer until then,
+ * or until a reset, which ends the hang. */
+void emu_nic_ask_hang(struct emu *e, uint64_t ns);
 /* Waits until the NIC thread has carried out everything asked of it, at most timeout_ns; returns
  * whether it has. */
 bool emu_nic_wait_asked(struct emu *e, uint64_t timeout_ns);

@@ -267,6 +267,8 @@ expect 2 "handoff emu" "--netns needs a value" -- emu --netns
 expect 2 "handoff emu" "unknown key 'nic.bogus'" -- emu 1024-P-N-FCFS-0,nic.bogus=1
 expect 2 "handoff emu" "value.conf:2: 'nic.hiwat': expected an integer" -- emu value.conf
 expect 2 "handoff emu" "unexpected argument 'extra'" -- emu 0-N-N-FCFS-0 extra
+expect 2 "handoff emu" "--fault-hang-for wants seconds, from more than 0" -- emu --fault-hang-for 0
+expect 2 "handoff emu" "--fault-hang-at wants seconds" -- emu --fault-hang-at=x
 expect 2 "handoff emu" "--host-cpu wants a processor number, not 'x'" -- emu --host-cpu x
 expect 2 "handoff emu" "--nic-cpu wants a processor number, not '1024'" -- emu --nic-cpu=1024
 expect 2 "handoff emu ls" "unknown option '--bogus'" -- emu ls --bogus

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# tests/emu/emu_hang.sh - the emulator's NIC hangs under load, and the driver's watchdog resets it.
+#
+# usage: tests/emu/emu_hang.sh PATH/TO/handoff   (CTest runs it as emu/hang)
+#
+# `handoff emu 1024-P-N-FCFS-0,os.watchdog_ms=300 --fault-hang-at 1 --fault-hang-for 30`:
+# every connection is handed off, and one second after the ready line the NIC thread stops
+# taking frames, commands and timers. While it hangs, two 16 MB downloads are under way and a
+# client keeps asking for a small file. The driver, which has given the hung NIC work, hears
+# nothing from it for 300 ms, resets it, and takes every connection back (docs/failures.md). The
+# test checks:
+#  - the statistics count one hang, one reset by the watchdog (watchdog_resets, nic_resets) and
+#    connections taken back, none reset by the host;
+#  - both downloads complete byte for byte, and every small file the client got is the file;
+#  - the hang, which would have lasted 30 s, is over within a few seconds: the downloads end
+#    long before it would have.
+#
+# Needs root, /dev/net/tun, ip, curl and sha256sum; without them it prints why and exits 77.
+# Signals only the processes it started, by PID.
+set -uo pipefail
+
+handoff=${1:?usage: emu_hang.sh PATH/TO/handoff}
+ns="ho-emuh-$$"
+addr=10.77.0.2
+work=
+. "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" = 0 ] || skip "not root"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+for tool in ip curl sha256sum; do
+    command -v $tool >/dev/null || skip "no $tool"
+done
+[ -x "$handoff" ] || { echo "FAIL: $handoff is not executable"; exit 1; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+work=$(mktemp -d "${TMPDIR:-/tmp}/handoff-emuh-test.XXXXXX") || fail "mktemp failed"
+
+root="$work/root"
+mkdir -p "$root"
+head -c 16000000 /dev/urandom >"$root/big1"
+head -c 16000000 /dev/urandom >"$root/big2"
+head -c 5000 /dev/urandom >"$root/small"
+(cd "$root" && sha256sum big1 big2 small) >"$work/want.sum"
+want() { awk -v f="$1" '$2 == f { print $1 }' "$work/want.sum"; }
+sum_of() { sha256sum <"$1" | cut -d' ' -f1; }
+
+start_emu "1024-P-N-FCFS-0,os.watchdog_ms=300" --docroot "$root" --fault-hang-at 1 \
+    --fault-hang-for 30
+t0=$(date +%s)
+for i in 1 2; do
+    # 8 MB/s: under way well before the hang and after it.
+    in_ns curl -s --fail --max-time 25 --limit-rate 8M -o "$work/big$i" "http://$addr/big$i" &
+    pids+=($!)
+done
+small_ok=0
+small_bad=0
+for _ in $(seq 40); do
+    if in_ns curl -s --fail --max-time 20 -o "$work/small" "http://$addr/small" 2>/dev/null; then
+        if [ "$(sum_of "$work/small")" = "$(want small)" ]; then
+            small_ok=$((small_ok + 1))
+        else
+            small_bad=$((small_bad + 1))
+        fi
+    fi
+    sleep 0.1
+done
+for p in "${pids[@]}"; do
+    wait "$p" || fail "a download failed (curl status $?)"
+done
+pids=()
+t1=$(date +%s)
+for i in 1 2; do
+    [ "$(sum_of "$work/big$i")" = "$(want big$i)" ] || fail "big$i: wrong bytes"
+done
+[ "$small_bad" = 0 ] || fail "$small_bad small files with wrong bytes"
+[ "$small_ok" -gt 0 ] || fail "no small file arrived"
+sleep 0.3 # the statistics' next line
+hangs=$(stat_last nic_hangs)
+wd=$(stat_last watchdog_resets)
+resets=$(stat_last nic_resets)
+recovered=$(stat_last conns_recovered)
+conns_reset=$(stat_last conns_reset)
+[ "$hangs" = 1 ] || fail "nic_hangs is $hangs, not 1"
+[ "$wd" = 1 ] || fail "the watchdog reset the NIC $wd times, not once"
+[ "$resets" = 1 ] || fail "the host took $resets FW_UPs, not 1"
+[ "$recovered" -gt 0 ] || fail "no connection was taken back"
+[ "$conns_reset" = 0 ] || fail "$conns_reset connections were reset by the host"
+[ $((t1 - t0)) -lt 20 ] || fail "the downloads took $((t1 - t0)) s: the hang was not cut short"
+stop_emu || fail "the emulator exited with status $?"
+echo "emu_hang: the watchdog reset the hung NIC; $recovered connections taken back, none reset;" \
+    "2 downloads of 16 MB and $small_ok small files byte for byte, in $((t1 - t0)) s"
