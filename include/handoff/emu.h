@@ -63,6 +63,8 @@ struct ho_emu_params {
                                     frames wait in the device's queue, commands in the rings),
                                     unless the driver's watchdog resets it first */
     uint64_t fault_hang_ns;
+    uint64_t fault_wire_drop_at_ns; /* every frame on the wire, both ways, is lost for */
+    uint64_t fault_wire_drop_ns;    /* fault_wire_drop_ns */
 };
 
 /* Fills p with defaults: no handoff, 0 MIPS, netns "handoff", 10.77.0.2:80, a generated set for

@@ -69,6 +69,9 @@ static void usage(FILE *f)
             "                       unless the driver's watchdog resets it first (CONFIG's\n"
             "                       os.watchdog_ms, default 5000, FreeBSD ti(4)'s)\n"
             "      --fault-hang-for S   how long the hang lasts (default 10)\n"
+            "      --fault-wire-drop-at S   S seconds after the ready line the wire dies:\n"
+            "                       every frame, both ways, is lost for --fault-wire-drop-for\n"
+            "                       seconds (default 1)\n"
             "  -h, --help           print this message\n"
             "\n"
             "A running emulator takes commands (see handoff emu ls --help): ls, restore,\n"
@@ -84,7 +87,9 @@ enum {
     OPT_FAULT_RESET,
     OPT_FAULT_REFUSE,
     OPT_FAULT_HANG,
-    OPT_FAULT_HANG_FOR
+    OPT_FAULT_HANG_FOR,
+    OPT_FAULT_WIRE,
+    OPT_FAULT_WIRE_FOR
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -300,6 +305,8 @@ int cli_emu(int argc, char **argv)
         {"fault-refuse-at", required_argument, NULL, OPT_FAULT_REFUSE},
         {"fault-hang-at", required_argument, NULL, OPT_FAULT_HANG},
         {"fault-hang-for", required_argument, NULL, OPT_FAULT_HANG_FOR},
+        {"fault-wire-drop-at", required_argument, NULL, OPT_FAULT_WIRE},
+        {"fault-wire-drop-for", required_argument, NULL, OPT_FAULT_WIRE_FOR},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -367,17 +374,31 @@ int cli_emu(int argc, char **argv)
             break;
         case OPT_FAULT_HANG:
         case OPT_FAULT_HANG_FOR:
-            if (parse_seconds(optarg, ch == OPT_FAULT_HANG ? &p.fault_hang_at_ns
-                                                           : &p.fault_hang_ns) != 0 ||
-                (ch == OPT_FAULT_HANG_FOR && p.fault_hang_ns == 0)) {
+        case OPT_FAULT_WIRE:
+        case OPT_FAULT_WIRE_FOR: {
+            static const struct {
+                int opt;
+                const char *name;
+                bool length; /* a duration, more than 0 */
+            } faults[] = {{OPT_FAULT_HANG, "fault-hang-at", false},
+                          {OPT_FAULT_HANG_FOR, "fault-hang-for", true},
+                          {OPT_FAULT_WIRE, "fault-wire-drop-at", false},
+                          {OPT_FAULT_WIRE_FOR, "fault-wire-drop-for", true}};
+            uint64_t *dst[] = {&p.fault_hang_at_ns, &p.fault_hang_ns, &p.fault_wire_drop_at_ns,
+                               &p.fault_wire_drop_ns};
+            size_t k = 0;
+            while (faults[k].opt != ch) {
+                k++;
+            }
+            if (parse_seconds(optarg, dst[k]) != 0 || (faults[k].length && *dst[k] == 0)) {
                 fprintf(stderr,
                         "handoff emu: --%s wants seconds, from %s to 86400 with at most 9 "
                         "decimals (e.g. 2 or 0.5), not '%s'\n",
-                        ch == OPT_FAULT_HANG ? "fault-hang-at" : "fault-hang-for",
-                        ch == OPT_FAULT_HANG ? "0" : "more than 0", optarg);
+                        faults[k].name, faults[k].length ? "more than 0" : "0", optarg);
                 return 2;
             }
             break;
+        }
         case OPT_FAULT_RESET:
         case OPT_FAULT_REFUSE:
             if (parse_seconds(optarg, ch == OPT_FAULT_RESET ? &p.fault_reset_at_ns

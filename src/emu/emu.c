@@ -255,7 +255,9 @@ void ho_emu_params_init(struct ho_emu_params *p)
     p->idle_s = 60;
     p->host_cpu = p->nic_cpu = -1;
     p->fault_reset_at_ns = p->fault_refuse_at_ns = p->fault_hang_at_ns = HO_EMU_NEVER;
-    p->fault_hang_ns = 10000000000u; /* 10 s */
+    p->fault_wire_drop_at_ns = HO_EMU_NEVER;
+    p->fault_hang_ns = 10000000000u;     /* 10 s */
+    p->fault_wire_drop_ns = 1000000000u; /* 1 s */
 }
 
 /* Whether cpu is -1 (any) or a processor this process may run on. */
@@ -339,7 +341,8 @@ static void write_stats(struct emu *e, FILE *f, uint64_t t0, uint64_t now, uint6
                 "\"host_busy_pct\":%.1f,\"host_work_pct\":%.1f,\"wire_rx\":%llu,\"wire_tx\":%llu,"
                 "\"wire_drops\":%llu,\"host_ifq_drops\":%llu,\"host_rexmits\":%llu,"
                 "\"nic_boot\":%u,\"nic_resets\":%llu,\"conns_recovered\":%llu,"
-                "\"conns_reset\":%llu,\"nic_hangs\":%llu,\"watchdog_resets\":%llu}\n",
+                "\"conns_reset\":%llu,\"nic_hangs\":%llu,\"watchdog_resets\":%llu,"
+                "\"wire_lost\":%llu}\n",
                 (double)(now - t0) / 1e9, hs.conns_host, hs.conns_nic,
                 (unsigned long long)hs.handoffs, (unsigned long long)hs.restores, ns.soft_limit,
                 ns.hard_limit, ns.qlen, (unsigned long long)ns.rx_drops,
@@ -348,7 +351,8 @@ static void write_stats(struct emu *e, FILE *f, uint64_t t0, uint64_t now, uint6
                 (unsigned long long)ns.wire_drops, (unsigned long long)hs.ifq_drops,
                 (unsigned long long)hs.rexmits, ns.boot, (unsigned long long)hs.nic_resets,
                 (unsigned long long)hs.conns_recovered, (unsigned long long)hs.conns_reset,
-                (unsigned long long)ns.hangs, (unsigned long long)hs.watchdog_resets);
+                (unsigned long long)ns.hangs, (unsigned long long)hs.watchdog_resets,
+                (unsigned long long)ns.wire_lost);
         fflush(f);
     }
     if (e->tty) {
@@ -556,6 +560,7 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
     uint64_t reset_due = fault_due(t0, p->fault_reset_at_ns);
     uint64_t refuse_due = fault_due(t0, p->fault_refuse_at_ns);
     uint64_t hang_due = fault_due(t0, p->fault_hang_at_ns);
+    uint64_t wire_due = fault_due(t0, p->fault_wire_drop_at_ns);
     while (!*stop && !atomic_load(&e->stop)) {
         uint64_t now = emu_now();
         if (now >= reset_due) {
@@ -570,6 +575,10 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
             emu_nic_ask_hang(e, p->fault_hang_ns);
             hang_due = HO_EMU_NEVER;
         }
+        if (now >= wire_due) {
+            emu_nic_ask_wire_drop(e, p->fault_wire_drop_ns);
+            wire_due = HO_EMU_NEVER;
+        }
         if (now >= next) {
             write_stats(e, stats, t0, now, &last_t, &last_nic, &last_host);
             tell_faults(e, log, t0, &last_nic, &last_host, &told_nic, &told_host);
@@ -581,6 +590,7 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
         uint64_t due = next < reset_due ? next : reset_due;
         due = due < refuse_due ? due : refuse_due;
         due = due < hang_due ? due : hang_due;
+        due = due < wire_due ? due : wire_due;
         uint64_t wait = due > now ? due - now : 0;
         wait = wait < 20000000u ? wait : 20000000u; /* notice a stop within 20 ms */
         struct pollfd pfd = {.fd = e->ctl_fd, .events = POLLIN};

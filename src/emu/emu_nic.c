@@ -57,6 +57,8 @@ struct emu_nic {
     uint64_t next_publish;
     uint32_t resets; /* resets carried out (emu.resets_done is their copy for other threads) */
     uint64_t hung_until; /* a hang: no frame, entry, timer or work before (0: none) */
+    uint64_t dead_until; /* a dead wire: every frame is lost before (0: none) */
+    uint64_t now;        /* the time of the turn running (the firmware's ops have none) */
 };
 
 /* ---- the wire ----------------------------------------------------------------------------- */
@@ -79,6 +81,10 @@ static void capture(struct emu_nic *n, const uint8_t *frame, size_t len)
 
 static void wire_write(struct emu_nic *n, const uint8_t *frame, size_t len)
 {
+    if (n->now < n->dead_until) {
+        n->st.wire_lost++; /* the wire is dead: the frame never reaches the device */
+        return;
+    }
     capture(n, frame, len);
     ssize_t w = write(n->e->tap_fd, frame, len);
     if (w == (ssize_t)len) {
@@ -296,6 +302,10 @@ static unsigned take_wire(struct emu_nic *n, uint64_t now)
             break;
         }
         got++;
+        if (now < n->dead_until) {
+            n->st.wire_lost++;
+            continue;
+        }
         wire_rx(n, buf, (size_t)len, now);
     }
     return got;
@@ -377,6 +387,11 @@ static bool take_faults(struct emu_nic *n, uint64_t now)
         atomic_store(&e->resets_done, n->resets);
         did = true;
     }
+    uint64_t dead = atomic_exchange(&e->wire_drop_asked_ns, 0);
+    if (dead > 0) {
+        n->dead_until = now + dead;
+        did = true;
+    }
     uint64_t hang = atomic_exchange(&e->hang_asked_ns, 0);
     if (hang > 0) {
         n->hung_until = now + hang;
@@ -404,6 +419,12 @@ static void wake_nic(struct emu *e)
 void emu_nic_ask_reset(struct emu *e)
 {
     atomic_fetch_add(&e->resets_asked, 1);
+    wake_nic(e);
+}
+
+void emu_nic_ask_wire_drop(struct emu *e, uint64_t ns)
+{
+    atomic_store(&e->wire_drop_asked_ns, ns ? ns : 1);
     wake_nic(e);
 }
 
@@ -457,6 +478,7 @@ void *emu_nic_thread(void *arg)
     struct emu *e = n->e;
     while (!atomic_load(&e->stop)) {
         uint64_t now = emu_now();
+        n->now = now;
         unsigned got = take_faults(n, now) ? 1 : 0;
         if (now < n->hung_until) {
             /* Hung: nothing is taken up; frames wait in the device's queue (and drop when it is

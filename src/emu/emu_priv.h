@@ -94,7 +94,8 @@ void emu_bus_woke(struct emu_bus *b);
 
 /* What each thread publishes, under the lock, about every 10 ms. */
 struct emu_nic_stats {
-    uint64_t hangs; /* hangs begun (fault_hang_*) */
+    uint64_t hangs;       /* hangs begun (fault_hang_*) */
+    uint64_t wire_lost;   /* frames a dead wire lost (fault_wire_drop_*), both ways */
     uint32_t conns, soft_limit, hard_limit, qlen, cnum;
     uint64_t rx_frames, tx_frames, rx_drops, tx_drops, wire_drops, arp_replies;
     uint64_t handoffs, closed;
@@ -168,6 +169,7 @@ struct emu {
     _Atomic int refuse_asked;      /* the firmware is to refuse every handoff (1) or not (0) */
     _Atomic int refuse_done;       /* what it does */
     _Atomic uint64_t hang_asked_ns; /* a hang of this long asked for (0: none pending) */
+    _Atomic uint64_t wire_drop_asked_ns; /* a dead wire for this long asked for (0: none) */
 };
 
 uint64_t emu_now(void);
@@ -182,6 +184,8 @@ void emu_nic_ask_refuse(struct emu *e, bool refuse);
 /* Any thread: asks the NIC thread to hang for ns: it takes no frame, entry or timer until then,
  * or until a reset, which ends the hang. */
 void emu_nic_ask_hang(struct emu *e, uint64_t ns);
+/* Any thread: asks the NIC thread to lose every frame, both ways, for ns. */
+void emu_nic_ask_wire_drop(struct emu *e, uint64_t ns);
 /* Waits until the NIC thread has carried out everything asked of it, at most timeout_ns; returns
  * whether it has. */
 bool emu_nic_wait_asked(struct emu *e, uint64_t timeout_ns);

@@ -269,6 +269,7 @@ expect 2 "handoff emu" "value.conf:2: 'nic.hiwat': expected an integer" -- emu v
 expect 2 "handoff emu" "unexpected argument 'extra'" -- emu 0-N-N-FCFS-0 extra
 expect 2 "handoff emu" "--fault-hang-for wants seconds, from more than 0" -- emu --fault-hang-for 0
 expect 2 "handoff emu" "--fault-hang-at wants seconds" -- emu --fault-hang-at=x
+expect 2 "handoff emu" "--fault-wire-drop-for wants seconds, from more than 0" -- emu --fault-wire-drop-for=0
 expect 2 "handoff emu" "--host-cpu wants a processor number, not 'x'" -- emu --host-cpu x
 expect 2 "handoff emu" "--nic-cpu wants a processor number, not '1024'" -- emu --nic-cpu=1024
 expect 2 "handoff emu ls" "unknown option '--bogus'" -- emu ls --bogus

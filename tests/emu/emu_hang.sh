@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tests/emu/emu_hang.sh - the emulator's NIC hangs under load, and the driver's watchdog resets it.
+# tests/emu/emu_hang.sh - the emulator's NIC hangs under load, and the driver's watchdog resets
+# it; then its wire dies for a while.
 #
 # usage: tests/emu/emu_hang.sh PATH/TO/handoff   (CTest runs it as emu/hang)
 #
@@ -14,6 +15,9 @@
 #  - both downloads complete byte for byte, and every small file the client got is the file;
 #  - the hang, which would have lasted 30 s, is over within a few seconds: the downloads end
 #    long before it would have.
+# Then `--fault-wire-drop-at 1 --fault-wire-drop-for 1` under a download: every frame is lost
+# for a second both ways, TCP sends again what was lost, and the download ends byte for byte,
+# with the frames lost counted (wire_lost) and no reset of the NIC.
 #
 # Needs root, /dev/net/tun, ip, curl and sha256sum; without them it prints why and exits 77.
 # Signals only the processes it started, by PID.
@@ -89,3 +93,16 @@ conns_reset=$(stat_last conns_reset)
 stop_emu || fail "the emulator exited with status $?"
 echo "emu_hang: the watchdog reset the hung NIC; $recovered connections taken back, none reset;" \
     "2 downloads of 16 MB and $small_ok small files byte for byte, in $((t1 - t0)) s"
+
+# ---- a dead wire ---------------------------------------------------------------------------
+start_emu "1024-P-N-FCFS-0" --docroot "$root" --fault-wire-drop-at 1 --fault-wire-drop-for 1
+rm -f "$work/big1"
+in_ns curl -s --fail --max-time 30 --limit-rate 6M -o "$work/big1" "http://$addr/big1" ||
+    fail "the download across the dead wire failed"
+[ "$(sum_of "$work/big1")" = "$(want big1)" ] || fail "big1 across the dead wire: wrong bytes"
+sleep 0.3
+lost=$(stat_last wire_lost)
+[ "$lost" -gt 0 ] || fail "the dead wire lost no frame"
+[ "$(stat_last nic_resets)" = 0 ] || fail "the NIC was reset during the dead wire"
+stop_emu || fail "the emulator exited with status $?"
+echo "emu_hang: a dead wire for 1 s lost $lost frames; the download ended byte for byte"
