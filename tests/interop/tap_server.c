@@ -194,6 +194,7 @@ struct options {
     uint16_t port;     /* HTTP port */
     double loss_rx;    /* fraction of received TCP frames dropped */
     double loss_tx;    /* fraction of TCP frames to send dropped */
+    uint32_t burst;    /* frames each send loss takes in a row (1: independent losses) */
     uint64_t seed;     /* seeds the loss generators */
     uint64_t rto_min;  /* the stack's lower bound of the RTO, ns (see main) */
     uint64_t idle;     /* exit after this long without a frame, ns */
@@ -238,6 +239,7 @@ struct server {
     struct tcpe_wire_tx tx;
     struct tcpe_wire_stats wst;
     struct ho_rng loss_rx, loss_tx;
+    uint32_t burst_left; /* frames to send still to drop in the current burst */
     uint64_t now;
     uint64_t last_rx; /* when a frame last arrived */
     uint8_t frame[FRAME_MAX];
@@ -322,7 +324,11 @@ static int on_output(void *ctx, const struct tcpe_seg *seg)
                                               sizeof srv->out));
         return HO_OK;
     }
-    if (srv->opt.loss_tx > 0 && ho_rng_unit(&srv->loss_tx) < srv->opt.loss_tx) {
+    /* A loss starts a burst of --loss-burst frames; bursts start at loss_tx / burst, so that the
+     * fraction lost stays about loss_tx. */
+    if (srv->burst_left > 0 ||
+        (srv->opt.loss_tx > 0 && ho_rng_unit(&srv->loss_tx) < srv->opt.loss_tx / srv->opt.burst)) {
+        srv->burst_left = srv->burst_left > 0 ? srv->burst_left - 1 : srv->opt.burst - 1;
         srv->n.tx_lost++;
         return HO_OK;
     }
@@ -791,10 +797,11 @@ static int run(struct server *srv)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: tap_server --dev NAME [--ip A.B.C.D] [--port N] [--loss-rx P] "
-                    "[--loss-tx P] [--seed N] [--rto-min-ms N] [--idle S] [--max-time S] "
-                    "[--timestamps] [--no-sack]\n"
-                    "       tap_server --body N\n");
+    fprintf(stderr,
+            "usage: tap_server --dev NAME [--ip A.B.C.D] [--port N] [--loss-rx P] [--loss-burst N] "
+            "[--loss-tx P] [--seed N] [--rto-min-ms N] [--idle S] [--max-time S] "
+            "[--timestamps] [--no-sack]\n"
+            "       tap_server --body N\n");
     return 2;
 }
 
@@ -828,6 +835,7 @@ int main(int argc, char **argv)
     struct options *o = &srv->opt;
     o->ip = 0x0ac80002; /* 10.200.0.2 */
     o->port = 80;
+    o->burst = 1;
     o->seed = 1;
     /* RFC 6298's 1 s floor is the engine's default; Linux's 200 ms (TCP_RTO_MIN) matches the
      * peer, so a timeout costs both sides the same and the lossy test stays short. */
@@ -866,6 +874,8 @@ int main(int argc, char **argv)
             o->loss_rx = strtod(v, NULL);
         } else if (strcmp(a, "--loss-tx") == 0) {
             o->loss_tx = strtod(v, NULL);
+        } else if (strcmp(a, "--loss-burst") == 0) {
+            o->burst = (uint32_t)strtoul(v, NULL, 10);
         } else if (strcmp(a, "--seed") == 0) {
             o->seed = strtoull(v, NULL, 10);
         } else if (strcmp(a, "--rto-min-ms") == 0) {
@@ -879,8 +889,9 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (ret == 0 && (o->dev == NULL || o->port == 0 || o->loss_rx < 0 || o->loss_rx >= 1 ||
-                     o->loss_tx < 0 || o->loss_tx >= 1 || o->rto_min == 0)) {
+    if (ret == 0 &&
+        (o->dev == NULL || o->port == 0 || o->burst == 0 || o->burst > 64 || o->loss_rx < 0 ||
+         o->loss_rx >= 1 || o->loss_tx < 0 || o->loss_tx >= 1 || o->rto_min == 0)) {
         ret = usage();
     }
     if (ret == 0) {
