@@ -62,17 +62,23 @@ static void op_run(void *ctx, const struct ho_os_work *w, uint64_t now)
     HO_ASSERT(rc == HO_OK, "host task refused: %s", ho_strerror(rc));
 }
 
+/* Replaces the event *ev (0 if none) by one at `when` (none if TCPE_NEVER). */
+static void resched(struct sim_host *h, uint64_t *ev, uint64_t when, uint64_t now, sim_event_fn fn)
+{
+    if (*ev) {
+        sim_evq_cancel(h->evq, *ev);
+        *ev = 0;
+    }
+    if (when != TCPE_NEVER) {
+        int rc = sim_evq_schedule(h->evq, when > now ? when : now, fn, h, 0, ev);
+        HO_ASSERT(rc == HO_OK, "cannot schedule a host timer: %s", ho_strerror(rc));
+    }
+}
+
 static void op_timer(void *ctx, uint64_t when, uint64_t now)
 {
     struct sim_host *h = ctx;
-    if (h->timer) {
-        sim_evq_cancel(h->evq, h->timer);
-        h->timer = 0;
-    }
-    if (when != TCPE_NEVER) {
-        int rc = sim_evq_schedule(h->evq, when > now ? when : now, timer_event, h, 0, &h->timer);
-        HO_ASSERT(rc == HO_OK, "cannot schedule a TCP timer: %s", ho_strerror(rc));
-    }
+    resched(h, &h->timer, when, now, timer_event);
 }
 
 static void watchdog_event(void *ctx, uint64_t arg, uint64_t now)
@@ -86,15 +92,7 @@ static void watchdog_event(void *ctx, uint64_t arg, uint64_t now)
 static void op_watchdog(void *ctx, uint64_t when, uint64_t now)
 {
     struct sim_host *h = ctx;
-    if (h->watchdog) {
-        sim_evq_cancel(h->evq, h->watchdog);
-        h->watchdog = 0;
-    }
-    if (when != TCPE_NEVER) {
-        int rc = sim_evq_schedule(h->evq, when > now ? when : now, watchdog_event, h, 0,
-                                  &h->watchdog);
-        HO_ASSERT(rc == HO_OK, "cannot schedule the watchdog: %s", ho_strerror(rc));
-    }
+    resched(h, &h->watchdog, when, now, watchdog_event);
 }
 
 static void op_nic_reset(void *ctx, uint64_t now)

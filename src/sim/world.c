@@ -163,25 +163,20 @@ static void fault_event(void *ctx, uint64_t which, uint64_t now)
 static void schedule_faults(struct sim_world *w)
 {
     const struct sim_faults *f = &w->cfg.fault;
-    if (f->nic_reset_at_ms) {
-        sim_evq_schedule(w->evq, f->nic_reset_at_ms * SIM_NS_PER_MS, fault_event, w,
-                         FAULT_NIC_RESET, NULL);
-    }
-    if (f->refuse_at_ms) {
-        sim_evq_schedule(w->evq, f->refuse_at_ms * SIM_NS_PER_MS, fault_event, w, FAULT_REFUSE,
-                         NULL);
-    }
-    if (f->nic_upload_at_ms) {
-        sim_evq_schedule(w->evq, f->nic_upload_at_ms * SIM_NS_PER_MS, fault_event, w,
-                         FAULT_NIC_UPLOAD, NULL);
-    }
-    if (f->host_reclaim_at_ms) {
-        sim_evq_schedule(w->evq, f->host_reclaim_at_ms * SIM_NS_PER_MS, fault_event, w,
-                         FAULT_HOST_RECLAIM, NULL);
-    }
-    if (f->nic_hang_at_ms) {
-        sim_evq_schedule(w->evq, f->nic_hang_at_ms * SIM_NS_PER_MS, fault_event, w, FAULT_NIC_HANG,
-                         NULL);
+    const struct {
+        uint64_t at_ms;
+        uint64_t which;
+    } events[] = {{f->nic_reset_at_ms, FAULT_NIC_RESET},
+                  {f->refuse_at_ms, FAULT_REFUSE},
+                  {f->nic_upload_at_ms, FAULT_NIC_UPLOAD},
+                  {f->host_reclaim_at_ms, FAULT_HOST_RECLAIM},
+                  {f->nic_hang_at_ms, FAULT_NIC_HANG}};
+    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
+        if (events[i].at_ms) {
+            int rc = sim_evq_schedule(w->evq, events[i].at_ms * SIM_NS_PER_MS, fault_event, w,
+                                      events[i].which, NULL);
+            HO_ASSERT(rc == HO_OK, "cannot schedule a fault: %s", ho_strerror(rc));
+        }
     }
     if (f->wire_drop_at_ms) {
         w->wire.drop_from = f->wire_drop_at_ms * SIM_NS_PER_MS;
@@ -587,13 +582,13 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     m->conns_restored = oi.restored;
     const struct sim_faults *f = &w->cfg.fault;
     /* The fault the recovery is timed from: the first configured, in this order. */
-    uint64_t fault_at = w->reset_at                ? w->reset_at
-                        : w->hang_at               ? w->hang_at
-                        : f->nic_upload_at_ms      ? f->nic_upload_at_ms * SIM_NS_PER_MS
-                        : f->host_reclaim_at_ms    ? f->host_reclaim_at_ms * SIM_NS_PER_MS
-                        : f->refuse_at_ms          ? f->refuse_at_ms * SIM_NS_PER_MS
-                        : f->wire_drop_at_ms       ? f->wire_drop_at_ms * SIM_NS_PER_MS
-                                                   : 0;
+    uint64_t fault_at = w->reset_at             ? w->reset_at
+                        : w->hang_at            ? w->hang_at
+                        : f->nic_upload_at_ms   ? f->nic_upload_at_ms * SIM_NS_PER_MS
+                        : f->host_reclaim_at_ms ? f->host_reclaim_at_ms * SIM_NS_PER_MS
+                        : f->refuse_at_ms       ? f->refuse_at_ms * SIM_NS_PER_MS
+                        : f->wire_drop_at_ms    ? f->wire_drop_at_ms * SIM_NS_PER_MS
+                                                : 0;
     m->fault_recovery_ms = fault_at ? recovery_ms(w, fault_at) : -1;
     uint64_t host_pkts = oi.pkts - w->host_pkts_base;
     m->host_misses_per_packet = host_pkts ? (double)mt->host_misses / (double)host_pkts : 0;
