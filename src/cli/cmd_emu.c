@@ -75,7 +75,8 @@ static void usage(FILE *f)
             "  -h, --help           print this message\n"
             "\n"
             "A running emulator takes commands (see handoff emu ls --help): ls, restore,\n"
-            "reset (the NIC's firmware, now) and refuse on|off (handoffs, from now on).\n"
+            "reset (the NIC's firmware, now), refuse on|off (handoffs, from now on), upload\n"
+            "(the NIC gives every connection back) and reclaim (the host asks for them).\n"
             "\n"
             "Exit status: 0 stopped by SIGINT or SIGTERM; 1 the set-up or the run failed (not\n"
             "root, a namespace or file that cannot be made); 2 usage or configuration error.\n");
@@ -208,8 +209,8 @@ static int load_config(const char *spec, struct sim_config *c, uint32_t *mips, c
     return 0;
 }
 
-/* `handoff emu ls`, `restore ADDR:PORT`, `reset` and `refuse on|off`: commands to a running
- * emulator. */
+/* `handoff emu ls`, `restore ADDR:PORT`, `reset`, `refuse on|off`, `upload` and `reclaim`:
+ * commands to a running emulator. */
 static int control(int argc, char **argv)
 {
     const char *what = argv[0];
@@ -232,6 +233,8 @@ static int control(int argc, char **argv)
                    "       handoff emu restore [--netns NAME] PEER_ADDR:PORT\n"
                    "       handoff emu reset [--netns NAME]\n"
                    "       handoff emu refuse [--netns NAME] on|off\n"
+                   "       handoff emu upload [--netns NAME]\n"
+                   "       handoff emu reclaim [--netns NAME]\n"
                    "\n"
                    "ls lists the connections of the emulator running with that namespace\n"
                    "(default handoff): where each lives (host, to-nic, nic, to-host), for how\n"
@@ -241,6 +244,9 @@ static int control(int argc, char **argv)
                    "connection, and the host takes them back (docs/failures.md); it answers once\n"
                    "the firmware has started again. refuse on makes the firmware refuse every\n"
                    "handoff (new connections stay on the host), refuse off takes them again.\n"
+                   "upload makes the NIC give every connection it holds back to the host\n"
+                   "unasked, as a Chimney offload target uploads them; reclaim makes the host ask\n"
+                   "for every connection back, as before a firmware update.\n"
                    "\n"
                    "options:\n"
                    "  -n, --netns NAME  the namespace the emulator runs with (default handoff)\n"
@@ -256,7 +262,8 @@ static int control(int argc, char **argv)
         }
     }
     char cmd[128];
-    if (!strcmp(what, "ls") || !strcmp(what, "reset")) {
+    if (!strcmp(what, "ls") || !strcmp(what, "reset") || !strcmp(what, "upload") ||
+        !strcmp(what, "reclaim")) {
         if (optind != argc) {
             fprintf(stderr, "handoff emu %s: unexpected argument '%s'\n", what, argv[optind]);
             return 2;
@@ -286,7 +293,8 @@ static int control(int argc, char **argv)
 int cli_emu(int argc, char **argv)
 {
     if (argc > 1 && (!strcmp(argv[1], "ls") || !strcmp(argv[1], "restore") ||
-                     !strcmp(argv[1], "reset") || !strcmp(argv[1], "refuse"))) {
+                     !strcmp(argv[1], "reset") || !strcmp(argv[1], "refuse") ||
+                     !strcmp(argv[1], "upload") || !strcmp(argv[1], "reclaim"))) {
         return control(argc - 1, argv + 1);
     }
     static const struct option opts[] = {

@@ -6,13 +6,15 @@
  * writes one line (a command) and reads the answer until the emulator closes. The main thread
  * accepts and reads; the command is carried out by the thread that owns what it touches, and
  * the main thread waits for it and writes the answer back. The host thread, which owns the OS
- * side, carries out ls and restore at the top of its loop (emu_host.c's emu_host_ctl); the NIC
- * thread, which owns the firmware, carries out reset and refuse (emu_nic.c's emu_nic_ask_*).
+ * side, carries out ls, restore and reclaim at the top of its loop (emu_host.c's emu_host_ctl); the NIC
+ * thread, which owns the firmware, carries out reset, refuse and upload (emu_nic.c's emu_nic_ask_*).
  * Commands:
  *   ls                  one line per connection, as ss(8) lists sockets
  *   restore ADDR:PORT   ask the NIC to give back the connection from that peer
  *   reset               reset the NIC's firmware (docs/failures.md)
  *   refuse on|off       the firmware refuses every handoff, or takes them again
+ *   upload              the NIC gives every connection back to the host (ho_nic_upload)
+ *   reclaim             the host asks for every connection back (ho_os_restore_all)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -96,10 +98,10 @@ static char *ask_host(struct emu *e, const char *line)
     return reply;
 }
 
-/* Whether line is one of the NIC thread's commands: reset, refuse. */
+/* Whether line is one of the NIC thread's commands: reset, refuse, upload. */
 static bool for_nic(const char *line)
 {
-    return strcmp(line, "reset") == 0 ||
+    return strcmp(line, "reset") == 0 || strcmp(line, "upload") == 0 ||
            (strncmp(line, "refuse", 6) == 0 && (line[6] == 0 || line[6] == ' '));
 }
 
@@ -108,6 +110,16 @@ static char *ask_nic(struct emu *e, const char *line)
 {
     const char *done;
     char *reply = NULL;
+    if (strcmp(line, "upload") == 0) {
+        emu_nic_ask_upload(e);
+        if (!emu_nic_wait_asked(e, 5000000000u)) {
+            return strdup("error: the NIC thread did not answer\n");
+        }
+        return asprintf(&reply, "the NIC gave %u connections back to the host\n",
+                        atomic_load(&e->uploaded_last)) < 0
+                   ? NULL
+                   : reply;
+    }
     if (strcmp(line, "reset") == 0) {
         emu_nic_ask_reset(e);
         done = "the NIC's firmware was reset";

@@ -492,9 +492,15 @@ void emu_host_ctl(struct emu_host *h, uint64_t now)
             reply = ctl_ls(h, now);
         } else if (strncmp(e->ctl_cmd, "restore ", 8) == 0) {
             reply = ctl_restore(h, e->ctl_cmd + 8, now);
+        } else if (strcmp(e->ctl_cmd, "reclaim") == 0) {
+            uint32_t asked = ho_os_restore_all(h->os, now);
+            h->restores += asked;
+            if (asprintf(&reply, "asked the NIC for %u connections back\n", asked) < 0) {
+                reply = NULL;
+            }
         } else if (asprintf(&reply,
                             "error: unknown command '%s' (ls, restore ADDR:PORT, reset, "
-                            "refuse on|off)\n",
+                            "refuse on|off, upload, reclaim)\n",
                             e->ctl_cmd) < 0) {
             reply = NULL;
         }

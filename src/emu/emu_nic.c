@@ -387,6 +387,12 @@ static bool take_faults(struct emu_nic *n, uint64_t now)
         atomic_store(&e->resets_done, n->resets);
         did = true;
     }
+    uint32_t uploads = atomic_load(&e->uploads_asked);
+    if (uploads != atomic_load(&e->uploads_done)) {
+        atomic_store(&e->uploaded_last, ho_nic_upload(n->fw, now));
+        atomic_store(&e->uploads_done, uploads);
+        did = true;
+    }
     uint64_t dead = atomic_exchange(&e->wire_drop_asked_ns, 0);
     if (dead > 0) {
         n->dead_until = now + dead;
@@ -422,6 +428,12 @@ void emu_nic_ask_reset(struct emu *e)
     wake_nic(e);
 }
 
+void emu_nic_ask_upload(struct emu *e)
+{
+    atomic_fetch_add(&e->uploads_asked, 1);
+    wake_nic(e);
+}
+
 void emu_nic_ask_wire_drop(struct emu *e, uint64_t ns)
 {
     atomic_store(&e->wire_drop_asked_ns, ns ? ns : 1);
@@ -444,7 +456,8 @@ bool emu_nic_wait_asked(struct emu *e, uint64_t timeout_ns)
 {
     for (uint64_t until = emu_now() + timeout_ns; !atomic_load(&e->stop);) {
         if (atomic_load(&e->resets_done) == atomic_load(&e->resets_asked) &&
-            atomic_load(&e->refuse_done) == atomic_load(&e->refuse_asked)) {
+            atomic_load(&e->refuse_done) == atomic_load(&e->refuse_asked) &&
+            atomic_load(&e->uploads_done) == atomic_load(&e->uploads_asked)) {
             return true;
         }
         if (emu_now() >= until) {

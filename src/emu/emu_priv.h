@@ -170,6 +170,9 @@ struct emu {
     _Atomic int refuse_done;       /* what it does */
     _Atomic uint64_t hang_asked_ns; /* a hang of this long asked for (0: none pending) */
     _Atomic uint64_t wire_drop_asked_ns; /* a dead wire for this long asked for (0: none) */
+    _Atomic uint32_t uploads_asked; /* uploads (ho_nic_upload) asked for since the start */
+    _Atomic uint32_t uploads_done;  /* of those, carried out */
+    _Atomic uint32_t uploaded_last; /* connections the last one gave back */
 };
 
 uint64_t emu_now(void);
@@ -186,6 +189,8 @@ void emu_nic_ask_refuse(struct emu *e, bool refuse);
 void emu_nic_ask_hang(struct emu *e, uint64_t ns);
 /* Any thread: asks the NIC thread to lose every frame, both ways, for ns. */
 void emu_nic_ask_wire_drop(struct emu *e, uint64_t ns);
+/* Any thread: asks the NIC thread to give every connection back to the host (ho_nic_upload). */
+void emu_nic_ask_upload(struct emu *e);
 /* Waits until the NIC thread has carried out everything asked of it, at most timeout_ns; returns
  * whether it has. */
 bool emu_nic_wait_asked(struct emu *e, uint64_t timeout_ns);

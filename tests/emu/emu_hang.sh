@@ -18,6 +18,9 @@
 # Then `--fault-wire-drop-at 1 --fault-wire-drop-for 1` under a download: every frame is lost
 # for a second both ways, TCP sends again what was lost, and the download ends byte for byte,
 # with the frames lost counted (wire_lost) and no reset of the NIC.
+# Last, the NIC gives every connection back unasked (`handoff emu upload`, as a Chimney offload
+# target uploads them) and then the host asks for them all (`handoff emu reclaim`), each under
+# downloads and a keep-alive client of small files: everything arrives byte for byte.
 #
 # Needs root, /dev/net/tun, ip, curl and sha256sum; without them it prints why and exits 77.
 # Signals only the processes it started, by PID.
@@ -44,7 +47,8 @@ mkdir -p "$root"
 head -c 16000000 /dev/urandom >"$root/big1"
 head -c 16000000 /dev/urandom >"$root/big2"
 head -c 5000 /dev/urandom >"$root/small"
-(cd "$root" && sha256sum big1 big2 small) >"$work/want.sum"
+head -c 200000 /dev/urandom >"$root/mid"
+(cd "$root" && sha256sum big1 big2 small mid) >"$work/want.sum"
 want() { awk -v f="$1" '$2 == f { print $1 }' "$work/want.sum"; }
 sum_of() { sha256sum <"$1" | cut -d' ' -f1; }
 
@@ -106,3 +110,40 @@ lost=$(stat_last wire_lost)
 [ "$(stat_last nic_resets)" = 0 ] || fail "the NIC was reset during the dead wire"
 stop_emu || fail "the emulator exited with status $?"
 echo "emu_hang: a dead wire for 1 s lost $lost frames; the download ended byte for byte"
+
+# ---- upload and reclaim --------------------------------------------------------------------
+start_emu "1024-P-N-FCFS-0" --docroot "$root"
+rm -f "$work/big1" "$work/big2"
+in_ns curl -s --fail --max-time 30 --limit-rate 5M -o "$work/big1" "http://$addr/big1" &
+pids+=($!)
+keepalive() { # N: fetches the 200 KB file N times over one connection, for some seconds
+    local args=() i
+    for i in $(seq "$1"); do
+        args+=(-o "$work/ka$i" "http://$addr/mid")
+    done
+    in_ns curl -s --fail --max-time 30 --limit-rate 2M "${args[@]}"
+}
+keepalive 40 &
+ka_pid=$!
+pids+=($ka_pid)
+sleep 1
+up=$("$handoff" emu upload --netns "$ns") || fail "emu upload failed: $up"
+echo "$up" | grep -q '^the NIC gave [2-9] connections back to the host$' ||
+    fail "upload: $up (the download's and the keep-alive client's connections were on the NIC)"
+in_ns curl -s --fail --max-time 30 --limit-rate 5M -o "$work/big2" "http://$addr/big2" &
+pids+=($!)
+sleep 1
+rc=$("$handoff" emu reclaim --netns "$ns") || fail "emu reclaim failed: $rc"
+echo "$rc" | grep -q '^asked the NIC for [0-9]* connections back$' || fail "reclaim: $rc"
+for p in "${pids[@]}"; do
+    wait "$p" || fail "a transfer across upload and reclaim failed"
+done
+pids=()
+for i in 1 2; do
+    [ "$(sum_of "$work/big$i")" = "$(want big$i)" ] || fail "big$i across upload and reclaim: wrong bytes"
+done
+for i in $(seq 40); do
+    [ "$(sum_of "$work/ka$i")" = "$(want mid)" ] || fail "keep-alive file $i across upload: wrong bytes"
+done
+stop_emu || fail "the emulator exited with status $?"
+echo "emu_hang: $up; $rc; 2 downloads and 40 keep-alive files byte for byte"
