@@ -170,6 +170,8 @@ struct ho_nic_info {
     uint64_t accepted_at_reset, closed_at_reset, restored_at_reset; /* at the last reset */
     uint64_t uploaded;      /* connections given back unasked (ho_nic_upload); also in restored */
     const struct tcpe_stats *tcp; /* the NIC TCP's counters; NULL without handoff */
+    struct ho_sched_counters queue[HO_SCHED_NQUEUES]; /* each work queue's counters, since the
+                                                        last ho_nic_reset_counters */
 };
 
 struct ho_nic;

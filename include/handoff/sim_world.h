@@ -19,7 +19,16 @@
 
 #include <stdint.h>
 
+#include "handoff/sched.h"
 #include "handoff/sim_config.h"
+
+/* One of the NIC's work queues over the measured phase (struct ho_sched_counters). */
+struct sim_queue_metrics {
+    double mean_wait_us; /* mean time from enqueue to dequeue of the items taken */
+    uint64_t taken;      /* items the firmware took from it */
+    uint64_t dropped;    /* items refused for lack of room */
+    uint32_t max_len;    /* most items it held at once */
+};
 
 /* The paper's metrics of one run, over the measured phase. */
 struct sim_metrics {
@@ -69,6 +78,8 @@ struct sim_metrics {
                                      the watchdog's reset; -1: none */
     double fault_recovery_ms;     /* from the fault until requests per 100 ms are back to 95 % of
                                      their rate in the 500 ms before; -1: no fault, or never */
+    /* The NIC's work queues (enum ho_sched_queue order): where its work waited. */
+    struct sim_queue_metrics nic_queue[HO_SCHED_NQUEUES];
 };
 
 /* One time-series sample (the CSV of --timeseries). */

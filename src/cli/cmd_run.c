@@ -142,6 +142,12 @@ static void print_table(const char *name, const struct sim_metrics *m, double wa
     printf("  host send drops       %10llu   (interface queue full)\n",
            (unsigned long long)m->host_ifq_drops);
     printf("  DRAM accesses/packet  %10.1f\n", m->host_misses_per_packet);
+    printf("  NIC queues            wait us (mean) / most held / dropped\n");
+    for (int q = 0; q < HO_SCHED_NQUEUES; q++) {
+        const struct sim_queue_metrics *x = &m->nic_queue[q];
+        printf("    %-8s            %10.1f / %u / %llu\n", ho_sched_queue_name((enum ho_sched_queue)q),
+               x->mean_wait_us, x->max_len, (unsigned long long)x->dropped);
+    }
     printf("  measured %.3f s simulated, %llu events, %.2f s wall\n", m->measured_s,
            (unsigned long long)m->events, wall);
 }

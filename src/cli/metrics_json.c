@@ -58,6 +58,15 @@ static void set_metrics(json_t *o, const struct sim_metrics *m, double wall_s)
 #define SET_INT(k)  json_object_set_new(o, #k, json_integer((json_int_t)m->k));
     REAL_FIELDS(SET_REAL)
     INT_FIELDS(SET_INT)
+    json_t *qs = json_object();
+    for (int q = 0; q < HO_SCHED_NQUEUES; q++) {
+        const struct sim_queue_metrics *x = &m->nic_queue[q];
+        json_object_set_new(qs, ho_sched_queue_name((enum ho_sched_queue)q),
+                            json_pack("{s:f, s:I, s:I, s:I}", "mean_wait_us", x->mean_wait_us,
+                                      "taken", (json_int_t)x->taken, "dropped",
+                                      (json_int_t)x->dropped, "max_len", (json_int_t)x->max_len));
+    }
+    json_object_set_new(o, "nic_queues", qs);
     json_object_set_new(o, "wall_seconds", json_real(wall_s));
 }
 
@@ -110,6 +119,16 @@ void repro_metrics_from_json(const json_t *j, struct sim_metrics *m, double *wal
 #define GET_INT(k)  m->k = (uint64_t)json_integer_value(json_object_get(j, #k));
     REAL_FIELDS(GET_REAL)
     INT_FIELDS(GET_INT)
+    const json_t *qs = json_object_get(j, "nic_queues");
+    for (int q = 0; q < HO_SCHED_NQUEUES; q++) {
+        const json_t *x = json_object_get(qs, ho_sched_queue_name((enum ho_sched_queue)q));
+        m->nic_queue[q] = (struct sim_queue_metrics){
+            .mean_wait_us = json_number_value(json_object_get(x, "mean_wait_us")),
+            .taken = (uint64_t)json_integer_value(json_object_get(x, "taken")),
+            .dropped = (uint64_t)json_integer_value(json_object_get(x, "dropped")),
+            .max_len = (uint32_t)json_integer_value(json_object_get(x, "max_len")),
+        };
+    }
     *wall_s = json_number_value(json_object_get(j, "wall_seconds"));
 }
 

@@ -300,13 +300,11 @@ void ho_nic_info(const struct ho_nic *n, struct ho_nic_info *info)
     info->queued = ho_sched_total_len(n->q);
     info->queued_pkts = info->queued - n->msgs_queued;
     info->qlen = ho_sched_qlen(n->q);
-    struct ho_sched_counters hc, nc;
-    ho_sched_get_counters(n->q, HO_SCHED_HOST_RX, &hc);
-    ho_sched_get_counters(n->q, HO_SCHED_NIC_RX, &nc);
-    info->rx_drops = hc.dropped + nc.dropped;
-    struct ho_sched_counters tc;
-    ho_sched_get_counters(n->q, HO_SCHED_HOST_TX, &tc);
-    info->tx_ring_drops = tc.dropped;
+    for (int q = 0; q < HO_SCHED_NQUEUES; q++) {
+        ho_sched_get_counters(n->q, (enum ho_sched_queue)q, &info->queue[q]);
+    }
+    info->rx_drops = info->queue[HO_SCHED_HOST_RX].dropped + info->queue[HO_SCHED_NIC_RX].dropped;
+    info->tx_ring_drops = info->queue[HO_SCHED_HOST_TX].dropped;
     if (n->lookup) {
         info->soft_limit = ho_lc_soft_limit(&n->lc);
         info->cnum = ho_lc_cnum(&n->lc);

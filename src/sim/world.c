@@ -551,6 +551,15 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     struct ho_nic_info ni;
     ho_nic_info(w->nic.fw, &ni);
     m->nic_rx_drops = ni.rx_drops;
+    for (int q = 0; q < HO_SCHED_NQUEUES; q++) {
+        const struct ho_sched_counters *c = &ni.queue[q];
+        m->nic_queue[q] = (struct sim_queue_metrics){
+            .mean_wait_us = c->dequeued ? (double)c->wait_ns_total / (double)c->dequeued / 1e3 : 0,
+            .taken = c->dequeued,
+            .dropped = c->dropped,
+            .max_len = c->max_len,
+        };
+    }
     m->retransmits = retransmits(w) - w->retrans_base;
     m->nic_retransmits = nic_retransmits(w) - w->nic_retrans_base;
     struct ho_os_info oi;

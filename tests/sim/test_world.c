@@ -194,6 +194,39 @@ static void test_nic_cost_accounting(void **state)
 }
 
 /*
+ * The NIC's queue record (nic_queues): the bounded queues never hold more than their room, the
+ * items taken add up to the NIC's packets, and the disciplines show in the waits: under FCFS a
+ * received host packet waits about as long as a received NIC packet (both wait for everything
+ * before them); host-first lets it pass, so it waits a small fraction of that.
+ */
+static void test_nic_queue_record(void **state)
+{
+    (void)state;
+    struct sim_metrics fcfs, hf;
+    small_run("W-1024-N-N-FCFS-400,nic.mips=100", 5, &fcfs);
+    small_run("W-1024-P-N-FCFS-400,nic.mips=100", 5, &hf);
+    const struct sim_metrics *ms[2] = {&fcfs, &hf};
+    for (int i = 0; i < 2; i++) {
+        const struct sim_queue_metrics *q = ms[i]->nic_queue;
+        assert_true(q[HO_SCHED_HOST_RX].max_len + q[HO_SCHED_NIC_RX].max_len <= 2 * 2048);
+        assert_true(q[HO_SCHED_HOST_RX].max_len <= 2048 && q[HO_SCHED_NIC_RX].max_len <= 2048);
+        assert_true(q[HO_SCHED_HOST_TX].max_len <= 512);
+        for (int k = 0; k < HO_SCHED_NQUEUES; k++) {
+            assert_true(q[k].taken > 0);
+        }
+        /* Each NIC packet the meter counts was taken from nic_rx or nic_tx (nic_tx also holds
+         * messages to the driver). */
+        double nic_pkts = ms[i]->nic_packet_share * (double)ms[i]->packets;
+        assert_true((double)(q[HO_SCHED_NIC_RX].taken + q[HO_SCHED_NIC_TX].taken) >= nic_pkts);
+    }
+    const struct sim_queue_metrics *f = fcfs.nic_queue, *h = hf.nic_queue;
+    assert_true(f[HO_SCHED_NIC_RX].mean_wait_us > 100);
+    assert_true(f[HO_SCHED_HOST_RX].mean_wait_us > 0.5 * f[HO_SCHED_NIC_RX].mean_wait_us);
+    assert_true(h[HO_SCHED_NIC_RX].mean_wait_us > 100);
+    assert_true(h[HO_SCHED_HOST_RX].mean_wait_us < 0.1 * h[HO_SCHED_NIC_RX].mean_wait_us);
+}
+
+/*
  * Segments the NIC's TCP sends from its timers (retransmissions after drops, delayed ACKs) wake
  * the firmware like any other work: the NIC never sits idle with work queued, and once the
  * clients stop, every request outstanding completes. In the first run a small receive memory
@@ -432,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_cache_pressure_grows_with_connections),
         cmocka_unit_test(test_handoff_runs),
         cmocka_unit_test(test_nic_cost_accounting),
+        cmocka_unit_test(test_nic_queue_record),
         cmocka_unit_test(test_handoff_mid_stream_races),
         cmocka_unit_test(test_nic_timer_output_wakes_the_nic),
         cmocka_unit_test(test_long_response_is_not_stalled),
