@@ -114,7 +114,51 @@ struct ho_os_mem {
 #define HO_OS_MEM_MAX 2
 
 /*
- * The platform. Every op is required except the two observers. Calls come from inside the entry
+ * A connection's life as the OS saw it (handoff run --conn-log; docs/simulator.md). Times are
+ * the entry points' times, ns; HO_CONN_NEVER where the event did not happen. A connection is
+ * offered at most once, and comes back from the NIC at most once (restored, or taken back after
+ * the NIC was lost), since one that came back is not offered again.
+ */
+#define HO_CONN_NEVER UINT64_MAX
+
+/* Why a connection came back from the NIC. */
+enum ho_conn_back {
+    HO_CONN_BACK_NONE = 0,      /* it did not */
+    HO_CONN_BACK_REQUESTED = 1, /* RESTORE answering the host's RESTORE_REQUEST */
+    HO_CONN_BACK_OVERLOAD = 2,  /* RESTORE the NIC sent unasked to shed load */
+    HO_CONN_BACK_ERROR = 3,     /* RESTORE the NIC sent unasked: it cannot go on with it */
+    HO_CONN_BACK_NIC_LOST = 4,  /* taken back from the state exported at handoff (NIC reset) */
+    HO_CONN_NBACKS
+};
+
+struct ho_conn_record {
+    uint32_t sock;           /* the socket's number while it lived (numbers are reused) */
+    struct tcpe_tuple tuple; /* from our side */
+    uint64_t accepted;       /* accept() returned it to the application */
+    uint64_t offered;        /* HANDOFF sent */
+    uint64_t answered;       /* HANDOFF_REPLY taken */
+    uint8_t reply;           /* enum ho_cmd_handoff_status of that reply (answered only) */
+    uint8_t back;            /* enum ho_conn_back */
+    bool closed_on_nic;      /* it ended on the NIC (CLOSED), not in the host's TCP */
+    uint64_t restore_asked;  /* RESTORE_REQUEST sent */
+    uint64_t back_at;        /* it came back (back != NONE) */
+    uint64_t closed;         /* its socket was released; HO_CONN_NEVER while it lives */
+    uint64_t bytes_in;       /* read by the application */
+    uint64_t bytes_out;      /* taken from the application */
+};
+
+/* "requested", "overload", "error", "nic_lost", or "none". */
+const char *ho_conn_back_name(enum ho_conn_back b);
+
+/*
+ * Writes r as one line of JSON (no newline) into buf of len bytes: its times in ms since time
+ * zero, null for events that did not happen, and the handoff latency (HANDOFF sent to its reply)
+ * in us. Returns the length the line needs, as snprintf does (a result >= len: truncated).
+ */
+int ho_conn_record_json(const struct ho_conn_record *r, char *buf, size_t len);
+
+/*
+ * The platform. Every op is required except the observers. Calls come from inside the entry
  * points, with the time the entry point was given.
  */
 struct ho_os_ops {
@@ -141,6 +185,9 @@ struct ho_os_ops {
     /* Observers, may be NULL: a connection was accepted; it was handed to the NIC. */
     void (*established)(void *ctx, uint32_t sock);
     void (*handed_off)(void *ctx, uint32_t sock);
+    /* Observer, may be NULL: a socket is being released; r is its life (valid during the
+     * call). */
+    void (*conn_done)(void *ctx, const struct ho_conn_record *r);
     /* Real payload with handoff only (NULL otherwise): the driver takes len received bytes that
      * the NIC placed at host address addr (ho_nic_ops.host_place) into dst; the buffer is free
      * after. */
@@ -325,6 +372,14 @@ int64_t ho_so_send_data(struct ho_os *os, uint32_t sock, const struct ho_so_src 
 
 /* The connection's 4-tuple, from our side. */
 const struct tcpe_tuple *ho_so_tuple(const struct ho_os *os, uint32_t sock);
+
+/* The life so far of the connection of open socket sock (its closed time HO_CONN_NEVER) into
+ * *out. */
+void ho_so_record(const struct ho_os *os, uint32_t sock, struct ho_conn_record *out);
+
+/* Calls fn with the record of every open connection, in socket order (for a log's end). */
+void ho_os_each_record(const struct ho_os *os,
+                       void (*fn)(void *ctx, const struct ho_conn_record *r), void *ctx);
 
 /* Where a socket's connection lives. */
 enum ho_so_where {

@@ -18,6 +18,7 @@
 #define HANDOFF_SIM_WORLD_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "handoff/sched.h"
 #include "handoff/sim_config.h"
@@ -78,6 +79,13 @@ struct sim_metrics {
                                      the watchdog's reset; -1: none */
     double fault_recovery_ms;     /* from the fault until requests per 100 ms are back to 95 % of
                                      their rate in the 500 ms before; -1: no fault, or never */
+    /* Handoffs the NIC accepted while measuring, and the time from HANDOFF sent to its reply
+     * taken by the driver (percentiles by nearest rank; 0 without handoffs). */
+    uint64_t handoffs;
+    double handoff_latency_us_p50;
+    double handoff_latency_us_p90;
+    double handoff_latency_us_p99;
+    double handoff_latency_us_max;
     /* The NIC's work queues (enum ho_sched_queue order): where its work waited. */
     struct sim_queue_metrics nic_queue[HO_SCHED_NQUEUES];
 };
@@ -140,6 +148,12 @@ struct sim_pcap;
 /* Records every frame put on the wire into pc (opened and closed by the caller; may be NULL),
  * stamped with the time its first bit leaves the sender. A failed write fails the run. */
 void sim_world_set_pcap(struct sim_world *w, struct sim_pcap *pc);
+
+/* Writes one JSON line per connection to f (opened and closed by the caller; NULL: none):
+ * each connection the host accepted, when its socket is released, and at the end of
+ * sim_world_run those still open (struct ho_conn_record, ho_conn_record_json). Times are from
+ * time zero, warm-up included. A failed write fails the run. */
+void sim_world_set_conn_log(struct sim_world *w, FILE *f);
 
 /* The metrics of a finished run. */
 void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m);

@@ -76,6 +76,12 @@ static void run_usage(FILE *f)
         "                       its clients open their first connections, warm-up included\n"
         "      --pcap-snaplen N keep the first N bytes of each frame, 1..262144, as tcpdump -s\n"
         "                       (each record keeps the frame's true length); default: whole\n"
+        "      --conn-log FILE  write one JSON line per connection the host accepted, when\n"
+        "                       it closes (and, at the end, for those still open): when it\n"
+        "                       was accepted, offered to the NIC, answered (reply and\n"
+        "                       handoff latency), asked back, came back (and why) and\n"
+        "                       closed (on the host or the NIC), in ms of simulated time\n"
+        "                       from time zero, warm-up included; null: never\n"
         "      --print-config   print every parameter of CONFIG as a configuration file\n"
         "  -q, --quiet          print no table and no progress line (errors, warnings and\n"
         "                       the trace's note still go to stderr)\n"
@@ -94,7 +100,7 @@ static void run_usage(FILE *f)
 #define RUN_NSET 4
 
 struct run_opts {
-    const char *config, *json, *timeseries, *pcap, *from;
+    const char *config, *json, *timeseries, *pcap, *conn_log, *from;
     const char *set_keys[RUN_NSET], *set_values[RUN_NSET];
     int nset, quiet, print_config;
     uint32_t snaplen;  /* --pcap-snaplen; 0 = whole frames */
@@ -152,7 +158,7 @@ static void print_table(const char *name, const struct sim_metrics *m, double wa
            (unsigned long long)m->events, wall);
 }
 
-enum { OPT_TIMESERIES = 256, OPT_PCAP, OPT_PCAP_SNAPLEN, OPT_PRINT_CONFIG, OPT_FROM };
+enum { OPT_TIMESERIES = 256, OPT_PCAP, OPT_PCAP_SNAPLEN, OPT_PRINT_CONFIG, OPT_FROM, OPT_CONN_LOG };
 
 /* The option a configuration key was set by, for messages. */
 static const char *option_of(const char *key)
@@ -181,6 +187,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
         {"timeseries", required_argument, NULL, OPT_TIMESERIES},
         {"pcap", required_argument, NULL, OPT_PCAP},
         {"pcap-snaplen", required_argument, NULL, OPT_PCAP_SNAPLEN},
+        {"conn-log", required_argument, NULL, OPT_CONN_LOG},
         {"from", required_argument, NULL, OPT_FROM},
         {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
         {"quiet", no_argument, NULL, 'q'},
@@ -223,6 +230,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
             o->snaplen = (uint32_t)n;
             break;
         }
+        case OPT_CONN_LOG:
+            o->conn_log = optarg;
+            break;
         case OPT_FROM:
             o->from = optarg;
             break;
@@ -358,46 +368,59 @@ static int fingerprint_trace(const struct run_opts *o, const char *trace, char *
     return 0;
 }
 
-/* Opens the time series and the capture o asks for. Returns 0, or 1 after printing why. */
+/* The files a run writes besides its JSON. */
+struct run_outputs {
+    struct outfile csv, pcap, conns;
+    struct sim_pcap *pc;
+};
+
+/* Opens the time series, the capture and the connection log o asks for. Returns 0, or 1 after
+ * printing why. */
 static int open_outputs(const struct run_opts *o, const json_t *prov, struct sim_world *w,
-                        struct outfile *csv, struct outfile *pcap, struct sim_pcap **pc)
+                        struct run_outputs *out)
 {
     if (o->timeseries) {
-        if (outfile_open(PROG, csv, o->timeseries) != 0) {
+        if (outfile_open(PROG, &out->csv, o->timeseries) != 0) {
             return 1;
         }
-        prov_csv_header(csv->f, prov);
-        fprintf(csv->f, "time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy\n");
+        prov_csv_header(out->csv.f, prov);
+        fprintf(out->csv.f, "time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy\n");
+    }
+    if (o->conn_log) {
+        if (outfile_open(PROG, &out->conns, o->conn_log) != 0) {
+            return 1;
+        }
+        sim_world_set_conn_log(w, out->conns.f);
     }
     if (o->pcap) {
-        if (outfile_reserve(PROG, pcap, o->pcap) != 0) {
+        if (outfile_reserve(PROG, &out->pcap, o->pcap) != 0) {
             return 1;
         }
         struct sim_pcap_params pp = {
-            .path = outfile_name(pcap), .name = o->pcap, .snaplen = o->snaplen};
+            .path = outfile_name(&out->pcap), .name = o->pcap, .snaplen = o->snaplen};
         struct sim_pcap_err perr;
-        if (sim_pcap_open(&pp, pc, &perr) != 0) {
+        if (sim_pcap_open(&pp, &out->pc, &perr) != 0) {
             fprintf(stderr, PROG ": %s\n", perr.msg);
             return 1;
         }
-        sim_world_set_pcap(w, *pc);
+        sim_world_set_pcap(w, out->pc);
     }
     return 0;
 }
 
-/* Closes the capture and the time series: into place if the run reached its end (keep), else
- * removed. Returns 0, or 1 after printing why a file could not be written. */
-static int close_outputs(bool keep, struct outfile *csv, struct outfile *pcap, struct sim_pcap *pc)
+/* Closes the capture, the time series and the connection log: into place if the run reached its
+ * end (keep), else removed. Returns 0, or 1 after printing why a file could not be written. */
+static int close_outputs(bool keep, struct run_outputs *out)
 {
     int status = 0;
     struct sim_pcap_err perr;
-    if (pc && sim_pcap_close(pc, &perr) != 0) {
+    if (out->pc && sim_pcap_close(out->pc, &perr) != 0) {
         fprintf(stderr, PROG ": %s\n", perr.msg);
-        outfile_abort(pcap);
+        outfile_abort(&out->pcap);
         status = 1;
     }
-    struct outfile *files[2] = {pcap, csv};
-    for (int i = 0; i < 2; i++) {
+    struct outfile *files[3] = {&out->pcap, &out->csv, &out->conns};
+    for (int i = 0; i < 3; i++) {
         if (!files[i]->f && !files[i]->tmp[0]) {
             continue; /* not asked for, or already abandoned */
         }
@@ -446,10 +469,9 @@ static int run_one(struct run_opts *o)
         }
     }
     json_t *prov = prov_run(o->config, &cfg, trace ? sha : NULL);
-    struct outfile csv = {0}, pcap = {0};
-    struct sim_pcap *pc = NULL;
-    if (open_outputs(o, prov, w, &csv, &pcap, &pc) != 0) {
-        close_outputs(false, &csv, &pcap, pc);
+    struct run_outputs out = {0};
+    if (open_outputs(o, prov, w, &out) != 0) {
+        close_outputs(false, &out);
         sim_world_destroy(w);
         json_decref(prov);
         return 1;
@@ -457,14 +479,14 @@ static int run_one(struct run_opts *o)
     bool show_progress = !o->quiet && cli_stderr_is_tty();
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = sim_world_run(w, REPRO_SAMPLE_NS, csv.f ? repro_write_sample : NULL,
-                           show_progress ? progress : NULL, csv.f, &err);
+    int rc = sim_world_run(w, REPRO_SAMPLE_NS, out.csv.f ? repro_write_sample : NULL,
+                           show_progress ? progress : NULL, out.csv.f, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (show_progress) {
         fprintf(stderr, "\r\033[K");
     }
-    int status = close_outputs(rc == 0, &csv, &pcap, pc);
+    int status = close_outputs(rc == 0, &out);
     if (rc != 0) {
         fprintf(stderr, PROG ": %s: %s\n", name, err.msg);
         sim_world_destroy(w);

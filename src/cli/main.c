@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "provenance.h"
@@ -105,6 +106,12 @@ static int help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* Off a terminal, standard output goes out in 64 KB writes: a command's whole text in one,
+     * so that a failed write is seen, with its cause, when it is flushed (cli_close_stdout). */
+    static char outbuf[1 << 16];
+    if (!isatty(STDOUT_FILENO)) {
+        setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    }
     if (argc < 2) {
         fprintf(stderr, "handoff: missing the command\n");
         usage(stderr);

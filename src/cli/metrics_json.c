@@ -33,7 +33,11 @@
     X(measured_s)                                                                                  \
     X(host_misses_per_packet)                                                                      \
     X(fault_detect_ms)                                                                             \
-    X(fault_recovery_ms)
+    X(fault_recovery_ms)                                                                           \
+    X(handoff_latency_us_p50)                                                                      \
+    X(handoff_latency_us_p90)                                                                      \
+    X(handoff_latency_us_p99)                                                                      \
+    X(handoff_latency_us_max)
 #define INT_FIELDS(X)                                                                              \
     X(nic_rx_drops)                                                                                \
     X(retransmits)                                                                                 \
@@ -50,7 +54,8 @@
     X(conns_reset)                                                                                 \
     X(wire_dropped)                                                                                \
     X(conns_restored)                                                                              \
-    X(conns_uploaded)
+    X(conns_uploaded)                                                                              \
+    X(handoffs)
 
 static void set_metrics(json_t *o, const struct sim_metrics *m, double wall_s)
 {

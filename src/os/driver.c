@@ -105,6 +105,7 @@ void os_offer(struct ho_os *os, uint32_t sock)
     tcpe_detach(s->conn);
     s->conn = NULL;
     s->where = OS_OFFERED;
+    s->rec.offered = os->now;
     int rc = ho_lookup_insert(os->bypassed, &s->tuple, sock);
     HO_ASSERT(rc == HO_OK, "connection offered twice (%d)", rc);
     struct ho_cmd cmd = {.type = HO_CMD_HANDOFF};
@@ -214,6 +215,8 @@ static void handoff_answered(struct ho_os *os, const struct ho_cmd_handoff_reply
               "reply for connection %u not offered", sock);
     struct os_sock *s = &os->socks[sock];
     bool accepted = r->status == HO_CMD_ACCEPTED;
+    s->rec.answered = os->now;
+    s->rec.reply = (uint8_t)r->status;
     if (!accepted) {
         ho_lookup_remove(os->bypassed, &s->tuple);
     }
@@ -337,6 +340,7 @@ int ho_os_restore(struct ho_os *os, uint32_t sock, uint64_t now)
         return HO_ESTATE; /* not on the NIC, or closed there already: nothing to take back */
     }
     s->where = OS_RESTORING;
+    s->rec.restore_asked = now;
     struct ho_cmd cmd = {.type = HO_CMD_RESTORE_REQUEST};
     cmd.restore_request.conn_id = sock;
     cmd.restore_request.reason = HO_CMD_RREQ_RECLAIM;
@@ -399,6 +403,10 @@ static void restored(struct ho_os *os, const struct ho_cmd_restore *r)
     if (r->reason != HO_CMD_RESTORE_REQUESTED) {
         os->uploaded++;
     }
+    s->rec.back = r->reason == HO_CMD_RESTORE_REQUESTED  ? HO_CONN_BACK_REQUESTED
+                  : r->reason == HO_CMD_RESTORE_OVERLOAD ? HO_CONN_BACK_OVERLOAD
+                                                         : HO_CONN_BACK_ERROR;
+    s->rec.back_at = os->now;
     tell_back(os, sock, c, closed);
 }
 
@@ -456,6 +464,8 @@ static void recover(struct ho_os *os, uint32_t sock)
     }
     bool closed = sock_back(os, sock, c);
     os->conns_recovered++;
+    s->rec.back = HO_CONN_BACK_NIC_LOST;
+    s->rec.back_at = os->now;
     rc = tcpe_conn_resync(c, &rs, os->now);
     free(app);
     if (rc != HO_OK) {
@@ -567,6 +577,7 @@ void os_msg_in_done(struct ho_os *os, uint32_t handle)
         break;
     case HO_CMD_CLOSED:
         s = nic_sock(os, cmd->closed.conn_id, "CLOSED");
+        s->rec.closed_on_nic = true;
         ho_sel_left_nic(&os->sel, &s->sel);
         ho_lookup_remove(os->bypassed, &s->tuple);
         os->closed++;

@@ -78,6 +78,7 @@ struct os_sock {
     uint64_t bytes_in, bytes_out; /* read by, and taken from, the application */
     uint32_t moves;               /* handoffs accepted and restores */
     uint64_t since;               /* when it was accepted */
+    struct ho_conn_record rec;    /* its life, for ops.conn_done and ho_so_record */
 };
 
 struct ho_os {

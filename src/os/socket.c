@@ -81,6 +81,12 @@ uint32_t os_rcv_take(struct os_bytes *q, uint8_t *dst, uint32_t n)
 void os_sock_free(struct ho_os *os, uint32_t sock)
 {
     struct os_sock *s = &os->socks[sock];
+    if (os->ops.conn_done) {
+        s->rec.closed = os->now;
+        s->rec.bytes_in = s->bytes_in;
+        s->rec.bytes_out = s->bytes_out;
+        os->ops.conn_done(os->ctx, &s->rec);
+    }
     free(s->blob);
     free(s->held);
     free(s->snd.buf);
@@ -152,6 +158,16 @@ int ho_so_accept(struct ho_os *os, uint64_t now)
     s->conn = c;
     s->tuple = *tcpe_conn_tuple(c);
     s->since = now;
+    s->rec = (struct ho_conn_record){
+        .sock = sock,
+        .tuple = s->tuple,
+        .accepted = now,
+        .offered = HO_CONN_NEVER,
+        .answered = HO_CONN_NEVER,
+        .restore_asked = HO_CONN_NEVER,
+        .back_at = HO_CONN_NEVER,
+        .closed = HO_CONN_NEVER,
+    };
     tcpe_conn_set_user(c, (void *)(uintptr_t)(sock + 1));
     if (os->ops.established) {
         os->ops.established(os->ctx, sock);
@@ -333,6 +349,28 @@ int64_t ho_so_send_data(struct ho_os *os, uint32_t sock, const struct ho_so_src 
 const struct tcpe_tuple *ho_so_tuple(const struct ho_os *os, uint32_t sock)
 {
     return &sock_of(os, sock)->tuple;
+}
+
+void ho_so_record(const struct ho_os *os, uint32_t sock, struct ho_conn_record *out)
+{
+    const struct os_sock *s = sock_of(os, sock);
+    *out = s->rec;
+    out->bytes_in = s->bytes_in;
+    out->bytes_out = s->bytes_out;
+}
+
+void ho_os_each_record(const struct ho_os *os,
+                       void (*fn)(void *ctx, const struct ho_conn_record *r), void *ctx)
+{
+    for (uint32_t i = 0; i < os->nsocks; i++) {
+        const struct os_sock *s = &os->socks[i];
+        if (s->in_use && s->rec.closed == HO_CONN_NEVER) { /* accepted, not released */
+            struct ho_conn_record r = s->rec;
+            r.bytes_in = s->bytes_in;
+            r.bytes_out = s->bytes_out;
+            fn(ctx, &r);
+        }
+    }
 }
 
 uint32_t ho_so_count(const struct ho_os *os)

@@ -4,6 +4,7 @@
  */
 #include "host_run.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,6 +167,27 @@ static void op_handed_off(void *ctx, uint32_t sock)
 {
     struct sim_host *h = ctx;
     h->meter->conns_nic += h->counted[sock] && meter_open(h->meter);
+    struct ho_conn_record r;
+    ho_so_record(h->os, sock, &r);
+    meter_handoff(h->meter, r.answered - r.offered);
+}
+
+void host_run_log_conn(struct sim_host *h, const struct ho_conn_record *r)
+{
+    char line[512];
+    int n = ho_conn_record_json(r, line, sizeof line);
+    HO_ASSERT(n > 0 && (size_t)n < sizeof line, "connection record of %d bytes", n);
+    if (!h->conn_log_errno && fprintf(h->conn_log, "%s\n", line) < 0) {
+        h->conn_log_errno = errno ? errno : EIO;
+    }
+}
+
+static void op_conn_done(void *ctx, const struct ho_conn_record *r)
+{
+    struct sim_host *h = ctx;
+    if (h->conn_log) {
+        host_run_log_conn(h, r);
+    }
 }
 
 static const struct ho_os_ops os_ops = {
@@ -180,6 +202,7 @@ static const struct ho_os_ops os_ops = {
     .fault = op_fault,
     .established = op_established,
     .handed_off = op_handed_off,
+    .conn_done = op_conn_done,
     .watchdog = op_watchdog,
     .nic_reset = op_nic_reset,
 };

@@ -11,6 +11,7 @@
 #define HANDOFF_SIM_HOST_RUN_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "clients.h"
 #include "handoff/app.h"
@@ -38,7 +39,12 @@ struct sim_host {
     struct sim_pci *pci;
     struct sim_meter *meter;
     struct sim_clients *clients; /* what requests ask for: payload is virtual */
+    FILE *conn_log;              /* one JSON line per connection released, or NULL */
+    int conn_log_errno;          /* the first failed write's errno, 0 if none */
 };
+
+/* Writes r as a line of the connection log (h->conn_log set). */
+void host_run_log_conn(struct sim_host *h, const struct ho_conn_record *r);
 
 /* Builds the host of configuration c for nclients clients; the links (evq ... clients) must be
  * set. Returns HO_OK or an HO_E* error. */

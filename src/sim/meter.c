@@ -14,6 +14,7 @@ void meter_fini(struct sim_meter *m)
 {
     free(m->delay_rx);
     free(m->delay_tx);
+    free(m->handoff_lat);
 }
 
 void meter_fail(struct sim_meter *m, const char *fmt, ...)
@@ -50,6 +51,15 @@ void meter_delay(struct sim_meter *m, bool rx, uint64_t ns)
     int rc = rx ? push_sample(&m->delay_rx, &m->ndelay_rx, &m->cap_delay_rx, (double)ns / 1e3)
                 : push_sample(&m->delay_tx, &m->ndelay_tx, &m->cap_delay_tx, (double)ns / 1e3);
     HO_ASSERT(rc == HO_OK, "out of memory for delay samples");
+}
+
+void meter_handoff(struct sim_meter *m, uint64_t ns)
+{
+    if (!meter_open(m)) {
+        return;
+    }
+    int rc = push_sample(&m->handoff_lat, &m->nhandoff_lat, &m->cap_handoff_lat, (double)ns / 1e3);
+    HO_ASSERT(rc == HO_OK, "out of memory for handoff latencies");
 }
 
 void meter_request(struct sim_meter *m, uint64_t response_ns, uint32_t bytes, bool exact)

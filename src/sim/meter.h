@@ -18,6 +18,8 @@ struct sim_meter {
     uint64_t host_misses;                   /* DRAM accesses of host packet processing */
     float *delay_rx, *delay_tx;             /* host-packet delays across the NIC, us */
     uint64_t ndelay_rx, ndelay_tx, cap_delay_rx, cap_delay_tx;
+    float *handoff_lat;                     /* handoffs accepted: HANDOFF sent to reply, us */
+    uint64_t nhandoff_lat, cap_handoff_lat;
     uint64_t bad_responses; /* responses that got more or fewer bytes than they should */
     uint64_t all_requests;  /* requests completed, warm-up included */
     char failure[256];      /* the first failure, or "" */
@@ -34,6 +36,8 @@ void meter_fini(struct sim_meter *m);
 void meter_fail(struct sim_meter *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A host packet crossed the NIC in ns (received: rx). */
 void meter_delay(struct sim_meter *m, bool rx, uint64_t ns);
+/* A handoff was accepted ns after it was offered. */
+void meter_handoff(struct sim_meter *m, uint64_t ns);
 /* A request completed after response_ns with bytes of body; exact: it got exactly its bytes. */
 void meter_request(struct sim_meter *m, uint64_t response_ns, uint32_t bytes, bool exact);
 

@@ -11,6 +11,7 @@
  * back into one that calls it. Every part reports to the meter (meter.c); this file alone opens
  * and closes the measured window.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,6 +217,16 @@ static double recovery_ms(const struct sim_world *w, uint64_t at)
 void sim_world_set_pcap(struct sim_world *w, struct sim_pcap *pc)
 {
     w->wire.pcap = pc;
+}
+
+void sim_world_set_conn_log(struct sim_world *w, FILE *f)
+{
+    w->host.conn_log = f;
+}
+
+static void log_open_conn(void *ctx, const struct ho_conn_record *r)
+{
+    host_run_log_conn(ctx, r);
 }
 
 int sim_world_create(const struct sim_config *c, struct sim_world **out, struct sim_config_err *err)
@@ -447,6 +458,15 @@ int sim_world_run(struct sim_world *w, uint64_t sample_ns, sim_sample_fn sample,
     if (!w->meter.failure[0]) {
         check_conservation(w);
     }
+    if (w->host.conn_log) {
+        /* The connections still open end the log; what happens after (a drain) is not in it. */
+        ho_os_each_record(w->host.os, log_open_conn, &w->host);
+        if (w->host.conn_log_errno) {
+            meter_fail(&w->meter, "cannot write the connection log: %s",
+                       strerror(w->host.conn_log_errno));
+        }
+        w->host.conn_log = NULL;
+    }
     if (w->meter.failure[0]) {
         snprintf(err->msg, sizeof err->msg, "%s", w->meter.failure);
         return -1;
@@ -499,6 +519,17 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The p-th percentile (0 < p < 100) of v sorted ascending, by the nearest-rank method; 0 if
+ * empty. */
+static double percentile_sorted(const float *v, uint64_t n, double p)
+{
+    if (n == 0) {
+        return 0;
+    }
+    uint64_t rank = (uint64_t)ceil(p / 100.0 * (double)n);
+    return v[rank > 0 ? rank - 1 : 0];
+}
+
 static double median(float *v, uint64_t n)
 {
     if (n == 0) {
@@ -547,6 +578,14 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     struct sim_meter *mm = (struct sim_meter *)(uintptr_t)mt;
     m->host_recv_delay_median_us = median(mm->delay_rx, mt->ndelay_rx);
     m->host_send_delay_median_us = median(mm->delay_tx, mt->ndelay_tx);
+    m->handoffs = mt->nhandoff_lat;
+    if (mt->nhandoff_lat > 0) {
+        qsort(mm->handoff_lat, mt->nhandoff_lat, sizeof *mm->handoff_lat, cmp_float);
+        m->handoff_latency_us_p50 = percentile_sorted(mm->handoff_lat, mt->nhandoff_lat, 50);
+        m->handoff_latency_us_p90 = percentile_sorted(mm->handoff_lat, mt->nhandoff_lat, 90);
+        m->handoff_latency_us_p99 = percentile_sorted(mm->handoff_lat, mt->nhandoff_lat, 99);
+        m->handoff_latency_us_max = mm->handoff_lat[mt->nhandoff_lat - 1];
+    }
     m->mean_response_ms = mt->requests ? (double)mt->resp_ns / (double)mt->requests / 1e6 : 0;
     struct ho_nic_info ni;
     ho_nic_info(w->nic.fw, &ni);

@@ -281,6 +281,7 @@ expect 1 "handoff run" "cannot write 'nodir/x.json': No such file or directory" 
 expect 1 "handoff run" "cannot write 'nodir/x.csv': No such file or directory" -- \
     run W-0-N-N-FCFS-400 "${short[@]}" --timeseries nodir/x.csv
 expect 1 "handoff run" "nodir/x.pcap" -- run W-0-N-N-FCFS-400 "${short[@]}" --pcap nodir/x.pcap
+expect 1 "handoff run" "nodir/c.jsonl" -- run W-0-N-N-FCFS-400 "${short[@]}" --conn-log nodir/c.jsonl
 expect 1 "handoff calibrate" "cannot write 'nodir/c.conf': No such file or directory" -- \
     calibrate --warmup 20000 --measure 40000 --rounds 12 --out nodir/c.conf
 : >afile

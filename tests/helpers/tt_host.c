@@ -151,6 +151,13 @@ static void op_handed_off(void *ctx, uint32_t sock)
     h->last_handed_off = sock;
 }
 
+static void op_conn_done(void *ctx, const struct ho_conn_record *r)
+{
+    struct tt_host *h = ctx;
+    h->nconn_done++;
+    h->last_done = *r;
+}
+
 const struct ho_os_ops tt_host_ops = {
     .run = op_run,
     .timer = op_timer,
@@ -163,6 +170,7 @@ const struct ho_os_ops tt_host_ops = {
     .fault = op_fault,
     .established = op_established,
     .handed_off = op_handed_off,
+    .conn_done = op_conn_done,
 };
 
 static void app_event(void *ctx, uint32_t sock, unsigned events, uint64_t now)

@@ -85,6 +85,8 @@ struct tt_host {
     const char *last_fault;
     unsigned nestablished, nhanded_off;
     uint32_t last_established, last_handed_off;
+    unsigned nconn_done;             /* ops.conn_done */
+    struct ho_conn_record last_done; /* the last record it gave */
     uint32_t nic_seq; /* the next message number from the "NIC" */
     uint32_t last_rx_id;
     /* The client. */

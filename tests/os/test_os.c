@@ -1668,6 +1668,93 @@ static void test_restore_then_closed(void **state)
 }
 
 /*
+ * A connection's record (os.h, struct ho_conn_record, ops.conn_done): given once, when its
+ * socket is released, with the times of what happened to it; ho_so_record gives it while it
+ * lives; ho_conn_record_json writes it as one line, null for what never happened.
+ */
+static void test_conn_record(void **state)
+{
+    (void)state;
+    struct ho_os_params op = os_params(4, fcfs);
+    struct tt_host *pl = plat_new(&op);
+    /* On the NIC: offered when accepted, answered (accepted), asked back, then ended there. */
+    int c;
+    pl->now = 1000000;
+    uint32_t sock = on_nic_conn(pl, 9700, &c);
+    struct ho_conn_record r;
+    ho_so_record(pl->os, sock, &r);
+    assert_int_equal(r.sock, sock);
+    assert_true(r.accepted >= 1000000 && r.accepted <= pl->now);
+    assert_int_equal(r.offered, r.accepted); /* FCFS: offered when accepted */
+    uint64_t t_acc = r.accepted;
+    assert_true(r.answered >= r.offered && r.answered != HO_CONN_NEVER);
+    assert_int_equal(r.reply, HO_CMD_ACCEPTED);
+    assert_int_equal(r.closed, HO_CONN_NEVER);
+    assert_int_equal(r.restore_asked, HO_CONN_NEVER);
+    assert_int_equal(pl->nconn_done, 0);
+    pl->now += 5000;
+    uint64_t t_ask = pl->now;
+    assert_int_equal(ho_os_restore(pl->os, sock, pl->now), HO_OK);
+    tt_host_settle(pl);
+    struct ho_cmd closed = {.type = HO_CMD_CLOSED};
+    closed.closed.conn_id = sock;
+    closed.closed.how = HO_CMD_CLOSED_NORMAL;
+    pl->now += 7000;
+    assert_int_equal(nic_msg(pl, &closed), HO_OK);
+    tt_host_settle(pl);
+    assert_int_equal(pl->nconn_done, 1);
+    r = pl->last_done;
+    assert_int_equal(r.sock, sock);
+    assert_int_equal(r.restore_asked, t_ask);
+    assert_int_equal(r.back, HO_CONN_BACK_NONE);
+    assert_true(r.closed >= t_ask + 7000 && r.closed != HO_CONN_NEVER);
+    assert_true(r.closed_on_nic);
+    char line[512];
+    int n = ho_conn_record_json(&r, line, sizeof line);
+    assert_true(n > 0 && (size_t)n == strlen(line));
+    char want[128];
+    snprintf(want, sizeof want, "\"accepted_ms\":%.6f,\"offered_ms\":%.6f,", t_acc / 1e6,
+             t_acc / 1e6);
+    assert_non_null(strstr(line, want));
+    assert_non_null(strstr(line, "\"reply\":\"accepted\""));
+    snprintf(want, sizeof want, "\"restore_asked_ms\":%.6f,\"back\":\"none\",\"back_ms\":null",
+             t_ask / 1e6);
+    assert_non_null(strstr(line, want));
+    assert_non_null(strstr(line, "\"closed_on\":\"nic\""));
+    assert_int_equal(line[0], '{');
+    assert_int_equal(line[n - 1], '}');
+    /* Cut short, it says how long it would be and stays a string. */
+    char small[16];
+    assert_int_equal(ho_conn_record_json(&r, small, sizeof small), n);
+    assert_int_equal(strlen(small), sizeof small - 1);
+
+    plat_fini(pl);
+
+    /* Never offered: a host connection (the NIC's Hard limit 0). */
+    struct ho_os_params op0 = os_params(0, never);
+    struct tt_host *p0 = plat_new(&op0);
+    int c0;
+    uint32_t s0 = open_conn(p0, 9750, &c0);
+    ho_so_close(p0->os, s0, p0->now);
+    tcpe_shutdown(p0->cc[c0], p0->now);
+    tt_host_settle(p0);
+    for (int i = 0; i < 100 && p0->nconn_done == 0; i++) {
+        p0->now += 100 * 1000000ull;
+        tt_host_settle(p0);
+    }
+    assert_int_equal(p0->nconn_done, 1);
+    r = p0->last_done;
+    assert_int_equal(r.sock, s0);
+    assert_int_equal(r.offered, HO_CONN_NEVER);
+    assert_false(r.closed_on_nic);
+    n = ho_conn_record_json(&r, line, sizeof line);
+    assert_non_null(strstr(line, "\"offered_ms\":null,\"answered_ms\":null,\"reply\":null,"
+                                 "\"handoff_latency_us\":null"));
+    assert_non_null(strstr(line, "\"closed_on\":\"host\""));
+    plat_fini(p0);
+}
+
+/*
  * ho_so_close on a socket on its way back waits for the RESTORE (as one on its way to the NIC
  * waits for the reply): no CLOSE goes to the NIC, nothing is released; when the connection is
  * back in the host's TCP it is closed there, the socket released, and the host's TCP sends the
@@ -2137,6 +2224,7 @@ static void test_restore_after_close(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_conn_record, teardown),
         cmocka_unit_test_teardown(test_read_while_restoring, teardown),
         cmocka_unit_test_teardown(test_delivered_bytes_lost_at_restore, teardown),
         cmocka_unit_test_teardown(test_packet_held_while_restoring, teardown),
