@@ -46,6 +46,8 @@ struct ho_emu_params {
     const char *docroot;    /* files to serve; NULL: a SPECweb99-like set generated for the run */
     uint32_t fileset_conns; /* without docroot: the connections the generated set is sized for */
     const char *stats_path; /* JSON lines every stats_ms, or NULL */
+    const char *conn_log_path; /* one JSON line per connection (struct ho_conn_record, times in
+                                  ms since the host thread started), or NULL */
     const char *pcap_path;  /* every frame on the wire, both ways, as a pcap file, or NULL */
     uint32_t snaplen;       /* bytes of each frame the capture keeps (0: all), as tcpdump -s */
     uint32_t stats_ms;      /* the period of the statistics, ms */

@@ -50,6 +50,9 @@ static void usage(FILE *f)
             "                       1: 25 directories of 36 files, 128 MB)\n"
             "  -s, --stats FILE     write statistics as JSON lines every 100 ms (on a terminal,\n"
             "                       stderr also shows them live, redrawn in place)\n"
+            "      --conn-log FILE  write one JSON line per connection the server accepted,\n"
+            "                       when it closes (and at exit for those still open), as\n"
+            "                       handoff run --conn-log does; times in ms since the start\n"
             "  -w, --pcap FILE      write every frame on the wire, both ways, to FILE (pcap,\n"
             "                       nanosecond timestamps; Wireshark and tshark read it)\n"
             "  -S, --snaplen N      keep the first N bytes of each captured frame (default 0:\n"
@@ -90,7 +93,8 @@ enum {
     OPT_FAULT_HANG,
     OPT_FAULT_HANG_FOR,
     OPT_FAULT_WIRE,
-    OPT_FAULT_WIRE_FOR
+    OPT_FAULT_WIRE_FOR,
+    OPT_CONN_LOG
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -304,6 +308,7 @@ int cli_emu(int argc, char **argv)
         {"docroot", required_argument, NULL, 'd'},
         {"files", required_argument, NULL, 'f'},
         {"stats", required_argument, NULL, 's'},
+        {"conn-log", required_argument, NULL, OPT_CONN_LOG},
         {"idle-timeout", required_argument, NULL, 'i'},
         {"pcap", required_argument, NULL, 'w'},
         {"snaplen", required_argument, NULL, 'S'},
@@ -357,6 +362,9 @@ int cli_emu(int argc, char **argv)
             break;
         case 's':
             p.stats_path = optarg;
+            break;
+        case OPT_CONN_LOG:
+            p.conn_log_path = optarg;
             break;
         case 'w':
             p.pcap_path = optarg;

@@ -424,7 +424,7 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
     struct ho_docroot *dr = NULL;
     pthread_t nic_th, host_th;
     bool nic_started = false, host_started = false;
-    FILE *stats = NULL;
+    FILE *stats = NULL, *conn_log = NULL;
     pcap_t *pc = NULL; /* declared before the first goto out, as every variable out uses */
     int ret = -1;
 
@@ -444,6 +444,15 @@ int ho_emu_run(const struct ho_emu_params *p, volatile sig_atomic_t *stop, FILE 
             snprintf(err, errlen, "--stats %s: %s", p->stats_path, strerror(errno));
             goto out;
         }
+    }
+
+    if (p->conn_log_path) {
+        conn_log = fopen(p->conn_log_path, "w");
+        if (!conn_log) {
+            snprintf(err, errlen, "--conn-log %s: %s", p->conn_log_path, strerror(errno));
+            goto out;
+        }
+        e->conn_log = conn_log;
     }
 
     if (p->pcap_path) {
@@ -669,6 +678,16 @@ out:
     if (stats) {
         if (fclose(stats) != 0 && ret == 0) {
             snprintf(err, errlen, "--stats %s: %s", p->stats_path, strerror(errno));
+            ret = -1;
+        }
+    }
+    if (conn_log) {
+        int ce = e->conn_log_errno;
+        if (fclose(conn_log) != 0 && !ce) {
+            ce = errno;
+        }
+        if (ce && ret == 0) {
+            snprintf(err, errlen, "--conn-log %s: %s", p->conn_log_path, strerror(ce));
             ret = -1;
         }
     }

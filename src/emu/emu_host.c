@@ -226,6 +226,29 @@ static void op_handed_off(void *ctx, uint32_t sock)
     h->handed_off++;
 }
 
+/* One line of the connection log, its times from the host thread's start. */
+static void log_conn(void *ctx, const struct ho_conn_record *rec)
+{
+    struct emu_host *h = ctx;
+    struct emu *e = h->e;
+    if (!e->conn_log || e->conn_log_errno) {
+        return;
+    }
+    struct ho_conn_record r = *rec;
+    uint64_t *t[] = {&r.accepted, &r.offered, &r.answered, &r.restore_asked, &r.back_at,
+                     &r.closed};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (*t[i] != HO_CONN_NEVER) {
+            *t[i] = *t[i] > h->mono_at ? *t[i] - h->mono_at : 0;
+        }
+    }
+    char line[512];
+    int n = ho_conn_record_json(&r, line, sizeof line);
+    if (n <= 0 || (size_t)n >= sizeof line || fprintf(e->conn_log, "%s\n", line) < 0) {
+        e->conn_log_errno = errno ? errno : EIO;
+    }
+}
+
 /* The driver takes bytes the NIC placed in a host buffer (emu_nic.c's op_host_place). */
 static void op_host_take(void *ctx, uint64_t addr, uint8_t *dst, uint32_t len)
 {
@@ -248,6 +271,7 @@ static const struct ho_os_ops os_ops = {
     .pkt_at = op_pkt_at,
     .fault = op_fault,
     .handed_off = op_handed_off,
+    .conn_done = log_conn,
     .watchdog = op_watchdog,
     .nic_reset = op_nic_reset,
 };
@@ -557,6 +581,12 @@ void emu_host_destroy(struct emu_host *h)
     if (!h) {
         return;
     }
+    /* The connections still open end the log; the server's own closes at exit do not. */
+    ho_os_each_record(h->os, log_conn, h);
+    if (h->e->conn_log && !h->e->conn_log_errno && fflush(h->e->conn_log) != 0) {
+        h->e->conn_log_errno = errno;
+    }
+    h->e->conn_log = NULL; /* the run's caller closes the file */
     ho_app_destroy(h->app);
     ho_os_destroy(h->os);
     /* Work still queued names packets the OS gave to it: those are the platform's to free. */

@@ -142,6 +142,9 @@ struct emu {
     /* The wire. */
     int tap_fd;
     struct pcap_dumper *pcap; /* every frame in and out, written by the NIC thread, or NULL */
+    FILE *conn_log;           /* the connection log, written by the host thread, or NULL (and
+                                 NULL again once emu_host_destroy has ended it) */
+    int conn_log_errno;       /* its first failed write's errno, 0 if none */
     uint8_t our_mac[TCPE_WIRE_ETH_ALEN];
     uint32_t our_ip, peer_ip;
     /* The firmware's side (emu_nic.c) and the host's (emu_host.c). */

@@ -53,7 +53,8 @@ echo small >"$root/small"
 
 
 # ---- 1. handoff and restore in the middle of responses -------------------------------------
-start_emu 1024-P-N-T4-0 --docroot "$root" --pcap "$work/wire.pcap" --snaplen 128
+start_emu 1024-P-N-T4-0 --docroot "$root" --pcap "$work/wire.pcap" --snaplen 128 \
+    --conn-log "$work/conns.jsonl"
 
 port_a=$(in_ns curl -s -o "$work/a" -w '%{local_port}' "http://$addr/big1") || fail "curl big1 failed"
 cmp -s "$root/big1" "$work/a" || fail "big1 differs from the file"
@@ -87,6 +88,18 @@ port_b=$(cat "$work/b.port")
 [ "$(stat_last restores)" = 1 ] || fail "the statistics count $(stat_last restores) restores"
 echo "restore: big2 (port $port_b, 100 MB) handed off, restored mid-response, byte for byte"
 stop_emu || fail "the emulator exited with an error"
+
+# The connection log tells the same story: big1's connection handed off, big2's handed off,
+# asked back and given back, each with its bytes.
+line_a=$(grep ":$port_a\"," "$work/conns.jsonl") || fail "big1's connection is not in the log"
+line_b=$(grep ":$port_b\"," "$work/conns.jsonl") || fail "big2's connection is not in the log"
+echo "$line_a" | grep -q '"reply":"accepted","handoff_latency_us":[0-9.]*,' ||
+    fail "the log does not show big1's handoff: $line_a"
+echo "$line_a" | grep -q '"bytes_out":20[0-9][0-9][0-9][0-9][0-9]}' ||
+    fail "the log does not give big1's bytes: $line_a"
+echo "$line_b" | grep -q '"reply":"accepted".*"restore_asked_ms":[0-9.]*,"back":"requested","back_ms":[0-9.]*,' ||
+    fail "the log does not show big2's restore: $line_b"
+echo "connection log: big1 handed off, big2 handed off and restored"
 
 # One pass over the capture (headers only, --snaplen 128): each frame's port, FIN, RST and the
 # TCP analysis's flags (tshark analyses sequence numbers without the payload).
