@@ -117,6 +117,12 @@ struct sim_config {
         uint64_t nic_upload_at_ms;   /* the NIC gives every connection back (ho_nic_upload) */
         uint64_t host_reclaim_at_ms; /* the host asks for every one back (ho_os_restore_all) */
     } fault;
+    /* A step in load: the NIC's processor changes rate (a slower or faster NIC, or one that
+     * other work takes a share of). */
+    struct sim_steps {
+        uint64_t nic_mips_at_ms; /* when, ms from the start (0 = never) */
+        uint32_t nic_mips;       /* the NIC's instruction rate from then on, millions/s */
+    } step;
 };
 
 /* An error message naming the file and line (or the argument) at fault. */

@@ -118,6 +118,14 @@ void sim_cpu_stats(const struct sim_cpu *c, uint64_t now, struct sim_cpu_stats *
  */
 void sim_cpu_reset_stats(struct sim_cpu *c, uint64_t now);
 
+/*
+ * Changes the clock rate at time now (the event queue's current time): every cycle from now on
+ * runs at hz, the rest of the running task's included, whose completion moves accordingly.
+ * Cycle counts (statistics, backlog) go on from where they were. Returns 0, or HO_EINVAL if hz
+ * is out of range or now is not the queue's time.
+ */
+int sim_cpu_set_hz(struct sim_cpu *c, uint64_t hz, uint64_t now);
+
 /* The processor's clock rate in cycles per second. */
 uint64_t sim_cpu_hz(const struct sim_cpu *c);
 

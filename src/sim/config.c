@@ -147,6 +147,10 @@ static const struct key keys[] = {
     {"fault.host_reclaim_at_ms", K_U64, F(fault.host_reclaim_at_ms), 0, 1ull << 40,
      "the host asks the NIC for every connection back at this time, ms, as before a firmware "
      "update (0 = never)"},
+    {"step.nic_mips_at_ms", K_U64, F(step.nic_mips_at_ms), 0, 1ull << 40,
+     "the NIC's instruction rate changes to step.nic_mips at this time, ms (0 = never)"},
+    {"step.nic_mips", K_U32, F(step.nic_mips), 0, 100000,
+     "the NIC's instruction rate after step.nic_mips_at_ms, millions per second"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -475,6 +479,12 @@ int sim_config_check(const struct sim_config *c, struct sim_config_err *err)
         fail(err, "fault.nic_hang_at_ms (%llu) and fault.nic_hang_ms (%llu) go together: both or "
                   "neither",
              (unsigned long long)c->fault.nic_hang_at_ms, (unsigned long long)c->fault.nic_hang_ms);
+        return -1;
+    }
+    if ((c->step.nic_mips_at_ms == 0) != (c->step.nic_mips == 0)) {
+        fail(err, "step.nic_mips_at_ms (%llu) and step.nic_mips (%u) go together: both or "
+                  "neither",
+             (unsigned long long)c->step.nic_mips_at_ms, c->step.nic_mips);
         return -1;
     }
     if ((c->fault.wire_drop_at_ms == 0) != (c->fault.wire_drop_ms == 0)) {

@@ -9,7 +9,9 @@
  * scheduled at the first nanosecond at which seg_end has elapsed. The next task starts at
  * seg_end, not at that rounded nanosecond, so rounding never accumulates.
  *
- * The cycle "at" time t is floor(t * hz / 10^9), the cycle in progress at t. A task submitted to
+ * The cycle "at" time t is floor(t * hz / 10^9), the cycle in progress at t (counted from the
+ * last change of clock rate, sim_cpu_set_hz, when there has been one: cycles before it ran at
+ * the old rate). A task submitted to
  * an idle processor starts there, which may be up to one cycle before t; in exchange a task
  * submitted in reaction to a completion starts on the very cycle the previous one ended.
  *
@@ -49,6 +51,8 @@ struct fifo {
 struct sim_cpu {
     struct sim_evq *q;  /* drives the processor */
     uint64_t hz;        /* cycles per second */
+    uint64_t base_ns;   /* the last change of hz (0: none): cycle base_cycle began then */
+    uint64_t base_cycle;
     unsigned nprios;    /* priority levels */
     unsigned ncats;     /* accounting categories */
     bool preempt;       /* higher priority suspends the running task */
@@ -72,7 +76,13 @@ struct sim_cpu {
 
 static uint64_t cycle_at(const struct sim_cpu *c, uint64_t now)
 {
-    return sim_time_to_units(now, c->hz);
+    return c->base_cycle + sim_time_to_units(now - c->base_ns, c->hz);
+}
+
+/* The first nanosecond at which cycle has elapsed. */
+static uint64_t time_of(const struct sim_cpu *c, uint64_t cycle)
+{
+    return c->base_ns + sim_units_to_time(cycle - c->base_cycle, c->hz);
 }
 
 /* Grows the task pool to `want` tasks (more than it has) and frees the new ones. */
@@ -193,7 +203,7 @@ static void start_task(struct sim_cpu *c, unsigned prio, uint64_t now)
             c->seg_end += extra;
         }
     }
-    uint64_t when = sim_units_to_time(c->seg_end, c->hz);
+    uint64_t when = time_of(c, c->seg_end);
     if (when < now) {
         when = now; /* a zero-cycle task started on the cycle in progress */
     }
@@ -362,4 +372,23 @@ void sim_cpu_reset_stats(struct sim_cpu *c, uint64_t now)
 uint64_t sim_cpu_hz(const struct sim_cpu *c)
 {
     return c->hz;
+}
+
+int sim_cpu_set_hz(struct sim_cpu *c, uint64_t hz, uint64_t now)
+{
+    if (hz == 0 || hz > SIM_CPU_MAX_HZ || now != sim_evq_now(c->q) || now < c->base_ns) {
+        return HO_EINVAL;
+    }
+    uint64_t cn = cycle_at(c, now);
+    c->base_ns = now;
+    c->base_cycle = cn;
+    c->hz = hz;
+    if (c->running != NO_TASK && c->seg_end > cn) {
+        /* The rest of the running segment runs at the new rate: its completion moves. */
+        sim_evq_cancel(c->q, c->completion);
+        int err = sim_evq_schedule(c->q, time_of(c, c->seg_end), on_complete, c, c->running,
+                                   &c->completion);
+        HO_ASSERT(err == HO_OK, "cannot schedule a task completion: %s", ho_strerror(err));
+    }
+    return HO_OK;
 }

@@ -132,7 +132,8 @@ enum {
     FAULT_REFUSE = 2,
     FAULT_NIC_HANG = 3,
     FAULT_NIC_UPLOAD = 4,
-    FAULT_HOST_RECLAIM = 5
+    FAULT_HOST_RECLAIM = 5,
+    STEP_NIC_MIPS = 6
 };
 
 static void fault_event(void *ctx, uint64_t which, uint64_t now)
@@ -152,6 +153,11 @@ static void fault_event(void *ctx, uint64_t which, uint64_t now)
     case FAULT_HOST_RECLAIM:
         (void)ho_os_restore_all(w->host.os, now);
         break;
+    case STEP_NIC_MIPS: {
+        int rc = sim_cpu_set_hz(w->nic.cpu, (uint64_t)w->cfg.step.nic_mips * 1000000, now);
+        HO_ASSERT(rc == HO_OK, "cannot change the NIC's rate: %s", ho_strerror(rc));
+        break;
+    }
     case FAULT_NIC_HANG:
         w->hang_at = now;
         nic_run_hang(&w->nic, now + w->cfg.fault.nic_hang_ms * SIM_NS_PER_MS, now);
@@ -171,7 +177,8 @@ static void schedule_faults(struct sim_world *w)
                   {f->refuse_at_ms, FAULT_REFUSE},
                   {f->nic_upload_at_ms, FAULT_NIC_UPLOAD},
                   {f->host_reclaim_at_ms, FAULT_HOST_RECLAIM},
-                  {f->nic_hang_at_ms, FAULT_NIC_HANG}};
+                  {f->nic_hang_at_ms, FAULT_NIC_HANG},
+                  {w->cfg.step.nic_mips_at_ms, STEP_NIC_MIPS}};
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
         if (events[i].at_ms) {
             int rc = sim_evq_schedule(w->evq, events[i].at_ms * SIM_NS_PER_MS, fault_event, w,

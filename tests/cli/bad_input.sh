@@ -76,6 +76,8 @@ expect 2 "handoff run" "--quiet takes no value" -- run W-0-N-N-FCFS-400 --quiet=
 expect 2 "handoff run" "fault.wire_drop_at_ms (5) and fault.wire_drop_ms (0) go together" -- run W-0-N-N-FCFS-400,fault.wire_drop_at_ms=5
 expect 2 "handoff run" "fault.nic_reset_at_ms" -- run W-0-N-N-FCFS-400,fault.nic_reset_at_ms=-1
 expect 2 "handoff run" "fault.nic_hang_at_ms (5) and fault.nic_hang_ms (0) go together" -- run W-0-N-N-FCFS-400,fault.nic_hang_at_ms=5
+expect 2 "handoff run" "step.nic_mips_at_ms (5) and step.nic_mips (0) go together" -- run W-0-N-N-FCFS-400,step.nic_mips_at_ms=5
+expect 2 "handoff run" "'step.nic_mips': expected an integer" -- run W-0-N-N-FCFS-400,step.nic_mips=fast
 expect 2 "handoff run" "--warmup: 'run.warmup_packets': expected an integer" -- \
     run W-0-N-N-FCFS-400 --warmup=lots
 expect 2 "handoff run" "--measure: 'run.measure_packets': expected an integer in [1," -- \

@@ -450,6 +450,45 @@ static void test_time_unit_conversions(void **state)
 
 /* ---- errors -------------------------------------------------------------------------------- */
 
+/* A change of clock rate mid-task (sim_cpu_set_hz): the task's remaining cycles run at the new
+ * rate, later tasks too, and cycle counts go on where they were. */
+static void set_hz_event(void *ctx, uint64_t arg, uint64_t now)
+{
+    struct bench *b = ctx;
+    assert_int_equal(sim_cpu_set_hz(b->cpu, arg, now), HO_OK);
+}
+
+static void test_clock_rate_change(void **state)
+{
+    (void)state;
+    struct bench b;
+    setup(&b, GHZ, false);
+    submit(&b, PRIO_NET, CAT_OS, 100, 1); /* cycles 0..100 */
+    submit_at(&b, 150, PRIO_NET, CAT_OS, 100, 2);
+    /* At 50 ns the rate halves: task 1's last 50 cycles take 100 ns, ending at 150; task 2's
+     * 100 cycles take 200 ns, from 150 to 350. */
+    assert_int_equal(sim_evq_schedule(b.q, 50, set_hz_event, &b, GHZ / 2, NULL), HO_OK);
+    run_all(&b);
+    const uint64_t want[][2] = {{1, 150}, {2, 350}};
+    expect_done(&b, want, 2);
+    assert_int_equal(sim_cpu_hz(b.cpu), GHZ / 2);
+    sim_evq_run_until(b.q, 450, 0);
+    struct sim_cpu_stats st;
+    sim_cpu_stats(b.cpu, 450, &st);
+    /* 50 cycles before the change, then 400 ns at 0.5 cycle/ns. */
+    assert_int_equal(st.elapsed_cycles, 250);
+    assert_int_equal(st.busy_cycles[CAT_OS], 200);
+    assert_int_equal(st.idle_cycles, 50);
+    /* Back up to 1 GHz while idle: the next task runs at the new rate at once. */
+    assert_int_equal(sim_cpu_set_hz(b.cpu, GHZ, 450), HO_OK);
+    submit(&b, PRIO_NET, CAT_OS, 30, 3);
+    run_all(&b);
+    assert_int_equal(b.recs[b.n - 1].now, 480);
+    assert_int_equal(sim_cpu_set_hz(b.cpu, 0, sim_evq_now(b.q)), HO_EINVAL);
+    assert_int_equal(sim_cpu_set_hz(b.cpu, GHZ, sim_evq_now(b.q) + 1), HO_EINVAL);
+    teardown(&b);
+}
+
 static void test_invalid_arguments(void **state)
 {
     (void)state;
@@ -524,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_preemption_at_600_mhz),
         cmocka_unit_test(test_zero_cycle_task),
         cmocka_unit_test(test_time_unit_conversions),
+        cmocka_unit_test(test_clock_rate_change),
         cmocka_unit_test(test_invalid_arguments),
         cmocka_unit_test(test_many_tasks_grow_the_pool),
     };

@@ -194,6 +194,23 @@ static void test_nic_cost_accounting(void **state)
 }
 
 /*
+ * A load step (step.nic_mips_at_ms): a NIC that drops from 400 to 100 MIPS in the first
+ * millisecond measures as one that ran at 100 MIPS throughout, not as one at 400.
+ */
+static void test_nic_rate_step(void **state)
+{
+    (void)state;
+    struct sim_metrics step, slow, fast;
+    small_run("W-1024-P-N-FCFS-400,step.nic_mips_at_ms=1,step.nic_mips=100", 4, &step);
+    small_run("W-1024-P-N-FCFS-100", 4, &slow);
+    small_run("W-1024-P-N-FCFS-400", 4, &fast);
+    assert_true(fast.requests_per_s > 1.5 * slow.requests_per_s);
+    double r = step.requests_per_s / slow.requests_per_s;
+    assert_true(r > 0.95 && r < 1.05);
+    assert_true(step.requests_per_s < 0.5 * fast.requests_per_s);
+}
+
+/*
  * The NIC's queue record (nic_queues): the bounded queues never hold more than their room, the
  * items taken add up to the NIC's packets, and the disciplines show in the waits: under FCFS a
  * received host packet waits about as long as a received NIC packet (both wait for everything
@@ -466,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_handoff_runs),
         cmocka_unit_test(test_nic_cost_accounting),
         cmocka_unit_test(test_nic_queue_record),
+        cmocka_unit_test(test_nic_rate_step),
         cmocka_unit_test(test_handoff_mid_stream_races),
         cmocka_unit_test(test_nic_timer_output_wakes_the_nic),
         cmocka_unit_test(test_long_response_is_not_stalled),
