@@ -61,6 +61,29 @@ struct ho_nic_costs {
                               timer, cmd, handoff, msg), 100 = none */
 };
 
+/*
+ * Active restoration (section 3.2 describes it; the paper's NIC does not do it): when load
+ * control lowers the Soft limit to or below the connections the NIC holds (Cnum), the firmware
+ * gives connections back at once, each with its state in a RESTORE (reason
+ * HO_CMD_RESTORE_OVERLOAD) after a RECV of what it received, until Cnum is under the Soft limit,
+ * instead of waiting for connections to end (the paper's passive DECREASE). The rule picks which
+ * go first; a connection that cannot be exported (closed on both sides) is never picked.
+ */
+enum ho_nic_restore {
+    HO_NIC_RESTORE_NONE = 0,   /* passive: wait for connections to end (the paper's) */
+    HO_NIC_RESTORE_QUEUED = 1, /* most of its packets waiting on the receive queue */
+    HO_NIC_RESTORE_RATE = 2,   /* highest recent rate of received packets (decayed count, half
+                                  life HO_NIC_RATE_HALF_LIFE_NS) */
+    HO_NIC_RESTORE_IDLE = 3,   /* least recently active (a packet received, or a SEND) */
+    HO_NIC_NRESTORES
+};
+#define HO_NIC_RATE_HALF_LIFE_NS 10000000ull /* 10 ms */
+
+/* "none", "queued", "rate", "idle", or "?". */
+const char *ho_nic_restore_name(enum ho_nic_restore r);
+/* Parses one of those names; returns HO_OK, or HO_EINVAL. */
+int ho_nic_restore_parse(const char *text, enum ho_nic_restore *out);
+
 struct ho_nic_params {
     uint32_t hard_limit;     /* connections the NIC can hold (Hard limit); 0 = no handoff */
     bool host_first;         /* host-first scheduling (P), else FCFS (N) */
@@ -79,6 +102,7 @@ struct ho_nic_params {
     bool delack_one_segment; /* the NIC's TCP: tcpe_params.delack_one_segment */
     uint64_t rto_init_ns;    /* the NIC's TCP: initial retransmission timeout, 0 = tcpe's */
     uint64_t seed;           /* seeds the lookup hash (seed ^ 0x100c) and the TCP (seed ^ 0x41c) */
+    uint8_t restore;         /* enum ho_nic_restore: active restoration and its victims */
     struct ho_nic_costs costs;
 };
 
@@ -169,6 +193,7 @@ struct ho_nic_info {
     uint64_t stale_host_tx; /* host packets posted after a reset, before the INIT: dropped */
     uint64_t accepted_at_reset, closed_at_reset, restored_at_reset; /* at the last reset */
     uint64_t uploaded;      /* connections given back unasked (ho_nic_upload); also in restored */
+    uint64_t shed;          /* connections given back by active restoration; also in restored */
     const struct tcpe_stats *tcp; /* the NIC TCP's counters; NULL without handoff */
     struct ho_sched_counters queue[HO_SCHED_NQUEUES]; /* each work queue's counters, since the
                                                         last ho_nic_reset_counters */

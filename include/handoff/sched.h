@@ -48,6 +48,7 @@
 #ifndef HANDOFF_SCHED_H
 #define HANDOFF_SCHED_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The queues, host queues first (HO_SCHED_QUEUE_IS_HOST relies on the order). */
@@ -172,6 +173,22 @@ int ho_sched_get_counters(const struct ho_sched *s, enum ho_sched_queue q,
 /* Zeroes every queue's counters (e.g. at the end of a simulation's warm-up); max_len restarts
  * from the current length. */
 void ho_sched_reset_counters(struct ho_sched *s);
+
+/*
+ * Moves the items of receive queue `from` that pick accepts to the other receive queue `to`
+ * (HOST_RX and NIC_RX only), keeping their arrival numbers and times, so that both queues stay in
+ * arrival order and the receive memory they share holds as much as before: a packet whose
+ * connection left the NIC becomes a host packet while it waits. The counters count a moved item
+ * as enqueued on `to`, not on `from`. Returns the number moved, or a negative HO_E* (HO_EINVAL
+ * for other queues, HO_ENOMEM).
+ */
+int ho_sched_move(struct ho_sched *s, enum ho_sched_queue from, enum ho_sched_queue to,
+                  bool (*pick)(void *ctx, const struct ho_sched_item *it), void *ctx);
+
+/* Calls fn with each item on queue q, oldest first (for a rare scan, such as choosing
+ * connections to give back by their queued packets). fn must not change the scheduler. */
+void ho_sched_each(const struct ho_sched *s, enum ho_sched_queue q,
+                   void (*fn)(void *ctx, const struct ho_sched_item *it), void *ctx);
 
 /* Short constant names ("host_rx", "host_tx", "nic_rx", "cmd", "nic_tx"; "?" otherwise). */
 const char *ho_sched_queue_name(enum ho_sched_queue q);

@@ -64,6 +64,7 @@ struct sim_config {
     bool host_first;                /* host-first packet processing (P) or FCFS (N) */
     bool load_control;              /* load control (L) or not (N) */
     struct ho_sel_policy selection; /* FCFS or Tn */
+    uint8_t restore;                /* enum ho_nic_restore: active restoration (nic.restore) */
     uint32_t nic_mips;              /* NIC instruction rate, millions per second */
 
     /* The run. */

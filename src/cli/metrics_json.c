@@ -55,6 +55,7 @@
     X(wire_dropped)                                                                                \
     X(conns_restored)                                                                              \
     X(conns_uploaded)                                                                              \
+    X(conns_shed)                                                                                  \
     X(handoffs)
 
 static void set_metrics(json_t *o, const struct sim_metrics *m, double wall_s)

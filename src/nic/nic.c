@@ -30,6 +30,33 @@ void nic_advertise(struct ho_nic *n, int changed)
     struct ho_cmd cmd;
     ho_lc_advert(&n->lc, 0, &cmd);
     nic_post(n, &cmd);
+    bool lowered = cmd.soft_limit.soft_limit < n->advertised;
+    n->advertised = cmd.soft_limit.soft_limit;
+    if (lowered) {
+        nic_shed(n); /* active restoration, if on */
+    }
+}
+
+const char *ho_nic_restore_name(enum ho_nic_restore r)
+{
+    static const char *const names[HO_NIC_NRESTORES] = {
+        [HO_NIC_RESTORE_NONE] = "none",
+        [HO_NIC_RESTORE_QUEUED] = "queued",
+        [HO_NIC_RESTORE_RATE] = "rate",
+        [HO_NIC_RESTORE_IDLE] = "idle",
+    };
+    return (unsigned)r < HO_NIC_NRESTORES ? names[r] : "?";
+}
+
+int ho_nic_restore_parse(const char *text, enum ho_nic_restore *out)
+{
+    for (unsigned r = 0; text && r < HO_NIC_NRESTORES; r++) {
+        if (!strcmp(text, ho_nic_restore_name((enum ho_nic_restore)r))) {
+            *out = (enum ho_nic_restore)r;
+            return HO_OK;
+        }
+    }
+    return HO_EINVAL;
 }
 
 int nic_enqueue(struct ho_nic *n, enum ho_sched_queue q, struct ho_pkt *p, uint32_t aux)
@@ -55,6 +82,9 @@ void ho_nic_wire_rx(struct ho_nic *n, struct ho_pkt *p, uint64_t now)
     struct tcpe_tuple key = ho_lookup_key_from_rx(&p->seg);
     int hit = ho_lookup_find(n->lookup, &key);
     uint32_t probes = ho_lookup_last_probes(n->lookup);
+    if (hit >= 0) {
+        nic_slot_rx(n, (uint32_t)hit);
+    }
     (void)nic_enqueue(n, hit >= 0 ? HO_SCHED_NIC_RX : HO_SCHED_HOST_RX, p, probes);
     nic_advertise(n, ho_lc_packet(&n->lc, ho_sched_qlen(n->q), now));
 }
@@ -243,7 +273,8 @@ int ho_nic_create(const struct ho_nic_params *p, const struct ho_nic_ops *ops, v
     if (!p || !ops || !out || p->costs.scale_pct == 0 || p->rx_queue == 0 ||
         (!p->virtual_payload && (!ops->host_read || !ops->host_place)) ||
         p->rx_queue > HO_SCHED_MAX_CAPACITY || p->tx_ring == 0 ||
-        p->tx_ring > HO_SCHED_MAX_CAPACITY || p->hard_limit > HO_LOOKUP_MAX_CAPACITY) {
+        p->tx_ring > HO_SCHED_MAX_CAPACITY || p->hard_limit > HO_LOOKUP_MAX_CAPACITY ||
+        p->restore >= HO_NIC_NRESTORES) {
         return HO_EINVAL;
     }
     struct ho_nic *n = calloc(1, sizeof *n);
@@ -323,6 +354,7 @@ void ho_nic_info(const struct ho_nic *n, struct ho_nic_info *info)
     info->lost_conns = n->lost_conns;
     info->stale_host_tx = n->stale_host_tx;
     info->uploaded = n->uploaded;
+    info->shed = n->shed;
     info->accepted_at_reset = n->accepted_at_reset;
     info->closed_at_reset = n->closed_at_reset;
     info->restored_at_reset = n->restored_at_reset;
@@ -374,6 +406,7 @@ void ho_nic_reset(struct ho_nic *n, uint64_t now)
     up.fw_up.boot = n->boot;
     up.fw_up.hard_limit = n->p.hard_limit;
     up.fw_up.soft_limit = n->lookup ? ho_lc_soft_limit(&n->lc) : 0;
+    n->advertised = up.fw_up.soft_limit;
     nic_post(n, &up);
 }
 

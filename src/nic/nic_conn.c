@@ -318,6 +318,111 @@ uint32_t nic_upload_all(struct ho_nic *n)
     return moved;
 }
 
+/* ---- active restoration (nic.h, enum ho_nic_restore) ------------------------------------- */
+
+/* The slot's rate brought up to now: halved once per half life gone by. */
+static void rate_decay(struct nic_slot *s, uint64_t now)
+{
+    uint64_t halves = (now - s->rate_at) / HO_NIC_RATE_HALF_LIFE_NS;
+    s->rate = halves >= 32 ? 0 : s->rate >> halves;
+    s->rate_at += halves * HO_NIC_RATE_HALF_LIFE_NS;
+}
+
+void nic_slot_rx(struct ho_nic *n, uint32_t ns)
+{
+    struct nic_slot *s = &n->slots[ns];
+    s->last_active = n->now;
+    if (n->p.restore == HO_NIC_RESTORE_RATE) {
+        rate_decay(s, n->now);
+        s->rate = s->rate > UINT32_MAX - 1024 ? UINT32_MAX : s->rate + 1024;
+    }
+}
+
+static void count_queued(void *ctx, const struct ho_sched_item *it)
+{
+    struct ho_nic *n = ctx;
+    const struct ho_pkt *p = (const struct ho_pkt *)(uintptr_t)it->handle;
+    struct tcpe_tuple key = ho_lookup_key_from_rx(&p->seg);
+    int ns = ho_lookup_find(n->lookup, &key);
+    if (ns >= 0) {
+        n->queued_of[ns]++;
+    }
+}
+
+/* The connection the rule gives back first, or NULL if none can go. Ties go to the lowest
+ * slot, so that a run is deterministic. */
+static struct nic_slot *pick_victim(struct ho_nic *n)
+{
+    struct nic_slot *best = NULL;
+    uint64_t best_key = 0;
+    for (uint32_t i = 0; i < n->p.hard_limit; i++) {
+        struct nic_slot *s = &n->slots[i];
+        if (!s->conn || !TCPE_CAN_EXPORT(tcpe_conn_state(s->conn))) {
+            continue;
+        }
+        uint64_t key; /* the larger goes first */
+        switch (n->p.restore) {
+        case HO_NIC_RESTORE_QUEUED:
+            key = n->queued_of[i];
+            break;
+        case HO_NIC_RESTORE_RATE:
+            rate_decay(s, n->now);
+            key = s->rate;
+            break;
+        default: /* HO_NIC_RESTORE_IDLE: the longest idle */
+            key = n->now - s->last_active;
+            break;
+        }
+        if (!best || key > best_key) {
+            best = s;
+            best_key = key;
+        }
+    }
+    return best;
+}
+
+/* A received packet whose connection is no longer on the NIC. */
+static bool left_nic(void *ctx, const struct ho_sched_item *it)
+{
+    struct ho_nic *n = ctx;
+    const struct ho_pkt *p = (const struct ho_pkt *)(uintptr_t)it->handle;
+    struct tcpe_tuple key = ho_lookup_key_from_rx(&p->seg);
+    return ho_lookup_find(n->lookup, &key) < 0;
+}
+
+void nic_shed(struct ho_nic *n)
+{
+    if (n->p.restore == HO_NIC_RESTORE_NONE || n->shedding || !n->stack || n->awaiting_init) {
+        return;
+    }
+    n->shedding = true; /* the ends below move load control, and advertise, but shed no more */
+    if (n->p.restore == HO_NIC_RESTORE_QUEUED) {
+        memset(n->queued_of, 0, n->p.hard_limit * sizeof *n->queued_of);
+        ho_sched_each(n->q, HO_SCHED_NIC_RX, count_queued, n);
+    }
+    uint32_t moved = 0;
+    while (ho_lc_cnum(&n->lc) >= ho_lc_soft_limit(&n->lc)) {
+        struct nic_slot *s = pick_victim(n);
+        if (!s) {
+            break;
+        }
+        if (n->p.restore == HO_NIC_RESTORE_QUEUED) {
+            n->queued_of[s - n->slots] = 0;
+        }
+        restore_slot(n, s, HO_CMD_RESTORE_OVERLOAD);
+        moved++;
+        /* Its packets waiting on the receive queue are host packets now: they leave Qlen, and
+         * reach the host as a host packet would (ahead of NIC work, under host-first). */
+        (void)ho_sched_move(n->q, HO_SCHED_NIC_RX, HO_SCHED_HOST_RX, left_nic, n);
+    }
+    /* Each export costs what a RESTORE_REQUEST's does, owed like a timer's work. */
+    const struct ho_nic_costs *k = &n->p.costs;
+    n->timer_debt += (uint64_t)moved * k->handoff * k->scale_pct / 100;
+    n->shed += moved;
+    n->shedding = false;
+    nic_tcp_rearm(n);
+}
+
 static bool same_tuple(const struct tcpe_tuple *a, const struct tcpe_tuple *b)
 {
     return a->local_ip == b->local_ip && a->remote_ip == b->remote_ip &&
@@ -360,6 +465,7 @@ static void take_handoff(struct ho_nic *n, const struct ho_cmd *cmd)
             s->host_id = h->conn_id;
             s->tuple = h->tuple;
             s->sent = tcpe_conn_unacked(c);
+            s->last_active = s->rate_at = n->now;
             tcpe_conn_set_user(c, (void *)(uintptr_t)(ns + 1));
             slot_of_host_set(n, h->conn_id, ns);
             reply.handoff_reply.status = HO_CMD_ACCEPTED;
@@ -409,6 +515,7 @@ void nic_take_command(struct ho_nic *n, uint32_t handle)
         HO_ASSERT(rc == (int)cmd->send.len, "NIC send buffer refused %u bytes (%d)", cmd->send.len,
                   rc);
         s->sent += cmd->send.len;
+        s->last_active = n->now;
         break;
     case HO_CMD_CLOSE:
         s = slot_of_host(n, cmd->close.conn_id);
@@ -454,10 +561,11 @@ int nic_conn_init(struct ho_nic *n)
     struct ho_ackagg_params ap;
     ho_ackagg_params_default(&ap);
     n->slots = calloc(hard, sizeof *n->slots);
+    n->queued_of = calloc(hard, sizeof *n->queued_of);
     if (!n->p.virtual_payload) {
         n->rx_bytes = malloc(n->p.rcvbuf);
     }
-    if (!n->lookup || !n->slots || (!n->p.virtual_payload && !n->rx_bytes) ||
+    if (!n->lookup || !n->slots || !n->queued_of || (!n->p.virtual_payload && !n->rx_bytes) ||
         ho_ackagg_create(&ap, &n->ackagg) != HO_OK) {
         return HO_ENOMEM;
     }
@@ -465,6 +573,7 @@ int nic_conn_init(struct ho_nic *n)
         n->slots[i].next_free = i + 1 < hard ? i + 1 : UINT32_MAX;
     }
     n->free_slot = 0;
+    n->advertised = hard; /* load control starts with the Soft limit at the Hard limit */
     struct tcpe_params tp;
     tcpe_params_init(&tp);
     tp.ops.output = tcp_output;
@@ -495,5 +604,6 @@ void nic_conn_fini(struct ho_nic *n)
     ho_ackagg_destroy(n->ackagg);
     tcpe_stack_destroy(n->stack);
     free(n->slots);
+    free(n->queued_of);
     free(n->slot_of_host);
 }

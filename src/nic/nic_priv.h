@@ -34,6 +34,11 @@ struct nic_slot {
     uint64_t acked;   /* of those, acknowledged and reported to the driver */
     bool fin_told;    /* the driver has heard of the peer's FIN */
     uint32_t next_free;
+    /* Active restoration's view of it. */
+    uint64_t last_active; /* a packet of it was received, or the driver sent a SEND */
+    uint64_t rate_at;     /* rate was last brought up to date then */
+    uint32_t rate;        /* received packets, each worth 1024, halving every
+                             HO_NIC_RATE_HALF_LIFE_NS */
 };
 
 struct ho_nic {
@@ -73,6 +78,10 @@ struct ho_nic {
     uint64_t stale_host_tx;     /* host packets posted on the send ring before the INIT came */
     uint64_t accepted_at_reset, closed_at_reset, restored_at_reset;
     uint64_t uploaded; /* connections given back unasked (ho_nic_upload) */
+    uint64_t shed;     /* connections given back by active restoration */
+    uint32_t advertised; /* the Soft limit last advertised */
+    bool shedding;     /* active restoration is running: its own ends do not start it again */
+    uint32_t *queued_of; /* active restoration by queued packets: per slot, a scratch count */
     /* Segments the NIC's TCP sends while it takes a received segment, held until the call ends
      * so that a RECV the call posts leaves first (nic_conn.c). */
     bool holding;
@@ -109,5 +118,10 @@ uint32_t nic_upload_all(struct ho_nic *n);
 /* Runs the NIC's due TCP timers; returns how many expired. */
 uint64_t nic_tcp_timers(struct ho_nic *n);
 void nic_ack_timer(struct ho_nic *n);
+
+/* Active restoration (nic_conn.c): a packet of slot ns arrived; the Soft limit may have moved
+ * below Cnum. */
+void nic_slot_rx(struct ho_nic *n, uint32_t ns);
+void nic_shed(struct ho_nic *n);
 
 #endif

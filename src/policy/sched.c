@@ -287,6 +287,75 @@ void ho_sched_reset_counters(struct ho_sched *s)
     }
 }
 
+int ho_sched_move(struct ho_sched *s, enum ho_sched_queue from, enum ho_sched_queue to,
+                  bool (*pick)(void *ctx, const struct ho_sched_item *it), void *ctx)
+{
+    if (s == NULL || pick == NULL || !queue_valid(from) || !queue_valid(to) || from == to ||
+        !HO_SCHED_QUEUE_IS_RX(from) || !HO_SCHED_QUEUE_IS_RX(to)) {
+        return HO_EINVAL;
+    }
+    struct ho_sched_ring *rf = &s->ring[from], *rt = &s->ring[to];
+    struct ho_sched_item *keep = malloc(((size_t)rf->len + rt->len + 1) * sizeof *keep);
+    struct ho_sched_item *moved = malloc(((size_t)rf->len + 1) * sizeof *moved);
+    if (keep == NULL || moved == NULL) {
+        free(keep);
+        free(moved);
+        return HO_ENOMEM;
+    }
+    uint32_t nkeep = 0, nmoved = 0;
+    while (rf->len > 0) {
+        struct ho_sched_item it = *ring_front(rf);
+        ring_pop(rf);
+        if (pick(ctx, &it)) {
+            it.queue = to;
+            moved[nmoved++] = it;
+        } else {
+            keep[nkeep++] = it;
+        }
+    }
+    for (uint32_t i = 0; i < nkeep; i++) {
+        ring_push(rf, &keep[i]);
+    }
+    /* Merge the moved items into `to` by arrival number: both runs are in order already. */
+    uint32_t nto = 0, m = 0;
+    while (rt->len > 0 || m < nmoved) {
+        const struct ho_sched_item *head = ring_front(rt);
+        if (head && (m == nmoved || HO_SCHED_SEQ_LT(head->seq, moved[m].seq))) {
+            keep[nto++] = *head;
+            ring_pop(rt);
+        } else {
+            keep[nto++] = moved[m++];
+        }
+    }
+    rt->head = 0;
+    for (uint32_t i = 0; i < nto; i++) {
+        ring_push(rt, &keep[i]);
+    }
+    s->counters[from].enqueued -= nmoved;
+    s->counters[to].enqueued += nmoved;
+    if (rt->len > s->counters[to].max_len) {
+        s->counters[to].max_len = rt->len;
+    }
+    free(keep);
+    free(moved);
+    return (int)nmoved;
+}
+
+void ho_sched_each(const struct ho_sched *s, enum ho_sched_queue q,
+                   void (*fn)(void *ctx, const struct ho_sched_item *it), void *ctx)
+{
+    if (s == NULL || !queue_valid(q)) {
+        return;
+    }
+    const struct ho_sched_ring *r = &s->ring[q];
+    for (uint32_t i = 0, at = r->head; i < r->len; i++) {
+        fn(ctx, &r->items[at]);
+        if (++at == r->cap) {
+            at = 0;
+        }
+    }
+}
+
 const char *ho_sched_queue_name(enum ho_sched_queue q)
 {
     return queue_valid(q) ? queue_names[q] : "?";

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum key_type { K_U32, K_U64, K_BOOL, K_WORKLOAD, K_SELECTION, K_PATH };
+enum key_type { K_U32, K_U64, K_BOOL, K_WORKLOAD, K_SELECTION, K_PATH, K_RESTORE };
 
 struct key {
     const char *name;
@@ -33,6 +33,10 @@ static const struct key keys[] = {
     {"nic.connections", K_U32, F(nic_conns), 0, 1u << 20, "NIC Hard limit; 0 = no handoff"},
     {"nic.host_first", K_BOOL, F(host_first), 0, 0, "host-first packet processing (P)"},
     {"nic.load_control", K_BOOL, F(load_control), 0, 0, "load control (L)"},
+    {"nic.restore", K_RESTORE, F(restore), 0, 0,
+     "active restoration: when load control lowers the Soft limit, give connections back at once "
+     "(none = the paper's passive DECREASE; queued, rate or idle: most packets queued, highest "
+     "recent packet rate or longest idle first)"},
     {"os.selection", K_SELECTION, F(selection), 0, 0, "connection selection: FCFS or Tn"},
     {"nic.mips", K_U32, F(nic_mips), 1, 100000, "NIC instruction rate, millions per second"},
     {"run.clients", K_U32, F(clients), 0, 1u << 20,
@@ -430,6 +434,15 @@ int sim_config_set(struct sim_config *c, const char *key, const char *value,
             return -1;
         }
         return 0;
+    case K_RESTORE: {
+        enum ho_nic_restore r;
+        if (ho_nic_restore_parse(value, &r) != HO_OK) {
+            fail(err, "'%s': expected none, queued, rate or idle, got '%s'", key, value);
+            return -1;
+        }
+        c->restore = (uint8_t)r;
+        return 0;
+    }
     case K_SELECTION:
         if (ho_sel_parse(value, &c->selection) != 0) {
             fail(err, "'%s': expected FCFS, NEVER or Tn with n >= 1, got '%s'", key, value);
@@ -764,6 +777,9 @@ static void describe_value(const struct sim_config *c, const struct key *k, FILE
     case K_SELECTION:
         fputs(ho_sel_format(&c->selection, sel, sizeof sel), out);
         break;
+    case K_RESTORE:
+        fputs(ho_nic_restore_name((enum ho_nic_restore)c->restore), out);
+        break;
     case K_PATH:
         fputs(field, out);
         break;
@@ -816,6 +832,7 @@ void sim_config_nic_params(const struct sim_config *c, struct ho_nic_params *p)
         .delack_one_segment = c->delack_one_segment,
         .rto_init_ns = c->rto_init_ns,
         .seed = c->seed,
+        .restore = c->restore,
         .costs = c->costs.nic,
     };
 }

@@ -1823,6 +1823,86 @@ static void test_load_control(void **state)
     fake_free(f);
 }
 
+/*
+ * Active restoration (nic.h, enum ho_nic_restore): when Qlen passes Hiwat and load control
+ * lowers the Soft limit from 4 to 2 with three connections on the NIC, the firmware gives two
+ * back at once, RESTORE with reason overload, in the rule's order. A was handed off at 2 ms and
+ * got a packet at 3 ms; B got two at 4 ms, the second of which makes Qlen 3; C got none since its
+ * handoff at 2 ms. By queued packets and by recent rate B goes first, then A (one queued, a
+ * rate of one packet); by idleness C, then A. Without the rule nobody goes (the paper's passive
+ * DECREASE). The packets queued for a connection given back then go to the host.
+ */
+static void test_active_restore(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t rule;
+        uint32_t first, second; /* the connections given back, in order; 0: none */
+    } rows[] = {
+        {HO_NIC_RESTORE_NONE, 0, 0},
+        {HO_NIC_RESTORE_QUEUED, 201, 200},
+        {HO_NIC_RESTORE_RATE, 201, 200},
+        {HO_NIC_RESTORE_IDLE, 202, 200},
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        struct ho_nic_params p = base_params(4);
+        p.load_control = true;
+        p.hiwat = 2;
+        p.lowat = 1;
+        p.lc_step = 2;
+        p.restore = rows[r].rule;
+        struct fake *f = fake_new(&p);
+        struct net *nt = net_new();
+        struct conn a, b, c;
+        f->now = 1 * MS;
+        net_open(nt, &a, 42000, 200, f->now);
+        net_open(nt, &b, 42001, 201, f->now);
+        net_open(nt, &c, 42002, 202, f->now);
+        f->now = 2 * MS;
+        handoff_ok(f, &a);
+        handoff_ok(f, &b);
+        handoff_ok(f, &c);
+        f->now = 3 * MS;
+        assert_int_equal(tcpe_send(a.peer, NULL, 100, f->now), 100);
+        assert_int_equal(nt->peer_out.n, 1);
+        wire_in(f, &nt->peer_out.s[0]);
+        nt->peer_out.n = 0;
+        f->now = 4 * MS;
+        for (int s = 0; s < 2; s++) {
+            assert_int_equal(tcpe_send(b.peer, NULL, 100, f->now), 100);
+        }
+        assert_int_equal(nt->peer_out.n, 2);
+        for (size_t s = 0; s < 2; s++) {
+            wire_in(f, &nt->peer_out.s[s]);
+        }
+        nt->peer_out.n = 0;
+        struct ho_nic_info in = info_of(f);
+        assert_int_equal(in.soft_limit, 2);
+        if (!rows[r].first) {
+            assert_int_equal(in.cnum, 3);
+            assert_int_equal(in.shed, 0);
+        } else {
+            assert_int_equal(in.cnum, 1);
+            assert_int_equal(in.shed, 2);
+            assert_int_equal(in.restored, 2);
+        }
+        run_all(f);
+        next_msg(f, HO_CMD_SOFT_LIMIT);
+        if (rows[r].first) {
+            const struct ho_cmd *m = next_msg(f, HO_CMD_RESTORE);
+            assert_int_equal(m->restore.conn_id, rows[r].first);
+            assert_int_equal(m->restore.reason, HO_CMD_RESTORE_OVERLOAD);
+            m = next_msg(f, HO_CMD_RESTORE);
+            assert_int_equal(m->restore.conn_id, rows[r].second);
+            assert_int_equal(m->restore.reason, HO_CMD_RESTORE_OVERLOAD);
+            /* The packets queued for those given back went to the host, not to the NIC's TCP. */
+            assert_true(f->nhost >= (rows[r].first == 201 ? 3u : 1u));
+        }
+        net_free(nt);
+        fake_free(f);
+    }
+}
+
 /* ---- tests: connections ending ---------------------------------------------------------- */
 
 struct end_case {
@@ -3042,6 +3122,7 @@ int main(void)
         cmocka_unit_test(test_handoff_duplicate_id),
         cmocka_unit_test(test_hard_limit),
         cmocka_unit_test(test_load_control),
+        cmocka_unit_test(test_active_restore),
         cmocka_unit_test(test_conn_fails),
         cmocka_unit_test(test_bad_commands),
         cmocka_unit_test(test_cmd_checked_on_arrival),

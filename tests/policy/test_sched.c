@@ -226,6 +226,36 @@ static void expect_counters(const struct ho_sched *s, enum ho_sched_queue q, uin
     assert_int_equal(c.dropped, drop);
 }
 
+/* ho_sched_move: the NIC packets picked (6 and 11, of a connection given back) become host
+ * packets in their arrival place: under host-first they now go with the host queues; Qlen
+ * counts only the NIC packets left, the counters follow them, and other queues are refused. */
+static bool pick_6_11(void *ctx, const struct ho_sched_item *it)
+{
+    (void)ctx;
+    return it->handle == 6 || it->handle == 11;
+}
+
+static void test_move_between_receive_queues(void **state)
+{
+    (void)state;
+    struct ho_sched *s = make_sched(HO_SCHED_HOST_FIRST, 16, 16, 0);
+    enqueue_script(s, mixed, NMIXED);
+    assert_int_equal(ho_sched_qlen(s), 3);
+    assert_int_equal(ho_sched_move(s, NR, HR, pick_6_11, NULL), 2);
+    assert_int_equal(ho_sched_qlen(s), 1);
+    assert_int_equal(ho_sched_len(s, HR), 5);
+    assert_int_equal(ho_sched_rx_len(s), 6);
+    expect_counters(s, NR, 1, 0, 0);
+    expect_counters(s, HR, 5, 0, 0);
+    assert_int_equal(ho_sched_move(s, CM, HR, pick_6_11, NULL), HO_EINVAL);
+    assert_int_equal(ho_sched_move(s, NR, NR, pick_6_11, NULL), HO_EINVAL);
+    /* 4 NT, 10 NT; then the host queues in arrival order, 6 and 11 among them; then 1 NR, 2 CM,
+     * 8 CM. */
+    const uint64_t want[] = {4, 10, 3, 5, 6, 7, 9, 11, 12, 13, 1, 2, 8};
+    expect_order(s, want, NMIXED);
+    ho_sched_destroy(s);
+}
+
 static void test_receive_memory_is_shared(void **state)
 {
     (void)state;
@@ -545,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_fcfs_serves_arrival_order),
         cmocka_unit_test(test_host_first_serves_host_queues_first),
         cmocka_unit_test(test_host_first_preempts_waiting_nic_work),
+        cmocka_unit_test(test_move_between_receive_queues),
         cmocka_unit_test(test_receive_memory_is_shared),
         cmocka_unit_test(test_own_capacities_and_drops),
         cmocka_unit_test(test_rings_wrap_many_times),

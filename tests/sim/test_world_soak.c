@@ -222,6 +222,19 @@ static void soak_draw(uint64_t run, struct soak_case *k)
             spec_set(k, "os.watchdog_ms", log_uniform(&fr, 5, 300), 5000);
         }
     }
+
+    /* Active restoration and load steps, from a stream of their own again: in half the runs a
+     * rule for giving connections back, in a quarter a step of the NIC's rate. */
+    struct ho_rng lr;
+    ho_rng_seed_named(&lr, run, "sim-soak-load");
+    if (coin(&lr)) {
+        static const char *const rules[] = {"queued", "rate", "idle"};
+        spec_add(k, ",nic.restore=%s", rules[ho_rng_below(&lr, 3)]);
+    }
+    if (ho_rng_below(&lr, 4) == 0) {
+        spec_set(k, "step.nic_mips_at_ms", 1 + ho_rng_below(&lr, 300), 0);
+        spec_set(k, "step.nic_mips", log_uniform(&lr, 20, 2000), 0);
+    }
 }
 
 static bool pct_ok(double x)
@@ -289,7 +302,7 @@ static const char *metrics_problem(const struct sim_config *c, const struct sim_
 /* What a soak found, over its runs, to show that it reached the corners it is meant to. */
 struct soak_coverage {
     uint64_t runs, handed_off, dropped, overloaded_nic, slow_wire, recovered, wire_lost, watchdog,
-        restored;
+        restored, shed;
 };
 
 static void soak_one(const struct soak_case *k, bool verbose, struct soak_coverage *cov)
@@ -352,6 +365,7 @@ static void soak_one(const struct soak_case *k, bool verbose, struct soak_covera
     cov->wire_lost += m.wire_dropped > 0;
     cov->watchdog += m.nic_watchdog_resets > 0;
     cov->restored += m.conns_restored > 0;
+    cov->shed += m.conns_shed > 0;
 }
 
 static uint64_t env_u64(const char *name, uint64_t dflt)
@@ -376,12 +390,14 @@ static void test_random_configurations(void **state)
             "soak: runs %llu..%llu passed; %llu handed connections off, %llu dropped at the "
             "NIC, %llu kept its processor over 95 %% busy, %llu had a wire under 1 Gb/s, %llu "
             "took connections back after a NIC reset, %llu lost frames on the wire, %llu reset a "
-            "hung NIC by the watchdog, %llu took connections back by RESTORE\n",
+            "hung NIC by the watchdog, %llu took connections back by RESTORE, %llu of them "
+            "given back by active restoration\n",
             (unsigned long long)first, (unsigned long long)(first + runs - 1),
             (unsigned long long)cov.handed_off, (unsigned long long)cov.dropped,
             (unsigned long long)cov.overloaded_nic, (unsigned long long)cov.slow_wire,
             (unsigned long long)cov.recovered, (unsigned long long)cov.wire_lost,
-            (unsigned long long)cov.watchdog, (unsigned long long)cov.restored);
+            (unsigned long long)cov.watchdog, (unsigned long long)cov.restored,
+            (unsigned long long)cov.shed);
     assert_int_equal(cov.runs, runs);
     /* A soak of any size reaches every corner it is meant to search; a generator that stopped
      * drawing them would pass while testing nothing. */
@@ -394,6 +410,7 @@ static void test_random_configurations(void **state)
         assert_true(cov.wire_lost > 0);
         assert_true(cov.watchdog > 0);
         assert_true(cov.restored > 0);
+        assert_true(cov.shed > 0);
     }
 }
 
