@@ -69,6 +69,9 @@ struct sim_config {
 
     /* The run. */
     uint32_t clients;                     /* simultaneous clients; 0 = the workload's default */
+    uint32_t streams;       /* streaming clients mixed in, besides those (workload.streams) */
+    uint32_t stream_kbps;   /* their bit rate: a segment is stream_kbps x stream_segment_ms */
+    uint32_t stream_segment_ms; /* one segment every this long */
     uint64_t warmup_packets;              /* packets on the wire before measuring */
     uint64_t measure_packets;             /* packets on the wire measured */
     uint64_t seed;                        /* seed of every random stream */

@@ -99,6 +99,7 @@ struct sim_sample {
     uint32_t nic_rxq;    /* NIC packets on the receive queue (Qlen) */
     double host_busy;    /* busy fraction of the host processor since the last sample */
     double nic_busy;     /* busy fraction of the NIC processor since the last sample */
+    uint32_t requests;   /* requests completed since the last sample, warm-up included */
 };
 
 typedef void (*sim_sample_fn)(void *ctx, const struct sim_sample *s);

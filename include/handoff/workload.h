@@ -97,7 +97,18 @@ struct ho_wl_params {
     uint32_t clients;             /* closed-loop clients that will pull, >= 1; SPECweb99 also
                                    * sizes its file set from it (section "D and S" of the doc) */
     const struct ho_trace *trace; /* HO_WL_TRACE only: borrowed, must outlive the workload */
+    /* Streams mixed in (docs/workloads.md, "Streams"): clients numbered clients .. clients +
+     * streams - 1, each on one connection that never ends, asking for a segment of
+     * stream_bytes every stream_gap_us (a video player's steady state, as HTTP Live
+     * Streaming's). 0 streams: none. */
+    uint32_t streams;
+    uint32_t stream_bytes; /* >= 1 when streams > 0 */
+    uint32_t stream_gap_us; /* >= 1 when streams > 0 */
 };
+
+/* The object ids of streams: stream k (client clients + k) asks for object
+ * HO_WL_STREAM_OBJECT + k, apart from every generator's and trace's ids. */
+#define HO_WL_STREAM_OBJECT 0xF0000000u
 
 /* A connection being consumed: a small value owned by the caller. Copying it makes an
  * independent cursor over the same remaining requests (useful to look ahead). */
@@ -124,7 +135,7 @@ int ho_wl_create(const struct ho_wl_params *p, struct ho_wl **out, struct ho_wl_
 void ho_wl_destroy(struct ho_wl *wl);
 
 /* Hands client `client` its next connection in *conn (overwriting it). Returns HO_OK, or
- * HO_EINVAL if client >= the clients the workload was created for. */
+ * HO_EINVAL if client >= the clients and streams the workload was created for. */
 int ho_wl_next_conn(struct ho_wl *wl, uint32_t client, struct ho_conn *conn);
 
 /* Returns 1 and stores the connection's next request in *req, or returns 0 when the

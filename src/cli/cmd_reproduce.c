@@ -352,7 +352,7 @@ static int child_run(const struct repro *r, const struct run *x, unsigned seed)
             return 1;
         }
         prov_csv_header(csv.f, prov);
-        fprintf(csv.f, "time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy\n");
+        fprintf(csv.f, "time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy,requests\n");
     }
     int rc =
         sim_world_run(w, REPRO_SAMPLE_NS, csv.f ? repro_write_sample : NULL, NULL, csv.f, &err);

@@ -66,7 +66,8 @@ static void run_usage(FILE *f)
         "      --from RUN.json  run again the run RUN.json records (above); excludes CONFIG,\n"
         "                       --warmup, --measure, --seed and --trace\n"
         "      --timeseries FILE  write time, Soft limit, Cnum, NIC receive queue, host and\n"
-        "                       NIC busy as CSV every 10 ms of simulated time, after one\n"
+        "                       NIC busy, and requests completed as CSV every 10 ms of\n"
+        "                       simulated time, after one\n"
         "                       comment line '# handoff-provenance {JSON}' (pandas: comment='#')\n"
         "      --pcap FILE      write every frame on the wire as a pcap capture (payload\n"
         "                       zero-filled, nanosecond timestamps; Wireshark and tshark read "
@@ -384,7 +385,7 @@ static int open_outputs(const struct run_opts *o, const json_t *prov, struct sim
             return 1;
         }
         prov_csv_header(out->csv.f, prov);
-        fprintf(out->csv.f, "time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy\n");
+        fprintf(out->csv.f, "time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy,requests\n");
     }
     if (o->conn_log) {
         if (outfile_open(PROG, &out->conns, o->conn_log) != 0) {

@@ -141,6 +141,6 @@ void repro_metrics_from_json(const json_t *j, struct sim_metrics *m, double *wal
 void repro_write_sample(void *ctx, const struct sim_sample *s)
 {
     FILE *f = ctx;
-    fprintf(f, "%.3f,%u,%u,%u,%.4f,%.4f\n", s->t_s, s->soft_limit, s->cnum, s->nic_rxq,
-            s->host_busy, s->nic_busy);
+    fprintf(f, "%.3f,%u,%u,%u,%.4f,%.4f,%u\n", s->t_s, s->soft_limit, s->cnum, s->nic_rxq,
+            s->host_busy, s->nic_busy, s->requests);
 }

@@ -171,7 +171,14 @@ int clients_init(struct sim_clients *cl, const struct sim_config *cfg, uint32_t 
 {
     cl->n = n;
     struct ho_wl_err werr = {{0}};
-    struct ho_wl_params wp = {.seed = cfg->seed, .clients = cl->n};
+    /* The streams (workload.streams) are the last clients. */
+    struct ho_wl_params wp = {
+        .seed = cfg->seed,
+        .clients = cl->n - cfg->streams,
+        .streams = cfg->streams,
+        .stream_bytes = (uint32_t)((uint64_t)cfg->stream_kbps * cfg->stream_segment_ms / 8),
+        .stream_gap_us = cfg->stream_segment_ms * 1000,
+    };
     static const enum ho_wl_type types[SIM_WL_COUNT] = {
         [SIM_WL_W] = HO_WL_WORLDCUP,
         [SIM_WL_I] = HO_WL_IBM,

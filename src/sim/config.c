@@ -41,6 +41,14 @@ static const struct key keys[] = {
     {"nic.mips", K_U32, F(nic_mips), 1, 100000, "NIC instruction rate, millions per second"},
     {"run.clients", K_U32, F(clients), 0, 1u << 20,
      "simultaneous clients; 0 = the workload's default (2048, S: 4096)"},
+    {"workload.streams", K_U32, F(streams), 0, 1u << 20,
+     "streaming clients besides run.clients, each on a connection that never ends, asking for "
+     "a segment every workload.stream_segment_ms (0 = none)"},
+    {"workload.stream_kbps", K_U32, F(stream_kbps), 1, 1000000,
+     "a stream's bit rate, kb/s: its segment holds stream_kbps x stream_segment_ms bits "
+     "(2000: the 960x540 rung of Apple's HLS authoring specification's ladder)"},
+    {"workload.stream_segment_ms", K_U32, F(stream_segment_ms), 1, 600000,
+     "a stream's segment length, ms (6000: the HLS authoring specification's target duration)"},
     {"run.warmup_packets", K_U64, F(warmup_packets), 0, 1ull << 40,
      "packets on the wire before measuring (paper: 400000)"},
     {"run.measure_packets", K_U64, F(measure_packets), 1, 1ull << 40,
@@ -234,6 +242,8 @@ void sim_config_defaults(struct sim_config *c)
     c->lc_step = 16;
     c->rx_queue_packets = 2048;
     c->tx_ring = 512;
+    c->stream_kbps = 2000;
+    c->stream_segment_ms = 6000;
     c->wire_bps = 10000000000ull;
     c->wire_delay_ns = 1000;
     c->host_hz = 2000000000ull;
@@ -492,6 +502,13 @@ int sim_config_check(const struct sim_config *c, struct sim_config_err *err)
         fail(err, "fault.nic_hang_at_ms (%llu) and fault.nic_hang_ms (%llu) go together: both or "
                   "neither",
              (unsigned long long)c->fault.nic_hang_at_ms, (unsigned long long)c->fault.nic_hang_ms);
+        return -1;
+    }
+    if ((uint64_t)c->stream_kbps * c->stream_segment_ms / 8 > UINT32_MAX) {
+        fail(err,
+             "a stream's segment, workload.stream_kbps x workload.stream_segment_ms (%u kb/s x "
+             "%u ms), must be under 4 GB",
+             c->stream_kbps, c->stream_segment_ms);
         return -1;
     }
     if ((c->step.nic_mips_at_ms == 0) != (c->step.nic_mips == 0)) {

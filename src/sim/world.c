@@ -247,7 +247,7 @@ int sim_world_create(const struct sim_config *c, struct sim_world **out, struct 
         return -1;
     }
     w->cfg = *c;
-    uint32_t nclients = sim_config_clients(c);
+    uint32_t nclients = sim_config_clients(c) + c->streams;
     pool_init(&w->pool);
     struct sim_evq_params ep = {.initial_capacity = 8 * nclients};
     if (sim_evq_create(&ep, &w->evq) != HO_OK) {
@@ -338,6 +338,7 @@ static void tick(void *ctx, uint64_t arg, uint64_t now)
         .cnum = ni.cnum,
         .host_busy = busy_since(&hs, &w->host_busy_prev, &w->host_elapsed_prev),
         .nic_busy = busy_since(&ns, &w->nic_busy_prev, &w->nic_elapsed_prev),
+        .requests = (uint32_t)(w->meter.all_requests - w->last_all_requests),
     };
     if (meter_open(&w->meter)) {
         w->soft_sum += s.soft_limit;

@@ -81,6 +81,12 @@ const char *ho_req_kind_name(unsigned k)
 
 uint64_t ho_wl_start_delay_us(const struct ho_wl *wl, uint32_t client)
 {
+    if (client >= wl->p.clients) {
+        /* A stream is somewhere in its gap: a uniform share of it. */
+        struct ho_rng r;
+        ho_rng_seed_named(&r, wl->p.seed + (uint64_t)client * 0x9e3779b97f4a7c15ull, "stream");
+        return (uint64_t)(ho_rng_unit(&r) * wl->p.stream_gap_us);
+    }
     if (wl->p.type != HO_WL_SPECWEB && wl->p.type != HO_WL_SPECWEB_STATIC) {
         return 0;
     }
@@ -139,6 +145,12 @@ int ho_wl_create(const struct ho_wl_params *p, struct ho_wl **out, struct ho_wl_
 {
     if (!p || !out || p->clients == 0 || (unsigned)p->type >= HO_WL_TYPE_COUNT) {
         set_err(err, "bad workload parameters (clients must be at least 1)");
+        return HO_EINVAL;
+    }
+    if (p->streams > 0 && (p->stream_bytes == 0 || p->stream_gap_us == 0 ||
+                           p->streams > UINT32_MAX - p->clients ||
+                           p->streams > UINT32_MAX - HO_WL_STREAM_OBJECT)) {
+        set_err(err, "bad stream parameters (a segment of at least 1 byte every 1 us or more)");
         return HO_EINVAL;
     }
     if (p->type == HO_WL_TRACE) {
@@ -212,13 +224,17 @@ void ho_wl_destroy(struct ho_wl *wl)
 
 int ho_wl_next_conn(struct ho_wl *wl, uint32_t client, struct ho_conn *conn)
 {
-    if (client >= wl->p.clients) {
+    if (client >= wl->p.clients + wl->p.streams) {
         return HO_EINVAL;
     }
     memset(conn, 0, sizeof *conn);
     conn->seq = wl->next_seq++;
     conn->client = client;
     conn->origin = client;
+    if (client >= wl->p.clients) {
+        conn->nreq = UINT32_MAX; /* a stream's one connection: it does not end */
+        return HO_OK;
+    }
     if (wl->p.type == HO_WL_TRACE) {
         const struct ho_trace *t = wl->p.trace;
         if (wl->trace_next >= t->nconn) {
@@ -245,6 +261,18 @@ int ho_wl_next_req(const struct ho_wl *wl, struct ho_conn *conn, struct ho_req *
 {
     if (conn->done >= conn->nreq) {
         return 0;
+    }
+    if (conn->client >= wl->p.clients) {
+        *req = (struct ho_req){
+            .object = HO_WL_STREAM_OBJECT + (conn->client - wl->p.clients),
+            .size = wl->p.stream_bytes,
+            .gap_us = wl->p.stream_gap_us,
+            .status = 200,
+            .method = HO_METHOD_GET,
+            .kind = HO_REQ_STATIC,
+        };
+        conn->done++;
+        return 1;
     }
     switch (wl->p.type) {
     case HO_WL_TRACE: {

@@ -26,7 +26,7 @@ diff <(grep -v wall_seconds "$tmp/a.json") <(grep -v wall_seconds "$tmp/c.json")
     fail "different seeds, same JSON"
 head -1 "$tmp/a.csv" | grep -q '^# handoff-provenance {"config":"W-0-N-N-FCFS-400",' ||
     fail "the time series does not start with its provenance"
-sed -n 2p "$tmp/a.csv" | grep -q '^time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy$' ||
+sed -n 2p "$tmp/a.csv" | grep -q '^time_s,soft_limit,cnum,nic_rxq,host_busy,nic_busy,requests$' ||
     fail "time-series header"
 [ "$(wc -l <"$tmp/a.csv")" -gt 3 ] || fail "time series too short"
 

@@ -85,6 +85,60 @@ static void test_bad_parameters(void **state)
     ho_wl_destroy(NULL);
 }
 
+/* Streams (workload.h, ho_wl_params.streams): the clients after the workload's own each get one
+ * connection that does not end, asking for the same segment size at the same pacing; their start
+ * is a share of one gap; the web clients see what they would see without them. */
+static void test_streams(void **state)
+{
+    (void)state;
+    struct ho_wl *wl = NULL, *plain = NULL;
+    struct ho_wl_err err;
+    struct ho_wl_params p = {.type = HO_WL_WORLDCUP, .seed = 9, .clients = 4, .streams = 2,
+                             .stream_bytes = 1500000, .stream_gap_us = 6000000};
+    assert_int_equal(ho_wl_create(&p, &wl, &err), HO_OK);
+    struct ho_wl_params q = p;
+    q.streams = 0;
+    assert_int_equal(ho_wl_create(&q, &plain, &err), HO_OK);
+    struct ho_conn c, d;
+    for (uint32_t k = 0; k < 2; k++) {
+        assert_int_equal(ho_wl_next_conn(wl, 4 + k, &c), HO_OK);
+        assert_int_equal(c.nreq, UINT32_MAX);
+        for (int i = 0; i < 1000; i++) {
+            struct ho_req r;
+            assert_int_equal(ho_wl_next_req(wl, &c, &r), 1);
+            assert_int_equal(r.object, HO_WL_STREAM_OBJECT + k);
+            assert_int_equal(r.size, 1500000);
+            assert_int_equal(r.gap_us, 6000000);
+            assert_int_equal(r.status, 200);
+        }
+        assert_true(ho_wl_start_delay_us(wl, 4 + k) < 6000000);
+    }
+    assert_true(ho_wl_start_delay_us(wl, 4) != ho_wl_start_delay_us(wl, 5));
+    assert_int_equal(ho_wl_next_conn(wl, 6, &c), HO_EINVAL);
+    assert_int_equal(ho_wl_start_delay_us(wl, 0), 0); /* W is not paced */
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(ho_wl_next_conn(wl, i, &c), HO_OK);
+        assert_int_equal(ho_wl_next_conn(plain, i, &d), HO_OK);
+        assert_int_equal(c.nreq, d.nreq);
+        struct ho_req a, b;
+        assert_int_equal(ho_wl_next_req(wl, &c, &a), 1);
+        assert_int_equal(ho_wl_next_req(plain, &d, &b), 1);
+        assert_int_equal(a.object, b.object);
+        assert_int_equal(a.size, b.size);
+    }
+    ho_wl_destroy(wl);
+    ho_wl_destroy(plain);
+    /* A stream needs a segment and a gap. */
+    p.stream_bytes = 0;
+    wl = NULL;
+    assert_int_equal(ho_wl_create(&p, &wl, &err), HO_EINVAL);
+    assert_true(wl_contains(err.msg, "stream"));
+    p.stream_bytes = 1;
+    p.stream_gap_us = 0;
+    assert_int_equal(ho_wl_create(&p, &wl, &err), HO_EINVAL);
+    assert_null(wl);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -237,6 +291,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trace_replay_in_order_and_wraps),
         cmocka_unit_test(test_bad_parameters),
+        cmocka_unit_test(test_streams),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_packet_rule),
         cmocka_unit_test(test_stats_by_hand),
