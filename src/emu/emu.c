@@ -342,7 +342,7 @@ static void write_stats(struct emu *e, FILE *f, uint64_t t0, uint64_t now, uint6
                 "\"wire_drops\":%llu,\"host_ifq_drops\":%llu,\"host_rexmits\":%llu,"
                 "\"nic_boot\":%u,\"nic_resets\":%llu,\"conns_recovered\":%llu,"
                 "\"conns_reset\":%llu,\"nic_hangs\":%llu,\"watchdog_resets\":%llu,"
-                "\"wire_lost\":%llu}\n",
+                "\"wire_lost\":%llu,\"shed\":%llu}\n",
                 (double)(now - t0) / 1e9, hs.conns_host, hs.conns_nic,
                 (unsigned long long)hs.handoffs, (unsigned long long)hs.restores, ns.soft_limit,
                 ns.hard_limit, ns.qlen, (unsigned long long)ns.rx_drops,
@@ -352,7 +352,7 @@ static void write_stats(struct emu *e, FILE *f, uint64_t t0, uint64_t now, uint6
                 (unsigned long long)hs.rexmits, ns.boot, (unsigned long long)hs.nic_resets,
                 (unsigned long long)hs.conns_recovered, (unsigned long long)hs.conns_reset,
                 (unsigned long long)ns.hangs, (unsigned long long)hs.watchdog_resets,
-                (unsigned long long)ns.wire_lost);
+                (unsigned long long)ns.wire_lost, (unsigned long long)ns.shed);
         fflush(f);
     }
     if (e->tty) {

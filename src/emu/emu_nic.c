@@ -365,6 +365,7 @@ static void publish(struct emu_nic *n, uint64_t now)
     n->st.rx_drops = info.rx_drops;
     n->st.handoffs = info.accepted;
     n->st.closed = info.closed;
+    n->st.shed = info.shed;
     n->st.boot = info.boot;
     n->st.refusing = info.refusing;
     pthread_mutex_lock(&n->e->lock);

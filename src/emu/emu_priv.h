@@ -99,6 +99,7 @@ struct emu_nic_stats {
     uint32_t conns, soft_limit, hard_limit, qlen, cnum;
     uint64_t rx_frames, tx_frames, rx_drops, tx_drops, wire_drops, arp_replies;
     uint64_t handoffs, closed;
+    uint64_t shed;     /* connections given back by active restoration (nic.restore) */
     uint64_t busy_ns;  /* the emulated processor's time spent on work */
     uint32_t boot;     /* the firmware's boot: 1, and one more after each reset */
     bool refusing;     /* it refuses every handoff */
