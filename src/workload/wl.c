@@ -81,7 +81,7 @@ const char *ho_req_kind_name(unsigned k)
 
 uint64_t ho_wl_start_delay_us(const struct ho_wl *wl, uint32_t client)
 {
-    if (client >= wl->p.clients) {
+    if (client >= wl->p.clients && client - wl->p.clients < wl->p.streams) {
         /* A stream is somewhere in its gap: a uniform share of it. */
         struct ho_rng r;
         ho_rng_seed_named(&r, wl->p.seed + (uint64_t)client * 0x9e3779b97f4a7c15ull, "stream");
