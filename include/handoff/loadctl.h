@@ -1,10 +1,19 @@
 /*
  * loadctl.h - the NIC's load control (paper section 3.2, Figure 3).
  *
- * The NIC keeps the number of connections handed off to it (Cnum) under a Soft limit that it
- * moves so as to keep the number of received NIC packets waiting on its receive queue (Qlen)
- * between two watermarks, Lowat and Hiwat. The arrows of Figure 3, in the order they are
- * checked:
+ * The NIC keeps the number of connections handed off to it (Cnum) under a Soft limit that a
+ * load-control policy moves. The policies are plug-ins of the policy engine, one file each,
+ * registered by their letter in the paper's shorthand (src/policy/loadctl.c; docs/policies.md
+ * says how to write one):
+ *   HO_LC_NONE     "N"  no load control: Soft limit stays at Hard limit, the machine stays in
+ *                       MONITOR and only admission against Hard limit is enforced
+ *   HO_LC_FIGURE3  "L"  the machine of Figure 3, below
+ * The firmware calls the ho_lc_* functions whatever the policy; they apply the event to Cnum,
+ * ask the policy for at most one arrow, and take it.
+ *
+ * Figure 3 moves Soft limit so as to keep the number of received NIC packets waiting on the
+ * receive queue (Qlen) between two watermarks, Lowat and Hiwat. Its arrows, in the order they
+ * are checked:
  *
  *   from       condition            action                            to
  *   MONITOR    Qlen > Hiwat         Soft limit -= step, advertise     DECREASE
@@ -28,11 +37,10 @@
  *   DECREASE could never be left).
  * - An arrow whose Soft limit cannot move (already at Hard limit or at the floor) is not taken:
  *   there is nothing to advertise and nothing to wait for.
- * - With load control disabled (the paper's "N"), Soft limit stays at Hard limit, the machine
- *   stays in MONITOR and only admission against Hard limit is enforced.
  *
  * The object is a plain struct so it can be embedded in the firmware's state without
- * allocation; its fields are private to loadctl.c (read them through the accessors).
+ * allocation; its fields are private to loadctl.c and the plug-ins (read them through the
+ * accessors). A zeroed struct is the policy "N" with Hard limit 0.
  */
 #ifndef HANDOFF_LOADCTL_H
 #define HANDOFF_LOADCTL_H
@@ -48,6 +56,13 @@ enum ho_lc_state {
     HO_LC_DECREASE = 1, /* overloaded: waiting for connections to end */
     HO_LC_INCREASE = 2, /* underloaded: waiting for new connections */
     HO_LC_NSTATES
+};
+
+/* The registered load-control policies: an index into the table of plug-ins. */
+enum ho_lc_kind {
+    HO_LC_NONE = 0,    /* "N" */
+    HO_LC_FIGURE3 = 1, /* "L" */
+    HO_LC_NKINDS
 };
 
 /* What caused an evaluation. */
@@ -78,13 +93,14 @@ struct ho_lc_params {
     uint32_t lowat;          /* Qlen below this means underload */
     uint32_t step;           /* connections Soft limit moves per transition; >= 1 */
     uint32_t min_soft_limit; /* floor of Soft limit; 1 <= min_soft_limit <= hard_limit */
-    bool enabled;            /* false: the paper's "N", Soft limit fixed at Hard limit */
+    bool enabled;            /* the policy: true "L" (Figure 3), false "N" (none) */
     ho_lc_trace_fn trace;    /* called on every transition; may be NULL */
     void *trace_ctx;         /* passed to trace */
 };
 
 struct ho_lc {
     struct ho_lc_params p;  /* parameters, fixed at init */
+    enum ho_lc_kind kind;   /* the policy, chosen at init from p.enabled */
     enum ho_lc_state state; /* current state of Figure 3 */
     uint32_t soft_limit;    /* current maximum number of connections on the NIC */
     uint32_t cnum;          /* connections currently on the NIC */
@@ -100,7 +116,8 @@ struct ho_lc {
 void ho_lc_params_default(struct ho_lc_params *p, uint32_t hard_limit);
 
 /*
- * Initialises lc in MONITOR with Soft limit = Hard limit and Cnum = 0.
+ * Initialises lc in MONITOR with Soft limit = Hard limit and Cnum = 0, under the policy
+ * p->enabled chooses.
  * Returns HO_OK, or HO_EINVAL (lc untouched) if a parameter is out of range: hard_limit 0,
  * step 0, lowat >= hiwat, or min_soft_limit outside [1, hard_limit].
  */
@@ -139,6 +156,18 @@ void ho_lc_advert(const struct ho_lc *lc, uint32_t seq, struct ho_cmd *out);
 enum ho_lc_state ho_lc_state(const struct ho_lc *lc);
 uint32_t ho_lc_soft_limit(const struct ho_lc *lc);
 uint32_t ho_lc_cnum(const struct ho_lc *lc);
+
+/*
+ * The registered policy of a name, as the shorthand writes it ("L", "N"; case-sensitive).
+ * Returns its enum ho_lc_kind, or HO_ENOENT if no policy has that name (or name is NULL).
+ */
+int ho_lc_find(const char *name);
+
+/* The policy lc runs. */
+enum ho_lc_kind ho_lc_kind(const struct ho_lc *lc);
+
+/* The table's name of a policy ("L", "N"), or "?" for a value out of range. */
+const char *ho_lc_kind_name(enum ho_lc_kind k);
 
 /* "MONITOR", "DECREASE", "INCREASE", or "?" for a value out of range. */
 const char *ho_lc_state_name(enum ho_lc_state s);

@@ -2,16 +2,24 @@
  * select.h - the operating system's connection-selection policy (paper section 3.3).
  *
  * The OS decides which established connections to offer to the NIC. Each listening port has a
- * policy (or the default one):
- *   HO_SEL_NEVER   never hand off (the paper's "0" NIC connections, or a port kept on the host)
- *   HO_SEL_FCFS    offer the connection once, when it is established
- *   HO_SEL_THRESH  offer it once, at the n-th enqueue to its send socket buffer (the paper's Tn:
- *                  "the operating system attempts a handoff when the n-th enqueue operation
- *                  to the connection's send socket buffer occurs")
- * A connection is considered at exactly one moment: if the advertised Soft limit leaves no room
- * then, or the NIC refuses the handoff, the connection stays on the host for good. This is the
- * paper's framework, which "does not consider connections for handoff if the first handoff
- * attempt for that connection fails".
+ * policy (or the default one). The policies are plug-ins of the policy engine, one file each,
+ * found by name in one table (src/policy/select.c; docs/policies.md says how to write one):
+ *   HO_SEL_NEVER   "NEVER"  never hand off (the paper's "0" NIC connections, or a port kept on
+ *                           the host)
+ *   HO_SEL_FCFS    "FCFS"   offer the connection once, when it is established
+ *   HO_SEL_THRESH  "Tn"     offer it once, at the n-th enqueue to its send socket buffer (the
+ *                           paper's Tn: "the operating system attempts a handoff when the n-th
+ *                           enqueue operation to the connection's send socket buffer occurs")
+ *   HO_SEL_BYTES   "Bn"     offer it once, at the first enqueue at which the bytes the current
+ *                           response still has to send, as far as the OS knows them (the length
+ *                           of the write or sendfile under way), reach n KB
+ *
+ * A connection is considered at exactly one moment, the one its policy chooses: if the
+ * advertised Soft limit leaves no room then, or the NIC refuses the handoff, the connection stays
+ * on the host for good. This is the paper's framework, which "does not consider connections for
+ * handoff if the first handoff attempt for that connection fails". The rule, and the room
+ * counted against the Soft limit, are this module's, not the plug-ins': a plug-in only says when
+ * a connection's moment has come.
  *
  * The OS never has more connections on (or on their way to) the NIC than the Soft limit the NIC
  * last advertised: room is counted from the connections accepted or in flight, and a lowered
@@ -25,15 +33,19 @@
 
 #include <stdint.h>
 
+/* The registered policies: an index into the table of plug-ins. */
 enum ho_sel_kind {
     HO_SEL_NEVER = 0,
     HO_SEL_FCFS = 1,
     HO_SEL_THRESH = 2,
+    HO_SEL_BYTES = 3,
+    HO_SEL_NKINDS
 };
 
 struct ho_sel_policy {
-    enum ho_sel_kind kind; /* what to do */
-    uint32_t threshold;    /* n of Tn (>= 1), for HO_SEL_THRESH */
+    enum ho_sel_kind kind; /* which plug-in */
+    uint32_t threshold;    /* its parameter n, for a plug-in that takes one (>= 1): enqueues for
+                              Tn, KB for Bn */
 };
 
 /* Where a connection stands with respect to handoff, in order of its life. */
@@ -46,11 +58,18 @@ enum ho_sel_state {
     HO_SEL_NSTATES
 };
 
+/* A plug-in's own state: a few words it uses as it likes, zero when their life begins. */
+union ho_sel_area {
+    uint64_t u64[2];
+    uint32_t u32[4];
+};
+
 /* Per-connection selection state, embedded in the OS's connection. Zero-initialise it. */
 struct ho_sel_conn {
-    uint32_t enqueues; /* enqueues to the send socket buffer so far */
-    uint16_t port;     /* local (listening) port, fixed at establishment */
-    uint8_t state;     /* enum ho_sel_state */
+    uint32_t enqueues;      /* enqueues to the send socket buffer so far */
+    uint16_t port;          /* local (listening) port, fixed at establishment */
+    uint8_t state;          /* enum ho_sel_state */
+    union ho_sel_area area; /* the port's plug-in's, for this connection */
 };
 
 #define HO_SEL_MAX_PORTS 64
@@ -59,6 +78,9 @@ struct ho_sel {
     struct ho_sel_policy dflt;        /* policy for ports not listed */
     uint16_t ports[HO_SEL_MAX_PORTS]; /* ports with their own policy */
     struct ho_sel_policy port_policy[HO_SEL_MAX_PORTS];
+    /* The plug-ins' state for each policy, across its connections: the default's, each port's. */
+    union ho_sel_area dflt_area;
+    union ho_sel_area port_area[HO_SEL_MAX_PORTS];
     uint32_t nports;     /* entries used in ports[] */
     uint32_t soft_limit; /* last Soft limit the NIC advertised */
     uint32_t on_nic;     /* connections offered or accepted, not ended */
@@ -77,12 +99,14 @@ enum ho_sel_verdict {
 /*
  * Initialises the selector with a default policy and the NIC's initial Soft limit (its Hard
  * limit, until the NIC advertises otherwise). Returns HO_OK, or HO_EINVAL if the policy is
- * invalid (unknown kind, or HO_SEL_THRESH with threshold 0).
+ * invalid (unknown kind, or a plug-in that takes a parameter given 0).
  */
 int ho_sel_init(struct ho_sel *s, const struct ho_sel_policy *dflt, uint32_t soft_limit);
 
 /*
- * Gives a listening port its own policy (replacing an earlier one for the same port).
+ * Gives a listening port its own policy (replacing an earlier one for the same port, whose
+ * per-port plug-in state is then cleared; connections already established on the port are
+ * asked by the new policy from then on, with their own areas as the old one left them).
  * Returns HO_OK, HO_EINVAL for an invalid policy, or HO_ENOSPC when HO_SEL_MAX_PORTS ports
  * already have one.
  */
@@ -91,18 +115,27 @@ int ho_sel_set_port(struct ho_sel *s, uint16_t port, const struct ho_sel_policy 
 /* The policy that applies to a port. */
 const struct ho_sel_policy *ho_sel_policy_for(const struct ho_sel *s, uint16_t port);
 
-/* The NIC advertised a new Soft limit. */
+/* The NIC advertised a new Soft limit; every configured policy's plug-in is told. */
 void ho_sel_advertised(struct ho_sel *s, uint32_t soft_limit);
 
 /*
- * A connection on local port `port` was established: c is initialised and, under FCFS, this
- * is its moment. Returns the verdict.
+ * A connection on local port `port` was established: c is initialised and the port's plug-in
+ * sees the event (under FCFS this is the connection's moment). Returns the verdict.
  */
 enum ho_sel_verdict ho_sel_established(struct ho_sel *s, struct ho_sel_conn *c, uint16_t port);
 
 /*
- * The application enqueued data to c's send socket buffer. Under Tn the n-th enqueue is the
- * connection's moment. Returns the verdict.
+ * The application enqueued `appended` bytes to c's send socket buffer, in a write or sendfile
+ * that had `left` bytes still to enqueue before this enqueue (these bytes included): what the OS
+ * knows of the current response's remaining bytes. Under Tn the n-th enqueue is the connection's
+ * moment, under Bn the first at which `left` reaches n KB. Returns the verdict.
+ */
+enum ho_sel_verdict ho_sel_enqueued_bytes(struct ho_sel *s, struct ho_sel_conn *c,
+                                          uint32_t appended, uint64_t left);
+
+/*
+ * ho_sel_enqueued_bytes for a caller that does not know the sizes (0 appended, 0 left): counts
+ * the enqueue; a size-aware policy sees nothing left to send and does not offer.
  */
 enum ho_sel_verdict ho_sel_enqueued(struct ho_sel *s, struct ho_sel_conn *c);
 
@@ -121,12 +154,26 @@ int ho_sel_left_nic(struct ho_sel *s, struct ho_sel_conn *c);
 const char *ho_sel_state_name(enum ho_sel_state st);
 
 /*
- * Parses a policy name as the paper writes it: "FCFS", "Tn" with n >= 1 (e.g. "T20"), or
- * "NEVER" (case-insensitive). Returns HO_OK or HO_EINVAL.
+ * The registered plug-in of a name as the table lists it ("NEVER", "FCFS", "T", "B"; case-
+ * insensitive; a plug-in that takes a parameter is named without it). Returns its enum
+ * ho_sel_kind, or HO_ENOENT if no plug-in has that name (or name is NULL).
+ */
+int ho_sel_find(const char *name);
+
+/* The table's name of a kind ("FCFS", "T", ...), or "?" for a kind out of range. */
+const char *ho_sel_kind_name(enum ho_sel_kind kind);
+
+/*
+ * Parses a policy name as the paper writes it: a plug-in's name ("FCFS", "NEVER"), or, for a
+ * plug-in that takes a parameter, its name followed by n >= 1 in decimal ("T20", "B64"); case-
+ * insensitive. Returns HO_OK, or HO_EINVAL (out untouched).
  */
 int ho_sel_parse(const char *text, struct ho_sel_policy *out);
 
-/* Writes the paper's name of a policy ("FCFS", "T20", "NEVER") into buf; returns buf. */
+/*
+ * Writes the paper's name of a policy ("FCFS", "T20", "B64", "NEVER") into buf, or "?" for an
+ * invalid policy; returns buf. ho_sel_parse reads it back to an equal policy.
+ */
 const char *ho_sel_format(const struct ho_sel_policy *p, char *buf, unsigned len);
 
 #endif

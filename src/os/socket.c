@@ -286,9 +286,12 @@ static int64_t host_send(struct ho_os *os, uint32_t sock, const struct ho_so_src
         written -= w;
         wr = wr ? wr + w : NULL;
         file_off += f;
+        /* With each append the selection policy learns its bytes and what the OS knows of the
+         * response's rest: the bytes this write or sendfile had still to append before it. */
+        uint64_t left = len - sent + (uint64_t)n;
         bool offer = false;
         while (appends-- > 0) {
-            offer |= ho_sel_enqueued(&os->sel, &s->sel) == HO_SEL_OFFER;
+            offer |= ho_sel_enqueued_bytes(&os->sel, &s->sel, (uint32_t)n, left) == HO_SEL_OFFER;
         }
         if (offer) {
             os_offer(os, sock);

@@ -1,16 +1,27 @@
 /*
- * loadctl.c - the load-control state machine of Figure 3 (see include/handoff/loadctl.h).
+ * loadctl.c - load control: the table of plug-ins and what they share (see
+ * include/handoff/loadctl.h; the plug-ins are src/policy/lc_*.c, written against
+ * policy_plugin.h).
  *
  * The firmware calls one of three entry points, one per event the paper names (packet arrival,
- * handoff, connection end). Each applies the event to Cnum, then lc_evaluate() picks at most one
- * arrow of the figure, and lc_enter() is the only place that changes the state, so every
- * transition is counted and traced in one place.
+ * handoff, connection end). Each applies the event to Cnum (admission against the Soft limit
+ * is here, not in a policy), then lc_evaluate() asks the policy for at most one arrow, and
+ * lc_enter() is the only place that changes the state, so every transition is counted and
+ * traced in one place whatever the policy.
  */
 #include "handoff/loadctl.h"
 
 #include <string.h>
 
+#include "handoff/assert.h"
 #include "handoff/err.h"
+#include "policy_plugin.h"
+
+/* The registered policies, by kind: one line each. */
+static const struct ho_lc_plugin *const plugins[HO_LC_NKINDS] = {
+    [HO_LC_NONE] = &ho_lc_none,
+    [HO_LC_FIGURE3] = &ho_lc_figure3,
+};
 
 static const char *const state_names[HO_LC_NSTATES] = {
     [HO_LC_MONITOR] = "MONITOR",
@@ -23,6 +34,26 @@ static const char *const event_names[HO_LC_NEVENTS] = {
     [HO_LC_EV_HANDOFF] = "handoff",
     [HO_LC_EV_CONN_END] = "conn-end",
 };
+
+int ho_lc_find(const char *name)
+{
+    for (int k = 0; name && k < HO_LC_NKINDS; k++) {
+        if (!strcmp(name, plugins[k]->name)) {
+            return k;
+        }
+    }
+    return HO_ENOENT;
+}
+
+const char *ho_lc_kind_name(enum ho_lc_kind k)
+{
+    return (unsigned)k < HO_LC_NKINDS ? plugins[k]->name : "?";
+}
+
+enum ho_lc_kind ho_lc_kind(const struct ho_lc *lc)
+{
+    return lc->kind;
+}
 
 const char *ho_lc_state_name(enum ho_lc_state s)
 {
@@ -53,29 +84,30 @@ int ho_lc_init(struct ho_lc *lc, const struct ho_lc_params *p)
     }
     memset(lc, 0, sizeof *lc);
     lc->p = *p;
+    lc->kind = p->enabled ? HO_LC_FIGURE3 : HO_LC_NONE;
     lc->state = HO_LC_MONITOR;
     lc->soft_limit = p->hard_limit;
     return HO_OK;
 }
 
 /* The single place where the state and Soft limit change. Returns 1 if Soft limit changed. */
-static int lc_enter(struct ho_lc *lc, enum ho_lc_state to, uint32_t soft_limit, enum ho_lc_event ev,
+static int lc_enter(struct ho_lc *lc, const struct ho_lc_move *m, enum ho_lc_event ev,
                     uint32_t qlen, uint64_t now)
 {
     struct ho_lc_transition t = {
         .now = now,
         .event = ev,
         .from = lc->state,
-        .to = to,
+        .to = m->to,
         .qlen = qlen,
         .cnum = lc->cnum,
         .soft_limit_old = lc->soft_limit,
-        .soft_limit_new = soft_limit,
+        .soft_limit_new = m->soft_limit,
     };
-    int changed = soft_limit != lc->soft_limit;
-    lc->transitions[lc->state][to]++;
-    lc->state = to;
-    lc->soft_limit = soft_limit;
+    int changed = m->soft_limit != lc->soft_limit;
+    lc->transitions[lc->state][m->to]++;
+    lc->state = m->to;
+    lc->soft_limit = m->soft_limit;
     if (changed) {
         lc->adverts++;
     }
@@ -85,55 +117,19 @@ static int lc_enter(struct ho_lc *lc, enum ho_lc_state to, uint32_t soft_limit, 
     return changed;
 }
 
-static uint32_t lowered(const struct ho_lc *lc)
-{
-    uint32_t floor = lc->p.min_soft_limit;
-    return lc->soft_limit - floor > lc->p.step ? lc->soft_limit - lc->p.step : floor;
-}
-
-static uint32_t raised(const struct ho_lc *lc)
-{
-    uint32_t hard = lc->p.hard_limit;
-    return hard - lc->soft_limit > lc->p.step ? lc->soft_limit + lc->p.step : hard;
-}
-
-/* Takes at most one arrow of Figure 3. Returns 1 if Soft limit changed. */
+/* Asks lc's policy for at most one arrow and takes it. Returns 1 if Soft limit changed. */
 static int lc_evaluate(struct ho_lc *lc, enum ho_lc_event ev, uint32_t qlen, uint64_t now)
 {
-    if (!lc->p.enabled) {
+    const struct ho_lc_plugin *pl = plugins[lc->kind];
+    struct ho_lc_move m;
+    if (!pl->evaluate || !pl->evaluate(lc, ev, qlen, &m)) {
         return 0;
     }
-    bool over = qlen > lc->p.hiwat;
-    bool under = qlen < lc->p.lowat;
-    bool can_lower = lc->soft_limit > lc->p.min_soft_limit;
-    bool can_raise = lc->soft_limit < lc->p.hard_limit;
-
-    switch (lc->state) {
-    case HO_LC_MONITOR:
-        if (over && can_lower) {
-            return lc_enter(lc, HO_LC_DECREASE, lowered(lc), ev, qlen, now);
-        }
-        if (under && can_raise) {
-            return lc_enter(lc, HO_LC_INCREASE, raised(lc), ev, qlen, now);
-        }
-        return 0;
-    case HO_LC_DECREASE:
-        if (lc->cnum < lc->soft_limit) {
-            return lc_enter(lc, HO_LC_MONITOR, lc->soft_limit, ev, qlen, now);
-        }
-        return 0;
-    case HO_LC_INCREASE:
-        if (over && can_lower) {
-            return lc_enter(lc, HO_LC_DECREASE, lowered(lc), ev, qlen, now);
-        }
-        if (lc->cnum >= lc->soft_limit) {
-            return lc_enter(lc, HO_LC_MONITOR, lc->soft_limit, ev, qlen, now);
-        }
-        return 0;
-    case HO_LC_NSTATES:
-        break;
-    }
-    return 0;
+    HO_ASSERT((unsigned)m.to < HO_LC_NSTATES && m.soft_limit >= lc->p.min_soft_limit &&
+                  m.soft_limit <= lc->p.hard_limit,
+              "load-control policy %s moved to state %d, Soft limit %u (limits %u..%u)", pl->name,
+              (int)m.to, m.soft_limit, lc->p.min_soft_limit, lc->p.hard_limit);
+    return lc_enter(lc, &m, ev, qlen, now);
 }
 
 int ho_lc_packet(struct ho_lc *lc, uint32_t qlen, uint64_t now)

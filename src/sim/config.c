@@ -37,7 +37,7 @@ static const struct key keys[] = {
      "active restoration: when load control lowers the Soft limit, give connections back at once "
      "(none = the paper's passive DECREASE; queued, rate or idle: most packets queued, highest "
      "recent packet rate or longest idle first)"},
-    {"os.selection", K_SELECTION, F(selection), 0, 0, "connection selection: FCFS or Tn"},
+    {"os.selection", K_SELECTION, F(selection), 0, 0, "connection selection: FCFS, Tn or Bn"},
     {"nic.mips", K_U32, F(nic_mips), 1, 100000, "NIC instruction rate, millions per second"},
     {"run.clients", K_U32, F(clients), 0, 1u << 20,
      "simultaneous clients; 0 = the workload's default (2048, S: 4096)"},
@@ -349,7 +349,8 @@ int sim_config_shorthand(struct sim_config *c, const char *text, struct sim_conf
     }
     t.load_control = field[3][0] == 'L';
     if (ho_sel_parse(field[4], &t.selection) != 0 || t.selection.kind == HO_SEL_NEVER) {
-        fail(err, "'%s': selection policy '%s' must be FCFS or Tn with n >= 1", text, field[4]);
+        fail(err, "'%s': selection policy '%s' must be FCFS, Tn or Bn with n >= 1", text,
+             field[4]);
         return -1;
     }
     if (parse_uint(field[5], 1, 100000, &v) != 0) {
@@ -455,7 +456,7 @@ int sim_config_set(struct sim_config *c, const char *key, const char *value,
     }
     case K_SELECTION:
         if (ho_sel_parse(value, &c->selection) != 0) {
-            fail(err, "'%s': expected FCFS, NEVER or Tn with n >= 1, got '%s'", key, value);
+            fail(err, "'%s': expected FCFS, NEVER, Tn or Bn with n >= 1, got '%s'", key, value);
             return -1;
         }
         return 0;
@@ -807,9 +808,9 @@ void sim_config_describe(const struct sim_config *c, FILE *out)
 {
     char name[64];
     fprintf(out, "# handoff simulation parameters; load with: handoff run FILE\n");
-    /* A shorthand names only the paper's policies, FCFS and Tn. NEVER, which only the
-     * os.selection key sets, is written as FCFS in the base and set by that key below, so that
-     * the output always loads back. */
+    /* A shorthand names every selection policy but NEVER. NEVER, which only the os.selection
+     * key sets, is written as FCFS in the base and set by that key below, so that the output
+     * always loads back. */
     struct sim_config named = *c;
     if (named.selection.kind == HO_SEL_NEVER) {
         named.selection = (struct ho_sel_policy){.kind = HO_SEL_FCFS};
