@@ -115,9 +115,10 @@ struct ho_os_mem {
 
 /*
  * A connection's life as the OS saw it (handoff run --conn-log; docs/simulator.md). Times are
- * the entry points' times, ns; HO_CONN_NEVER where the event did not happen. A connection is
- * offered at most once, and comes back from the NIC at most once (restored, or taken back after
- * the NIC was lost), since one that came back is not offered again.
+ * the entry points' times, ns; HO_CONN_NEVER where the event did not happen. Under the paper's
+ * policies a connection is offered at most once and comes back from the NIC at most once
+ * (restored, or taken back after the NIC was lost), since one that came back is not offered
+ * again; a policy that offers connections again (Bn) records the last of each.
  */
 #define HO_CONN_NEVER UINT64_MAX
 
@@ -143,6 +144,9 @@ struct ho_conn_record {
     uint64_t restore_asked;  /* RESTORE_REQUEST sent */
     uint64_t back_at;        /* it came back (back != NONE) */
     uint64_t closed;         /* its socket was released; HO_CONN_NEVER while it lives */
+    uint32_t handoffs;       /* offers the NIC accepted: more than one only under a policy that
+                                gives connections back when their transfer ends and offers them
+                                again (Bn); the times above are then the last offer's */
     uint64_t bytes_in;       /* read by the application */
     uint64_t bytes_out;      /* taken from the application */
 };
@@ -255,6 +259,8 @@ struct ho_os_info {
     uint64_t last_watchdog_reset; /* when it last did (0: never) */
     uint64_t uploaded;            /* connections the NIC gave back unasked (RESTORE, not answering
                                      a RESTORE_REQUEST) */
+    uint64_t given_back;          /* connections asked back because their transfer had ended and
+                                     their selection policy frees slots (ho_sel_drained) */
 };
 
 struct ho_os;

@@ -10,16 +10,20 @@
  *   HO_SEL_THRESH  "Tn"     offer it once, at the n-th enqueue to its send socket buffer (the
  *                           paper's Tn: "the operating system attempts a handoff when the n-th
  *                           enqueue operation to the connection's send socket buffer occurs")
- *   HO_SEL_BYTES   "Bn"     offer it once, at the first enqueue at which the bytes the current
- *                           response still has to send, as far as the OS knows them (the length
- *                           of the write or sendfile under way), reach n KB
+ *   HO_SEL_BYTES   "Bn"     offer it at each enqueue at which the bytes the current response
+ *                           still has to send, as far as the OS knows them (the length of the
+ *                           write or sendfile under way), reach n KB; give its slot back when
+ *                           that transfer has drained and three quarters of the Soft limit are
+ *                           taken (ho_sel_drained)
  *
  * A connection is considered at exactly one moment, the one its policy chooses: if the
  * advertised Soft limit leaves no room then, or the NIC refuses the handoff, the connection stays
  * on the host for good. This is the paper's framework, which "does not consider connections for
- * handoff if the first handoff attempt for that connection fails". The rule, and the room
- * counted against the Soft limit, are this module's, not the plug-ins': a plug-in only says when
- * a connection's moment has come.
+ * handoff if the first handoff attempt for that connection fails". A policy beyond the paper's
+ * may ask for its connections to be considered again (Bn does: a connection without room, refused
+ * or back from the NIC returns to the pool). The rule, and the room counted against the Soft
+ * limit, are this module's, not the plug-ins': a plug-in only says when a connection's moment
+ * has come.
  *
  * The OS never has more connections on (or on their way to) the NIC than the Soft limit the NIC
  * last advertised: room is counted from the connections accepted or in flight, and a lowered
@@ -92,8 +96,10 @@ struct ho_sel {
 
 /* What the OS should do with a connection now. */
 enum ho_sel_verdict {
-    HO_SEL_KEEP = 0,  /* leave it where it is */
-    HO_SEL_OFFER = 1, /* hand it off now (the selector counted it as in flight) */
+    HO_SEL_KEEP = 0,      /* leave it where it is */
+    HO_SEL_OFFER = 1,     /* hand it off now (the selector counted it as in flight) */
+    HO_SEL_GIVE_BACK = 2, /* ask the NIC for it back (ho_os_restore): its slot is better used by
+                             another (ho_sel_drained) */
 };
 
 /*
@@ -138,6 +144,14 @@ enum ho_sel_verdict ho_sel_enqueued_bytes(struct ho_sel *s, struct ho_sel_conn *
  * the enqueue; a size-aware policy sees nothing left to send and does not offer.
  */
 enum ho_sel_verdict ho_sel_enqueued(struct ho_sel *s, struct ho_sel_conn *c);
+
+/*
+ * c is on the NIC and has nothing left to send: every byte the application gave it is
+ * acknowledged, and the application's last write or sendfile took all it was given. A policy
+ * that frees NIC slots when a transfer ends answers HO_SEL_GIVE_BACK; any other, HO_SEL_KEEP
+ * (also when c is not on the NIC).
+ */
+enum ho_sel_verdict ho_sel_drained(struct ho_sel *s, struct ho_sel_conn *c);
 
 /*
  * The NIC answered an offer. Returns HO_OK, or HO_ESTATE if c was not offered.

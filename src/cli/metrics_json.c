@@ -56,6 +56,7 @@
     X(conns_restored)                                                                              \
     X(conns_uploaded)                                                                              \
     X(conns_shed)                                                                                  \
+    X(conns_given_back)                                                                            \
     X(handoffs)
 
 static void set_metrics(json_t *o, const struct sim_metrics *m, double wall_s)

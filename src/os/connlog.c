@@ -69,7 +69,7 @@ int ho_conn_record_json(const struct ho_conn_record *r, char *buf, size_t len)
     } else {
         PUT(",\"closed_on\":\"%s\"", r->closed_on_nic ? "nic" : "host");
     }
-    PUT(",\"bytes_in\":%llu,\"bytes_out\":%llu}", (unsigned long long)r->bytes_in,
-        (unsigned long long)r->bytes_out);
+    PUT(",\"handoffs\":%u,\"bytes_in\":%llu,\"bytes_out\":%llu}", r->handoffs,
+        (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out);
     return (int)*at;
 }

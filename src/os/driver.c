@@ -217,6 +217,7 @@ static void handoff_answered(struct ho_os *os, const struct ho_cmd_handoff_reply
     bool accepted = r->status == HO_CMD_ACCEPTED;
     s->rec.answered = os->now;
     s->rec.reply = (uint8_t)r->status;
+    s->rec.handoffs += r->status == HO_CMD_ACCEPTED;
     if (!accepted) {
         ho_lookup_remove(os->bypassed, &s->tuple);
     }
@@ -329,6 +330,18 @@ static void snd_acked(struct os_sock *s, uint32_t bytes)
     }
 }
 
+/* Asks the NIC for connection sock back (RESTORE_REQUEST); it is on the NIC, not closed there. */
+static void restore_request(struct ho_os *os, uint32_t sock)
+{
+    struct os_sock *s = &os->socks[sock];
+    s->where = OS_RESTORING;
+    s->rec.restore_asked = os->now;
+    struct ho_cmd cmd = {.type = HO_CMD_RESTORE_REQUEST};
+    cmd.restore_request.conn_id = sock;
+    cmd.restore_request.reason = HO_CMD_RREQ_RECLAIM;
+    post(os, &cmd, 0);
+}
+
 int ho_os_restore(struct ho_os *os, uint32_t sock, uint64_t now)
 {
     os->now = now;
@@ -339,14 +352,21 @@ int ho_os_restore(struct ho_os *os, uint32_t sock, uint64_t now)
     if (s->where != OS_ON_NIC || s->close_sent) {
         return HO_ESTATE; /* not on the NIC, or closed there already: nothing to take back */
     }
-    s->where = OS_RESTORING;
-    s->rec.restore_asked = now;
-    struct ho_cmd cmd = {.type = HO_CMD_RESTORE_REQUEST};
-    cmd.restore_request.conn_id = sock;
-    cmd.restore_request.reason = HO_CMD_RREQ_RECLAIM;
-    post(os, &cmd, 0);
+    restore_request(os, sock);
     os_call_done(os);
     return HO_OK;
+}
+
+/* After an ACKED: a connection on the NIC with nothing left to send, whose selection policy
+ * frees slots when transfers end (ho_sel_drained), is asked back. */
+static void maybe_give_back(struct ho_os *os, uint32_t sock)
+{
+    struct os_sock *s = &os->socks[sock];
+    if (s->where == OS_ON_NIC && s->snd_inflight == 0 && s->app_left == 0 && !s->close_sent &&
+        !s->close_pending && ho_sel_drained(&os->sel, &s->sel) == HO_SEL_GIVE_BACK) {
+        os->given_back++;
+        restore_request(os, sock);
+    }
 }
 
 uint32_t ho_os_restore_all(struct ho_os *os, uint64_t now)
@@ -570,6 +590,7 @@ void os_msg_in_done(struct ho_os *os, uint32_t handle)
             s->nic_acked += cmd->acked.entries[i].bytes;
             snd_acked(s, cmd->acked.entries[i].bytes);
             os_app_event(os, cmd->acked.entries[i].conn_id, HO_SO_WRITABLE);
+            maybe_give_back(os, cmd->acked.entries[i].conn_id);
         }
         break;
     case HO_CMD_RESTORE:

@@ -315,6 +315,7 @@ void ho_os_info(const struct ho_os *os, struct ho_os_info *info)
     info->watchdog_resets = os->watchdog_resets;
     info->last_watchdog_reset = os->last_watchdog_reset;
     info->uploaded = os->uploaded;
+    info->given_back = os->given_back;
     info->accepted = os->accepted;
     info->closed = os->closed;
     info->ifq_drops = os->ifq_drops;

@@ -63,6 +63,8 @@ struct os_sock {
     struct ho_pkt **held; /* OS_OFFERED: packets that reached the host meanwhile */
     uint32_t nheld, cap_held;
     uint64_t snd_inflight; /* OS_ON_NIC: bytes given to the NIC, not yet acknowledged */
+    uint64_t app_left;     /* bytes the application's last send did not hand over (it will call
+                              again for them) */
     uint32_t rx_ready;     /* OS_ON_NIC: received bytes the NIC has delivered, unread */
     bool nic_eof;          /* OS_ON_NIC: the NIC delivered the peer's FIN */
     bool close_pending;    /* closed while on its way to or from the NIC */
@@ -128,6 +130,7 @@ struct ho_os {
     uint64_t wd_when;
     uint64_t watchdog_resets, last_watchdog_reset;
     uint64_t uploaded; /* RESTOREs the NIC sent unasked */
+    uint64_t given_back; /* RESTORE_REQUESTs sent because a transfer had ended (ho_sel_drained) */
     uint64_t restored; /* RESTOREs taken */
     uint64_t accepted_at_fw_up, closed_at_fw_up, restored_at_fw_up;
 };

@@ -329,6 +329,7 @@ static int64_t so_send(struct ho_os *os, uint32_t sock, const struct ho_so_src *
     }
     s = &os->socks[sock];
     s->bytes_out += n > 0 ? (uint64_t)n : 0;
+    s->app_left = n >= 0 && (uint64_t)n <= len ? len - (uint64_t)n : 0;
     os_call_done(os);
     return n;
 }

@@ -29,8 +29,10 @@
 enum ho_sel_answer {
     HO_SEL_ANSWER_KEEP = 0,  /* not its moment: ask again at the next event */
     HO_SEL_ANSWER_OFFER = 1, /* its moment: offer it if the Soft limit has room; either way it is
-                                not asked again */
+                                not asked again (unless the plug-in sets reoffer and it is back
+                                on the host) */
     HO_SEL_ANSWER_PASS = 2,  /* it will never be offered: keep it on the host for good */
+    HO_SEL_ANSWER_GIVE_BACK = 3, /* (drained only) ask the NIC for the connection back */
 };
 
 /* What a plug-in sees of the selector at every event. */
@@ -74,6 +76,15 @@ struct ho_sel_plugin {
     void (*left_nic)(const struct ho_sel_view *v, const struct ho_sel_conn *c,
                      union ho_sel_area *mine);
     void (*advertised)(const struct ho_sel_view *v, uint32_t old_soft_limit);
+    /* c is on the NIC with nothing left to send (ho_sel_drained): GIVE_BACK to free its slot,
+     * KEEP (or NULL) to leave it there. */
+    enum ho_sel_answer (*drained)(const struct ho_sel_view *v, const struct ho_sel_conn *c,
+                                  union ho_sel_area *mine);
+    /* Connections are considered again after each moment that did not leave them on the NIC:
+     * one back from the NIC, one the Soft limit had no room for and one the NIC refused return
+     * to the host's pool instead of being passed for good (the paper's policies consider a
+     * connection once). */
+    bool reoffer;
 };
 
 /* The registered selection plug-ins (one file each). */

@@ -22,8 +22,20 @@ static enum ho_sel_answer bytes_enqueued(const struct ho_sel_view *v, const stru
     return e->left >= enough ? HO_SEL_ANSWER_OFFER : HO_SEL_ANSWER_KEEP;
 }
 
+/* Its transfer has ended: when slots are running short, the slot is for the next large one. */
+static enum ho_sel_answer bytes_drained(const struct ho_sel_view *v, const struct ho_sel_conn *c,
+                                        union ho_sel_area *mine)
+{
+    (void)c;
+    (void)mine;
+    return (uint64_t)v->on_nic * 4 >= (uint64_t)v->soft_limit * 3 ? HO_SEL_ANSWER_GIVE_BACK
+                                                                  : HO_SEL_ANSWER_KEEP;
+}
+
 const struct ho_sel_plugin ho_sel_bytes = {
     .name = "B",
     .takes_n = true,
     .enqueued = bytes_enqueued,
+    .drained = bytes_drained,
+    .reoffer = true,
 };

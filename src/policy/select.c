@@ -126,12 +126,20 @@ static void sel_set_state(struct ho_sel_conn *c, enum ho_sel_state st)
     c->state = (uint8_t)st;
 }
 
-/* The connection's one moment has come: offer it if the advertised Soft limit has room. */
+/* Where a connection goes when its moment did not leave it on the NIC: back to the pool if its
+ * policy considers connections again, else passed (or returned) for good. */
+static enum ho_sel_state sel_after(const struct ho_sel *s, const struct ho_sel_conn *c,
+                                   enum ho_sel_state for_good)
+{
+    return plugins[ho_sel_policy_for(s, c->port)->kind]->reoffer ? HO_SEL_HOST : for_good;
+}
+
+/* The connection's moment has come: offer it if the advertised Soft limit has room. */
 static enum ho_sel_verdict sel_consider(struct ho_sel *s, struct ho_sel_conn *c)
 {
     if (s->on_nic >= s->soft_limit) {
         s->no_room++;
-        sel_set_state(c, HO_SEL_PASSED);
+        sel_set_state(c, sel_after(s, c, HO_SEL_PASSED));
         return HO_SEL_KEEP;
     }
     s->on_nic++;
@@ -149,6 +157,7 @@ static enum ho_sel_verdict sel_answer(struct ho_sel *s, struct ho_sel_conn *c, e
     case HO_SEL_ANSWER_PASS:
         sel_set_state(c, HO_SEL_PASSED);
         return HO_SEL_KEEP;
+    case HO_SEL_ANSWER_GIVE_BACK: /* not an answer for a connection on the host: ignored */
     case HO_SEL_ANSWER_KEEP:
         break;
     }
@@ -201,7 +210,7 @@ int ho_sel_reply(struct ho_sel *s, struct ho_sel_conn *c, int accepted)
     } else {
         s->refused++;
         s->on_nic--;
-        sel_set_state(c, HO_SEL_PASSED);
+        sel_set_state(c, sel_after(s, c, HO_SEL_PASSED));
     }
     struct ho_sel_view v = view_for(s, c->port);
     const struct ho_sel_plugin *pl = plugin_of(v.policy);
@@ -217,13 +226,27 @@ int ho_sel_left_nic(struct ho_sel *s, struct ho_sel_conn *c)
         return HO_ESTATE;
     }
     s->on_nic--;
-    sel_set_state(c, HO_SEL_RETURNED);
+    sel_set_state(c, sel_after(s, c, HO_SEL_RETURNED));
     struct ho_sel_view v = view_for(s, c->port);
     const struct ho_sel_plugin *pl = plugin_of(v.policy);
     if (pl->left_nic) {
         pl->left_nic(&v, c, &c->area);
     }
     return HO_OK;
+}
+
+enum ho_sel_verdict ho_sel_drained(struct ho_sel *s, struct ho_sel_conn *c)
+{
+    if (c->state != HO_SEL_ON_NIC) {
+        return HO_SEL_KEEP;
+    }
+    struct ho_sel_view v = view_for(s, c->port);
+    const struct ho_sel_plugin *pl = plugin_of(v.policy);
+    if (!pl->drained) {
+        return HO_SEL_KEEP;
+    }
+    return pl->drained(&v, c, &c->area) == HO_SEL_ANSWER_GIVE_BACK ? HO_SEL_GIVE_BACK
+                                                                     : HO_SEL_KEEP;
 }
 
 /* ---- names ------------------------------------------------------------------------------ */

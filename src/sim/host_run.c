@@ -166,9 +166,11 @@ static void op_established(void *ctx, uint32_t sock)
 static void op_handed_off(void *ctx, uint32_t sock)
 {
     struct sim_host *h = ctx;
-    h->meter->conns_nic += h->counted[sock] && meter_open(h->meter);
     struct ho_conn_record r;
     ho_so_record(h->os, sock, &r);
+    /* A connection counts once in the share handed off, however often a policy that gives
+     * slots back (Bn) hands it off again. */
+    h->meter->conns_nic += h->counted[sock] && meter_open(h->meter) && r.handoffs == 1;
     meter_handoff(h->meter, r.answered - r.offered);
 }
 

@@ -636,6 +636,7 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     m->nic_watchdog_resets = oi.watchdog_resets;
     m->conns_uploaded = oi.uploaded;
     m->conns_shed = ni.shed;
+    m->conns_given_back = oi.given_back;
     m->conns_restored = oi.restored;
     const struct sim_faults *f = &w->cfg.fault;
     /* The fault the recovery is timed from: the first configured, in this order. */

@@ -833,6 +833,58 @@ static void nic_recv(struct tt_host *pl, uint32_t sock, uint32_t len, bool fin)
     assert_int_equal(nic_msg(pl, &m), HO_OK);
 }
 
+/*
+ * Bn gives a connection's slot back when its transfer has ended (select.h, ho_sel_drained): on a
+ * NIC of one slot, a connection offered at its 2 KB response is asked back (RESTORE_REQUEST) by
+ * the ACKED that acknowledges its last byte, and not before: not while the application still
+ * has bytes to hand over, nor while bytes are unacknowledged (test_sel_bytes.c shows it offered
+ * again once back).
+ */
+static void test_bn_gives_back_when_drained(void **state)
+{
+    (void)state;
+    struct ho_sel_policy b1 = {.kind = HO_SEL_BYTES, .threshold = 1};
+    struct ho_os_params op = os_params(1, b1);
+    struct tt_host *pl = plat_new(&op);
+    int c;
+    uint32_t sock = open_conn(pl, 7900, &c);
+    /* A 2 KB response: offered at its first append. */
+    int64_t n = ho_so_send(pl->os, sock, 0, 0, 2048, pl->now);
+    assert_true(n == 2048);
+    tt_host_settle(pl);
+    struct ho_cmd cmd;
+    cmd_at(pl, pl->ncmds - 1, &cmd);
+    assert_int_equal(cmd.type, HO_CMD_HANDOFF);
+    struct ho_cmd reply = {.type = HO_CMD_HANDOFF_REPLY};
+    reply.handoff_reply.conn_id = sock;
+    reply.handoff_reply.req_seq = cmd.seq;
+    reply.handoff_reply.status = HO_CMD_ACCEPTED;
+    reply.handoff_reply.soft_limit = 1;
+    assert_int_equal(nic_msg(pl, &reply), HO_OK);
+    tt_host_settle(pl);
+    /* The next response goes to the NIC; half of it is acknowledged: not drained. */
+    n = ho_so_send(pl->os, sock, 0, 0, 3000, pl->now);
+    assert_true(n == 3000);
+    tt_host_settle(pl);
+    size_t ncmds = pl->ncmds;
+    uint32_t inflight = (uint32_t)(cmd.handoff.sockbuf.snd_unacked + 3000);
+    nic_acked(pl, sock, inflight / 2);
+    tt_host_settle(pl);
+    assert_int_equal(pl->ncmds, ncmds);
+    /* The last byte acknowledged: asked back. */
+    nic_acked(pl, sock, inflight - inflight / 2);
+    tt_host_settle(pl);
+    assert_int_equal(pl->ncmds, ncmds + 1);
+    cmd_at(pl, pl->ncmds - 1, &cmd);
+    assert_int_equal(cmd.type, HO_CMD_RESTORE_REQUEST);
+    assert_int_equal(cmd.restore_request.conn_id, sock);
+    struct ho_os_info info;
+    ho_os_info(pl->os, &info);
+    assert_int_equal(info.given_back, 1);
+    assert_consistent(pl);
+    plat_fini(pl);
+}
+
 static void test_bypass_protocol(void **state)
 {
     (void)state;
@@ -2225,6 +2277,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_conn_record, teardown),
+        cmocka_unit_test_teardown(test_bn_gives_back_when_drained, teardown),
         cmocka_unit_test_teardown(test_read_while_restoring, teardown),
         cmocka_unit_test_teardown(test_delivered_bytes_lost_at_restore, teardown),
         cmocka_unit_test_teardown(test_packet_held_while_restoring, teardown),

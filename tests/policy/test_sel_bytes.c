@@ -70,15 +70,48 @@ static void test_offers_when_left_reaches_n_kb_once(void **state)
     assert_int_equal(ho_sel_enqueued_bytes(&s, &c, 4096, 64 * KB), HO_SEL_OFFER);
     assert_int_equal(c.state, HO_SEL_OFFERED);
     assert_int_equal(s.on_nic, 1);
-    /* Never twice: not while offered, not on the NIC, not after it came back. */
+    /* Not while offered, not while on the NIC; once back from it, at its next large response
+     * again (Bn considers connections again). */
     assert_int_equal(ho_sel_enqueued_bytes(&s, &c, 4096, 1ull << 30), HO_SEL_KEEP);
     assert_int_equal(ho_sel_reply(&s, &c, 1), HO_OK);
     assert_int_equal(ho_sel_enqueued_bytes(&s, &c, 4096, 1ull << 30), HO_SEL_KEEP);
     assert_int_equal(ho_sel_left_nic(&s, &c), HO_OK);
-    assert_int_equal(ho_sel_enqueued_bytes(&s, &c, 4096, 1ull << 30), HO_SEL_KEEP);
-    assert_true(s.offered == 1 && s.accepted == 1);
-    assert_int_equal(s.on_nic, 0);
-    assert_int_equal(c.enqueues, 9);
+    assert_int_equal(c.state, HO_SEL_HOST);
+    assert_int_equal(ho_sel_enqueued_bytes(&s, &c, 4096, 4 * KB), HO_SEL_KEEP);
+    assert_int_equal(ho_sel_enqueued_bytes(&s, &c, 4096, 1ull << 30), HO_SEL_OFFER);
+    assert_true(s.offered == 2 && s.accepted == 1);
+    assert_int_equal(s.on_nic, 1);
+    assert_int_equal(c.enqueues, 10);
+}
+
+/*
+ * A drained connection (ho_sel_drained: on the NIC with nothing left to send) is given back only
+ * once three quarters of the Soft limit are taken, so that slots are freed for the next large
+ * transfer when they run short and kept when they are plenty; the paper's policies never give
+ * back.
+ */
+static void test_drained_gives_back_when_slots_run_short(void **state)
+{
+    (void)state;
+    struct ho_sel s;
+    struct ho_sel_policy b1 = bytes(1);
+    assert_int_equal(ho_sel_init(&s, &b1, 8), HO_OK);
+    struct ho_sel_conn c[8];
+    for (int i = 0; i < 8; i++) {
+        ho_sel_established(&s, &c[i], 80);
+        assert_int_equal(ho_sel_drained(&s, &c[i]), HO_SEL_KEEP); /* not on the NIC */
+        assert_int_equal(ho_sel_enqueued_bytes(&s, &c[i], 4096, 2 * KB), HO_SEL_OFFER);
+        assert_int_equal(ho_sel_reply(&s, &c[i], 1), HO_OK);
+        /* 6 of 8 is the first count at three quarters. */
+        assert_int_equal(ho_sel_drained(&s, &c[i]), i + 1 >= 6 ? HO_SEL_GIVE_BACK : HO_SEL_KEEP);
+    }
+    struct ho_sel_policy fcfs = {.kind = HO_SEL_FCFS};
+    assert_int_equal(ho_sel_init(&s, &fcfs, 1), HO_OK);
+    ho_sel_established(&s, &c[0], 80);
+    assert_int_equal(ho_sel_reply(&s, &c[0], 1), HO_OK);
+    assert_int_equal(ho_sel_drained(&s, &c[0]), HO_SEL_KEEP);
+    assert_int_equal(ho_sel_left_nic(&s, &c[0]), HO_OK);
+    assert_int_equal(c[0].state, HO_SEL_RETURNED); /* FCFS: considered once */
 }
 
 static void test_smallest_and_largest_n(void **state)
@@ -99,8 +132,9 @@ static void test_smallest_and_largest_n(void **state)
     assert_int_equal(ho_sel_enqueued_bytes(&s, &c, 4096, n_kb), HO_SEL_OFFER);
 }
 
-/* The moment found no room: the connection stays on the host even when room comes back. */
-static void test_no_room_passes_for_good(void **state)
+/* The moment found no room: under Bn the connection stays in the pool and is offered at its
+ * next large response once there is room; a refused one likewise. */
+static void test_no_room_waits_for_room(void **state)
 {
     (void)state;
     struct ho_sel s;
@@ -109,11 +143,14 @@ static void test_no_room_passes_for_good(void **state)
     struct ho_sel_conn c;
     ho_sel_established(&s, &c, 80);
     assert_int_equal(ho_sel_enqueued_bytes(&s, &c, 4096, 100 * KB), HO_SEL_KEEP);
-    assert_int_equal(c.state, HO_SEL_PASSED);
+    assert_int_equal(c.state, HO_SEL_HOST);
     assert_true(s.no_room == 1);
     ho_sel_advertised(&s, 100);
-    assert_int_equal(ho_sel_enqueued_bytes(&s, &c, 4096, 100 * KB), HO_SEL_KEEP);
-    assert_true(s.offered == 0 && s.no_room == 1);
+    assert_int_equal(ho_sel_enqueued_bytes(&s, &c, 4096, 100 * KB), HO_SEL_OFFER);
+    assert_int_equal(ho_sel_reply(&s, &c, 0), HO_OK);
+    assert_int_equal(c.state, HO_SEL_HOST);
+    assert_int_equal(ho_sel_enqueued_bytes(&s, &c, 4096, 100 * KB), HO_SEL_OFFER);
+    assert_true(s.offered == 2 && s.refused == 1 && s.no_room == 1);
 }
 
 /* Without sizes (ho_sel_enqueued) Bn never offers; Tn and FCFS ignore the sizes. */
@@ -205,7 +242,8 @@ int main(void)
         cmocka_unit_test(test_hook_answers_at_n_kb),
         cmocka_unit_test(test_offers_when_left_reaches_n_kb_once),
         cmocka_unit_test(test_smallest_and_largest_n),
-        cmocka_unit_test(test_no_room_passes_for_good),
+        cmocka_unit_test(test_no_room_waits_for_room),
+        cmocka_unit_test(test_drained_gives_back_when_slots_run_short),
         cmocka_unit_test(test_sizes_matter_only_to_bn),
         cmocka_unit_test(test_per_port_bn),
         cmocka_unit_test(test_configuration),

@@ -235,6 +235,10 @@ static void soak_draw(uint64_t run, struct soak_case *k)
         spec_set(k, "step.nic_mips_at_ms", 1 + ho_rng_below(&lr, 300), 0);
         spec_set(k, "step.nic_mips", log_uniform(&lr, 20, 2000), 0);
     }
+    /* Size-aware selection, which gives slots back and offers connections again. */
+    if (ho_rng_below(&lr, 4) == 0) {
+        spec_add(k, ",os.selection=B%llu", (unsigned long long)log_uniform(&lr, 1, 64));
+    }
 }
 
 static bool pct_ok(double x)
@@ -302,7 +306,7 @@ static const char *metrics_problem(const struct sim_config *c, const struct sim_
 /* What a soak found, over its runs, to show that it reached the corners it is meant to. */
 struct soak_coverage {
     uint64_t runs, handed_off, dropped, overloaded_nic, slow_wire, recovered, wire_lost, watchdog,
-        restored, shed;
+        restored, shed, given_back;
 };
 
 static void soak_one(const struct soak_case *k, bool verbose, struct soak_coverage *cov)
@@ -366,6 +370,7 @@ static void soak_one(const struct soak_case *k, bool verbose, struct soak_covera
     cov->watchdog += m.nic_watchdog_resets > 0;
     cov->restored += m.conns_restored > 0;
     cov->shed += m.conns_shed > 0;
+    cov->given_back += m.conns_given_back > 0;
 }
 
 static uint64_t env_u64(const char *name, uint64_t dflt)
@@ -391,13 +396,13 @@ static void test_random_configurations(void **state)
             "NIC, %llu kept its processor over 95 %% busy, %llu had a wire under 1 Gb/s, %llu "
             "took connections back after a NIC reset, %llu lost frames on the wire, %llu reset a "
             "hung NIC by the watchdog, %llu took connections back by RESTORE, %llu of them "
-            "given back by active restoration\n",
+            "given back by active restoration, %llu gave slots back when transfers ended\n",
             (unsigned long long)first, (unsigned long long)(first + runs - 1),
             (unsigned long long)cov.handed_off, (unsigned long long)cov.dropped,
             (unsigned long long)cov.overloaded_nic, (unsigned long long)cov.slow_wire,
             (unsigned long long)cov.recovered, (unsigned long long)cov.wire_lost,
             (unsigned long long)cov.watchdog, (unsigned long long)cov.restored,
-            (unsigned long long)cov.shed);
+            (unsigned long long)cov.shed, (unsigned long long)cov.given_back);
     assert_int_equal(cov.runs, runs);
     /* A soak of any size reaches every corner it is meant to search; a generator that stopped
      * drawing them would pass while testing nothing. */
@@ -411,6 +416,7 @@ static void test_random_configurations(void **state)
         assert_true(cov.watchdog > 0);
         assert_true(cov.restored > 0);
         assert_true(cov.shed > 0);
+        assert_true(cov.given_back > 0);
     }
 }
 
