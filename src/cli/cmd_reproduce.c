@@ -49,7 +49,7 @@
 
 #define MAX_RUNS     256
 #define MAX_SEEDS    16
-#define NAME_MAX_LEN 80 /* a configuration's name, with any overrides */
+#define NAME_MAX_LEN 160 /* a configuration's name, with any overrides */
 
 /* What became of a job (a configuration and a seed). */
 enum job_state {
@@ -127,8 +127,8 @@ static const char *const fig7_policies[7] = {"FCFS", "T2", "T4", "T8", "T16", "T
 static const unsigned fig8_mips[3] = {400, 600, 800};
 
 /* The paper's experiments, by name; "all" is the whole of section 5. */
-static const char *const set_names[] = {"all",  "table1", "fig5",     "fig6",
-                                        "fig7", "fig8",   "response", "sensitivity"};
+static const char *const set_names[] = {"all",  "table1", "fig5",     "fig6",       "fig7",
+                                        "fig8", "response", "sensitivity", "beyond"};
 #define NSETS (sizeof set_names / sizeof set_names[0])
 
 static bool in_set(const char *set, const char *name)
@@ -179,6 +179,11 @@ static int list_runs(struct repro *r, const char *set)
             want(r, name, s == 0 && !strcmp(base, "W-4096-P-L-FCFS-400"));
         }
     }
+    bool ts;
+    for (unsigned i = 0; in_set(set, "beyond") && repro_beyond_config(i, name, sizeof name, &ts);
+         i++) {
+        want(r, name, ts);
+    }
     for (size_t i = 0; i < NSETS; i++) {
         if (!strcmp(set, set_names[i])) {
             return 0;
@@ -186,7 +191,7 @@ static int list_runs(struct repro *r, const char *set)
     }
     fprintf(stderr,
             "%s: unknown set '%s' (all, table1, fig5, fig6, fig7, fig8, response, "
-            "sensitivity)\n",
+            "sensitivity, beyond)\n",
             r->prog, set);
     return -1;
 }
@@ -929,7 +934,9 @@ static void usage(FILE *f)
             "\n"
             "Runs the paper's section 5 on the simulator (Table 1, Figures 4 to 8 and the mean\n"
             "response times), and the claims' configurations again with the NIC's own costs at\n"
-            "150 %% and 200 %% (a sensitivity study, reported apart). Writes DIR/report.md with\n"
+            "150 %% and 200 %% (a sensitivity study, reported apart), and a study beyond the\n"
+            "paper: size-aware selection, active restoration after a load step, and today's\n"
+            "hardware (reported apart too). Writes DIR/report.md with\n"
             "the paper's numbers beside ours, DIR/results.json, DIR/runs/*.json,\n"
             "DIR/timeseries/*.csv and DIR/figures/*.svg|png.\n"
             "To spread the runs over several machines, see `handoff sweep --help`.\n"
@@ -983,9 +990,9 @@ static void sweep_usage(FILE *f)
         "SRC_DIRs and writes the report into DIR: the paper's report for --set all, a table\n"
         "of every metric otherwise.\n"
         "\n"
-        "SELECT is --set NAME (all, table1, fig5, fig6, fig7, fig8, response, sensitivity;\n"
-        "default all) or -c, --configs FILE (a grid of your own: one configuration a line,\n"
-        "a shorthand or a file, either with ,key=value overrides, such as\n"
+        "SELECT is --set NAME (all, table1, fig5, fig6, fig7, fig8, response, sensitivity,\n"
+        "beyond; default all) or -c, --configs FILE (a grid of your own: one configuration\n"
+        "a line, a shorthand or a file, either with ,key=value overrides, such as\n"
         "W-1024-P-N-FCFS-400,nic.hiwat=900; '#' starts a comment).\n"
         "\n"
         "options (a value follows as `--opt N` or `--opt=N`):\n"

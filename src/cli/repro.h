@@ -50,6 +50,13 @@ struct repro_view {
 unsigned repro_scale_pct(unsigned i);
 /* The i-th configuration of the study, or NULL past the end. */
 const char *repro_sensitivity_config(unsigned i);
+
+/*
+ * "Beyond the paper" (set "beyond"): writes configuration i into buf (len bytes) and sets
+ * *timeseries if the report reads its time series. Returns 1, or 0 when there is no
+ * configuration i (they are numbered from 0 without gaps).
+ */
+int repro_beyond_config(unsigned i, char *buf, size_t len, bool *timeseries);
 /* The run name of config with the NIC's own costs at pct percent: config itself for 100 % or
  * for a configuration without handoff (the scale changes nothing there). */
 void repro_scaled_name(char *buf, size_t len, const char *config, unsigned pct);

@@ -320,6 +320,9 @@ static double metric(const struct sim_metrics *m, const char *key)
     M(nic_tcp_pct)
     M(nic_msg_pct)
     M(measured_s)
+    M(conns_shed)
+    M(conns_given_back)
+    M(handoffs)
 #undef M
     return NAN;
 }
@@ -1351,6 +1354,237 @@ void repro_scaled_name(char *buf, size_t len, const char *config, unsigned pct)
     }
 }
 
+/* ---- beyond the paper ------------------------------------------------------------------- */
+
+/* The step of the restoration study, and the hardware of the last study. */
+#define STEP_BASE                                                                                  \
+    "W-4096-P-L-FCFS-400,workload.streams=256,step.nic_mips_at_ms=1500,step.nic_mips=200"
+#define STEP_AT_S 1.5
+static const char *const step_rules[] = {"none", "queued", "rate", "idle"};
+#define TODAY_HOST ",host.hz=3000000000,host.l2_bytes=33554432"
+static const char *const today_wires[] = {"25000000000", "100000000000"};
+static const char *const today_wire_names[] = {"25 Gb/s", "100 Gb/s"};
+static const unsigned today_mips[] = {1000, 2000, 4000};
+static const char *const today_kinds[] = {"0-N-N-FCFS", "4096-P-L-FCFS", "256-P-L-B8"};
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static void step_name(char *buf, size_t len, unsigned rule)
+{
+    if (rule == 0) {
+        snprintf(buf, len, "%s", STEP_BASE);
+    } else {
+        snprintf(buf, len, "%s,nic.restore=%s", STEP_BASE, step_rules[rule]);
+    }
+}
+
+static void today_name(char *buf, size_t len, unsigned wire, unsigned mips, unsigned kind)
+{
+    snprintf(buf, len, "W-%s-%u%s,wire.rate_bps=%s", today_kinds[kind], today_mips[mips],
+             TODAY_HOST, today_wires[wire]);
+}
+
+int repro_beyond_config(unsigned i, char *buf, size_t len, bool *timeseries)
+{
+    static const char *const bn[] = {"W-256-P-L-B8-400", "W-256-P-L-B1-400"};
+    *timeseries = false;
+    if (i < NELEM(bn)) {
+        snprintf(buf, len, "%s", bn[i]);
+        return 1;
+    }
+    i -= NELEM(bn);
+    if (i < NELEM(step_rules)) {
+        step_name(buf, len, i);
+        *timeseries = true;
+        return 1;
+    }
+    i -= NELEM(step_rules);
+    unsigned per_wire = NELEM(today_mips) * NELEM(today_kinds);
+    if (i < NELEM(today_wires) * per_wire) {
+        today_name(buf, len, i / per_wire, i % per_wire / NELEM(today_kinds),
+                   i % NELEM(today_kinds));
+        return 1;
+    }
+    return 0;
+}
+
+/* From seed 1's time series of the step study: the 10-ms samples after the step with Qlen over
+ * Hiwat, and the requests completed in the 2 s after it. Returns 0, or -1 without the file. */
+static int step_series(const char *out, const char *config, unsigned hiwat, unsigned *over,
+                       unsigned long *after)
+{
+    char path[4096], line[256];
+    snprintf(path, sizeof path, "%s/timeseries/%s.csv", out, config);
+    FILE *in = fopen(path, "r");
+    if (!in) {
+        return -1;
+    }
+    *over = 0;
+    *after = 0;
+    while (fgets(line, sizeof line, in)) {
+        double t;
+        unsigned soft, cnum, qlen, req;
+        double hb, nb;
+        if (sscanf(line, "%lf,%u,%u,%u,%lf,%lf,%u", &t, &soft, &cnum, &qlen, &hb, &nb, &req) != 7 ||
+            t <= STEP_AT_S) {
+            continue;
+        }
+        *over += qlen > hiwat;
+        if (t <= STEP_AT_S + 2.0 + 1e-9) {
+            *after += req;
+        }
+    }
+    fclose(in);
+    return 0;
+}
+
+/* The NIC idle % of 256-P-L-B8 on the first wire at today_mips[m]. */
+static double our_today_idle(const struct repro_view *v, unsigned m)
+{
+    char nm[160];
+    today_name(nm, sizeof nm, 0, m, 2);
+    return our(v, nm, "nic_idle_pct");
+}
+
+static void section_beyond(const struct repro_view *v, FILE *f)
+{
+    char nm[160];
+    fprintf(f, "## Beyond the paper\n\n"
+               "What the paper proposes or leaves open, on the same model and cost model: a "
+               "selection policy that knows the size of what a connection is about to send, "
+               "active restoration, and the paper's question at today's hardware. The policies "
+               "are plug-ins (`docs/policies.md`); every configuration below is a shorthand "
+               "with `key=value` overrides that `handoff run` takes as it is.\n\n");
+
+    /* Size-aware selection. */
+    fprintf(f, "### Size-aware selection: Bn\n\n"
+               "Bn hands a connection off when what its response still has to send reaches n KB "
+               "(the OS knows it when the server calls sendfile), gives the slot back when that "
+               "transfer has drained and three quarters of the Soft limit are taken, and offers "
+               "the connection again at its next large response. W with a 256-connection NIC "
+               "(Figure 7's setting):\n\n");
+    fprintf(f, "| configuration | NIC packets %% | requests/s | vs FCFS | vs T20 | handoffs | "
+               "slots given back |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    const char *sel[] = {"W-256-P-L-FCFS-400", "W-256-P-L-T20-400", "W-256-P-L-B8-400",
+                         "W-256-P-L-B1-400"};
+    double fc = our(v, sel[0], "requests_per_s"), t20 = our(v, sel[1], "requests_per_s");
+    for (size_t i = 0; i < NELEM(sel); i++) {
+        double r = our(v, sel[i], "requests_per_s");
+        fprintf(f, "| %s | %.0f | %.0f | %+.1f %% | %+.1f %% | %.0f | %.0f |\n", sel[i],
+                100 * our(v, sel[i], "nic_packet_share"), r, 100 * (r / fc - 1),
+                100 * (r / t20 - 1), our(v, sel[i], "handoffs"),
+                our(v, sel[i], "conns_given_back"));
+    }
+    fprintf(f,
+            "\nB8 moves %.0f %% of the packets to the NIC (the paper's T20 moved 24 %%, ours "
+            "%.0f %%) and completes %.1f %% more requests than FCFS. B1 moves %.0f %%, but "
+            "its %.0f handoffs and give-backs cost the host more than the packets they take "
+            "from it.\n\n",
+            100 * our(v, sel[2], "nic_packet_share"), 100 * our(v, sel[1], "nic_packet_share"),
+            100 * (our(v, sel[2], "requests_per_s") / fc - 1),
+            100 * our(v, sel[3], "nic_packet_share"),
+            our(v, sel[3], "handoffs") + our(v, sel[3], "conns_given_back"));
+
+    /* Active restoration. */
+    struct sim_config dc;
+    sim_config_defaults(&dc);
+    fprintf(f,
+            "### Active restoration after a load step\n\n"
+            "`%s`: W with 256 streams mixed in (connections that never end: a segment of 1.5 MB "
+            "every 6 s, `docs/workloads.md`), and the NIC's rate halved at %.1f s. Passive "
+            "DECREASE (the paper's) waits for connections to end; `nic.restore` gives them back "
+            "at once, choosing by packets queued, recent packet rate or idleness "
+            "(`docs/simulator.md`). Samples and requests after the step: seed 1's time series; "
+            "the other columns: means over seeds.\n\n",
+            STEP_BASE, STEP_AT_S);
+    fprintf(f, "| `nic.restore` | 10-ms samples over Hiwat after the step | requests in the 2 s "
+               "after | requests/s | connections given back |\n|---|---:|---:|---:|---:|\n");
+    unsigned over0 = 0;
+    unsigned long after0 = 0;
+    for (unsigned r = 0; r < NELEM(step_rules); r++) {
+        step_name(nm, sizeof nm, r);
+        unsigned over = 0;
+        unsigned long after = 0;
+        if (step_series(v->out, nm, dc.hiwat, &over, &after) != 0) {
+            fprintf(f, "| %s | (no time series) | | %.0f | %.0f |\n", step_rules[r],
+                    our(v, nm, "requests_per_s"), our(v, nm, "conns_shed"));
+            continue;
+        }
+        if (r == 0) {
+            over0 = over;
+            after0 = after;
+        }
+        fprintf(f, "| %s | %u | %lu (%+.1f %%) | %.0f | %.0f |\n", step_rules[r], over, after,
+                after0 ? 100.0 * ((double)after / (double)after0 - 1) : 0.0,
+                our(v, nm, "requests_per_s"), our(v, nm, "conns_shed"));
+    }
+    fprintf(f,
+            "\nWithout restoration the receive queue stays over Hiwat for %u samples of 10 ms "
+            "after the step: the streams' connections never end, so DECREASE never takes them "
+            "off the NIC. Giving connections back keeps the queue down, but in W the host is "
+            "already saturated, and the connections it takes back cost it more than a halved "
+            "NIC took to serve them: the requests in the 2 s after the step are the measure "
+            "of that trade (`docs/simulator.md` has deeper steps, and D, where the host has "
+            "room).\n\n",
+            over0);
+
+    /* Today's hardware. */
+    fprintf(f,
+            "### Today's hardware\n\n"
+            "The paper's question on a 3 GHz host with a 32 MB last-level cache (`host.hz`, "
+            "`host.l2_bytes`: every connection's state fits), 25 and 100 Gb/s wires and NICs "
+            "of 1 to 4 billion instructions a second, with the same per-operation costs (in "
+            "cycles and instructions): W, no handoff against load control with first-come "
+            "selection (4096-P-L-FCFS) and size-aware selection on 256 slots (256-P-L-B8).\n\n");
+    fprintf(f, "| wire | NIC MIPS | no handoff: requests/s | host idle %% | 4096-P-L-FCFS | vs "
+               "none | NIC idle %% | 256-P-L-B8 | vs none | NIC idle %% |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    double gain[NELEM(today_wires)][NELEM(today_mips)][2], idle[NELEM(today_mips)];
+    double wire_diff = 0; /* the largest difference the wire makes, % */
+    for (unsigned w = 0; w < NELEM(today_wires); w++) {
+        for (unsigned m = 0; m < NELEM(today_mips); m++) {
+            char n0[160], n1[160], n2[160];
+            today_name(n0, sizeof n0, w, m, 0);
+            today_name(n1, sizeof n1, w, m, 1);
+            today_name(n2, sizeof n2, w, m, 2);
+            double r0 = our(v, n0, "requests_per_s"), r1 = our(v, n1, "requests_per_s"),
+                   r2 = our(v, n2, "requests_per_s");
+            fprintf(f, "| %s | %u | %.0f | %.0f | %.0f | %+.1f %% | %.0f | %.0f | %+.1f %% | %.0f |\n",
+                    today_wire_names[w], today_mips[m], r0, our(v, n0, "host_idle_pct"), r1,
+                    100 * (r1 / r0 - 1), our(v, n1, "nic_idle_pct"), r2, 100 * (r2 / r0 - 1),
+                    our(v, n2, "nic_idle_pct"));
+            if (w > 0) {
+                for (unsigned k = 0; k < NELEM(today_kinds); k++) {
+                    char a[160], b[160];
+                    today_name(a, sizeof a, 0, m, k);
+                    today_name(b, sizeof b, w, m, k);
+                    double d = fabs(100 * (our(v, b, "requests_per_s") /
+                                               our(v, a, "requests_per_s") -
+                                           1));
+                    wire_diff = d > wire_diff ? d : wire_diff;
+                }
+            }
+            gain[w][m][0] = 100 * (r1 / r0 - 1);
+            gain[w][m][1] = 100 * (r2 / r0 - 1);
+            if (w == 0) {
+                idle[m] = our(v, n1, "nic_idle_pct");
+            }
+        }
+    }
+    fprintf(f,
+            "\nThe wire does not matter here: a run on the faster wire differs from its twin on "
+            "the slower one by %.1f %% at most (the responses are small, and neither wire is "
+            "near full). The host does: "
+            "without handoff it is saturated, and with load control on the NIC the gain is "
+            "%+.1f %% at 1000 MIPS, where the NIC is %.0f %% idle and so is the limit, %+.1f %% at "
+            "2000 and %+.1f %% at 4000 MIPS, where the NIC idles (%.0f %% and %.0f %%) and the "
+            "host is the limit again: past that point a faster NIC stops paying. Which policy "
+            "matters follows from which of the NIC's resources runs out: its instructions, "
+            "which load control shares out, or its slots, where selection decides (with 256 "
+            "slots, B8 leaves the NIC %.0f %% to %.0f %% idle and gains %+.1f %% to %+.1f %%).\n\n",
+            wire_diff, gain[0][0][0], idle[0], gain[0][1][0], gain[0][2][0], idle[1], idle[2],
+            our_today_idle(v, 0), our_today_idle(v, 2), gain[0][0][1], gain[0][2][1]);
+}
+
 /* ---- the claims ------------------------------------------------------------------------- */
 
 struct claim {
@@ -1886,6 +2120,7 @@ int repro_report(const struct repro_view *v)
     section_fig7(v, f);
     section_fig8(v, f);
     section_response(v, f);
+    section_beyond(v, f);
     section_provenance(v, f);
     fprintf(f, "---\nEvery run's metrics: `results.json` and `runs/*.json`.\n");
     return outfile_commit(v->prog, &rep);
