@@ -164,5 +164,24 @@ stop_emu || fail "the emulator exited with an error"
 back=$(grep -c '"reply":"accepted".*"back":"overload"' "$work/shed.jsonl")
 [ "$back" -ge "$shed" ] || fail "the statistics count $shed given back, the connection log $back"
 echo "active restoration: $shed connections given back under wrk, $(grep '^Requests/sec' "$work/wrk3.out"), no error"
+# ---- 5. size-aware selection on real traffic ---------------------------------------------
+# B64: a connection goes to the NIC when its response still has 64 KB to send. Small files keep
+# theirs on the host; the 2 MB file's goes, and arrives byte for byte. Both ask on one
+# persistent connection each, the small file first.
+start_emu 1024-P-N-B64-0 --docroot "$root" --conn-log "$work/bn.jsonl"
+in_ns curl -s -o "$work/s1" -o "$work/s2" "http://$addr/small" "http://$addr/mid" ||
+    fail "curl small files failed"
+cmp -s "$root/mid" "$work/s2" || fail "mid differs from the file"
+sleep 0.3 # a line of statistics after the responses
+[ "$(stat_last handoffs)" = 0 ] || fail "a small response was handed off ($(stat_last handoffs))"
+port_c=$(in_ns curl -s -o "$work/c" -w '%{local_port}\n' "http://$addr/small" "http://$addr/big1" \
+    -o "$work/c2" | head -1) || fail "curl big1 failed"
+cmp -s "$root/big1" "$work/c2" || fail "big1 differs from the file under B64"
+sleep 0.3
+[ "$(stat_last handoffs)" -ge 1 ] || fail "big1's connection was not handed off under B64"
+stop_emu || fail "the emulator exited with an error"
+grep -q "\"remote\":\"[0-9.]*:$port_c\".*\"reply\":\"accepted\"" "$work/bn.jsonl" ||
+    fail "the log does not show big1's connection handed off"
+echo "size-aware selection: B64 keeps 6 B and 20 KB responses on the host, hands the 2 MB one off"
 ip netns list | grep -qw "$ns" && fail "the namespace $ns is left behind"
 echo "PASS"
