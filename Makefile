@@ -83,7 +83,7 @@ fuzz: deps
 	@set -e; for src in fuzz/fuzz_*.c; do \
 		name=$$(basename $$src .c); name=$${name#fuzz_}; \
 		echo "fuzz: building $$name"; \
-		clang $(FUZZ_CFLAGS) $$src src/tcpe/*.c src/policy/*.c src/workload/*.c src/sim/config.c \
+		clang $(FUZZ_CFLAGS) $$src src/tcpe/*.c src/policy/*.c src/workload/*.c src/sim/config.c src/nic/*.c \
 			src/app/http.c src/util/*.c -lm -o build/fuzz/fuzz_$$name; \
 		mkdir -p build/fuzz/corpus-$$name; \
 		echo "fuzz: running $$name for $(FUZZ_SECONDS) s"; \

@@ -8,8 +8,14 @@
  *   HO_LC_NONE     "N"  no load control: Soft limit stays at Hard limit, the machine stays in
  *                       MONITOR and only admission against Hard limit is enforced
  *   HO_LC_FIGURE3  "L"  the machine of Figure 3, below
+ *   HO_LC_ADAPTIVE "A"  no watermarks: the Soft limit is steered from the time NIC packets wait
+ *                       on the receive queue, against a target of a share of the receive memory
+ *                       in the NIC's own service time per packet (src/policy/lc_adaptive.c;
+ *                       docs/policy-engine.md gives the control law and its argument)
  * The firmware calls the ho_lc_* functions whatever the policy; they apply the event to Cnum,
- * ask the policy for at most one arrow, and take it.
+ * ask the policy for at most one arrow, and take it. Besides the paper's three events, the
+ * firmware reports each NIC packet it takes off the receive queue with the time it waited
+ * there (ho_lc_dequeue): Figure 3 and N ignore it, A measures its queueing delay from it.
  *
  * Figure 3 moves Soft limit so as to keep the number of received NIC packets waiting on the
  * receive queue (Qlen) between two watermarks, Lowat and Hiwat. Its arrows, in the order they
@@ -25,9 +31,10 @@
  * DECREASE waits for connections to end, INCREASE for new ones to arrive; in INCREASE an
  * overload is checked first, since shedding load matters more than filling the NIC.
  *
- * The machine is evaluated only when a packet arrives at the receive queue, when the host hands
- * a connection off, and when a connection on the NIC ends; each evaluation takes at most one
- * transition (one arrow of the figure). Every change of Soft limit is an advertisement the
+ * Figure 3 is evaluated only when a packet arrives at the receive queue, when the host hands
+ * a connection off, and when a connection on the NIC ends (a policy is evaluated at every
+ * event, the dequeue too, and Figure 3 does not move on a dequeue); each evaluation takes at
+ * most one transition (one arrow of the figure). Every change of Soft limit is an advertisement the
  * driver must be told of: the evaluation functions return 1 when that happens. Every
  * transition can be traced through a callback.
  *
@@ -60,8 +67,9 @@ enum ho_lc_state {
 
 /* The registered load-control policies: an index into the table of plug-ins. */
 enum ho_lc_kind {
-    HO_LC_NONE = 0,    /* "N" */
-    HO_LC_FIGURE3 = 1, /* "L" */
+    HO_LC_NONE = 0,     /* "N" */
+    HO_LC_FIGURE3 = 1,  /* "L" */
+    HO_LC_ADAPTIVE = 2, /* "A" */
     HO_LC_NKINDS
 };
 
@@ -70,6 +78,7 @@ enum ho_lc_event {
     HO_LC_EV_PACKET = 0,   /* a packet arrived on the receive queue */
     HO_LC_EV_HANDOFF = 1,  /* the host handed a connection off (accepted) */
     HO_LC_EV_CONN_END = 2, /* a connection on the NIC ended (closed or restored) */
+    HO_LC_EV_DEQUEUE = 3,  /* the NIC took a NIC packet off the receive queue to process it */
     HO_LC_NEVENTS
 };
 
@@ -93,33 +102,50 @@ struct ho_lc_params {
     uint32_t lowat;          /* Qlen below this means underload */
     uint32_t step;           /* connections Soft limit moves per transition; >= 1 */
     uint32_t min_soft_limit; /* floor of Soft limit; 1 <= min_soft_limit <= hard_limit */
-    bool enabled;            /* the policy: true "L" (Figure 3), false "N" (none) */
+    enum ho_lc_kind kind;    /* the policy: HO_LC_FIGURE3 "L", HO_LC_NONE "N", HO_LC_ADAPTIVE "A" */
+    uint32_t target_pkts;    /* A: the target standing delay, in the NIC's service times per
+                                NIC packet (a share of the receive memory); >= 1 under A */
+    uint32_t cut_pct;        /* A: a decrease removes this percent of the share of connections
+                                the excess delay stands for; 1..100 under A */
+    uint32_t raise_pct;      /* A: an increase adds this percent of Cnum times the share of
+                                time the queue was dry; 1..100 under A */
     ho_lc_trace_fn trace;    /* called on every transition; may be NULL */
     void *trace_ctx;         /* passed to trace */
 };
 
+/* A policy's own state inside the machine, zeroed at init; what each word means is the policy's
+ * business (src/policy/lc_*.c). */
+union ho_lc_area {
+    uint64_t u64[10];
+    uint32_t u32[20];
+    unsigned char bytes[80];
+};
+
 struct ho_lc {
     struct ho_lc_params p;  /* parameters, fixed at init */
-    enum ho_lc_kind kind;   /* the policy, chosen at init from p.enabled */
+    enum ho_lc_kind kind;   /* the policy, p.kind */
     enum ho_lc_state state; /* current state of Figure 3 */
     uint32_t soft_limit;    /* current maximum number of connections on the NIC */
     uint32_t cnum;          /* connections currently on the NIC */
     uint64_t adverts;       /* Soft-limit advertisements produced */
     uint64_t refused;       /* handoffs refused by admission */
+    union ho_lc_area area;  /* the policy's own state */
     uint64_t transitions[HO_LC_NSTATES][HO_LC_NSTATES]; /* taken arrows, [from][to] */
 };
 
 /*
  * Fills params with the defaults: the given hard limit, Hiwat 1024 and Lowat 512 (the paper's
- * threshold of 1024 for W-4096-P-L; Lowat is ours), step 16, floor 1, enabled, no trace.
+ * threshold of 1024 for W-4096-P-L; Lowat is ours), step 16, floor 1, policy L, A's target 1024
+ * service times (half a 2048-packet receive memory), cut 25 % and raise 6 %, no trace.
  */
 void ho_lc_params_default(struct ho_lc_params *p, uint32_t hard_limit);
 
 /*
- * Initialises lc in MONITOR with Soft limit = Hard limit and Cnum = 0, under the policy
- * p->enabled chooses.
+ * Initialises lc in MONITOR with Soft limit = Hard limit, Cnum = 0 and the policy's area zeroed,
+ * under the policy p->kind.
  * Returns HO_OK, or HO_EINVAL (lc untouched) if a parameter is out of range: hard_limit 0,
- * step 0, lowat >= hiwat, or min_soft_limit outside [1, hard_limit].
+ * step 0, lowat >= hiwat, min_soft_limit outside [1, hard_limit], kind not a policy, or, under
+ * A, target_pkts 0, or cut_pct or raise_pct outside [1, 100].
  */
 int ho_lc_init(struct ho_lc *lc, const struct ho_lc_params *p);
 
@@ -146,6 +172,14 @@ int ho_lc_admit(struct ho_lc *lc, uint32_t qlen, uint64_t now);
 int ho_lc_conn_end(struct ho_lc *lc, uint32_t qlen, uint64_t now);
 
 /*
+ * The NIC took a NIC packet off the receive queue, which now holds qlen NIC packets, after it
+ * had waited wait_ns there (the time of the take less the time of the enqueue). Cnum does not
+ * change; the policy is evaluated (Figure 3 and N never move on it).
+ * Returns 1 if Soft limit changed, else 0.
+ */
+int ho_lc_dequeue(struct ho_lc *lc, uint32_t qlen, uint64_t wait_ns, uint64_t now);
+
+/*
  * Fills out with the SOFT_LIMIT advertisement of lc's current Soft limit, Hard limit, Cnum and
  * state, numbered seq (the firmware's next message sequence number to the driver). Called after
  * an evaluation returned 1; the result always encodes (Soft limit and Cnum never exceed Hard
@@ -158,7 +192,7 @@ uint32_t ho_lc_soft_limit(const struct ho_lc *lc);
 uint32_t ho_lc_cnum(const struct ho_lc *lc);
 
 /*
- * The registered policy of a name, as the shorthand writes it ("L", "N"; case-sensitive).
+ * The registered policy of a name, as the shorthand writes it ("L", "N", "A"; case-sensitive).
  * Returns its enum ho_lc_kind, or HO_ENOENT if no policy has that name (or name is NULL).
  */
 int ho_lc_find(const char *name);
@@ -166,12 +200,12 @@ int ho_lc_find(const char *name);
 /* The policy lc runs. */
 enum ho_lc_kind ho_lc_kind(const struct ho_lc *lc);
 
-/* The table's name of a policy ("L", "N"), or "?" for a value out of range. */
+/* The table's name of a policy ("L", "N", "A"), or "?" for a value out of range. */
 const char *ho_lc_kind_name(enum ho_lc_kind k);
 
 /* "MONITOR", "DECREASE", "INCREASE", or "?" for a value out of range. */
 const char *ho_lc_state_name(enum ho_lc_state s);
-/* "packet", "handoff", "conn-end", or "?". */
+/* "packet", "handoff", "conn-end", "dequeue", or "?". */
 const char *ho_lc_event_name(enum ho_lc_event e);
 
 #endif

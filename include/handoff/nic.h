@@ -87,10 +87,16 @@ int ho_nic_restore_parse(const char *text, enum ho_nic_restore *out);
 struct ho_nic_params {
     uint32_t hard_limit;     /* connections the NIC can hold (Hard limit); 0 = no handoff */
     bool host_first;         /* host-first scheduling (P), else FCFS (N) */
-    bool load_control;       /* load control (L), else the Soft limit stays at the Hard limit */
-    uint32_t hiwat;          /* load control: Qlen above this is overload */
-    uint32_t lowat;          /* load control: Qlen below this is underload */
-    uint32_t lc_step;        /* load control: connections per Soft-limit move */
+    uint8_t load_control;    /* enum ho_lc_kind: HO_LC_NONE (0, N: the Soft limit stays at the
+                                Hard limit), HO_LC_FIGURE3 (1, L), HO_LC_ADAPTIVE (2, A); 0 and
+                                1 are what false and true meant when this was a flag */
+    uint32_t hiwat;          /* load control L: Qlen above this is overload */
+    uint32_t lowat;          /* load control L: Qlen below this is underload */
+    uint32_t lc_step;        /* load control L: connections per Soft-limit move */
+    uint32_t lc_target_pct;  /* load control A: the target standing delay, in percent of the
+                                receive memory (rx_queue) in NIC service times per packet */
+    uint32_t lc_cut_pct;     /* load control A: ho_lc_params.cut_pct */
+    uint32_t lc_raise_pct;   /* load control A: ho_lc_params.raise_pct */
     uint32_t rx_queue;       /* receive memory, packets, shared by host and NIC packets */
     uint32_t tx_ring;        /* the send ring: descriptors of host packets the driver has posted
                                 and the firmware has not yet sent */
@@ -205,7 +211,8 @@ struct ho_nic;
  * Builds the firmware. ops is copied; ctx is passed to every op. Returns HO_OK and *out,
  * HO_EINVAL if a parameter is out of range (scale_pct 0; rx_queue 0 or above
  * HO_SCHED_MAX_CAPACITY; hard_limit above HO_LOOKUP_MAX_CAPACITY; with handoff, load control's
- * hiwat, lowat and lc_step as ho_lc_init checks them, even when load control is off), or
+ * hiwat, lowat and lc_step as ho_lc_init checks them, even when load control is off, and under
+ * A a target that comes to no packet or lc_cut_pct or lc_raise_pct outside [1, 100]), or
  * HO_ENOMEM.
  */
 int ho_nic_create(const struct ho_nic_params *p, const struct ho_nic_ops *ops, void *ctx,

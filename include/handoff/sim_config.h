@@ -3,8 +3,9 @@
  *
  * A run is named as in the paper's Table 3: Workload-NICConnections-Priority-LoadControl-
  * Selection-MIPS, e.g. "W-4096-P-L-FCFS-400" or "I-256-P-L-T20-600". That shorthand sets the
- * six fields it names; every other parameter of the model has a default. A configuration file
- * starts from a shorthand and overrides any parameter by key:
+ * six fields it names; every other parameter of the model has a default. LoadControl is L (the
+ * paper's Figure 3), N (none) or A, ours (adaptive: steered from the NIC's queueing delay). A
+ * configuration file starts from a shorthand and overrides any parameter by key:
  *
  *     # my experiment
  *     base = W-4096-P-L-FCFS-400
@@ -62,7 +63,7 @@ struct sim_config {
     enum sim_workload workload;     /* W, I, D or S */
     uint32_t nic_conns;             /* NIC Hard limit; 0 = no handoff */
     bool host_first;                /* host-first packet processing (P) or FCFS (N) */
-    bool load_control;              /* load control (L) or not (N) */
+    uint8_t load_control;           /* enum ho_lc_kind: N (0), L (1) or A (2) */
     struct ho_sel_policy selection; /* FCFS or Tn */
     uint8_t restore;                /* enum ho_nic_restore: active restoration (nic.restore) */
     uint32_t nic_mips;              /* NIC instruction rate, millions per second */
@@ -81,6 +82,9 @@ struct sim_config {
     uint32_t hiwat;            /* load control: Qlen above this is overload */
     uint32_t lowat;            /* load control: Qlen below this is underload */
     uint32_t lc_step;          /* load control: connections per Soft-limit move */
+    uint32_t lc_target_pct;    /* load control A: target standing delay, % of rx_queue's drain */
+    uint32_t lc_cut_pct;       /* load control A: % of the excess's share one decrease removes */
+    uint32_t lc_raise_pct;     /* load control A: % of Cnum x dry share one increase adds */
     uint32_t rx_queue_packets; /* receive memory shared by host and NIC packets */
     uint32_t tx_ring;          /* send ring, host packets; the interface queue holds one fewer */
 

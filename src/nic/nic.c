@@ -1,7 +1,8 @@
 /*
  * nic.c - the NIC firmware's loop: the work queues and their scheduler, the lookup layer that
- * classifies received frames, load control's evaluation on packet arrival, and host packets
- * (see include/handoff/nic.h for the contract with the platform).
+ * classifies received frames, load control's evaluation on packet arrival and on each NIC
+ * packet taken off the receive queue (with its wait), and host packets (see
+ * include/handoff/nic.h for the contract with the platform).
  *
  * The firmware runs one piece of work at a time, to completion. ho_nic_begin takes the next item
  * under the discipline (FCFS or host first) and prices it from the cost table; ho_nic_end then
@@ -208,6 +209,7 @@ bool ho_nic_begin(struct ho_nic *n, uint64_t now, struct ho_nic_work *w)
     n->timer_debt = 0;
     n->working = true;
     n->working_pkt = w->pkt;
+    n->work_began = now;
     return true;
 }
 
@@ -225,6 +227,13 @@ void ho_nic_end(struct ho_nic *n, const struct ho_nic_work *w, uint64_t now)
             ho_bufpool_free(&n->msgs, (uint32_t)w->item.handle);
         }
         return;
+    }
+    if (w->item.queue == HO_SCHED_NIC_RX && n->lookup) {
+        /* Load control's delay signal: how long this NIC packet waited on the receive queue
+         * before ho_nic_begin took it. Told here, not there: an advertisement posts a message,
+         * and the platform may begin the next piece of work at once. */
+        uint64_t wait = n->work_began > w->item.enq_ns ? n->work_began - w->item.enq_ns : 0;
+        nic_advertise(n, ho_lc_dequeue(&n->lc, ho_sched_qlen(n->q), wait, now));
     }
     switch (w->item.queue) {
     case HO_SCHED_HOST_RX:

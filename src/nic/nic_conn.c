@@ -554,7 +554,10 @@ int nic_conn_init(struct ho_nic *n)
     lcp.hiwat = n->p.hiwat;
     lcp.lowat = n->p.lowat;
     lcp.step = n->p.lc_step;
-    lcp.enabled = n->p.load_control;
+    lcp.kind = (enum ho_lc_kind)n->p.load_control;
+    lcp.target_pkts = (uint32_t)((uint64_t)n->p.rx_queue * n->p.lc_target_pct / 100);
+    lcp.cut_pct = n->p.lc_cut_pct;
+    lcp.raise_pct = n->p.lc_raise_pct;
     if (ho_lc_init(&n->lc, &lcp) != HO_OK) {
         return HO_EINVAL;
     }

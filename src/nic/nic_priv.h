@@ -54,6 +54,7 @@ struct ho_nic {
     uint64_t timer_debt;  /* instructions of TCP timer expiries not yet charged */
     bool working;         /* a piece of work is between ho_nic_begin and ho_nic_end */
     struct ho_pkt *working_pkt;
+    uint64_t work_began; /* when ho_nic_begin took the piece of work under way */
 
     /* Handoff: all NULL or unused without it. */
     struct ho_lookup *lookup;

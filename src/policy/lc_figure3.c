@@ -4,8 +4,9 @@
  * choices the paper leaves open).
  *
  * figure3_evaluate() is the figure: in the state the machine is in, it checks the arrows in
- * order and names the first that applies, with the Soft limit there. It only reads the machine;
- * loadctl.c takes the arrow.
+ * order and names the first that applies, with the Soft limit there. It runs on the paper's
+ * three events (a packet arrives, a handoff, a connection ends) and ignores the dequeues the
+ * firmware also reports. It only reads the machine; loadctl.c takes the arrow.
  */
 #include "policy_plugin.h"
 
@@ -30,12 +31,15 @@ static bool go(enum ho_lc_state to, uint32_t soft_limit, struct ho_lc_move *move
 }
 
 /* At most one arrow of Figure 3. */
-static bool figure3_evaluate(const struct ho_lc *lc, enum ho_lc_event ev, uint32_t qlen,
-                             struct ho_lc_move *move)
+static bool figure3_evaluate(const struct ho_lc *lc, union ho_lc_area *mine,
+                             const struct ho_lc_input *in, struct ho_lc_move *move)
 {
-    (void)ev;
-    bool over = qlen > lc->p.hiwat;
-    bool under = qlen < lc->p.lowat;
+    (void)mine;
+    if (in->ev == HO_LC_EV_DEQUEUE) {
+        return false;
+    }
+    bool over = in->qlen > lc->p.hiwat;
+    bool under = in->qlen < lc->p.lowat;
     bool can_lower = lc->soft_limit > lc->p.min_soft_limit;
     bool can_raise = lc->soft_limit < lc->p.hard_limit;
 

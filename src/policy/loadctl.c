@@ -3,8 +3,9 @@
  * include/handoff/loadctl.h; the plug-ins are src/policy/lc_*.c, written against
  * policy_plugin.h).
  *
- * The firmware calls one of three entry points, one per event the paper names (packet arrival,
- * handoff, connection end). Each applies the event to Cnum (admission against the Soft limit
+ * The firmware calls one of four entry points: one per event the paper names (packet arrival,
+ * handoff, connection end), and one for each NIC packet it takes off the receive queue, which
+ * carries the packet's wait. Each applies the event to Cnum (admission against the Soft limit
  * is here, not in a policy), then lc_evaluate() asks the policy for at most one arrow, and
  * lc_enter() is the only place that changes the state, so every transition is counted and
  * traced in one place whatever the policy.
@@ -21,6 +22,7 @@
 static const struct ho_lc_plugin *const plugins[HO_LC_NKINDS] = {
     [HO_LC_NONE] = &ho_lc_none,
     [HO_LC_FIGURE3] = &ho_lc_figure3,
+    [HO_LC_ADAPTIVE] = &ho_lc_adaptive,
 };
 
 static const char *const state_names[HO_LC_NSTATES] = {
@@ -33,6 +35,7 @@ static const char *const event_names[HO_LC_NEVENTS] = {
     [HO_LC_EV_PACKET] = "packet",
     [HO_LC_EV_HANDOFF] = "handoff",
     [HO_LC_EV_CONN_END] = "conn-end",
+    [HO_LC_EV_DEQUEUE] = "dequeue",
 };
 
 int ho_lc_find(const char *name)
@@ -73,18 +76,25 @@ void ho_lc_params_default(struct ho_lc_params *p, uint32_t hard_limit)
     p->lowat = 512;
     p->step = 16;
     p->min_soft_limit = 1;
-    p->enabled = true;
+    p->kind = HO_LC_FIGURE3;
+    p->target_pkts = 1024;
+    p->cut_pct = 25;
+    p->raise_pct = 6;
 }
 
 int ho_lc_init(struct ho_lc *lc, const struct ho_lc_params *p)
 {
     if (p->hard_limit == 0 || p->step == 0 || p->lowat >= p->hiwat || p->min_soft_limit == 0 ||
-        p->min_soft_limit > p->hard_limit) {
+        p->min_soft_limit > p->hard_limit || (unsigned)p->kind >= HO_LC_NKINDS) {
+        return HO_EINVAL;
+    }
+    if (p->kind == HO_LC_ADAPTIVE && (p->target_pkts == 0 || p->cut_pct == 0 || p->cut_pct > 100 ||
+                                      p->raise_pct == 0 || p->raise_pct > 100)) {
         return HO_EINVAL;
     }
     memset(lc, 0, sizeof *lc);
     lc->p = *p;
-    lc->kind = p->enabled ? HO_LC_FIGURE3 : HO_LC_NONE;
+    lc->kind = p->kind;
     lc->state = HO_LC_MONITOR;
     lc->soft_limit = p->hard_limit;
     return HO_OK;
@@ -118,11 +128,13 @@ static int lc_enter(struct ho_lc *lc, const struct ho_lc_move *m, enum ho_lc_eve
 }
 
 /* Asks lc's policy for at most one arrow and takes it. Returns 1 if Soft limit changed. */
-static int lc_evaluate(struct ho_lc *lc, enum ho_lc_event ev, uint32_t qlen, uint64_t now)
+static int lc_evaluate(struct ho_lc *lc, enum ho_lc_event ev, uint32_t qlen, uint64_t now,
+                       uint64_t wait_ns)
 {
     const struct ho_lc_plugin *pl = plugins[lc->kind];
+    const struct ho_lc_input in = {.ev = ev, .qlen = qlen, .now = now, .wait_ns = wait_ns};
     struct ho_lc_move m;
-    if (!pl->evaluate || !pl->evaluate(lc, ev, qlen, &m)) {
+    if (!pl->evaluate || !pl->evaluate(lc, &lc->area, &in, &m)) {
         return 0;
     }
     HO_ASSERT((unsigned)m.to < HO_LC_NSTATES && m.soft_limit >= lc->p.min_soft_limit &&
@@ -134,7 +146,12 @@ static int lc_evaluate(struct ho_lc *lc, enum ho_lc_event ev, uint32_t qlen, uin
 
 int ho_lc_packet(struct ho_lc *lc, uint32_t qlen, uint64_t now)
 {
-    return lc_evaluate(lc, HO_LC_EV_PACKET, qlen, now);
+    return lc_evaluate(lc, HO_LC_EV_PACKET, qlen, now, 0);
+}
+
+int ho_lc_dequeue(struct ho_lc *lc, uint32_t qlen, uint64_t wait_ns, uint64_t now)
+{
+    return lc_evaluate(lc, HO_LC_EV_DEQUEUE, qlen, now, wait_ns);
 }
 
 int ho_lc_admit(struct ho_lc *lc, uint32_t qlen, uint64_t now)
@@ -144,7 +161,7 @@ int ho_lc_admit(struct ho_lc *lc, uint32_t qlen, uint64_t now)
         return HO_ELIMIT;
     }
     lc->cnum++;
-    return lc_evaluate(lc, HO_LC_EV_HANDOFF, qlen, now);
+    return lc_evaluate(lc, HO_LC_EV_HANDOFF, qlen, now, 0);
 }
 
 int ho_lc_conn_end(struct ho_lc *lc, uint32_t qlen, uint64_t now)
@@ -153,7 +170,7 @@ int ho_lc_conn_end(struct ho_lc *lc, uint32_t qlen, uint64_t now)
         return HO_ESTATE;
     }
     lc->cnum--;
-    return lc_evaluate(lc, HO_LC_EV_CONN_END, qlen, now);
+    return lc_evaluate(lc, HO_LC_EV_CONN_END, qlen, now, 0);
 }
 
 void ho_lc_advert(const struct ho_lc *lc, uint32_t seq, struct ho_cmd *out)

@@ -101,21 +101,31 @@ struct ho_lc_move {
     uint32_t soft_limit; /* within [lc->p.min_soft_limit, lc->p.hard_limit] */
 };
 
+/* What an evaluation is told: the event, already applied to Cnum, and what the firmware saw. */
+struct ho_lc_input {
+    enum ho_lc_event ev;
+    uint32_t qlen;    /* NIC packets on the receive queue (Qlen) */
+    uint64_t now;     /* the firmware's clock, ns */
+    uint64_t wait_ns; /* HO_LC_EV_DEQUEUE: how long the packet taken waited on the queue; else 0 */
+};
+
 /*
  * A load-control policy. name is its letter in the shorthand ("L"). evaluate is called after
- * each event (ev) has been applied to Cnum, with the Qlen the event saw; it reads lc (its
- * state, Soft limit, Cnum and parameters) and returns true with *move filled to take one arrow,
- * or false to stay. The common code then changes the state, counts the arrow, traces it and, if
- * the Soft limit moved, has the firmware advertise it. NULL: the policy never moves.
+ * each event has been applied to Cnum; it reads lc (its state, Soft limit, Cnum and parameters)
+ * and in, may update its own state in mine (lc->area, zeroed at init), and returns true with
+ * *move filled to take one arrow, or false to stay. The common code then changes the state,
+ * counts the arrow, traces it and, if the Soft limit moved, has the firmware advertise it.
+ * NULL: the policy never moves.
  */
 struct ho_lc_plugin {
     const char *name;
-    bool (*evaluate)(const struct ho_lc *lc, enum ho_lc_event ev, uint32_t qlen,
+    bool (*evaluate)(const struct ho_lc *lc, union ho_lc_area *mine, const struct ho_lc_input *in,
                      struct ho_lc_move *move);
 };
 
 /* The registered load-control plug-ins (one file each). */
-extern const struct ho_lc_plugin ho_lc_none;    /* lc_none.c */
-extern const struct ho_lc_plugin ho_lc_figure3; /* lc_figure3.c */
+extern const struct ho_lc_plugin ho_lc_none;     /* lc_none.c */
+extern const struct ho_lc_plugin ho_lc_figure3;  /* lc_figure3.c */
+extern const struct ho_lc_plugin ho_lc_adaptive; /* lc_adaptive.c */
 
 #endif

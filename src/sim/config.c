@@ -16,7 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-enum key_type { K_U32, K_U64, K_BOOL, K_WORKLOAD, K_SELECTION, K_PATH, K_RESTORE };
+#include "handoff/loadctl.h"
+
+enum key_type { K_U32, K_U64, K_BOOL, K_WORKLOAD, K_SELECTION, K_PATH, K_RESTORE, K_LOADCTL };
 
 struct key {
     const char *name;
@@ -32,7 +34,10 @@ static const struct key keys[] = {
     {"workload", K_WORKLOAD, F(workload), 0, 0, "W, I, D or S (paper Table 3)"},
     {"nic.connections", K_U32, F(nic_conns), 0, 1u << 20, "NIC Hard limit; 0 = no handoff"},
     {"nic.host_first", K_BOOL, F(host_first), 0, 0, "host-first packet processing (P)"},
-    {"nic.load_control", K_BOOL, F(load_control), 0, 0, "load control (L)"},
+    {"nic.load_control", K_LOADCTL, F(load_control), 0, 0,
+     "load control: L (the paper's Figure 3, between nic.lowat and nic.hiwat), A (adaptive: "
+     "steered from the NIC's own queueing delay, no watermarks) or N (none); true and false, as "
+     "older files write it, are L and N"},
     {"nic.restore", K_RESTORE, F(restore), 0, 0,
      "active restoration: when load control lowers the Soft limit, give connections back at once "
      "(none = the paper's passive DECREASE; queued, rate or idle: most packets queued, highest "
@@ -56,9 +61,26 @@ static const struct key keys[] = {
     {"run.seed", K_U64, F(seed), 0, UINT64_MAX, "seed of every random stream"},
     {"run.trace", K_PATH, F(trace_file), 0, 0,
      "trace to replay instead of the synthetic workload (empty = none)"},
-    {"nic.hiwat", K_U32, F(hiwat), 1, 1u << 24, "load control high watermark on Qlen, packets"},
-    {"nic.lowat", K_U32, F(lowat), 0, 1u << 24, "load control low watermark on Qlen, packets"},
-    {"nic.lc_step", K_U32, F(lc_step), 1, 1u << 20, "connections per Soft-limit move"},
+    {"nic.hiwat", K_U32, F(hiwat), 1, 1u << 24, "load control L: high watermark on Qlen, packets"},
+    {"nic.lowat", K_U32, F(lowat), 0, 1u << 24, "load control L: low watermark on Qlen, packets"},
+    {"nic.lc_step", K_U32, F(lc_step), 1, 1u << 20,
+     "load control L: connections per Soft-limit move"},
+    {"nic.lc_target_pct", K_U32, F(lc_target_pct), 1, 100,
+     "load control A: the ceiling on the standing wait of NIC packets (the shortest over a "
+     "window), in percent of the time the NIC takes to serve its whole receive memory "
+     "(nic.rx_queue packets at its measured service time per NIC packet); 50: the other half "
+     "of the memory takes the bursts, which in the runs reach 1.3 times the standing queue "
+     "(docs/policy-engine.md)"},
+    {"nic.lc_cut_pct", K_U32, F(lc_cut_pct), 1, 100,
+     "load control A: a decrease removes this percent of the share of connections the excess "
+     "standing wait stands for, (wait - target) / wait; 25: near the target a saturated NIC's "
+     "backlog grows 2 to 4 times as fast as its connections (measured with L at 400 MIPS), so "
+     "a quarter of the share never overshoots below the target (docs/policy-engine.md)"},
+    {"nic.lc_raise_pct", K_U32, F(lc_raise_pct), 1, 100,
+     "load control A: when the queue of NIC packets ran dry, an increase adds this percent of "
+     "Cnum times the share of the window it was dry; 6, about a quarter of the cut's gain: new "
+     "connections load the NIC only once the host has answered their first request, two to five "
+     "windows later, and each window decides again (docs/policy-engine.md)"},
     {"nic.rx_queue", K_U32, F(rx_queue_packets), 1, 1u << 24,
      "NIC receive memory, packets (host and NIC packets share it)"},
     {"nic.tx_ring", K_U32, F(tx_ring), 1, 1u << 20,
@@ -147,8 +169,7 @@ static const struct key keys[] = {
      "the NIC refuses every handoff from this time on, ms (0 = never)"},
     {"fault.wire_drop_at_ms", K_U64, F(fault.wire_drop_at_ms), 0, 1ull << 40,
      "every frame on the wire is lost from this time, ms (0 = never)"},
-    {"fault.wire_drop_ms", K_U64, F(fault.wire_drop_ms), 0, 1ull << 40,
-     "for this long, ms"},
+    {"fault.wire_drop_ms", K_U64, F(fault.wire_drop_ms), 0, 1ull << 40, "for this long, ms"},
     {"fault.nic_hang_at_ms", K_U64, F(fault.nic_hang_at_ms), 0, 1ull << 40,
      "the NIC's processor stops at this time, ms (0 = never)"},
     {"fault.nic_hang_ms", K_U64, F(fault.nic_hang_ms), 0, 1ull << 40,
@@ -240,6 +261,9 @@ void sim_config_defaults(struct sim_config *c)
     c->hiwat = 1024;
     c->lowat = 512;
     c->lc_step = 16;
+    c->lc_target_pct = 50;
+    c->lc_cut_pct = 25;
+    c->lc_raise_pct = 6;
     c->rx_queue_packets = 2048;
     c->tx_ring = 512;
     c->stream_kbps = 2000;
@@ -343,11 +367,12 @@ int sim_config_shorthand(struct sim_config *c, const char *text, struct sim_conf
         return -1;
     }
     t.host_first = field[2][0] == 'P';
-    if (strcmp(field[3], "L") && strcmp(field[3], "N")) {
-        fail(err, "'%s': load control '%s' must be L or N", text, field[3]);
+    int lc = ho_lc_find(field[3]);
+    if (lc < 0) {
+        fail(err, "'%s': load control '%s' must be L, A or N", text, field[3]);
         return -1;
     }
-    t.load_control = field[3][0] == 'L';
+    t.load_control = (uint8_t)lc;
     if (ho_sel_parse(field[4], &t.selection) != 0 || t.selection.kind == HO_SEL_NEVER) {
         fail(err, "'%s': selection policy '%s' must be FCFS, Tn or Bn with n >= 1", text,
              field[4]);
@@ -365,8 +390,8 @@ int sim_config_shorthand(struct sim_config *c, const char *text, struct sim_conf
 const char *sim_config_name(const struct sim_config *c, char *buf, size_t len)
 {
     char sel[16];
-    snprintf(buf, len, "%s-%u-%c-%c-%s-%u", sim_workload_name(c->workload), c->nic_conns,
-             c->host_first ? 'P' : 'N', c->load_control ? 'L' : 'N',
+    snprintf(buf, len, "%s-%u-%c-%s-%s-%u", sim_workload_name(c->workload), c->nic_conns,
+             c->host_first ? 'P' : 'N', ho_lc_kind_name((enum ho_lc_kind)c->load_control),
              ho_sel_format(&c->selection, sel, sizeof sel), c->nic_mips);
     return buf;
 }
@@ -454,6 +479,21 @@ int sim_config_set(struct sim_config *c, const char *key, const char *value,
         c->restore = (uint8_t)r;
         return 0;
     }
+    case K_LOADCTL: {
+        int lc = ho_lc_find(value);
+        if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1")) {
+            lc = HO_LC_FIGURE3;
+        } else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0")) {
+            lc = HO_LC_NONE;
+        }
+        if (lc < 0) {
+            fail(err, "'%s': expected L, A or N (or true for L, false for N), got '%s'", key,
+                 value);
+            return -1;
+        }
+        c->load_control = (uint8_t)lc;
+        return 0;
+    }
     case K_SELECTION:
         if (ho_sel_parse(value, &c->selection) != 0) {
             fail(err, "'%s': expected FCFS, NEVER, Tn or Bn with n >= 1, got '%s'", key, value);
@@ -484,7 +524,15 @@ int sim_config_check(const struct sim_config *c, struct sim_config_err *err)
         fail(err, "nic.lowat (%u) must be below nic.hiwat (%u)", c->lowat, c->hiwat);
         return -1;
     }
-    if (c->load_control && c->hiwat >= c->rx_queue_packets) {
+    if (c->load_control == HO_LC_ADAPTIVE &&
+        (uint64_t)c->rx_queue_packets * c->lc_target_pct / 100 == 0) {
+        fail(err,
+             "nic.lc_target_pct (%u) of nic.rx_queue (%u) comes to no packet: load control A "
+             "needs a target of at least one",
+             c->lc_target_pct, c->rx_queue_packets);
+        return -1;
+    }
+    if (c->load_control == HO_LC_FIGURE3 && c->hiwat >= c->rx_queue_packets) {
         fail(err,
              "nic.hiwat (%u) must be below nic.rx_queue (%u): load control must act "
              "before the queue drops",
@@ -798,6 +846,9 @@ static void describe_value(const struct sim_config *c, const struct key *k, FILE
     case K_RESTORE:
         fputs(ho_nic_restore_name((enum ho_nic_restore)c->restore), out);
         break;
+    case K_LOADCTL:
+        fputs(ho_lc_kind_name((enum ho_lc_kind)c->load_control), out);
+        break;
     case K_PATH:
         fputs(field, out);
         break;
@@ -838,6 +889,9 @@ void sim_config_nic_params(const struct sim_config *c, struct ho_nic_params *p)
         .hiwat = c->hiwat,
         .lowat = c->lowat,
         .lc_step = c->lc_step,
+        .lc_target_pct = c->lc_target_pct,
+        .lc_cut_pct = c->lc_cut_pct,
+        .lc_raise_pct = c->lc_raise_pct,
         .rx_queue = c->rx_queue_packets,
         .tx_ring = c->tx_ring,
         .virtual_payload = true,

@@ -49,8 +49,9 @@ done
 
 # Load control and selection are the firmware's and the OS side's: nothing in the simulator
 # calls them, and what calls them knows nothing of the simulator. (A configuration may name a
-# selection policy: ho_sel_parse and ho_sel_format only read and write its name.)
-policy_calls='\b(ho_lc_[a-z_]+|ho_sel_(init|set_port|policy_for|advertised|established|enqueued|enqueued_bytes|reply|left_nic))\('
+# policy: ho_sel_parse, ho_sel_format, ho_lc_find and ho_lc_kind_name only read and write its
+# name.)
+policy_calls='\b(ho_lc_(params_default|init|packet|admit|conn_end|dequeue|advert|state|soft_limit|cnum|kind)|ho_sel_(init|set_port|policy_for|advertised|established|enqueued|enqueued_bytes|reply|left_nic))\('
 for f in $(grep -lE "$policy_calls" src/*/*.c); do
     case "$f" in
     src/policy/*) continue ;;

@@ -109,7 +109,7 @@ static void test_every_arrow_of_figure_3(void **state)
             .lowat = LOWAT,
             .step = STEP,
             .min_soft_limit = FLOOR,
-            .enabled = true,
+            .kind = HO_LC_FIGURE3,
             .trace = count_trace,
             .trace_ctx = &traces,
         };
@@ -200,7 +200,7 @@ static void test_disabled_is_fixed_at_hard_limit(void **state)
     (void)state;
     struct ho_lc_params p;
     ho_lc_params_default(&p, 8);
-    p.enabled = false;
+    p.kind = HO_LC_NONE;
     struct ho_lc lc;
     assert_int_equal(ho_lc_init(&lc, &p), HO_OK);
     for (int i = 0; i < 8; i++) {

@@ -123,7 +123,7 @@ static void test_load_control_policy_from_params(void **state)
     p.lowat = 10;
     struct ho_lc fig3, none;
     assert_int_equal(ho_lc_init(&fig3, &p), HO_OK);
-    p.enabled = false;
+    p.kind = HO_LC_NONE;
     assert_int_equal(ho_lc_init(&none, &p), HO_OK);
     assert_int_equal(ho_lc_kind(&fig3), HO_LC_FIGURE3);
     assert_int_equal(ho_lc_kind(&none), HO_LC_NONE);

@@ -120,7 +120,7 @@ static void test_file_errors(void **state)
         {"base = W-0-N-N-FCFS-400\nrun.seed = 99999999999999999999999\n", ":2: 'run.seed'"},
         {"base = W-0-N-N-FCFS-400\nnic.hiwat = 4294967296\n", ":2: 'nic.hiwat'"},
         {"base = W-0-N-N-FCFS-400\nwire.rate_bps = 0\n", ":2: 'wire.rate_bps'"},
-        {"base = W-0-N-N-FCFS-400\nnic.load_control = maybe\n", "expected true or false"},
+        {"base = W-0-N-N-FCFS-400\nnic.load_control = maybe\n", "expected L, A or N"},
         {"base = W-0-N-N-FCFS-400\n\nnic.hiwat = 5\nnic.hiwat = 6\n",
          ":4: 'nic.hiwat' given twice"},
         {"base = W-0-N-N-FCFS-400\nbase = W-1-N-N-FCFS-400\n", ":2: 'base' given twice"},
