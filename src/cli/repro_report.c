@@ -1365,7 +1365,11 @@ static const char *const step_rules[] = {"none", "queued", "rate", "idle"};
 static const char *const today_wires[] = {"25000000000", "100000000000"};
 static const char *const today_wire_names[] = {"25 Gb/s", "100 Gb/s"};
 static const unsigned today_mips[] = {1000, 2000, 4000};
-static const char *const today_kinds[] = {"0-N-N-FCFS", "4096-P-L-FCFS", "256-P-L-B8"};
+static const char *const today_kinds[] = {"0-N-N-FCFS", "4096-P-L-FCFS", "256-P-L-B8",
+                                          "4096-P-A-FCFS"};
+#define TODAY_KINDS_ALL_WIRES 3 /* A runs on the first wire only: the wire changes nothing */
+static const char *const a_workloads[] = {"W", "I", "S", "D"};
+static const unsigned a_mips[] = {400, 600, 800};
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static void step_name(char *buf, size_t len, unsigned rule)
@@ -1398,10 +1402,21 @@ int repro_beyond_config(unsigned i, char *buf, size_t len, bool *timeseries)
         return 1;
     }
     i -= NELEM(step_rules);
-    unsigned per_wire = NELEM(today_mips) * NELEM(today_kinds);
+    unsigned per_wire = NELEM(today_mips) * TODAY_KINDS_ALL_WIRES;
     if (i < NELEM(today_wires) * per_wire) {
-        today_name(buf, len, i / per_wire, i % per_wire / NELEM(today_kinds),
-                   i % NELEM(today_kinds));
+        today_name(buf, len, i / per_wire, i % per_wire / TODAY_KINDS_ALL_WIRES,
+                   i % TODAY_KINDS_ALL_WIRES);
+        return 1;
+    }
+    i -= NELEM(today_wires) * per_wire;
+    if (i < NELEM(today_mips)) {
+        today_name(buf, len, 0, i, 3);
+        return 1;
+    }
+    i -= NELEM(today_mips);
+    if (i < NELEM(a_workloads) * NELEM(a_mips)) {
+        snprintf(buf, len, "%s-4096-P-A-FCFS-%u", a_workloads[i / NELEM(a_mips)],
+                 a_mips[i % NELEM(a_mips)]);
         return 1;
     }
     return 0;
@@ -1451,7 +1466,8 @@ static void section_beyond(const struct repro_view *v, FILE *f)
     fprintf(f, "## Beyond the paper\n\n"
                "What the paper proposes or leaves open, on the same model and cost model: a "
                "selection policy that knows the size of what a connection is about to send, "
-               "active restoration, and the paper's question at today's hardware. The policies "
+               "load control without hand-set watermarks, active restoration, and the paper's "
+               "question at today's hardware. The policies "
                "are plug-ins (`docs/policies.md`); every configuration below is a shorthand "
                "with `key=value` overrides that `handoff run` takes as it is.\n\n");
 
@@ -1483,6 +1499,34 @@ static void section_beyond(const struct repro_view *v, FILE *f)
             100 * (our(v, sel[2], "requests_per_s") / fc - 1),
             100 * our(v, sel[3], "nic_packet_share"),
             our(v, sel[3], "handoffs") + our(v, sel[3], "conns_given_back"));
+
+    /* Adaptive load control. */
+    fprintf(f, "### Adaptive load control: A\n\n"
+               "A steers the Soft limit from the NIC's own queueing delay, with no watermarks "
+               "(`docs/policy-engine.md`): one set of constants for every workload and NIC speed, "
+               "against the paper's machine (L, Hiwat 1024 and Lowat 512) in Figure 8's "
+               "configurations. `bench/lc_adaptive.sh` compares A with nine hand-set watermark "
+               "pairs at each point, and the Soft limit's swings over time.\n\n");
+    fprintf(f, "| workload | NIC MIPS | L: requests/s | A: requests/s | A vs L | L: Soft limit "
+               "(mean) | A: Soft limit (mean) |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    double amin = 1e9, amax = -1e9;
+    for (unsigned w = 0; w < NELEM(a_workloads); w++) {
+        for (unsigned m = 0; m < NELEM(a_mips); m++) {
+            char l[64], a[64];
+            snprintf(l, sizeof l, "%s-4096-P-L-FCFS-%u", a_workloads[w], a_mips[m]);
+            snprintf(a, sizeof a, "%s-4096-P-A-FCFS-%u", a_workloads[w], a_mips[m]);
+            double rl = our(v, l, "requests_per_s"), ra = our(v, a, "requests_per_s");
+            double d = 100 * (ra / rl - 1);
+            amin = d < amin ? d : amin;
+            amax = d > amax ? d : amax;
+            fprintf(f, "| %s | %u | %.0f | %.0f | %+.1f %% | %.0f | %.0f |\n", a_workloads[w],
+                    a_mips[m], rl, ra, d, our(v, l, "soft_limit_mean"),
+                    our(v, a, "soft_limit_mean"));
+        }
+    }
+    fprintf(f, "\nWithout retuning between the 12 points, A completes from %+.1f %% to %+.1f %% "
+               "of L's requests.\n\n",
+            amin, amax);
 
     /* Active restoration. */
     struct sim_config dc;
@@ -1536,8 +1580,9 @@ static void section_beyond(const struct repro_view *v, FILE *f)
             "cycles and instructions): W, no handoff against load control with first-come "
             "selection (4096-P-L-FCFS) and size-aware selection on 256 slots (256-P-L-B8).\n\n");
     fprintf(f, "| wire | NIC MIPS | no handoff: requests/s | host idle %% | 4096-P-L-FCFS | vs "
-               "none | NIC idle %% | 256-P-L-B8 | vs none | NIC idle %% |\n"
-               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+               "none | NIC idle %% | 256-P-L-B8 | vs none | NIC idle %% | 4096-P-A-FCFS | vs "
+               "none |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     double gain[NELEM(today_wires)][NELEM(today_mips)][2], idle[NELEM(today_mips)];
     double wire_diff = 0; /* the largest difference the wire makes, % */
     for (unsigned w = 0; w < NELEM(today_wires); w++) {
@@ -1548,12 +1593,20 @@ static void section_beyond(const struct repro_view *v, FILE *f)
             today_name(n2, sizeof n2, w, m, 2);
             double r0 = our(v, n0, "requests_per_s"), r1 = our(v, n1, "requests_per_s"),
                    r2 = our(v, n2, "requests_per_s");
-            fprintf(f, "| %s | %u | %.0f | %.0f | %.0f | %+.1f %% | %.0f | %.0f | %+.1f %% | %.0f |\n",
+            fprintf(f, "| %s | %u | %.0f | %.0f | %.0f | %+.1f %% | %.0f | %.0f | %+.1f %% | %.0f |",
                     today_wire_names[w], today_mips[m], r0, our(v, n0, "host_idle_pct"), r1,
                     100 * (r1 / r0 - 1), our(v, n1, "nic_idle_pct"), r2, 100 * (r2 / r0 - 1),
                     our(v, n2, "nic_idle_pct"));
+            if (w == 0) {
+                char n3[160];
+                today_name(n3, sizeof n3, w, m, 3);
+                double r3 = our(v, n3, "requests_per_s");
+                fprintf(f, " %.0f | %+.1f %% |\n", r3, 100 * (r3 / r0 - 1));
+            } else {
+                fprintf(f, " | |\n");
+            }
             if (w > 0) {
-                for (unsigned k = 0; k < NELEM(today_kinds); k++) {
+                for (unsigned k = 0; k < TODAY_KINDS_ALL_WIRES; k++) {
                     char a[160], b[160];
                     today_name(a, sizeof a, 0, m, k);
                     today_name(b, sizeof b, w, m, k);
