@@ -1578,7 +1578,8 @@ static void section_beyond(const struct repro_view *v, FILE *f)
             "`host.l2_bytes`: every connection's state fits), 25 and 100 Gb/s wires and NICs "
             "of 1 to 4 billion instructions a second, with the same per-operation costs (in "
             "cycles and instructions): W, no handoff against load control with first-come "
-            "selection (4096-P-L-FCFS) and size-aware selection on 256 slots (256-P-L-B8).\n\n");
+            "selection (4096-P-L-FCFS), size-aware selection on 256 slots (256-P-L-B8) and "
+            "adaptive load control (4096-P-A-FCFS, on the first wire).\n\n");
     fprintf(f, "| wire | NIC MIPS | no handoff: requests/s | host idle %% | 4096-P-L-FCFS | vs "
                "none | NIC idle %% | 256-P-L-B8 | vs none | NIC idle %% | 4096-P-A-FCFS | vs "
                "none |\n"
