@@ -76,7 +76,8 @@ struct sim_metrics {
     uint64_t conns_restored;      /* connections the NIC gave back (RESTORE), asked or not */
     uint64_t conns_uploaded;      /* of those, unasked (fault.nic_upload_at_ms, nic.restore) */
     uint64_t conns_shed;          /* of those, by active restoration (nic.restore) */
-    uint64_t conns_given_back;    /* asked back by the host when their transfer had ended (Bn) */
+    uint64_t conns_given_back;    /* asked back by the host when their transfer had ended (Bn),
+                                     while measuring (as handoffs) */
     double fault_detect_ms;       /* from a reset to the host taking its FW_UP, or from a hang to
                                      the watchdog's reset; -1: none */
     double fault_recovery_ms;     /* from the fault until requests per 100 ms are back to 95 % of

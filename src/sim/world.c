@@ -48,7 +48,7 @@ struct sim_world {
 
     /* The measured window, and what was counted before it opened. */
     uint64_t measure_start_ns, measure_end_ns;
-    uint64_t retrans_base, nic_retrans_base, host_pkts_base, ifq_drops_base;
+    uint64_t retrans_base, nic_retrans_base, host_pkts_base, ifq_drops_base, given_back_base;
     double soft_sum, cnum_sum;
     uint64_t nsamples;
     uint64_t host_busy_prev, nic_busy_prev, host_elapsed_prev, nic_elapsed_prev;
@@ -90,6 +90,7 @@ static void start_measuring(struct sim_world *w, uint64_t now)
     w->nic_retrans_base = nic_retransmits(w);
     w->host_pkts_base = oi.pkts;
     w->ifq_drops_base = oi.ifq_drops;
+    w->given_back_base = oi.given_back;
     w->host_busy_prev = w->nic_busy_prev = 0;
     w->host_elapsed_prev = w->nic_elapsed_prev = 0;
 }
@@ -636,7 +637,7 @@ void sim_world_metrics(const struct sim_world *w, struct sim_metrics *m)
     m->nic_watchdog_resets = oi.watchdog_resets;
     m->conns_uploaded = oi.uploaded;
     m->conns_shed = ni.shed;
-    m->conns_given_back = oi.given_back;
+    m->conns_given_back = oi.given_back - w->given_back_base;
     m->conns_restored = oi.restored;
     const struct sim_faults *f = &w->cfg.fault;
     /* The fault the recovery is timed from: the first configured, in this order. */
