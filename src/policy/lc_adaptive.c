@@ -29,6 +29,11 @@
  * The room counts as used when Soft limit - Cnum is no more than the handoffs of one window,
  * the ones the host may have sent and the NIC not yet taken. A window with no NIC packet at all
  * while the queue is empty is dry.
+ *
+ * Until its first window has closed the policy knows nothing of the NIC's speed, and a flood of
+ * connections (clients that open theirs at once and keep them) could all be admitted before it
+ * judges anything: the brake stops admission at Cnum (in MONITOR) at a handoff that finds more
+ * than the target's worth of packets, p.target_pkts, on the receive queue.
  */
 #include <string.h>
 
@@ -191,7 +196,13 @@ static bool adaptive_evaluate(const struct ho_lc *lc, union ho_lc_area *mine,
     account(&a, in);
     bool moved = false;
     struct verdict v;
-    if (lc->state == HO_LC_DECREASE) {
+    if (in->ev == HO_LC_EV_HANDOFF && a.svc == 0 && lc->state != HO_LC_DECREASE &&
+        in->qlen > lc->p.target_pkts && lc->cnum < lc->soft_limit) {
+        /* The brake: the queue already holds more than the target's worth of packets, and
+         * the NIC is still taking connections. No more until a window has judged the load. */
+        uint32_t held = lc->cnum > lc->p.min_soft_limit ? lc->cnum : lc->p.min_soft_limit;
+        moved = held < lc->soft_limit && go(HO_LC_MONITOR, held, move);
+    } else if (lc->state == HO_LC_DECREASE) {
         /* Wait for the decrease to take effect: no decision on a window that mixes it in. */
         if (lc->cnum < lc->soft_limit) {
             restart(&a, in->now);

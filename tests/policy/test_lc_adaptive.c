@@ -247,6 +247,34 @@ static void test_dry_queue_does_not_raise_an_unused_limit(void **state)
     assert_int_equal(ho_lc_soft_limit(&lc), 900);
 }
 
+/*
+ * Before its first window A knows nothing of the NIC's speed. Connections that come in a flood
+ * (keep-alive clients opening theirs at once) are admitted until the receive queue holds more
+ * than the target's worth of packets; the next handoff then stops admission at Cnum, in
+ * MONITOR, so that the first window judges the load. Once A has measured the NIC, a queue over
+ * the target at a handoff is the windows' business, not the brake's.
+ */
+static void test_brake_before_the_first_window(void **state)
+{
+    (void)state;
+    struct ho_lc lc = machine(HARD, 0);
+    uint64_t now = T0;
+    for (uint32_t i = 0; i < 300; i++) {
+        assert_int_equal(ho_lc_admit(&lc, i / 30, now), 0); /* the queue grows to 9 */
+    }
+    assert_int_equal(ho_lc_soft_limit(&lc), HARD);
+    assert_int_equal(ho_lc_admit(&lc, TARGET + 1, now), 1);
+    assert_int_equal(ho_lc_soft_limit(&lc), 301);
+    assert_int_equal(ho_lc_state(&lc), HO_LC_MONITOR);
+    assert_int_equal(ho_lc_admit(&lc, TARGET + 1, now), HO_ELIMIT);
+
+    struct ho_lc measured = machine(800, 700);
+    now = T0;
+    assert_int_equal(busy_window(&measured, &now, 2 * SVC), 0); /* measures s: a hold */
+    assert_int_equal(ho_lc_admit(&measured, TARGET + 5, now), 0);
+    assert_int_equal(ho_lc_soft_limit(&measured), 800);
+}
+
 /* The limits: a raise stops at Hard limit, a cut at the floor, and at either nothing moves. */
 static void test_limits(void **state)
 {
@@ -432,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_between_dry_and_target_holds),
         cmocka_unit_test(test_dry_queue_raises_additively),
         cmocka_unit_test(test_dry_queue_does_not_raise_an_unused_limit),
+        cmocka_unit_test(test_brake_before_the_first_window),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_random_events_stay_in_bounds),
         cmocka_unit_test(test_l_and_n_ignore_dequeues),
