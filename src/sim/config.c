@@ -345,9 +345,11 @@ int sim_config_shorthand(struct sim_config *c, const char *text, struct sim_conf
     }
     if (n != 6) {
         fail(err,
-             "'%s': a shorthand has six fields, Workload-NICConnections-Priority-LoadControl-"
-             "Selection-MIPS (e.g. W-4096-P-L-FCFS-400)",
-             text);
+             "'%s': a shorthand has six fields separated by '-', Workload-NICConnections-"
+             "Priority-LoadControl-Selection-MIPS (e.g. W-4096-P-L-FCFS-400); %s",
+             text,
+             n < 6 ? "this has fewer"
+                   : "this has more (a parameter such as Tn's or Bn's n takes no sign)");
         return -1;
     }
     struct sim_config t = *c;

@@ -103,6 +103,7 @@ expect 2 "handoff run" "--pcap-snaplen needs --pcap FILE" -- run W-0-N-N-FCFS-40
 # ---- run: shorthands and overrides -----------------------------------------------------------
 expect 2 "handoff run" "unknown workload 'X'" -- run X-0-N-N-FCFS-400
 expect 2 "handoff run" "a shorthand has six fields" -- run W-0-N-N
+expect 2 "handoff run" "this has more (a parameter such as Tn's or Bn's n takes no sign)" -- run W-256-P-L-B-1-400
 expect 2 "handoff run" "NIC MIPS '0' is not an integer in [1, 100000]" -- run W-0-N-N-FCFS-0
 expect 2 "handoff run" "unknown key 'nic.bogus'" -- run W-0-N-N-FCFS-400,nic.bogus=1
 expect 2 "handoff run" "override 'nic.hiwat' is not key=value" -- run W-0-N-N-FCFS-400,nic.hiwat
