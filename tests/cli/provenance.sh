@@ -171,10 +171,10 @@ wait $pid
 st=$?
 set -e
 [ $st -eq 130 ] || fail "reproduce stopped by SIGINT exited $st: $(cat err)"
-grep -q "^handoff reproduce: interrupted by SIGINT: [0-9]* of 123 runs done, [0-9]* missing: [A-Z]-[0-9]*-.* seed 1" err ||
+grep -q "^handoff reproduce: interrupted by SIGINT: [0-9]* of 127 runs done, [0-9]* missing: [A-Z]-[0-9]*-.* seed 1" err ||
     fail "the missing runs not named: $(cat err)"
 grep -q "wrote r/report.md with the runs done, marked incomplete" err || fail "no report said: $(cat err)"
-grep -q '^\*\*Incomplete: the run was interrupted.\*\* [0-9]* of its 123 runs are missing' r/report.md ||
+grep -q '^\*\*Incomplete: the run was interrupted.\*\* [0-9]* of its 127 runs are missing' r/report.md ||
     fail "the report is not marked incomplete"
 [ "$(grep -c '"config"' r/results.json)" -eq "$(ls r/runs | wc -l)" ] ||
     fail "results.json does not hold exactly the runs done"

@@ -48,12 +48,12 @@ grep -qE "claims reproduced within their bands" "$r" || fail "no claims summary"
 tcp_rx=$("$bin" run --print-config W-0-N-N-FCFS-400 | awk '$1 == "cost.nic_tcp_rx" { print $3 }')
 [ -n "$tcp_rx" ] || fail "--print-config lacks cost.nic_tcp_rx"
 grep -q "^| \`cost.nic_tcp_rx\` | $tcp_rx |" "$r" || fail "report lacks the cost model"
-# 60 configurations of the paper, 12 with handoff rerun at two NIC-cost scales, and 39 beyond it.
-[ "$(ls "$tmp/out/runs" | wc -l)" -eq 123 ] || fail "expected 123 runs, got $(ls "$tmp/out/runs" | wc -l)"
+# 60 configurations of the paper, 12 with handoff rerun at two NIC-cost scales, and 43 beyond it.
+[ "$(ls "$tmp/out/runs" | wc -l)" -eq 127 ] || fail "expected 127 runs, got $(ls "$tmp/out/runs" | wc -l)"
 [ -s "$tmp/out/runs/W-1024-N-N-FCFS-400,cost.nic_scale_pct=200-s1.json" ] ||
     fail "no sensitivity run"
 [ -s "$tmp/out/results.json" ] || fail "no results.json"
-[ "$(grep -c '"config"' "$tmp/out/results.json")" -eq 123 ] || fail "results.json incomplete"
+[ "$(grep -c '"config"' "$tmp/out/results.json")" -eq 127 ] || fail "results.json incomplete"
 [ -s "$tmp/out/timeseries/W-4096-P-L-FCFS-400,workload.streams=256,step.nic_mips_at_ms=1500,step.nic_mips=200,nic.restore=queued.csv" ] ||
     fail "no time series of the load step"
 [ -s "$tmp/out/timeseries/W-4096-P-L-FCFS-400.csv" ] || fail "no Figure 6 time series"
@@ -62,7 +62,7 @@ grep -q "^| \`cost.nic_tcp_rx\` | $tcp_rx |" "$r" || fail "report lacks the cost
 grep -q '"configuration": {' "$tmp/out/runs/W-0-N-N-FCFS-400-s1.json" &&
     grep -q '"warmup_packets": 2000' "$tmp/out/runs/W-0-N-N-FCFS-400-s1.json" ||
     fail "a run's file lacks its provenance"
-[ "$(grep -c '"version":' "$tmp/out/results.json")" -eq 123 ] || fail "results.json lacks versions"
+[ "$(grep -c '"version":' "$tmp/out/results.json")" -eq 127 ] || fail "results.json lacks versions"
 head -1 "$tmp/out/timeseries/W-4096-P-L-FCFS-400.csv" | grep -q '^# handoff-provenance {' ||
     fail "the time series lacks its provenance"
 grep -q "^## Provenance" "$r" || fail "the report lacks its provenance"
@@ -71,7 +71,7 @@ grep -q '^| W-1024-N-N-FCFS-400,cost.nic_scale_pct=150 | `cost.nic_scale_pct = 1
 # --resume: nothing to run again, the same results.
 cp "$tmp/out/results.json" "$tmp/results.before"
 "$bin" reproduce --out "$tmp/out" --seeds 1 --warmup 2000 --measure 4000 --resume 2>"$tmp/err" >/dev/null
-grep -q "kept 123 runs already done by this version with the same configuration (--resume); 0 to run" \
+grep -q "kept 127 runs already done by this version with the same configuration (--resume); 0 to run" \
     "$tmp/err" || fail "reproduce --resume: $(cat "$tmp/err")"
 cmp -s "$tmp/out/results.json" "$tmp/results.before" || fail "--resume changed results.json"
 if command -v gnuplot >/dev/null; then
@@ -98,13 +98,13 @@ for i in 1 2; do
     "$bin" sweep run --seeds 1 --warmup 2000 --measure 4000 --shard $i/2 --jobs 1 --quiet \
         --out "$tmp/s$i"
 done
-[ "$(ls "$tmp/s1/runs" | wc -l)" -eq 62 ] || fail "shard 1 should hold 62 runs"
+[ "$(ls "$tmp/s1/runs" | wc -l)" -eq 64 ] || fail "shard 1 should hold 64 runs"
 "$bin" sweep merge --seeds 1 --warmup 2000 --measure 4000 --quiet --out "$tmp/merged" \
     "$tmp/s1" "$tmp/s2"
 cmp -s "$tmp/out/results.json" "$tmp/merged/results.json" || fail "merged shards differ"
 grep -q "^## Table 1" "$tmp/merged/report.md" || fail "merged report lacks Table 1"
-[ "$("$bin" sweep list | wc -l)" -eq 369 ] || fail "sweep list: expected 369 jobs"
-[ "$("$bin" sweep list --set beyond | wc -l)" -eq 117 ] || fail "sweep list --set beyond: expected 117 jobs"
+[ "$("$bin" sweep list | wc -l)" -eq 381 ] || fail "sweep list: expected 381 jobs"
+[ "$("$bin" sweep list --set beyond | wc -l)" -eq 129 ] || fail "sweep list --set beyond: expected 129 jobs"
 rm -rf "$tmp/s2/runs/W-0-N-N-FCFS-400-s1.json" "$tmp/s1/runs/W-0-N-N-FCFS-400-s1.json"
 set +e
 "$bin" sweep merge --seeds 1 --quiet --out "$tmp/m2" "$tmp/s1" "$tmp/s2" 2>"$tmp/err"
