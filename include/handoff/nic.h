@@ -244,9 +244,10 @@ void ho_nic_forward(struct ho_nic *n, struct ho_pkt *p, uint64_t now);
  * then its state, with the bytes it still has to send, in a RESTORE message, and it leaves the
  * NIC. A SEND, CLOSE or RESTORE_REQUEST for a connection that has ended on the NIC meanwhile
  * is late, not wrong: it is dropped and counted (its CLOSED is on its way to the driver); so is
- * a RESTORE_REQUEST for one that can no longer move (in TIME_WAIT: its CLOSED will follow). A packet
- * queued on NIC_RX whose connection is no longer on the NIC when its turn comes (restored, ended,
- * lost in a reset) goes to the host.
+ * a RESTORE_REQUEST for one that can no longer move (in TIME_WAIT: its CLOSED will follow). The
+ * packets of a restored connection waiting on NIC_RX become host packets at once (HOST_RX, in
+ * their arrival order): they leave Qlen. A packet queued on NIC_RX whose connection is no longer
+ * on the NIC when its turn comes (ended, lost in a reset) goes to the host.
  */
 int ho_nic_cmd(struct ho_nic *n, const uint8_t *msg, uint32_t len, uint64_t now);
 

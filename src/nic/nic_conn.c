@@ -259,12 +259,26 @@ bool nic_takes(const struct ho_nic *n, unsigned type)
                          type == HO_CMD_RESTORE_REQUEST));
 }
 
-/* RESTORE_REQUEST: the connection goes back to the host with its state. */
+static bool same_tuple(const struct tcpe_tuple *a, const struct tcpe_tuple *b)
+{
+    return a->local_ip == b->local_ip && a->remote_ip == b->remote_ip &&
+           a->local_port == b->local_port && a->remote_port == b->remote_port;
+}
+
+/* A received packet of the connection whose tuple (from our side) is ctx. */
+static bool of_tuple(void *ctx, const struct ho_sched_item *it)
+{
+    const struct ho_pkt *p = (const struct ho_pkt *)(uintptr_t)it->handle;
+    struct tcpe_tuple key = ho_lookup_key_from_rx(&p->seg);
+    return same_tuple(&key, ctx);
+}
+
 /* Gives the connection of slot s back to the driver: what it received first (RECV), then its
  * state (RESTORE, for reason), and it leaves the NIC. */
 static void restore_slot(struct ho_nic *n, struct nic_slot *s, uint8_t reason)
 {
     uint32_t ns = (uint32_t)(s - n->slots);
+    struct tcpe_tuple tuple = s->tuple;
     deliver(n, s); /* what it received reaches the host before its state */
     ack_flush(n);
     int len = tcpe_export(s->conn, n->now, NULL, 0);
@@ -284,12 +298,17 @@ static void restore_slot(struct ho_nic *n, struct nic_slot *s, uint8_t reason)
     n->restored++;
     int rc = ho_lookup_remove(n->lookup, &s->tuple);
     HO_ASSERT(rc == (int)ns, "lookup entry of NIC connection %u missing (%d)", ns, rc);
-    nic_advertise(n, ho_lc_conn_end(&n->lc, ho_sched_qlen(n->q), n->now));
     tcpe_detach(s->conn);
     n->slot_of_host[s->host_id] = UINT32_MAX;
     memset(s, 0, sizeof *s);
     s->next_free = n->free_slot;
     n->free_slot = ns;
+    /* Its packets waiting on the receive queue are host packets now: they leave Qlen, and reach
+     * the host as a host packet would (ahead of NIC work, under host-first). */
+    (void)ho_sched_move(n->q, HO_SCHED_NIC_RX, HO_SCHED_HOST_RX, of_tuple, &tuple);
+    /* Load control hears of the end last: a lower Soft limit it advertises may give more
+     * connections back (nic_shed), and this one must be gone from the slots by then. */
+    nic_advertise(n, ho_lc_conn_end(&n->lc, ho_sched_qlen(n->q), n->now));
 }
 
 static void take_restore_request(struct ho_nic *n, const struct ho_cmd_restore_request *r)
@@ -381,15 +400,6 @@ static struct nic_slot *pick_victim(struct ho_nic *n)
     return best;
 }
 
-/* A received packet whose connection is no longer on the NIC. */
-static bool left_nic(void *ctx, const struct ho_sched_item *it)
-{
-    struct ho_nic *n = ctx;
-    const struct ho_pkt *p = (const struct ho_pkt *)(uintptr_t)it->handle;
-    struct tcpe_tuple key = ho_lookup_key_from_rx(&p->seg);
-    return ho_lookup_find(n->lookup, &key) < 0;
-}
-
 void nic_shed(struct ho_nic *n)
 {
     if (n->p.restore == HO_NIC_RESTORE_NONE || n->shedding || !n->stack || n->awaiting_init) {
@@ -411,9 +421,6 @@ void nic_shed(struct ho_nic *n)
         }
         restore_slot(n, s, HO_CMD_RESTORE_OVERLOAD);
         moved++;
-        /* Its packets waiting on the receive queue are host packets now: they leave Qlen, and
-         * reach the host as a host packet would (ahead of NIC work, under host-first). */
-        (void)ho_sched_move(n->q, HO_SCHED_NIC_RX, HO_SCHED_HOST_RX, left_nic, n);
     }
     /* Each export costs what a RESTORE_REQUEST's does, owed like a timer's work. */
     const struct ho_nic_costs *k = &n->p.costs;
@@ -421,12 +428,6 @@ void nic_shed(struct ho_nic *n)
     n->shed += moved;
     n->shedding = false;
     nic_tcp_rearm(n);
-}
-
-static bool same_tuple(const struct tcpe_tuple *a, const struct tcpe_tuple *b)
-{
-    return a->local_ip == b->local_ip && a->remote_ip == b->remote_ip &&
-           a->local_port == b->local_port && a->remote_port == b->remote_port;
 }
 
 static void take_handoff(struct ho_nic *n, const struct ho_cmd *cmd)

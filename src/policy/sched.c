@@ -295,6 +295,15 @@ int ho_sched_move(struct ho_sched *s, enum ho_sched_queue from, enum ho_sched_qu
         return HO_EINVAL;
     }
     struct ho_sched_ring *rf = &s->ring[from], *rt = &s->ring[to];
+    /* Most calls move nothing: look before rebuilding the rings. */
+    uint32_t first = 0, at = rf->head;
+    while (first < rf->len && !pick(ctx, &rf->items[at])) {
+        first++;
+        at = at + 1 == rf->cap ? 0 : at + 1;
+    }
+    if (first == rf->len) {
+        return 0;
+    }
     struct ho_sched_item *keep = malloc(((size_t)rf->len + rt->len + 1) * sizeof *keep);
     struct ho_sched_item *moved = malloc(((size_t)rf->len + 1) * sizeof *moved);
     if (keep == NULL || moved == NULL) {

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handoff/loadctl.h"
 #include "handoff/rng.h"
 #include "handoff/sim_config.h"
 #include "handoff/sim_world.h"
@@ -239,6 +240,18 @@ static void soak_draw(uint64_t run, struct soak_case *k)
     if (ho_rng_below(&lr, 4) == 0) {
         spec_add(k, ",os.selection=B%llu", (unsigned long long)log_uniform(&lr, 1, 64));
     }
+    /* Adaptive load control in place of the shorthand's, in a quarter of the runs, with its
+     * constants drawn in half of those. */
+    if (ho_rng_below(&lr, 4) == 0) {
+        spec_add(k, ",nic.load_control=A");
+        if (coin(&lr)) {
+            /* At least 7 %: the receive memory holds 16 packets or more, and A's target must
+             * come to one. */
+            spec_set(k, "nic.lc_target_pct", 7 + ho_rng_below(&lr, 94), 50);
+            spec_set(k, "nic.lc_cut_pct", 1 + ho_rng_below(&lr, 100), 25);
+            spec_set(k, "nic.lc_raise_pct", 1 + ho_rng_below(&lr, 100), 6);
+        }
+    }
 }
 
 static bool pct_ok(double x)
@@ -306,7 +319,7 @@ static const char *metrics_problem(const struct sim_config *c, const struct sim_
 /* What a soak found, over its runs, to show that it reached the corners it is meant to. */
 struct soak_coverage {
     uint64_t runs, handed_off, dropped, overloaded_nic, slow_wire, recovered, wire_lost, watchdog,
-        restored, shed, given_back;
+        restored, shed, given_back, adaptive, adaptive_moved;
 };
 
 static void soak_one(const struct soak_case *k, bool verbose, struct soak_coverage *cov)
@@ -371,6 +384,9 @@ static void soak_one(const struct soak_case *k, bool verbose, struct soak_covera
     cov->restored += m.conns_restored > 0;
     cov->shed += m.conns_shed > 0;
     cov->given_back += m.conns_given_back > 0;
+    bool adaptive = c.load_control == HO_LC_ADAPTIVE && m.nic_connection_share > 0;
+    cov->adaptive += adaptive;
+    cov->adaptive_moved += adaptive && m.soft_limit_mean < (double)c.nic_conns;
 }
 
 static uint64_t env_u64(const char *name, uint64_t dflt)
@@ -396,13 +412,15 @@ static void test_random_configurations(void **state)
             "NIC, %llu kept its processor over 95 %% busy, %llu had a wire under 1 Gb/s, %llu "
             "took connections back after a NIC reset, %llu lost frames on the wire, %llu reset a "
             "hung NIC by the watchdog, %llu took connections back by RESTORE, %llu of them "
-            "given back by active restoration, %llu gave slots back when transfers ended\n",
+            "given back by active restoration, %llu gave slots back when transfers ended, %llu "
+            "handed off under adaptive load control (%llu of them moved the Soft limit)\n",
             (unsigned long long)first, (unsigned long long)(first + runs - 1),
             (unsigned long long)cov.handed_off, (unsigned long long)cov.dropped,
             (unsigned long long)cov.overloaded_nic, (unsigned long long)cov.slow_wire,
             (unsigned long long)cov.recovered, (unsigned long long)cov.wire_lost,
             (unsigned long long)cov.watchdog, (unsigned long long)cov.restored,
-            (unsigned long long)cov.shed, (unsigned long long)cov.given_back);
+            (unsigned long long)cov.shed, (unsigned long long)cov.given_back,
+            (unsigned long long)cov.adaptive, (unsigned long long)cov.adaptive_moved);
     assert_int_equal(cov.runs, runs);
     /* A soak of any size reaches every corner it is meant to search; a generator that stopped
      * drawing them would pass while testing nothing. */
@@ -417,7 +435,26 @@ static void test_random_configurations(void **state)
         assert_true(cov.restored > 0);
         assert_true(cov.shed > 0);
         assert_true(cov.given_back > 0);
+        assert_true(cov.adaptive > 0);
     }
+}
+
+/*
+ * Runs that once failed, replayed every time (their draws depend on the run number alone):
+ *   767: A lowered the Soft limit on the end of a connection restored on request, and active
+ *        restoration picked that same connection again before it had left its slot.
+ */
+static void test_runs_once_broken(void **state)
+{
+    (void)state;
+    static const uint64_t runs[] = {767};
+    struct soak_coverage cov = {0};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        struct soak_case k;
+        soak_draw(runs[i], &k);
+        soak_one(&k, false, &cov);
+    }
+    assert_int_equal(cov.runs, sizeof runs / sizeof runs[0]);
 }
 
 /* The generator depends on the run number alone, and different runs draw different worlds. */
@@ -448,6 +485,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_draws_are_reproducible),
+        cmocka_unit_test(test_runs_once_broken),
         cmocka_unit_test(test_random_configurations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
