@@ -118,7 +118,8 @@ struct ho_os_mem {
  * the entry points' times, ns; HO_CONN_NEVER where the event did not happen. Under the paper's
  * policies a connection is offered at most once and comes back from the NIC at most once
  * (restored, or taken back after the NIC was lost), since one that came back is not offered
- * again; a policy that offers connections again (Bn) records the last of each.
+ * again; a policy that offers connections again (Bn) records the last of each in the record's
+ * own fields, and every one in its moves.
  */
 #define HO_CONN_NEVER UINT64_MAX
 
@@ -131,6 +132,20 @@ enum ho_conn_back {
     HO_CONN_BACK_NIC_LOST = 4,  /* taken back from the state exported at handoff (NIC reset) */
     HO_CONN_NBACKS
 };
+
+/* One move of a connection: an offer, its answer and, if it went, its return (times as in the
+ * record, HO_CONN_NEVER where the event did not happen). */
+struct ho_conn_move {
+    uint64_t offered;       /* HANDOFF sent */
+    uint64_t answered;      /* HANDOFF_REPLY taken */
+    uint64_t restore_asked; /* RESTORE_REQUEST sent */
+    uint64_t back_at;       /* it came back (back != NONE) */
+    uint8_t reply;          /* enum ho_cmd_handoff_status of the reply (answered only) */
+    uint8_t back;           /* enum ho_conn_back */
+};
+
+/* The moves a record keeps: the first HO_CONN_MOVES_MAX; the rest are only counted. */
+#define HO_CONN_MOVES_MAX 1024
 
 struct ho_conn_record {
     uint32_t sock;           /* the socket's number while it lived (numbers are reused) */
@@ -146,9 +161,15 @@ struct ho_conn_record {
     uint64_t closed;         /* its socket was released; HO_CONN_NEVER while it lives */
     uint32_t handoffs;       /* offers the NIC accepted: more than one only under a policy that
                                 gives connections back when their transfer ends and offers them
-                                again (Bn); the times above are then the last offer's */
+                                again (Bn); offered to back_at are then the last offer's and
+                                what followed it, and moves holds every one */
     uint64_t bytes_in;       /* read by the application */
     uint64_t bytes_out;      /* taken from the application */
+    /* Every offer in order: kept only while the platform observes records (ops.conn_done set),
+     * else NULL and 0. They belong to the OS and stay valid until its next call. */
+    const struct ho_conn_move *moves;
+    uint32_t nmoves;
+    uint32_t moves_untold; /* offers after the first HO_CONN_MOVES_MAX, not in moves */
 };
 
 /* "requested", "overload", "error", "nic_lost", or "none". */
@@ -157,7 +178,8 @@ const char *ho_conn_back_name(enum ho_conn_back b);
 /*
  * Writes r as one line of JSON (no newline) into buf of len bytes: its times in ms since time
  * zero, null for events that did not happen, and the handoff latency (HANDOFF sent to its reply)
- * in us. Returns the length the line needs, as snprintf does (a result >= len: truncated).
+ * in us; then its moves, as an array of objects with the same keys. Returns the length the line
+ * needs, as snprintf does (a result >= len: truncated; buf may be NULL when len is 0).
  */
 int ho_conn_record_json(const struct ho_conn_record *r, char *buf, size_t len);
 

@@ -226,6 +226,14 @@ static void op_handed_off(void *ctx, uint32_t sock)
     h->handed_off++;
 }
 
+/* A time of a record as time since the host thread's start (HO_CONN_NEVER stays). */
+static void since_start(const struct emu_host *h, uint64_t *t)
+{
+    if (*t != HO_CONN_NEVER) {
+        *t = *t > h->mono_at ? *t - h->mono_at : 0;
+    }
+}
+
 /* One line of the connection log, its times from the host thread's start. */
 static void log_conn(void *ctx, const struct ho_conn_record *rec)
 {
@@ -235,18 +243,36 @@ static void log_conn(void *ctx, const struct ho_conn_record *rec)
         return;
     }
     struct ho_conn_record r = *rec;
-    uint64_t *t[] = {&r.accepted, &r.offered, &r.answered, &r.restore_asked, &r.back_at,
-                     &r.closed};
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        if (*t[i] != HO_CONN_NEVER) {
-            *t[i] = *t[i] > h->mono_at ? *t[i] - h->mono_at : 0;
+    struct ho_conn_move *moves = NULL;
+    if (r.nmoves > 0) {
+        moves = malloc(r.nmoves * sizeof *moves);
+        if (!moves) {
+            e->conn_log_errno = ENOMEM;
+            return;
         }
+        memcpy(moves, r.moves, r.nmoves * sizeof *moves);
+        r.moves = moves;
     }
-    char line[512];
-    int n = ho_conn_record_json(&r, line, sizeof line);
-    if (n <= 0 || (size_t)n >= sizeof line || fprintf(e->conn_log, "%s\n", line) < 0) {
+    since_start(h, &r.accepted);
+    since_start(h, &r.offered);
+    since_start(h, &r.answered);
+    since_start(h, &r.restore_asked);
+    since_start(h, &r.back_at);
+    since_start(h, &r.closed);
+    for (uint32_t i = 0; i < r.nmoves; i++) {
+        since_start(h, &moves[i].offered);
+        since_start(h, &moves[i].answered);
+        since_start(h, &moves[i].restore_asked);
+        since_start(h, &moves[i].back_at);
+    }
+    int n = ho_conn_record_json(&r, NULL, 0);
+    char *line = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (!line || ho_conn_record_json(&r, line, (size_t)n + 1) != n ||
+        fprintf(e->conn_log, "%s\n", line) < 0) {
         e->conn_log_errno = errno ? errno : EIO;
     }
+    free(line);
+    free(moves);
 }
 
 /* The driver takes bytes the NIC placed in a host buffer (emu_nic.c's op_host_place). */

@@ -91,6 +91,52 @@ int ho_os_msg(struct ho_os *os, const uint8_t *msg, uint32_t len, uint64_t now)
 
 /* ---- handing off ------------------------------------------------------------------------ */
 
+/* Starts the record of a move at its offer, if the platform keeps records. */
+static void move_begin(struct ho_os *os, struct os_sock *s)
+{
+    s->move_kept = false;
+    if (!os->ops.conn_done) {
+        return;
+    }
+    if (s->rec.nmoves == HO_CONN_MOVES_MAX) {
+        s->rec.moves_untold++;
+        return;
+    }
+    if (s->rec.nmoves == s->cap_move_log) {
+        uint32_t cap = s->cap_move_log ? 2 * s->cap_move_log : 2;
+        struct ho_conn_move *m = realloc(s->move_log, cap * sizeof *m);
+        HO_ASSERT(m, "out of memory for a connection's moves");
+        s->move_log = m;
+        s->cap_move_log = cap;
+    }
+    s->move_log[s->rec.nmoves++] = (struct ho_conn_move){
+        .offered = s->rec.offered,
+        .answered = HO_CONN_NEVER,
+        .restore_asked = HO_CONN_NEVER,
+        .back_at = HO_CONN_NEVER,
+    };
+    s->rec.moves = s->move_log;
+    s->move_kept = true;
+}
+
+/* The record of the move under way (the last offer's), or NULL if it is not kept. */
+static struct ho_conn_move *move_now(struct os_sock *s)
+{
+    return s->move_kept ? &s->move_log[s->rec.nmoves - 1] : NULL;
+}
+
+/* The connection came back from the NIC, for reason back. */
+static void record_back(struct ho_os *os, struct os_sock *s, enum ho_conn_back back)
+{
+    s->rec.back = (uint8_t)back;
+    s->rec.back_at = os->now;
+    struct ho_conn_move *m = move_now(s);
+    if (m) {
+        m->back = (uint8_t)back;
+        m->back_at = os->now;
+    }
+}
+
 void os_offer(struct ho_os *os, uint32_t sock)
 {
     struct os_sock *s = &os->socks[sock];
@@ -105,7 +151,12 @@ void os_offer(struct ho_os *os, uint32_t sock)
     tcpe_detach(s->conn);
     s->conn = NULL;
     s->where = OS_OFFERED;
+    /* The record's own fields tell the last offer and what followed it. */
     s->rec.offered = os->now;
+    s->rec.answered = s->rec.restore_asked = s->rec.back_at = HO_CONN_NEVER;
+    s->rec.reply = 0;
+    s->rec.back = HO_CONN_BACK_NONE;
+    move_begin(os, s);
     int rc = ho_lookup_insert(os->bypassed, &s->tuple, sock);
     HO_ASSERT(rc == HO_OK, "connection offered twice (%d)", rc);
     struct ho_cmd cmd = {.type = HO_CMD_HANDOFF};
@@ -217,6 +268,11 @@ static void handoff_answered(struct ho_os *os, const struct ho_cmd_handoff_reply
     bool accepted = r->status == HO_CMD_ACCEPTED;
     s->rec.answered = os->now;
     s->rec.reply = (uint8_t)r->status;
+    struct ho_conn_move *m = move_now(s);
+    if (m) {
+        m->answered = os->now;
+        m->reply = (uint8_t)r->status;
+    }
     s->rec.handoffs += r->status == HO_CMD_ACCEPTED;
     if (!accepted) {
         ho_lookup_remove(os->bypassed, &s->tuple);
@@ -336,6 +392,10 @@ static void restore_request(struct ho_os *os, uint32_t sock)
     struct os_sock *s = &os->socks[sock];
     s->where = OS_RESTORING;
     s->rec.restore_asked = os->now;
+    struct ho_conn_move *m = move_now(s);
+    if (m) {
+        m->restore_asked = os->now;
+    }
     struct ho_cmd cmd = {.type = HO_CMD_RESTORE_REQUEST};
     cmd.restore_request.conn_id = sock;
     cmd.restore_request.reason = HO_CMD_RREQ_RECLAIM;
@@ -423,10 +483,10 @@ static void restored(struct ho_os *os, const struct ho_cmd_restore *r)
     if (r->reason != HO_CMD_RESTORE_REQUESTED) {
         os->uploaded++;
     }
-    s->rec.back = r->reason == HO_CMD_RESTORE_REQUESTED  ? HO_CONN_BACK_REQUESTED
-                  : r->reason == HO_CMD_RESTORE_OVERLOAD ? HO_CONN_BACK_OVERLOAD
-                                                         : HO_CONN_BACK_ERROR;
-    s->rec.back_at = os->now;
+    record_back(os, s,
+                r->reason == HO_CMD_RESTORE_REQUESTED  ? HO_CONN_BACK_REQUESTED
+                : r->reason == HO_CMD_RESTORE_OVERLOAD ? HO_CONN_BACK_OVERLOAD
+                                                       : HO_CONN_BACK_ERROR);
     tell_back(os, sock, c, closed);
 }
 
@@ -484,8 +544,7 @@ static void recover(struct ho_os *os, uint32_t sock)
     }
     bool closed = sock_back(os, sock, c);
     os->conns_recovered++;
-    s->rec.back = HO_CONN_BACK_NIC_LOST;
-    s->rec.back_at = os->now;
+    record_back(os, s, HO_CONN_BACK_NIC_LOST);
     rc = tcpe_conn_resync(c, &rs, os->now);
     free(app);
     if (rc != HO_OK) {

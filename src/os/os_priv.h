@@ -81,6 +81,9 @@ struct os_sock {
     uint32_t moves;               /* handoffs accepted and restores */
     uint64_t since;               /* when it was accepted */
     struct ho_conn_record rec;    /* its life, for ops.conn_done and ho_so_record */
+    struct ho_conn_move *move_log; /* rec.moves, owned (kept while ops.conn_done is set) */
+    uint32_t cap_move_log;
+    bool move_kept;               /* the last offer is rec.moves' last entry */
 };
 
 struct ho_os {

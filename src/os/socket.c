@@ -91,6 +91,7 @@ void os_sock_free(struct ho_os *os, uint32_t sock)
     free(s->held);
     free(s->snd.buf);
     free(s->rcv.buf);
+    free(s->move_log);
     memset(s, 0, sizeof *s);
     os->free_socks[os->nfree++] = sock;
     os_app_event(os, sock, HO_SO_RELEASED);
@@ -115,6 +116,7 @@ void os_socks_fini(struct ho_os *os)
         free(s->held);
         free(s->snd.buf);
         free(s->rcv.buf);
+        free(s->move_log);
     }
     free(os->socks);
     free(os->free_socks);

@@ -176,11 +176,20 @@ static void op_handed_off(void *ctx, uint32_t sock)
 
 void host_run_log_conn(struct sim_host *h, const struct ho_conn_record *r)
 {
-    char line[512];
-    int n = ho_conn_record_json(r, line, sizeof line);
-    HO_ASSERT(n > 0 && (size_t)n < sizeof line, "connection record of %d bytes", n);
+    char small[1024];
+    char *line = small;
+    int n = ho_conn_record_json(r, line, sizeof small);
+    HO_ASSERT(n > 0, "connection record of %d bytes", n);
+    if ((size_t)n >= sizeof small) { /* many moves */
+        line = malloc((size_t)n + 1);
+        HO_ASSERT(line, "out of memory for a connection record of %d bytes", n);
+        HO_ASSERT(ho_conn_record_json(r, line, (size_t)n + 1) == n, "connection record");
+    }
     if (!h->conn_log_errno && fprintf(h->conn_log, "%s\n", line) < 0) {
         h->conn_log_errno = errno ? errno : EIO;
+    }
+    if (line != small) {
+        free(line);
     }
 }
 

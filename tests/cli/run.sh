@@ -58,6 +58,18 @@ grep -q '"closed_on":"nic"' "$tmp/c.jsonl" || fail "no connection ended on the N
 grep -q '"closed_on":null' "$tmp/c.jsonl" || fail "connections open at the end are not logged"
 grep -q '"handoffs": [1-9]' "$tmp/c.json" || fail "the JSON counts no handoff"
 grep -q '"handoff_latency_us_p50": [0-9]' "$tmp/c.json" || fail "the JSON has no latency"
+# Every move is logged: under B8, which gives slots back and offers connections again, each
+# record's moves hold exactly its accepted handoffs, and some connection moved more than once.
+"$bin" run W-256-P-L-B8-400 --warmup 2000 --measure 60000 --quiet --conn-log "$tmp/b.jsonl"
+awk '{
+        split($0, part, "\"moves\":\\[")
+        h = $0; sub(/.*"handoffs":/, "", h); h += 0
+        n = gsub(/"reply":"accepted"/, "", part[2])
+        if (n != h) { bad++ }
+        if (h > 1) { multi++ }
+     }
+     END { if (bad || !multi) { print bad + 0, multi + 0; exit 1 } }' "$tmp/b.jsonl" ||
+    fail "the moves of the log do not match its handoffs (mismatched, moved twice or more)"
 # Sockets are reused: no socket is logged twice as open at the end.
 [ -z "$(grep '"closed_ms":null' "$tmp/c.jsonl" | grep -o '^{"sock":[0-9]*' | sort | uniq -d)" ] ||
     fail "a socket logged open twice"

@@ -95,7 +95,7 @@ line_a=$(grep ":$port_a\"," "$work/conns.jsonl") || fail "big1's connection is n
 line_b=$(grep ":$port_b\"," "$work/conns.jsonl") || fail "big2's connection is not in the log"
 echo "$line_a" | grep -q '"reply":"accepted","handoff_latency_us":[0-9.]*,' ||
     fail "the log does not show big1's handoff: $line_a"
-echo "$line_a" | grep -q '"bytes_out":20[0-9][0-9][0-9][0-9][0-9]}' ||
+echo "$line_a" | grep -q '"bytes_out":20[0-9][0-9][0-9][0-9][0-9],' ||
     fail "the log does not give big1's bytes: $line_a"
 echo "$line_b" | grep -q '"reply":"accepted".*"restore_asked_ms":[0-9.]*,"back":"requested","back_ms":[0-9.]*,' ||
     fail "the log does not show big2's restore: $line_b"

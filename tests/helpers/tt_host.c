@@ -156,6 +156,13 @@ static void op_conn_done(void *ctx, const struct ho_conn_record *r)
     struct tt_host *h = ctx;
     h->nconn_done++;
     h->last_done = *r;
+    /* The OS frees the moves after the call. */
+    uint32_t n = r->nmoves < 8 ? r->nmoves : 8;
+    if (n > 0) {
+        memcpy(h->last_moves, r->moves, n * sizeof *r->moves);
+    }
+    h->last_done.moves = n ? h->last_moves : NULL;
+    h->last_done.nmoves = n;
 }
 
 const struct ho_os_ops tt_host_ops = {

@@ -86,7 +86,8 @@ struct tt_host {
     unsigned nestablished, nhanded_off;
     uint32_t last_established, last_handed_off;
     unsigned nconn_done;             /* ops.conn_done */
-    struct ho_conn_record last_done; /* the last record it gave */
+    struct ho_conn_record last_done; /* the last record it gave, its moves copied into: */
+    struct ho_conn_move last_moves[8];
     uint32_t nic_seq; /* the next message number from the "NIC" */
     uint32_t last_rx_id;
     /* The client. */

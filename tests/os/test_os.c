@@ -1761,7 +1761,14 @@ static void test_conn_record(void **state)
     assert_int_equal(r.back, HO_CONN_BACK_NONE);
     assert_true(r.closed >= t_ask + 7000 && r.closed != HO_CONN_NEVER);
     assert_true(r.closed_on_nic);
-    char line[512];
+    /* Its one move, as the record's own fields tell it. */
+    assert_int_equal(r.nmoves, 1);
+    assert_int_equal(r.moves_untold, 0);
+    assert_true(r.moves[0].offered == r.offered && r.moves[0].answered == r.answered);
+    assert_int_equal(r.moves[0].reply, HO_CMD_ACCEPTED);
+    assert_true(r.moves[0].restore_asked == t_ask && r.moves[0].back_at == HO_CONN_NEVER);
+    assert_int_equal(r.moves[0].back, HO_CONN_BACK_NONE);
+    char line[1024];
     int n = ho_conn_record_json(&r, line, sizeof line);
     assert_true(n > 0 && (size_t)n == strlen(line));
     char want[128];
@@ -1773,6 +1780,9 @@ static void test_conn_record(void **state)
              t_ask / 1e6);
     assert_non_null(strstr(line, want));
     assert_non_null(strstr(line, "\"closed_on\":\"nic\""));
+    snprintf(want, sizeof want, "\"moves\":[{\"move\":1,\"offered_ms\":%.6f,", t_acc / 1e6);
+    assert_non_null(strstr(line, want));
+    assert_non_null(strstr(line, "\"back\":\"none\",\"back_ms\":null}],\"moves_untold\":0}"));
     assert_int_equal(line[0], '{');
     assert_int_equal(line[n - 1], '}');
     /* Cut short, it says how long it would be and stays a string. */
@@ -1802,6 +1812,8 @@ static void test_conn_record(void **state)
     n = ho_conn_record_json(&r, line, sizeof line);
     assert_non_null(strstr(line, "\"offered_ms\":null,\"answered_ms\":null,\"reply\":null,"
                                  "\"handoff_latency_us\":null"));
+    assert_int_equal(r.nmoves, 0);
+    assert_non_null(strstr(line, "\"moves\":[],\"moves_untold\":0}"));
     assert_non_null(strstr(line, "\"closed_on\":\"host\""));
     plat_fini(p0);
 }
