@@ -104,7 +104,7 @@ done
 cmp -s "$tmp/out/results.json" "$tmp/merged/results.json" || fail "merged shards differ"
 grep -q "^## Table 1" "$tmp/merged/report.md" || fail "merged report lacks Table 1"
 [ "$("$bin" sweep list | wc -l)" -eq 381 ] || fail "sweep list: expected 381 jobs"
-[ "$("$bin" sweep list --set beyond | wc -l)" -eq 129 ] || fail "sweep list --set beyond: expected 129 jobs"
+[ "$("$bin" sweep list --set beyond | wc -l)" -eq 165 ] || fail "sweep list --set beyond: expected 165 jobs"
 rm -rf "$tmp/s2/runs/W-0-N-N-FCFS-400-s1.json" "$tmp/s1/runs/W-0-N-N-FCFS-400-s1.json"
 set +e
 "$bin" sweep merge --seeds 1 --quiet --out "$tmp/m2" "$tmp/s1" "$tmp/s2" 2>"$tmp/err"
