@@ -67,6 +67,8 @@ static const struct {
     [HO_CMD_CLOSE] = {5, false},
     [HO_CMD_CLOSED] = {5, false},
     [HO_CMD_ACKED] = {2, true},
+    [HO_CMD_FW_UP] = {12, false},
+    [HO_CMD_INIT] = {4, false},
 };
 
 /* Blob bytes for encoder inputs whose blob is longer than the fuzzer's input. */
@@ -124,6 +126,10 @@ static bool ref_valid(const struct ho_cmd *c)
             }
         }
         return true;
+    case HO_CMD_FW_UP:
+        return c->fw_up.boot >= 1 && c->fw_up.soft_limit <= c->fw_up.hard_limit;
+    case HO_CMD_INIT:
+        return c->init.boot >= 1;
     default:
         return false;
     }
@@ -217,6 +223,11 @@ static bool same_cmd(const struct ho_cmd *a, const struct ho_cmd *b)
             }
         }
         return true;
+    case HO_CMD_FW_UP:
+        return a->fw_up.boot == b->fw_up.boot && a->fw_up.hard_limit == b->fw_up.hard_limit &&
+               a->fw_up.soft_limit == b->fw_up.soft_limit;
+    case HO_CMD_INIT:
+        return a->init.boot == b->init.boot;
     default:
         return false;
     }
@@ -477,8 +488,17 @@ static void check_encode(const uint8_t *data, size_t size)
             c.acked.entries[i].bytes = ho_rd_u8(&r) < 8 ? 0 : ho_rd_u32(&r);
         }
         break;
+    case HO_CMD_FW_UP:
+        /* Small numbers, so that boots of 0 and Soft limits over Hard limit both come up. */
+        c.fw_up.boot = ho_rd_u8(&r) % 4;
+        c.fw_up.hard_limit = ho_rd_u8(&r);
+        c.fw_up.soft_limit = ho_rd_u8(&r);
+        break;
+    case HO_CMD_INIT:
+        c.init.boot = ho_rd_u8(&r) % 4;
+        break;
     default:
-        break; /* type 0 or 12: unknown */
+        break; /* type 0 or HO_CMD_TYPE_LAST + 1: unknown */
     }
 
     int n = ho_cmd_size(&c);

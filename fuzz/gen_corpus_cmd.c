@@ -76,6 +76,14 @@ static struct ho_cmd sample(int type)
         c.acked.entries[1] = (struct ho_cmd_ack_entry){9, 2896};
         c.acked.entries[2] = (struct ho_cmd_ack_entry){3, 1};
         break;
+    case HO_CMD_FW_UP:
+        c.fw_up.boot = 2;
+        c.fw_up.hard_limit = 4096;
+        c.fw_up.soft_limit = 4096;
+        break;
+    case HO_CMD_INIT:
+        c.init.boot = 2;
+        break;
     default:
         break;
     }
